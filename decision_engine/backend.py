@@ -1,0 +1,51 @@
+"""Choosing the concurrency backend, before anything depends on it.
+
+The choice (``[DEFAULT] concurrency_backend``) must be made after the config
+files are parsed but before oslo.service, futurist's executors or anything
+that creates locks at import time is imported. :func:`select` does both
+halves: it monkey-patches the standard library for eventlet, and tells
+oslo.service which backend to load.
+"""
+
+import logging
+
+THREADING = 'threading'
+EVENTLET = 'eventlet'
+
+_selected = None
+
+LOG = logging.getLogger(__name__)
+
+
+def select(name):
+    """Select the backend ``name`` for this process; idempotent."""
+    global _selected
+    if _selected is not None:
+        if _selected != name:
+            raise RuntimeError('concurrency backend already set to %s'
+                               % _selected)
+        return
+    from oslo_service import backend as oslo_backend
+    if name == EVENTLET:
+        import eventlet
+        eventlet.monkey_patch()
+        oslo_backend.init_backend(oslo_backend.BackendType.EVENTLET)
+    elif name == THREADING:
+        oslo_backend.init_backend(oslo_backend.BackendType.THREADING)
+    else:
+        raise ValueError('unknown concurrency backend %r' % name)
+    _selected = name
+
+
+def selected():
+    """The selected backend, or None before :func:`select`."""
+    return _selected
+
+
+def log_choice():
+    if _selected == EVENTLET:
+        LOG.warning('Running on the eventlet backend, which eventlet itself '
+                    'deprecates; prefer [DEFAULT] concurrency_backend = '
+                    'threading.')
+    else:
+        LOG.info('Running on the %s backend', _selected)

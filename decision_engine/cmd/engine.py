@@ -1,0 +1,69 @@
+"""``decision-engine``: the engine daemon."""
+
+import sys
+
+from oslo_config import cfg
+from oslo_log import log
+
+from decision_engine import backend
+from decision_engine import conf as conf_mod
+from decision_engine.conf import validation
+from decision_engine import systemd
+
+PROG = 'decision-engine'
+
+# NOTE: oslo.service's launcher hard-kills the process this many seconds
+# after the engine's own drain deadline, so the drain always gets to finish
+# (or to log what it abandons) first.
+_LAUNCHER_KILL_MARGIN = 15
+
+
+def parse_config(argv, conf=None):
+    """Parse the command line and config files, and validate every option.
+
+    :raises SystemExit: with status 2 and one line on stderr when anything
+        is wrong (unknown file, bad value, out of range, unknown choice).
+    """
+    conf = conf or conf_mod.CONF
+    log.register_options(conf)
+    try:
+        conf(argv, project='decision-engine', prog=PROG)
+        validation.check_all(conf)
+    except (cfg.Error, validation.InvalidOption) as exc:
+        sys.stderr.write('%s: error: %s\n' % (PROG, _one_line(exc)))
+        raise SystemExit(2)
+    return conf
+
+
+def _one_line(exc):
+    return ' '.join(str(exc).split())
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    conf = parse_config(argv)
+    # Must come before anything imports oslo_service.service or futurist's
+    # executors: see decision_engine.backend.
+    backend.select(conf.concurrency_backend)
+    log.setup(conf, 'decision-engine')
+    backend.log_choice()
+    notifier = systemd.take_notify_socket()
+
+    from oslo_service import service as oslo_service_mod
+
+    from decision_engine import service
+
+    engine = service.EngineService(conf, notifier, conf.concurrency_backend)
+    launcher = oslo_service_mod.launch(conf, engine, workers=1,
+                                       restart_method='mutate')
+    conf.set_override(
+        'graceful_shutdown_timeout',
+        conf.conductor.graceful_shutdown_timeout + _LAUNCHER_KILL_MARGIN)
+    if conf.concurrency_backend == backend.THREADING:
+        service.route_sighup_to_reset(launcher, conf)
+    status = launcher.wait()
+    return status or 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

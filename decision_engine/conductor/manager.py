@@ -1,0 +1,155 @@
+"""The conductor-style manager: owner of the pool, periodics and drivers.
+
+One manager per engine process. :meth:`ConductorManager.start` builds, in
+this order, the one :class:`~decision_engine.conductor.pool.WorkerPool`
+(``[conductor] workers_pool_size``), the enabled power drivers (stevedore),
+and one ``futurist.periodics.PeriodicWorker`` running the periodic tasks of
+the manager and of every driver on that pool. :meth:`reset` applies a
+mutated configuration; :meth:`stop` drains.
+"""
+
+import logging
+import threading
+import time
+
+from futurist import periodics as futurist_periodics
+
+from decision_engine.conductor import periodics
+from decision_engine.conductor import pool as pool_mod
+from decision_engine.drivers import loader
+from decision_engine.drivers import power_state
+
+LOG = logging.getLogger(__name__)
+
+
+class ConductorManager:
+
+    def __init__(self, conf, backend='threading'):
+        self.conf = conf
+        self.backend = backend
+        self.pool = None
+        self.drivers = {}
+        self.tracker = None
+        self.periodic_tasks = []
+        self._worker = None
+        self._worker_thread = None
+        self._started = threading.Event()
+
+    # -- life cycle ----------------------------------------------------------
+
+    def start(self):
+        conf = self.conf
+        size = conf.conductor.workers_pool_size
+        self.pool = pool_mod.WorkerPool(
+            size, backend=self.backend,
+            reserved=pool_mod.reserved_workers(
+                size, conf.conductor.reserved_workers_percentage),
+            default_fan_out=conf.conductor.periodic_max_workers)
+        pool_mod.set_pool(self.pool)
+        self.tracker = power_state.PowerStateTracker(conf.power.max_retries)
+        nodes = loader.load_nodes(conf)
+        self.drivers = loader.load_drivers(conf, self.pool, self.tracker,
+                                           nodes)
+        self.periodic_tasks = periodics.collect(self, prefix='manager')
+        for name, driver in self.drivers.items():
+            self.periodic_tasks += periodics.collect(
+                driver, prefix='power_driver.%s' % name)
+        self._worker = futurist_periodics.PeriodicWorker(
+            [(task.callable, None, None) for task in self.periodic_tasks],
+            executor_factory=futurist_periodics.ExistingExecutor(
+                self.pool.periodic_executor()),
+            schedule_strategy='last_started')
+        # NOTE: the scheduling loop runs on a thread of its own, not on a
+        # pool worker as Ironic does: it would pin one worker forever,
+        # a third of the pool at the minimum size of 3.
+        self._worker_thread = threading.Thread(
+            target=self._worker.start, kwargs={'allow_empty': True},
+            name='periodic-scheduler', daemon=True)
+        self._worker_thread.start()
+        self._started.set()
+        LOG.info('Conductor manager started: pool of %d workers (%d reserved '
+                 'from periodics, %s backend), %d periodic task(s): %s',
+                 size, self.pool.reserved, self.backend,
+                 len(self.periodic_tasks),
+                 ', '.join('%s every %ss' % (t.name, t.spacing)
+                           for t in self.periodic_tasks) or 'none')
+
+    def reset(self):
+        """Apply the mutable options after the config files changed."""
+        if not self._started.is_set():
+            return
+        for task in self.periodic_tasks:
+            task.refresh()
+        self.pool.default_fan_out = self.conf.conductor.periodic_max_workers
+        self.tracker.set_max_retries(self.conf.power.max_retries)
+
+    def stop(self, timeout=None):
+        """Stop the periodics, then wait up to ``timeout`` for running work.
+
+        :returns: the tasks abandoned because they were still running.
+        """
+        if not self._started.is_set():
+            return []
+        self._started.clear()
+        timeout = (self.conf.conductor.graceful_shutdown_timeout
+                   if timeout is None else timeout)
+        started = time.monotonic()
+        # NOTE: stop() only sets the tombstone: no new periodic starts, the
+        # running ones carry on and are waited for by the pool below.
+        self._worker.stop()
+        abandoned = self.pool.shutdown(timeout=timeout)
+        remaining = max(0.0, timeout - (time.monotonic() - started))
+        self._worker.wait(remaining)
+        if abandoned:
+            LOG.warning('Stopped with %d task(s) still running after '
+                        '[conductor] graceful_shutdown_timeout (%d s): %s',
+                        len(abandoned), timeout,
+                        ', '.join('%s (%.1f s)' % t for t in abandoned))
+        else:
+            LOG.info('Conductor manager stopped; all running tasks finished')
+        pool_mod.set_pool(None)
+        return abandoned
+
+    # -- state -------------------------------------------------------------
+
+    @property
+    def started(self):
+        return self._started.is_set()
+
+    def periodic_statistics(self):
+        """``{task name: {runs, failures, successes, ...}}``."""
+        stats = {}
+        if self._worker is None:
+            return stats
+        for task, watcher in zip(self.periodic_tasks,
+                                 self._worker.iter_watchers()):
+            stats[task.name] = {
+                'spacing': task.spacing,
+                'runs': watcher.runs,
+                'successes': watcher.successes,
+                'failures': watcher.failures,
+                'average_elapsed': watcher.average_elapsed,
+                'average_elapsed_waiting': watcher.average_elapsed_waiting,
+            }
+        return stats
+
+    def status(self):
+        return {
+            'pool': self.pool.statistics() if self.pool else None,
+            'periodics': self.periodic_statistics(),
+            'power_states': self.tracker.snapshot() if self.tracker else {},
+        }
+
+    # -- periodic tasks of the manager itself ------------------------------
+
+    @periodics.periodic(spacing=lambda: _conf().conductor.stats_interval)
+    def log_statistics(self):
+        stats = self.pool.statistics()
+        LOG.debug('Worker pool: %(busy)d busy, %(queued)d queued, %(free)d '
+                  'free of %(size)d; %(executed)d executed, %(failed)d '
+                  'failed, %(rejected)d rejected', stats)
+
+
+def _conf():
+    from decision_engine.conf import CONF
+    return CONF

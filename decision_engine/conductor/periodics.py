@@ -1,0 +1,187 @@
+"""Periodic tasks: how they are declared, collected and run.
+
+A periodic task is a method decorated with :func:`periodic`, on the conductor
+manager or on a power driver class. The manager collects them from itself
+and from every enabled driver instance (:func:`collect`) and runs all of them
+with one ``futurist.periodics.PeriodicWorker`` whose executor is the shared
+worker pool (``ExistingExecutor``): each run takes a pool worker, so a task
+that blocks delays only itself, and futurist never starts a task again before
+its previous run ended, so a task never overlaps itself.
+
+Spacing may be a number or a callable, typically reading an option::
+
+    @periodics.periodic(spacing=lambda: CONF.power.sync_interval)
+    def sync_power_states(self):
+        ...
+
+A callable spacing is resolved when the manager starts, not at import (so
+the config file has been read by then), and again after a SIGHUP so a
+mutable interval takes effect without a restart (see
+:meth:`PeriodicTask.refresh`).
+
+Per-node work inside a periodic fans out into the pool with
+:func:`fan_out_nodes`, bounded by ``[conductor] periodic_max_workers`` unless
+the caller gives a tighter bound.
+
+:func:`driver_periodic_task` is the old decorator, kept for out-of-tree
+drivers; it logs a deprecation warning once and applies :func:`periodic`.
+"""
+
+import functools
+import inspect
+import logging
+import threading
+
+from futurist import periodics as futurist_periodics
+
+LOG = logging.getLogger(__name__)
+
+_MARKER = '_decision_engine_periodic'
+
+
+class PeriodicSpec:
+    """What :func:`periodic` records on a function."""
+
+    def __init__(self, spacing, run_immediately=False, enabled=True):
+        if not callable(spacing):
+            _check_spacing(spacing, 'spacing')
+        self.spacing = spacing
+        self.run_immediately = run_immediately
+        self.enabled = enabled
+
+    def resolve(self, name):
+        """The spacing in seconds; a callable spacing is called now."""
+        spacing = self.spacing() if callable(self.spacing) else self.spacing
+        return _check_spacing(spacing, name)
+
+    def is_enabled(self):
+        return self.enabled() if callable(self.enabled) else self.enabled
+
+
+def _check_spacing(spacing, name):
+    if isinstance(spacing, bool) or not isinstance(spacing, (int, float)) \
+            or spacing <= 0:
+        raise ValueError('periodic task %s: spacing must be a positive '
+                         'number of seconds, not %r' % (name, spacing))
+    return spacing
+
+
+def periodic(spacing, run_immediately=False, enabled=True):
+    """Declare a method (or function) as a periodic task.
+
+    :param spacing: seconds between two starts of the task, or a callable
+        returning them (resolved when the manager starts and after SIGHUP).
+    :param run_immediately: run once as soon as the manager starts.
+    :param enabled: a bool, or a callable returning one, resolved when the
+        manager starts; a disabled task is not scheduled at all.
+    """
+    spec = PeriodicSpec(spacing, run_immediately, enabled)
+
+    def decorator(func):
+        setattr(func, _MARKER, spec)
+        return func
+
+    return decorator
+
+
+_deprecation_lock = threading.Lock()
+_deprecation_logged = False
+
+
+def driver_periodic_task(spacing=None, parallel=True, **kwargs):
+    """Deprecated: use :func:`periodic`.
+
+    Kept so out-of-tree drivers written against the old interface keep
+    working. ``parallel`` is accepted and ignored: every periodic runs on the
+    shared pool now. A deprecation warning is logged the first time the
+    decorator is used in a process.
+    """
+    global _deprecation_logged
+    with _deprecation_lock:
+        if not _deprecation_logged:
+            _deprecation_logged = True
+            LOG.warning('driver_periodic_task is deprecated and will be '
+                        'removed; decorate the method with '
+                        'decision_engine.conductor.periodics.periodic '
+                        'instead.')
+    return periodic(spacing if spacing is not None else 60, **kwargs)
+
+
+class PeriodicTask:
+    """One collected periodic: a bound callable and its resolved spacing."""
+
+    def __init__(self, name, func, spec):
+        self.name = name
+        self.spec = spec
+        # NOTE: futurist reads ``_periodic_spacing`` from the callable each
+        # time it schedules the next run, so refresh() can change the
+        # interval of a running worker by updating that attribute.
+        self.callable = futurist_periodics.periodic(
+            spec.resolve(name), run_immediately=spec.run_immediately)(
+                _named(func, name))
+
+    @property
+    def spacing(self):
+        return self.callable._periodic_spacing
+
+    def refresh(self):
+        """Re-resolve a callable spacing (after the config changed).
+
+        The new spacing applies from the next time the task is scheduled.
+        """
+        spacing = self.spec.resolve(self.name)
+        if spacing != self.spacing:
+            LOG.info('Periodic task %s now runs every %s s (was %s s)',
+                     self.name, spacing, self.spacing)
+            self.callable._periodic_spacing = spacing
+
+
+def _named(func, name):
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        return func(*args, **kwargs)
+    run.__qualname__ = name
+    return run
+
+
+def collect(obj, prefix=None):
+    """The enabled periodic tasks declared on ``obj`` (an instance).
+
+    Methods decorated with :func:`periodic` (or :func:`driver_periodic_task`)
+    are collected, and so are methods decorated directly with futurist's own
+    ``periodic`` decorator.
+
+    :param prefix: name shown in logs and statistics before the method name
+        (the class name by default).
+    :returns: a list of :class:`PeriodicTask`.
+    """
+    prefix = prefix or type(obj).__name__
+    tasks = []
+    for attr, member in inspect.getmembers(type(obj)):
+        func = getattr(member, '__func__', member)
+        spec = getattr(func, _MARKER, None)
+        if spec is None and futurist_periodics.is_periodic(func):
+            spec = PeriodicSpec(func._periodic_spacing,
+                                func._periodic_run_immediately,
+                                func._is_periodic)
+        if spec is None:
+            continue
+        name = '%s.%s' % (prefix, attr)
+        if not spec.is_enabled():
+            LOG.debug('Periodic task %s is disabled', name)
+            continue
+        tasks.append(PeriodicTask(name, getattr(obj, attr), spec))
+    return tasks
+
+
+def fan_out_nodes(pool, fn, nodes, max_workers, limit=None):
+    """Run ``fn(node)`` for every node on the pool, a bounded number at once.
+
+    For per-node work inside a periodic task. Failures do not stop the
+    others: a node's exception takes its place in the returned list.
+
+    :param max_workers: ``[conductor] periodic_max_workers``, the ceiling.
+    :param limit: a tighter bound of the caller's (e.g. ``sync_workers``).
+    """
+    bound = max_workers if limit is None else min(limit, max_workers)
+    return pool.fan_out(fn, nodes, max_workers=bound, return_exceptions=True)

@@ -1,0 +1,487 @@
+"""The engine's one bounded worker pool and the helpers built on it.
+
+Every piece of parallel work in a decision-engine process runs on one
+:class:`WorkerPool`, created by the conductor manager from
+``[conductor] workers_pool_size``: the periodic tasks, their per-node
+fan-out, and the parallel model builds that audits trigger. Code that is not
+handed the pool reaches it through :func:`get_pool`.
+
+Contract
+--------
+
+* **Bounded, never queued.** A submission is accepted only while fewer tasks
+  are outstanding (accepted and not yet finished) than the pool has workers,
+  so every accepted task has a worker of its own at once. When the pool is
+  full, :meth:`WorkerPool.submit` raises :class:`NoFreeWorker` with the
+  pool's numbers; nothing waits in an unbounded queue and nothing is dropped
+  silently. A slot frees *before* the finished task's future completes, so a
+  caller woken by that future can submit again at once: the pool recovers as
+  soon as a worker frees.
+
+* **Lanes.** Periodic work is admitted only while the pool has more than
+  ``reserved`` free workers (see :meth:`WorkerPool.periodic_executor`), so a
+  large sweep never takes the last workers from audits or API work. A task
+  inherits the lane of the task that submitted it.
+
+* **No deadlock on nested waits.** A task running on the pool may submit more
+  work and wait for it. If the pool (or its lane) is full at that moment, the
+  submission runs *in the submitting worker itself* ("caller runs") and the
+  returned future is already done. Because of that, a pool worker never waits
+  for a worker to free, and every future it waits on is either done or
+  running on a worker of its own; by induction on the nesting depth every
+  wait ends, whatever the pool size (including the minimum, 3).
+
+* **Exceptions keep their traceback.** A task's exception is stored on its
+  future and re-raised to whoever waits on it with its original traceback.
+
+Helpers
+-------
+
+=========================  ==============================================
+:meth:`~WorkerPool.submit`   one task, a :class:`concurrent.futures.Future`
+:meth:`~WorkerPool.wait_all`  every future, one overall deadline, results in
+                              the order given
+:meth:`~WorkerPool.for_each_completed`  a callback per future as it
+                              completes; the callback may add more futures
+                              (chained work without a barrier)
+:meth:`~WorkerPool.fan_out`   one call per item of an iterable with at most
+                              ``max_workers`` running at once
+:meth:`~WorkerPool.statistics`  size, busy, queued, rejected, executed, ...
+=========================  ==============================================
+"""
+
+import collections
+import itertools
+import logging
+import math
+import threading
+import time
+
+import futurist
+from futurist import waiters
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_LANE = 'default'
+PERIODIC_LANE = 'periodic'
+
+
+class NoFreeWorker(futurist.RejectedSubmission):
+    """The pool (or the caller's lane of it) has no free worker.
+
+    It subclasses :class:`futurist.RejectedSubmission`, which futurist's
+    ``PeriodicWorker`` understands: it retries the periodic a moment later.
+    """
+
+    def __init__(self, stats, lane, limit):
+        self.stats = stats
+        self.lane = lane
+        self.limit = limit
+        super().__init__(
+            'No free worker in the decision-engine pool for %(lane)s work: '
+            '%(outstanding)d of %(limit)d workers usable by that lane are '
+            'taken (pool size %(size)d, busy %(busy)d, queued %(queued)d, '
+            'reserved %(reserved)d, rejected so far %(rejected)d)'
+            % dict(stats, lane=lane, limit=limit,
+                   outstanding=stats['busy'] + stats['queued']))
+
+
+class PoolTimeout(TimeoutError):
+    """Waiting on pool work exceeded its overall deadline."""
+
+    def __init__(self, timeout, done, pending):
+        self.done = done
+        self.pending = pending
+        super().__init__(
+            'Pool work did not finish within %.1f s: %d done, %d still '
+            'pending (tasks not started yet were cancelled)'
+            % (timeout, done, pending))
+
+
+class PoolShutDown(RuntimeError):
+    """The pool no longer accepts work because the engine is stopping."""
+
+
+class _Deadline:
+    """One overall deadline shared by every wait of a helper call."""
+
+    def __init__(self, timeout):
+        self.timeout = timeout
+        self._end = None if timeout is None else time.monotonic() + timeout
+
+    def remaining(self):
+        if self._end is None:
+            return None
+        return max(0.0, self._end - time.monotonic())
+
+    def expired(self):
+        return self._end is not None and time.monotonic() >= self._end
+
+
+class WorkerPool:
+    """A bounded pool of workers; see the module docstring for the contract.
+
+    :param size: number of workers (``[conductor] workers_pool_size``).
+    :param backend: ``'threading'`` for native threads or ``'eventlet'`` for
+        green threads; it must match how the process was started.
+    :param reserved: workers that periodic work may not take.
+    :param default_fan_out: default ``max_workers`` of :meth:`fan_out`.
+    """
+
+    def __init__(self, size, backend='threading', reserved=0,
+                 default_fan_out=8):
+        if size < 1:
+            raise ValueError('pool size must be at least 1, not %r' % size)
+        if not 0 <= reserved < size:
+            raise ValueError('reserved workers must be between 0 and %d, '
+                             'not %r' % (size - 1, reserved))
+        self.size = size
+        self.backend = backend
+        self.reserved = reserved
+        self.default_fan_out = default_fan_out
+        if backend == 'eventlet':
+            self._executor = futurist.GreenThreadPoolExecutor(size)
+        elif backend == 'threading':
+            self._executor = futurist.ThreadPoolExecutor(size)
+        else:
+            raise ValueError('unknown concurrency backend %r' % backend)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._outstanding = 0
+        self._busy = 0
+        self._running = {}
+        self._ids = itertools.count()
+        self._shutdown = False
+        self._counters = collections.Counter()
+
+    # -- admission ---------------------------------------------------------
+
+    def _limit(self, lane):
+        return self.size - self.reserved if lane == PERIODIC_LANE \
+            else self.size
+
+    def in_worker(self):
+        """Whether the calling thread is one of this pool's workers."""
+        return getattr(self._local, 'lane', None) is not None
+
+    def submit(self, fn, *args, **kwargs):
+        """Run ``fn(*args, **kwargs)`` on a free worker.
+
+        :returns: a :class:`concurrent.futures.Future`.
+        :raises NoFreeWorker: when no worker is free and the caller is not a
+            pool worker (a pool worker runs the task itself instead).
+        :raises PoolShutDown: once :meth:`shutdown` has been called.
+        """
+        return self._submit(None, fn, args, kwargs)
+
+    def _submit(self, lane, fn, args, kwargs):
+        caller_lane = getattr(self._local, 'lane', None)
+        lane = lane or caller_lane or DEFAULT_LANE
+        limit = self._limit(lane)
+        with self._lock:
+            # NOTE: while draining, running tasks may still submit the
+            # work they need to finish; only new work from outside stops.
+            if self._shutdown and caller_lane is None:
+                raise PoolShutDown('the worker pool is shut down; no new '
+                                   'work is accepted while the engine stops')
+            admitted = self._outstanding < limit
+            if admitted:
+                self._outstanding += 1
+                self._counters['submitted'] += 1
+            elif caller_lane is not None:
+                self._counters['caller_ran'] += 1
+            else:
+                self._counters['rejected'] += 1
+                raise NoFreeWorker(self._stats_locked(), lane, limit)
+        if not admitted:
+            # Caller runs: see "No deadlock on nested waits" above.
+            return self._run_inline(fn, args, kwargs)
+        try:
+            return self._executor.submit(self._run, lane, fn, args, kwargs)
+        except BaseException:
+            with self._lock:
+                self._outstanding -= 1
+            raise
+
+    def _run(self, lane, fn, args, kwargs):
+        task_id = next(self._ids)
+        with self._lock:
+            self._busy += 1
+            self._running[task_id] = (_name_of(fn), time.monotonic())
+        self._local.lane = lane
+        failed = True
+        try:
+            result = fn(*args, **kwargs)
+            failed = False
+            return result
+        finally:
+            self._local.lane = None
+            # NOTE: the slot is released here, in the worker, before the
+            # executor sets the future's result: a waiter woken by the
+            # future always finds the slot free again.
+            with self._lock:
+                self._busy -= 1
+                self._outstanding -= 1
+                self._counters['executed'] += 1
+                self._counters['failed'] += failed
+                del self._running[task_id]
+
+    def _run_inline(self, fn, args, kwargs):
+        # NOTE: futurist's waiters refuse to mix green and native futures.
+        future = (futurist.GreenFuture() if self.backend == 'eventlet'
+                  else futurist.Future())
+        failed = False
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            failed = True
+            future.set_exception(exc)
+        with self._lock:
+            self._counters['executed'] += 1
+            self._counters['failed'] += failed
+        return future
+
+    def periodic_executor(self):
+        """An executor view whose submissions use the periodic lane.
+
+        Give it to ``futurist.periodics.PeriodicWorker`` through
+        ``ExistingExecutor``: periodic tasks, and everything they submit, may
+        use all but ``reserved`` workers.
+        """
+        return _LaneExecutor(self, PERIODIC_LANE)
+
+    # -- helpers -----------------------------------------------------------
+
+    def wait_all(self, futures, timeout=None):
+        """Wait for every future, within one overall deadline.
+
+        :returns: the results, in the order of ``futures``.
+        :raises: the first exception raised by a task (in completion order),
+            with its original traceback, once the tasks that had not started
+            are cancelled.
+        :raises PoolTimeout: when the deadline passes first.
+        """
+        futures = list(futures)
+        deadline = _Deadline(timeout)
+        pending = set(futures)
+        while pending:
+            done, pending = waiters.wait_for_any(
+                pending, timeout=deadline.remaining())
+            for fut in done:
+                if not fut.cancelled() and fut.exception() is not None:
+                    _cancel(pending)
+                    raise fut.exception()
+            if pending and deadline.expired():
+                _cancel(pending)
+                raise PoolTimeout(timeout, len(futures) - len(pending),
+                                  len(pending))
+        return [fut.result() for fut in futures]
+
+    def for_each_completed(self, futures, callback, timeout=None):
+        """Call ``callback(future)`` as each future completes.
+
+        The callback runs in the calling thread, one future at a time, in
+        completion order. It may return an iterable of new futures (usually
+        just submitted to this pool), which join the set being waited on: a
+        step can chain the next step for each result as soon as that result
+        exists, with no barrier between the steps. If the callback raises,
+        the futures that have not started are cancelled and the exception
+        propagates. A task's exception is not raised here: the callback sees
+        it on its future (``future.result()`` re-raises it).
+
+        :returns: the number of futures handled.
+        :raises PoolTimeout: when the deadline passes before all are done.
+        """
+        deadline = _Deadline(timeout)
+        pending = set(futures)
+        handled = 0
+        while pending:
+            done, pending = waiters.wait_for_any(
+                pending, timeout=deadline.remaining())
+            for fut in done:
+                try:
+                    more = callback(fut)
+                except BaseException:
+                    _cancel(pending)
+                    raise
+                handled += 1
+                if more:
+                    pending.update(more)
+            if pending and deadline.expired():
+                _cancel(pending)
+                raise PoolTimeout(timeout, handled, len(pending))
+        return handled
+
+    def fan_out(self, fn, items, max_workers=None, timeout=None,
+                return_exceptions=False):
+        """Call ``fn(item)`` for every item, ``max_workers`` at a time.
+
+        Items are submitted lazily: the next one when an earlier one ends, so
+        an iterable of any length uses a bounded number of workers and of
+        futures. When the pool is full, the calling thread runs the item
+        itself (whether or not it is a pool worker), so a fan-out always
+        progresses.
+
+        :param max_workers: concurrency bound; ``default_fan_out`` if None.
+        :param return_exceptions: put a failed item's exception in its place
+            in the result list instead of stopping at the first failure.
+        :returns: ``fn``'s results, in the order of ``items``.
+        :raises: the first exception (unless ``return_exceptions``), after
+            submitting nothing more and waiting for the running items.
+        :raises PoolTimeout: when the deadline passes first; items not yet
+            submitted are skipped.
+        """
+        limit = max(1, max_workers or self.default_fan_out)
+        deadline = _Deadline(timeout)
+        results = {}
+        running = {}
+        source = enumerate(items)
+        failure = None
+
+        def _collect(fut):
+            nonlocal failure
+            index = running.pop(fut)
+            if fut.cancelled():
+                return
+            exc = fut.exception()
+            if exc is None:
+                results[index] = fut.result()
+            elif return_exceptions:
+                results[index] = exc
+            elif failure is None:
+                failure = exc
+
+        exhausted = False
+        while True:
+            while not exhausted and failure is None and len(running) < limit:
+                try:
+                    index, item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                running[self._submit_or_run(fn, item)] = index
+                for fut in [f for f in running if f.done()]:
+                    _collect(fut)
+            if not running:
+                break
+            if deadline.expired():
+                _cancel(running)
+                raise PoolTimeout(timeout, len(results), len(running))
+            done, _ = waiters.wait_for_any(
+                list(running), timeout=deadline.remaining())
+            for fut in done:
+                _collect(fut)
+        if failure is not None:
+            raise failure
+        return [results[i] for i in sorted(results)]
+
+    def _submit_or_run(self, fn, item):
+        try:
+            return self._submit(None, fn, (item,), {})
+        except NoFreeWorker:
+            with self._lock:
+                self._counters['rejected'] -= 1
+                self._counters['caller_ran'] += 1
+            return self._run_inline(fn, (item,), {})
+
+    # -- introspection and life cycle --------------------------------------
+
+    def statistics(self):
+        """A snapshot of the pool's numbers, as a dict."""
+        with self._lock:
+            return self._stats_locked()
+
+    def _stats_locked(self):
+        return {
+            'size': self.size,
+            'reserved': self.reserved,
+            'backend': self.backend,
+            'busy': self._busy,
+            'queued': self._outstanding - self._busy,
+            'free': self.size - self._outstanding,
+            'submitted': self._counters['submitted'],
+            'rejected': self._counters['rejected'],
+            'caller_ran': self._counters['caller_ran'],
+            'executed': self._counters['executed'],
+            'failed': self._counters['failed'],
+        }
+
+    def running_tasks(self):
+        """``[(name, seconds running)]`` of the tasks on a worker now."""
+        now = time.monotonic()
+        with self._lock:
+            return [(name, now - started)
+                    for name, started in self._running.values()]
+
+    def shutdown(self, timeout=None):
+        """Refuse new work and wait up to ``timeout`` for running tasks.
+
+        :returns: the tasks still running when the wait ended, as
+            :meth:`running_tasks` gives them (empty when all finished).
+        """
+        with self._lock:
+            self._shutdown = True
+        deadline = _Deadline(timeout)
+        while True:
+            with self._lock:
+                left = self._outstanding
+            if not left or deadline.expired():
+                break
+            # NOTE: the executor has no "wait with a timeout"; a short poll
+            # here only bounds how late shutdown notices the last task.
+            time.sleep(min(0.05, deadline.remaining() or 0.05))
+        still_running = self.running_tasks()
+        self._executor.shutdown(wait=not still_running)
+        return still_running
+
+
+class _LaneExecutor:
+    """The part of an executor's interface PeriodicWorker uses."""
+
+    def __init__(self, pool, lane):
+        self._pool = pool
+        self._lane = lane
+
+    def submit(self, fn, *args, **kwargs):
+        return self._pool._submit(self._lane, fn, args, kwargs)
+
+    def shutdown(self, wait=True):
+        # The pool outlives the periodic worker; the manager shuts it down.
+        pass
+
+
+def _cancel(futures):
+    for fut in futures:
+        fut.cancel()
+
+
+def _name_of(fn):
+    name = getattr(fn, '__qualname__', None) or getattr(fn, '__name__', None)
+    return name or repr(fn)
+
+
+def reserved_workers(size, percentage):
+    """Workers kept from periodic work for ``percentage`` of ``size``."""
+    if percentage <= 0:
+        return 0
+    return min(size - 1, max(1, math.ceil(size * percentage / 100.0)))
+
+
+_current = None
+
+
+def set_pool(pool):
+    """Make ``pool`` the one :func:`get_pool` returns (the manager does)."""
+    global _current
+    _current = pool
+
+
+def get_pool():
+    """The process's worker pool, for code that cannot be handed it.
+
+    :raises RuntimeError: before the manager has started.
+    """
+    if _current is None:
+        raise RuntimeError('the decision-engine worker pool is not running '
+                           '(the conductor manager has not started)')
+    return _current

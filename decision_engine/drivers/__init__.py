@@ -1,0 +1,1 @@
+"""Power drivers: stevedore plugins in ``decision_engine.power_drivers``."""

@@ -1,0 +1,89 @@
+"""The oslo.service Service that runs the conductor manager.
+
+Life cycle, per backend (see doc/source/admin/operations.rst):
+
+* start: the manager starts, then ``READY=1`` goes to systemd.
+* SIGHUP: the config files are mutated and :meth:`EngineService.reset`
+  applies the mutable options to the running manager: the pool, the power
+  states and running tasks are kept. With the eventlet backend oslo.service
+  does this itself; with the threading backend cotyledon would restart the
+  worker process instead, so :func:`route_sighup_to_reset` makes its worker
+  call ``reset()`` too.
+* SIGTERM: ``STOPPING=1``, the periodics stop, running tasks get up to
+  ``[conductor] graceful_shutdown_timeout`` to finish, exit status 0.
+"""
+
+import logging
+import os
+import threading
+
+from oslo_service import service
+
+from decision_engine.conductor import manager as manager_mod
+
+LOG = logging.getLogger(__name__)
+
+
+class EngineService(service.Service):
+
+    def __init__(self, conf, notifier, backend):
+        super().__init__()
+        self.conf = conf
+        self.notifier = notifier
+        self.manager = manager_mod.ConductorManager(conf, backend=backend)
+        self._stopped = threading.Event()
+
+    def start(self):
+        super().start()
+        self.manager.start()
+        self.notifier.ready()
+        LOG.info('decision-engine started (pid %d)', os.getpid())
+
+    def reset(self):
+        """Apply a mutated configuration without losing state."""
+        self.notifier.reloading()
+        LOG.info('Applying the reloaded configuration')
+        self.manager.reset()
+        self.notifier.ready()
+
+    def stop(self, graceful=True):
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.notifier.stopping()
+        LOG.info('decision-engine stopping')
+        self.manager.stop()
+        super().stop(graceful)
+
+    def wait(self):
+        self._stopped.wait()
+        super().wait()
+
+
+def route_sighup_to_reset(launcher, conf):
+    """Make SIGHUP reset the threading backend's worker instead of
+    restarting it.
+
+    cotyledon's worker answers SIGHUP by terminating itself so that its
+    parent forks a fresh one: the pool, the power states and anything running
+    would be lost. oslo.service's wrapper has no hook for it, so a
+    cotyledon ``new_worker`` hook replaces the worker's ``reload`` with one
+    that mutates the config files in the worker and calls ``reset()``, as the
+    eventlet launcher does.
+    """
+    # NOTE: ServiceLauncher keeps its cotyledon manager private; without it
+    # we fall back to cotyledon's behaviour (restart the worker, draining it
+    # first), which is documented.
+    cotyledon_manager = getattr(launcher, '_manager', None)
+    if cotyledon_manager is None:
+        LOG.warning('Cannot hook SIGHUP into the threading launcher; SIGHUP '
+                    'will restart the worker process')
+        return
+
+    def _on_new_worker(service_id, worker_id, wrapper):
+        def reload():
+            conf.mutate_config_files()
+            wrapper.service_instance.reset()
+        wrapper.reload = reload
+
+    cotyledon_manager.register_hooks(on_new_worker=_on_new_worker)
