@@ -30,13 +30,9 @@ def parse_config(argv, conf=None):
         conf(argv, project='decision-engine', prog=PROG)
         validation.check_all(conf)
     except (cfg.Error, validation.InvalidOption) as exc:
-        sys.stderr.write('%s: error: %s\n' % (PROG, _one_line(exc)))
+        sys.stderr.write('%s: error: %s\n' % (PROG, validation.describe(exc)))
         raise SystemExit(2)
     return conf
-
-
-def _one_line(exc):
-    return ' '.join(str(exc).split())
 
 
 def main(argv=None):

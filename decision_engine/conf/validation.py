@@ -6,6 +6,8 @@ of range or an unknown choice stops it at once, with one line naming the
 option and the value, instead of failing later inside a worker.
 """
 
+import re
+
 from oslo_config import cfg
 
 
@@ -50,11 +52,26 @@ def _raw_value(conf, group, name):
         return '(as configured)'
 
 
+_ORACLE_MESSAGE = re.compile(
+    r"Value for option (?P<name>\S+) from LocationInfo\(.*?"
+    r"(?:detail='(?P<where>[^']*)')?\) is not valid: (?P<reason>.*)")
+
+
 def _reason(exc):
     text = ' '.join(str(exc).split())
     # oslo.config says "Value for option X from LocationInfo(...) is not
     # valid: <reason>"; keep the reason only.
-    marker = 'is not valid: '
-    if marker in text:
-        text = text.split(marker, 1)[1]
-    return text
+    match = _ORACLE_MESSAGE.match(text)
+    return match.group('reason') if match else text
+
+
+def describe(exc):
+    """One line for an error oslo.config raised while parsing."""
+    text = ' '.join(str(exc).split())
+    match = _ORACLE_MESSAGE.match(text)
+    if not match:
+        return text
+    return 'invalid value for option %s%s: %s' % (
+        match.group('name'),
+        ' in %s' % match.group('where') if match.group('where') else '',
+        match.group('reason'))
