@@ -1,0 +1,61 @@
+"""Options of the ``[api]`` group: the HTTP API served inside the daemon."""
+
+from oslo_config import cfg
+
+GROUP = 'api'
+
+opts = [
+    cfg.BoolOpt(
+        'enabled',
+        default=True,
+        help='Serve the HTTP API from the engine process.'),
+    cfg.HostAddressOpt(
+        'host',
+        default='127.0.0.1',
+        help='Address the API listens on. With ``auth_strategy = noauth`` '
+             'only a loopback address is accepted.'),
+    cfg.PortOpt(
+        'port',
+        default=9322,
+        help='TCP port the API listens on (0 picks a free port, for tests).'),
+    cfg.IntOpt(
+        'threads',
+        default=8, min=1, max=256,
+        help='Threads of the HTTP server that serve requests. They are '
+             'separate from the engine worker pool: API requests only read '
+             'the store or hand work to the manager.'),
+    cfg.StrOpt(
+        'auth_strategy',
+        default='noauth',
+        choices=[
+            ('noauth', 'No authentication; refused unless [api] host is a '
+                       'loopback address.'),
+            ('http_basic', 'HTTP basic authentication against the bcrypt '
+                           'entries of [api] http_basic_auth_user_file.'),
+            ('keystone', 'Keystone tokens, checked by keystonemiddleware '
+                         '(configure [keystone_authtoken]).'),
+        ],
+        help='How API requests are authenticated. Takes effect on restart.'),
+    cfg.StrOpt(
+        'http_basic_auth_user_file',
+        default='/etc/decision-engine/htpasswd',
+        help='htpasswd file of ``user:bcrypt-hash`` lines (``htpasswd '
+             '-nbB``), used when auth_strategy is http_basic.'),
+    cfg.IntOpt(
+        'max_request_body_size',
+        default=65536, min=1024, max=16 * 1024 * 1024,
+        help='Largest request body, in bytes, the API accepts; larger '
+             'bodies get 413.'),
+    cfg.IntOpt(
+        'max_limit',
+        default=1000, min=1, max=100000, mutable=True,
+        help='Most items a list request returns.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return opts
