@@ -1,0 +1,1 @@
+"""The compute data model of the cloud: elements, builder and collector."""
