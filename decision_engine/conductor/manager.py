@@ -33,6 +33,7 @@ class ConductorManager:
         self.periodic_tasks = []
         self._worker = None
         self._worker_thread = None
+        self._retired_workers = []
         self._started = threading.Event()
 
     # -- life cycle ----------------------------------------------------------
@@ -54,8 +55,19 @@ class ConductorManager:
         for name, driver in self.drivers.items():
             self.periodic_tasks += periodics.collect(
                 driver, prefix='power_driver.%s' % name)
+        self._start_periodic_worker(
+            [task.callable for task in self.periodic_tasks])
+        self._started.set()
+        LOG.info('Conductor manager started: pool of %d workers (%d reserved '
+                 'from periodics, %s backend), %d periodic task(s): %s',
+                 size, self.pool.reserved, self.backend,
+                 len(self.periodic_tasks),
+                 ', '.join('%s every %ss' % (t.name, t.spacing)
+                           for t in self.periodic_tasks) or 'none')
+
+    def _start_periodic_worker(self, callables):
         self._worker = futurist_periodics.PeriodicWorker(
-            [(task.callable, None, None) for task in self.periodic_tasks],
+            [(cb, None, None) for cb in callables],
             executor_factory=futurist_periodics.ExistingExecutor(
                 self.pool.periodic_executor()),
             schedule_strategy='last_started')
@@ -66,20 +78,25 @@ class ConductorManager:
             target=self._worker.start, kwargs={'allow_empty': True},
             name='periodic-scheduler', daemon=True)
         self._worker_thread.start()
-        self._started.set()
-        LOG.info('Conductor manager started: pool of %d workers (%d reserved '
-                 'from periodics, %s backend), %d periodic task(s): %s',
-                 size, self.pool.reserved, self.backend,
-                 len(self.periodic_tasks),
-                 ', '.join('%s every %ss' % (t.name, t.spacing)
-                           for t in self.periodic_tasks) or 'none')
 
     def reset(self):
-        """Apply the mutable options after the config files changed."""
+        """Apply the mutable options after the config files changed.
+
+        Nothing running is interrupted. When a periodic's spacing changed,
+        the periodic worker is replaced by one scheduled with the new
+        spacings (futurist cannot reschedule a queued run); each task's
+        next run then comes one new interval from now, and a run of the old
+        worker still in progress is never overlapped (see PeriodicTask).
+        """
         if not self._started.is_set():
             return
-        for task in self.periodic_tasks:
-            task.refresh()
+        changed = [task.refresh() for task in self.periodic_tasks]
+        if any(changed):
+            old = self._worker
+            old.stop()
+            self._start_periodic_worker(
+                [task.rescheduled() for task in self.periodic_tasks])
+            self._retired_workers.append(old)
         self.pool.default_fan_out = self.conf.conductor.periodic_max_workers
         self.tracker.set_max_retries(self.conf.power.max_retries)
 
@@ -98,8 +115,8 @@ class ConductorManager:
         # running ones carry on and are waited for by the pool below.
         self._worker.stop()
         abandoned = self.pool.shutdown(timeout=timeout)
-        remaining = max(0.0, timeout - (time.monotonic() - started))
-        self._worker.wait(remaining)
+        for worker in self._retired_workers + [self._worker]:
+            worker.wait(max(0.0, timeout - (time.monotonic() - started)))
         if abandoned:
             LOG.warning('Stopped with %d task(s) still running after '
                         '[conductor] graceful_shutdown_timeout (%d s): %s',
@@ -117,21 +134,8 @@ class ConductorManager:
         return self._started.is_set()
 
     def periodic_statistics(self):
-        """``{task name: {runs, failures, successes, ...}}``."""
-        stats = {}
-        if self._worker is None:
-            return stats
-        for task, watcher in zip(self.periodic_tasks,
-                                 self._worker.iter_watchers()):
-            stats[task.name] = {
-                'spacing': task.spacing,
-                'runs': watcher.runs,
-                'successes': watcher.successes,
-                'failures': watcher.failures,
-                'average_elapsed': watcher.average_elapsed,
-                'average_elapsed_waiting': watcher.average_elapsed_waiting,
-            }
-        return stats
+        """``{task name: {spacing, runs, failures, skipped, ...}}``."""
+        return {task.name: task.statistics() for task in self.periodic_tasks}
 
     def status(self):
         return {

@@ -16,8 +16,8 @@ Spacing may be a number or a callable, typically reading an option::
 
 A callable spacing is resolved when the manager starts, not at import (so
 the config file has been read by then), and again after a SIGHUP so a
-mutable interval takes effect without a restart (see
-:meth:`PeriodicTask.refresh`).
+mutable interval takes effect without a restart: the next run then comes
+one new interval after the reload (see :meth:`PeriodicTask.refresh`).
 
 Per-node work inside a periodic fans out into the pool with
 :func:`fan_out_nodes`, bounded by ``[conductor] periodic_max_workers`` unless
@@ -31,6 +31,7 @@ import functools
 import inspect
 import logging
 import threading
+import time
 
 from futurist import periodics as futurist_periodics
 
@@ -108,39 +109,103 @@ def driver_periodic_task(spacing=None, parallel=True, **kwargs):
 
 
 class PeriodicTask:
-    """One collected periodic: a bound callable and its resolved spacing."""
+    """One collected periodic: a bound callable, its spacing, its numbers.
+
+    :attr:`callable` is what the ``PeriodicWorker`` runs. It never runs the
+    task twice at once, even across a change of worker (see
+    :meth:`ConductorManager.reset`): a run that finds the previous one still
+    going is skipped and counted in ``skipped``.
+    """
 
     def __init__(self, name, func, spec):
         self.name = name
         self.spec = spec
-        # NOTE: futurist reads ``_periodic_spacing`` from the callable each
-        # time it schedules the next run, so refresh() can change the
-        # interval of a running worker by updating that attribute.
-        self.callable = futurist_periodics.periodic(
-            spec.resolve(name), run_immediately=spec.run_immediately)(
-                _named(func, name))
+        self._func = func
+        self._running = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self.runs = 0
+        self.failures = 0
+        self.skipped = 0
+        self.last_duration = None
+        self.last_lateness = None
+        self.last_error = None
+        self._last_started = None
+        self.spacing = spec.resolve(name)
+        self.callable = self._make_callable(spec.run_immediately)
 
-    @property
-    def spacing(self):
-        return self.callable._periodic_spacing
+    def _make_callable(self, run_immediately):
+        # NOTE: the callable is decorated afresh for every PeriodicWorker:
+        # futurist reads its spacing from the decorated function.
+        return futurist_periodics.periodic(
+            self.spacing, run_immediately=run_immediately)(
+                _named(self._run, self.name))
+
+    def _run(self):
+        if not self._running.acquire(blocking=False):
+            with self._stats_lock:
+                self.skipped += 1
+            LOG.debug('Periodic task %s is still running; skipping this '
+                      'run', self.name)
+            return
+        started = time.monotonic()
+        try:
+            with self._stats_lock:
+                if self._last_started is not None:
+                    self.last_lateness = max(
+                        0.0, started - self._last_started - self.spacing)
+                self._last_started = started
+            return self._func()
+        except Exception as exc:
+            with self._stats_lock:
+                self.failures += 1
+                self.last_error = '%s: %s' % (type(exc).__name__, exc)
+            raise
+        finally:
+            with self._stats_lock:
+                self.runs += 1
+                self.last_duration = time.monotonic() - started
+            self._running.release()
 
     def refresh(self):
-        """Re-resolve a callable spacing (after the config changed).
+        """Re-resolve a callable spacing after the config changed.
 
-        The new spacing applies from the next time the task is scheduled.
+        :returns: True when the spacing changed; the caller then hands
+            :meth:`rescheduled` to a new ``PeriodicWorker``, because
+            futurist keeps the next run time it computed with the old one.
         """
         spacing = self.spec.resolve(self.name)
-        if spacing != self.spacing:
-            LOG.info('Periodic task %s now runs every %s s (was %s s)',
-                     self.name, spacing, self.spacing)
-            self.callable._periodic_spacing = spacing
+        if spacing == self.spacing:
+            return False
+        LOG.info('Periodic task %s now runs every %s s (was %s s)',
+                 self.name, spacing, self.spacing)
+        self.spacing = spacing
+        return True
+
+    def rescheduled(self):
+        """A callable for a new worker: first run one spacing from now."""
+        self.callable = self._make_callable(run_immediately=False)
+        return self.callable
+
+    def statistics(self):
+        with self._stats_lock:
+            return {
+                'spacing': self.spacing,
+                'runs': self.runs,
+                'failures': self.failures,
+                'skipped': self.skipped,
+                'running': self._running.locked(),
+                'last_duration': self.last_duration,
+                'last_lateness': self.last_lateness,
+                'last_error': self.last_error,
+            }
 
 
 def _named(func, name):
     @functools.wraps(func)
     def run(*args, **kwargs):
         return func(*args, **kwargs)
-    run.__qualname__ = name
+    run.__module__ = 'decision_engine'
+    run.__qualname__ = run.__name__ = name
     return run
 
 
