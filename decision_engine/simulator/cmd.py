@@ -1,0 +1,180 @@
+"""``decision-engine-simulator``: run the simulated cloud until SIGTERM or
+SIGINT, then exit 0.
+
+On start it prints (stdout, flushed) the listening URL on the first line::
+
+    decision-engine-simulator listening on http://127.0.0.1:PORT
+
+then the auth settings as a clouds.yaml snippet.  ``--ready-file PATH``
+also writes ``{"url", "auth_url", "port", "pid"}`` as JSON (atomically) for
+a parent process to read.  Bad flags or a bad topology file: one line on
+stderr, exit 2.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+
+from decision_engine.simulator import faults
+from decision_engine.simulator.server import Simulator
+from decision_engine.simulator.topology import Topology
+from decision_engine.simulator.topology import TopologyError
+
+PROG = 'decision-engine-simulator'
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # argparse prints the whole usage; we promise one line.
+        raise _UsageError(message)
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected an integer, got %r'
+                                         % text)
+    if value < 0:
+        raise argparse.ArgumentTypeError('must be >= 0, got %d' % value)
+    return value
+
+
+def _port(text):
+    value = _non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError('must be <= 65535, got %d' % value)
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a number, got %r' % text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError('must be > 0, got %r' % text)
+    return value
+
+
+def _latency(text):
+    try:
+        return faults.LatencyPlan.parse(text)
+    except faults.ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
+
+
+def _fault(text):
+    try:
+        return faults.FaultRule.parse(text)
+    except faults.ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
+
+
+def build_parser():
+    p = _Parser(prog=PROG, description='Run a simulated OpenStack cloud '
+                '(Keystone, Nova, Placement, Ironic) on one port.')
+    p.add_argument('--host', default='127.0.0.1',
+                   help='address to bind (default 127.0.0.1)')
+    p.add_argument('--port', type=_port, default=0,
+                   help='port to bind (default 0: any free port)')
+    p.add_argument('--hosts', type=_non_negative_int, default=10)
+    p.add_argument('--instances', type=_non_negative_int, default=100)
+    p.add_argument('--aggregates', type=_non_negative_int, default=2)
+    p.add_argument('--azs', type=_non_negative_int, default=1)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--topology', metavar='FILE',
+                   help='load the topology from a JSON file instead')
+    p.add_argument('--dump-topology', metavar='FILE',
+                   help='write the topology as JSON to FILE and continue')
+    p.add_argument('--latency-ms', type=_latency, default=(0.0, {}),
+                   help='per-request latency: "20" or '
+                        '"compute=50,placement=20"')
+    p.add_argument('--fault', type=_fault, action='append', default=[],
+                   help='fault rule "kind[:key=value,...]", e.g. '
+                        '"error:rate=0.1,status=503" (repeatable)')
+    p.add_argument('--fault-seed', type=int, default=0)
+    p.add_argument('--token-ttl-s', type=_positive_float, default=3600.0)
+    p.add_argument('--max-limit', type=_non_negative_int, default=1000)
+    p.add_argument('--username', default='admin')
+    p.add_argument('--password', default='secret')
+    p.add_argument('--project', default='admin')
+    p.add_argument('--ready-file', metavar='PATH',
+                   help='write {"url", "auth_url", "port", "pid"} here')
+    p.add_argument('--quiet', action='store_true',
+                   help='print only the first (URL) line')
+    return p
+
+
+def _fail(message):
+    print('%s: error: %s' % (PROG, message), file=sys.stderr)
+    return 2
+
+
+def main(argv=None):
+    try:
+        args = build_parser().parse_args(argv)
+    except _UsageError as exc:
+        return _fail(exc)
+    if args.max_limit < 1:
+        return _fail('--max-limit must be >= 1')
+    try:
+        if args.topology:
+            topology = Topology.load(args.topology)
+        else:
+            topology = Topology.generate(
+                hosts=args.hosts, instances=args.instances,
+                aggregates=args.aggregates, azs=args.azs, seed=args.seed)
+    except TopologyError as exc:
+        return _fail('topology: %s' % exc)
+    if args.dump_topology:
+        with open(args.dump_topology, 'w', encoding='utf-8') as f:
+            f.write(topology.to_json())
+    default_ms, per_service = args.latency_ms
+    sim = Simulator(topology, host=args.host, port=args.port,
+                    latency_ms=dict(per_service, default=default_ms),
+                    token_ttl_s=args.token_ttl_s, faults=args.fault,
+                    fault_seed=args.fault_seed,
+                    username=args.username, password=args.password,
+                    project=args.project, max_limit=args.max_limit)
+    stop = threading.Event()
+
+    def _on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        sim.start()
+    except OSError as exc:
+        return _fail('cannot listen on %s:%s: %s'
+                     % (args.host, args.port, exc.strerror or exc))
+    print('%s listening on %s' % (PROG, sim.url), flush=True)
+    if not args.quiet:
+        print('auth_url: %s' % sim.auth_url)
+        print('# clouds.yaml')
+        print(sim.clouds_yaml(), end='', flush=True)
+    if args.ready_file:
+        tmp = args.ready_file + '.tmp'
+        with open(tmp, 'w', encoding='utf-8') as f:
+            json.dump({'url': sim.url, 'auth_url': sim.auth_url,
+                       'port': sim.port, 'pid': os.getpid()}, f)
+        os.replace(tmp, args.ready_file)
+    try:
+        # wait() with a timeout so signal handlers run promptly.
+        while not stop.wait(1.0):
+            pass
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Placement emulation (microversions 1.0 .. 1.39), served under
+``/placement``.
+
+One resource provider per host: uuid == hypervisor id (``Host.uuid``),
+name == hostname, as real Nova creates them.  Inventories hold VCPU,
+MEMORY_MB and DISK_GB from the host's capacity, reserved amounts and
+allocation ratios; usages are the sums of the host's instance flavors
+(DISK_GB counts root + ephemeral disk).  Unknown query parameters are a
+400, as Placement's strict schemas make them.  Bodies are pre-serialized.
+"""
+
+from decision_engine.simulator import routing
+from decision_engine.simulator.routing import HTTPError, Route, dumps
+
+MIN_VERSION = (1, 0)
+MAX_VERSION = (1, 39)
+_TITLES = {400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found',
+           406: 'Not Acceptable', 429: 'Too Many Requests',
+           500: 'Internal Server Error', 502: 'Bad Gateway',
+           503: 'Service Unavailable'}
+
+
+class PlacementService:
+    name = 'placement'
+    prefix = '/placement'
+
+    def __init__(self, sim):
+        self.sim = sim
+        topo = sim.topology
+        self._hosts = sorted(topo.hosts, key=lambda h: h.id)
+        self._by_uuid = {h.uuid: h for h in topo.hosts}
+        self._aggs_of = {}
+        for a in topo.aggregates:
+            for hostname in a.hosts:
+                self._aggs_of.setdefault(hostname, set()).add(a.uuid)
+        usage = {}
+        for inst in topo.instances:
+            if inst.host is not None:
+                u = usage.setdefault(inst.host, [0, 0, 0])
+                u[0] += inst.flavor.vcpus
+                u[1] += inst.flavor.ram
+                u[2] += inst.flavor.disk + inst.flavor.ephemeral
+        self._rp = {h.uuid: self._rp_dict(h) for h in self._hosts}
+        self._rp_bytes = {u: dumps(d) for u, d in self._rp.items()}
+        self._inventories = {h.uuid: dumps(self._inventory_dict(h))
+                             for h in self._hosts}
+        self._usages = {h.uuid: dumps({
+            'resource_provider_generation': 1,
+            'usages': dict(zip(('VCPU', 'MEMORY_MB', 'DISK_GB'),
+                               usage.get(h.hostname, [0, 0, 0])))})
+            for h in self._hosts}
+        self._all = b'{"resource_providers":[%s]}' % b','.join(
+            self._rp_bytes[h.uuid] for h in self._hosts)
+
+    def routes(self):
+        return [
+            Route('GET', r'', '/placement', self.root, auth=False),
+            Route('GET', r'/resource_providers',
+                  '/placement/resource_providers', self.providers),
+            Route('GET', r'/resource_providers/(?P<uuid>[^/]+)',
+                  '/placement/resource_providers/{uuid}', self.provider),
+            Route('GET', r'/resource_providers/(?P<uuid>[^/]+)/inventories',
+                  '/placement/resource_providers/{uuid}/inventories',
+                  self.inventories),
+            Route('GET', r'/resource_providers/(?P<uuid>[^/]+)/usages',
+                  '/placement/resource_providers/{uuid}/usages',
+                  self.usages),
+        ]
+
+    def error(self, status, message):
+        return routing.json_response({'errors': [{
+            'status': status, 'title': _TITLES.get(status, 'Error'),
+            'detail': message, 'request_id': None}]}, status)
+
+    def _version(self, req):
+        version = routing.requested_microversion(
+            req.headers, 'placement', None, MIN_VERSION, MAX_VERSION)
+        return {'OpenStack-API-Version': 'placement %d.%d' % version,
+                'Vary': 'OpenStack-API-Version'}
+
+    def _rp_dict(self, h):
+        base = '/placement/resource_providers/' + h.uuid
+        return {
+            'uuid': h.uuid, 'name': h.hostname, 'generation': 1,
+            'parent_provider_uuid': None, 'root_provider_uuid': h.uuid,
+            'links': [{'rel': 'self', 'href': base}] + [
+                {'rel': rel, 'href': base + '/' + rel}
+                for rel in ('inventories', 'usages', 'aggregates',
+                            'traits', 'allocations')],
+        }
+
+    @staticmethod
+    def _inventory_dict(h):
+        def inv(total, reserved, ratio):
+            return {'total': total, 'reserved': reserved,
+                    'allocation_ratio': ratio, 'min_unit': 1,
+                    'max_unit': total, 'step_size': 1}
+        return {'resource_provider_generation': 1, 'inventories': {
+            'VCPU': inv(h.vcpus, h.vcpus_reserved, h.cpu_allocation_ratio),
+            'MEMORY_MB': inv(h.memory_mb, h.memory_mb_reserved,
+                             h.ram_allocation_ratio),
+            'DISK_GB': inv(h.disk_gb, h.disk_gb_reserved,
+                           h.disk_allocation_ratio),
+        }}
+
+    def root(self, req):
+        return routing.json_response({'versions': [{
+            'id': 'v1.0', 'status': 'CURRENT',
+            'min_version': '%d.%d' % MIN_VERSION,
+            'max_version': '%d.%d' % MAX_VERSION,
+            'links': [{'rel': 'self', 'href': ''}]}]},
+            headers=self._version(req))
+
+    def providers(self, req):
+        headers = self._version(req)
+        allowed = {'name', 'uuid', 'member_of'}
+        for key, _ in req.query:
+            if key not in allowed:
+                raise HTTPError(400, "Invalid query string parameters: "
+                                "'%s' was unexpected" % key)
+        name, uuid = req.arg('name'), req.arg('uuid')
+        member_of = req.arg('member_of')
+        if name is None and uuid is None and member_of is None:
+            return routing.json_response(self._all, headers=headers)
+        wanted = None
+        if member_of is not None:
+            wanted = set(member_of[3:].split(',')
+                         if member_of.startswith('in:') else [member_of])
+        hosts = [h for h in self._hosts
+                 if (name is None or h.hostname == name)
+                 and (uuid is None or h.uuid == uuid)
+                 and (wanted is None
+                      or wanted & self._aggs_of.get(h.hostname, set()))]
+        body = b'{"resource_providers":[%s]}' % b','.join(
+            self._rp_bytes[h.uuid] for h in hosts)
+        return routing.json_response(body, headers=headers)
+
+    def _lookup(self, req, table):
+        uuid = req.params['uuid']
+        data = table.get(uuid)
+        if data is None:
+            raise HTTPError(404, 'No resource provider with uuid %s found'
+                            % uuid)
+        return data
+
+    def provider(self, req):
+        headers = self._version(req)
+        return routing.json_response(self._lookup(req, self._rp_bytes),
+                                     headers=headers)
+
+    def inventories(self, req):
+        headers = self._version(req)
+        return routing.json_response(self._lookup(req, self._inventories),
+                                     headers=headers)
+
+    def usages(self, req):
+        headers = self._version(req)
+        return routing.json_response(self._lookup(req, self._usages),
+                                     headers=headers)

@@ -1,0 +1,408 @@
+"""The simulated cloud: one threaded HTTP/1.1 server, all services on one
+port under path prefixes (``/identity``, ``/compute``, ``/placement``,
+``/baremetal``; admin endpoints under ``/_sim/``).
+
+Per request (admin endpoints skip steps 2-4): route -> 1. count in stats
+-> 2. sleep the latency in this handler thread (one thread per
+connection, so sleeps overlap across connections) -> 3. fault plan ->
+4. token check -> handler -> write status line, headers and body in one
+``sendall`` -> count out.
+
+Usage::
+
+    sim = Simulator(Topology.generate(hosts=50, instances=500), latency_ms=0)
+    sim.start()                 # returns once listening
+    sim.auth_url                # http://127.0.0.1:PORT/identity
+    ...
+    sim.stop()
+
+or ``with Simulator(topo) as sim: ...``.
+"""
+
+import http.server
+import logging
+import socket
+import socketserver
+import struct
+import threading
+import time
+import uuid
+
+from decision_engine.simulator import admin as admin_mod
+from decision_engine.simulator import baremetal
+from decision_engine.simulator import compute
+from decision_engine.simulator import faults as faults_mod
+from decision_engine.simulator import identity
+from decision_engine.simulator import placement
+from decision_engine.simulator import routing
+from decision_engine.simulator import stats as stats_mod
+from decision_engine.simulator.topology import Topology
+
+LOG = logging.getLogger(__name__)
+_REASONS = {s.value: s.phrase for s in http.server.HTTPStatus}
+
+
+class _Router:
+    """Path prefix -> service; route regexes within the service."""
+
+    def __init__(self, services):
+        self._by_prefix = {s.prefix: (s, s.routes()) for s in services}
+
+    def match(self, method, path):
+        """(service or None, route or None, params, status if no route)."""
+        end = path.find('/', 1)
+        prefix = path if end < 0 else path[:end]
+        entry = self._by_prefix.get(prefix)
+        if entry is None:
+            return None, None, None, 404
+        service, routes = entry
+        rest = path[len(prefix):]
+        other_method = False
+        for route in routes:
+            m = route.regex.match(rest)
+            if m:
+                if route.method == method:
+                    return service, route, m.groupdict(), None
+                other_method = True
+        return service, None, None, 405 if other_method else 404
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    # Without this every response waits ~40 ms for the client's delayed
+    # ACK (Nagle), which would dwarf everything we measure.
+    disable_nagle_algorithm = True
+    server_version = 'decision-engine-simulator'
+    sys_version = ''
+
+    def setup(self):
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, False)
+
+    def log_message(self, fmt, *args):
+        if self.server.simulator.log_requests:
+            LOG.info('%s %s', self.address_string(), fmt % args)
+
+    def _serve(self):
+        self.server.simulator._serve(self)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+
+    def send_raw(self, resp, request_id):
+        """Status line, headers and body in one write."""
+        body = resp.body
+        lines = ['HTTP/1.1 %d %s' % (resp.status,
+                                     _REASONS.get(resp.status, 'Unknown')),
+                 'Content-Type: ' + resp.content_type,
+                 'Content-Length: %d' % len(body),
+                 'X-OpenStack-Request-Id: ' + request_id]
+        for key, value in resp.headers.items():
+            lines.append('%s: %s' % (key, value))
+        if resp.close or self.close_connection:
+            lines.append('Connection: close')
+            self.close_connection = True
+        head = ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1')
+        if self.command == 'HEAD':
+            body = b''
+        self.wfile.write(head + body)
+
+    def reset_connection(self):
+        """Drop the connection without answering: linger 0 makes close()
+        send a RST, which clients see as a connection reset."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                   struct.pack('ii', 1, 0))
+        self.close_connection = True
+
+
+class _HTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    # Idle keep-alive connections must not make stop() wait for them.
+    block_on_close = False
+    request_queue_size = 1024
+    allow_reuse_address = True
+
+    def __init__(self, address, simulator):
+        self.simulator = simulator
+        self._connections = set()
+        self._conn_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self):
+        # HTTPServer.server_bind calls socket.getfqdn(), a DNS lookup that
+        # can take seconds; we never need the name.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def track(self, conn, add):
+        with self._conn_lock:
+            (self._connections.add if add
+             else self._connections.discard)(conn)
+
+    def close_connections(self):
+        with self._conn_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class Simulator:
+    """A simulated OpenStack cloud on one loopback port.
+
+    :param topology: a :class:`Topology` (default ``Topology.generate()``)
+    :param latency_ms: number, ``"compute=50,placement=20"`` string, or
+        dict ``{"default": 10, "compute": 50}``
+    :param token_ttl_s: token lifetime on ``clock``
+    :param faults: iterable of :class:`FaultRule` (or dicts)
+    :param fault_seed: seed of the fault RNG
+    :param max_limit: Nova/Ironic page size cap (``[api] max_limit``)
+    :param clock: monotonic clock for token expiry (tests may fake it)
+    """
+
+    def __init__(self, topology=None, host='127.0.0.1', port=0,
+                 latency_ms=0, token_ttl_s=3600, faults=(), fault_seed=0,
+                 username='admin', password='secret', project='admin',
+                 max_limit=compute.MAX_LIMIT, clock=time.monotonic,
+                 log_requests=False):
+        self.topology = topology if topology is not None \
+            else Topology.generate()
+        self.host = host
+        self._requested_port = port
+        self.port = None
+        self.url = None
+        self.credentials = {'username': username, 'password': password,
+                            'project': project}
+        self.log_requests = log_requests
+        self.latency = faults_mod.LatencyPlan()
+        self.set_latency(latency_ms)
+        self.faults = faults_mod.FaultPlan(faults, seed=fault_seed)
+        self.tokens = identity.TokenStore(token_ttl_s, clock)
+        self._stats = stats_mod.Stats()
+        self._release = threading.Event()
+        self._stopping = threading.Event()
+        self.services = [identity.IdentityService(self),
+                         compute.ComputeService(self, max_limit),
+                         placement.PlacementService(self),
+                         baremetal.BaremetalService(self, max_limit)]
+        self._router = _Router(self.services)
+        self._admin = admin_mod.AdminAPI(self)
+        self._server = None
+        self._thread = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self):
+        """Bind, start serving in a daemon thread; return once listening."""
+        if self._server is not None:
+            raise RuntimeError('simulator already started')
+        self._stopping.clear()
+        self._server = _HTTPServer((self.host, self._requested_port), self)
+        self.port = self._server.server_address[1]
+        host = '[%s]' % self.host if ':' in self.host else self.host
+        self.url = 'http://%s:%d' % (host, self.port)
+        # The socket listens from bind(); serve_forever only accepts.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={'poll_interval': 0.1},
+            name='simulator-%d' % self.port, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Stop accepting, end stalls, close open connections."""
+        if self._server is None:
+            return
+        self._stopping.set()
+        self.release_stalls()
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.close_connections()
+        self._thread.join()
+        self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def auth_url(self):
+        return self.url + '/identity'
+
+    # -- runtime controls --------------------------------------------------
+
+    def set_latency(self, latency_ms=0, **per_service):
+        """``set_latency(10)``, ``set_latency(0, compute=50)``,
+        ``set_latency("compute=50,placement=20")`` or a dict."""
+        if isinstance(latency_ms, str):
+            default, per = faults_mod.LatencyPlan.parse(latency_ms)
+        elif isinstance(latency_ms, dict):
+            per = dict(latency_ms)
+            default = per.pop('default', 0)
+        else:
+            default, per = latency_ms, {}
+        per.update(per_service)
+        self.latency.set(default, per)
+
+    def set_faults(self, rules=(), seed=None):
+        """Replace the fault rules (FaultRule objects or dicts)."""
+        self.faults.set(rules, seed)
+
+    def add_fault(self, kind='error', **fields):
+        """Append one rule, e.g. ``add_fault('error', status=503,
+        count=3, path='inventories')``; returns it."""
+        rule = faults_mod.FaultRule(kind=kind, **fields)
+        self.faults.add(rule)
+        return rule
+
+    def clear_faults(self):
+        self.faults.set([])
+
+    def release_stalls(self):
+        """Let every currently stalled request continue."""
+        old, self._release = self._release, threading.Event()
+        old.set()
+
+    def expire_tokens(self):
+        """Revoke every issued token (clients then get 401)."""
+        self.tokens.expire_all()
+
+    def stats(self, log=False):
+        return self._stats.snapshot(log)
+
+    def reset_stats(self):
+        self._stats.reset()
+
+    def wait_in_flight(self, n, timeout=10.0):
+        """Block until >= n requests are being served (no polling)."""
+        return self._stats.wait_in_flight(n, timeout)
+
+    # -- client conveniences -----------------------------------------------
+
+    def auth(self):
+        """keystoneauth/openstacksdk ``auth`` settings."""
+        return {'auth_url': self.auth_url,
+                'username': self.credentials['username'],
+                'password': self.credentials['password'],
+                'project_name': self.credentials['project'],
+                'user_domain_name': 'Default',
+                'project_domain_name': 'Default'}
+
+    def clouds_yaml(self, cloud='simulator'):
+        auth = self.auth()
+        lines = ['clouds:', '  %s:' % cloud, '    auth:']
+        lines += ['      %s: %s' % (k, v) for k, v in auth.items()]
+        lines += ['    region_name: RegionOne',
+                  '    identity_api_version: 3', '    interface: public']
+        return '\n'.join(lines) + '\n'
+
+    def connection(self, **kwargs):
+        """An ``openstack.connection.Connection`` to this simulator."""
+        import openstack.connection
+        settings = dict(self.auth(), region_name='RegionOne')
+        settings.update(kwargs)
+        return openstack.connection.Connection(**settings)
+
+    # -- request path ------------------------------------------------------
+
+    def _serve(self, handler):
+        method = handler.command
+        path, _, raw_query = handler.path.partition('?')
+        length = handler.headers.get('Content-Length')
+        body = handler.rfile.read(int(length)) if length else b''
+        request_id = 'req-' + str(uuid.uuid4())
+        if path.startswith('/_sim/') or path == '/_sim':
+            handler.send_raw(self._admin.handle(method, path, raw_query,
+                                                body), request_id)
+            return
+        if len(path) > 1 and path.endswith('/'):
+            path = path.rstrip('/')
+        service, route, params, miss = self._router.match(method, path)
+        if route is not None:
+            endpoint = route.endpoint
+        elif service is not None:
+            endpoint = '%s %s/<unknown>' % (method, service.prefix)
+        else:
+            endpoint = '%s <unknown>' % method
+        stats = self._stats
+        entry = stats.begin(method, endpoint, path, raw_query,
+                            time.monotonic())
+        status = None
+        fault = None
+        token_issued = False
+        try:
+            sname = service.name if service is not None else None
+            delay = self.latency.seconds(sname)
+            if delay:
+                time.sleep(delay)
+            resp = None
+            rule = self.faults.pick(sname, method, path) \
+                if service is not None else None
+            if rule is not None:
+                fault = rule.kind
+                if rule.kind == 'reset':
+                    handler.reset_connection()
+                    return
+                if rule.kind == 'stall':
+                    self._release.wait(rule.stall_s)
+                elif rule.kind == 'error':
+                    resp = service.error(rule.status,
+                                         'Injected fault (simulator)')
+                    if rule.status in (429, 503) and \
+                            rule.retry_after is not None:
+                        resp.headers['Retry-After'] = str(rule.retry_after)
+                else:   # malformed
+                    resp = routing.Response(200, b'{"truncated": [{"id": ')
+            if resp is None:
+                resp = self._dispatch(handler, service, route, params,
+                                      miss, method, path, raw_query, body)
+            token_issued = resp.token_issued
+            handler.send_raw(resp, request_id)
+            status = resp.status
+        except (ConnectionError, BrokenPipeError):
+            handler.close_connection = True
+        finally:
+            stats.end(entry, status, time.monotonic(), fault, token_issued)
+
+    def _dispatch(self, handler, service, route, params, miss, method, path,
+                  raw_query, body):
+        if route is None:
+            if service is None:
+                return routing.json_response({'error': {
+                    'code': 404, 'title': 'Not Found',
+                    'message': 'No service at %s' % path}}, 404)
+            if miss == 405:
+                return service.error(405, 'Method %s not allowed on %s'
+                                     % (method, path))
+            return service.error(404, 'The resource could not be found: %s'
+                                 % path)
+        req = routing.Request(method, path, raw_query, handler.headers,
+                              body, self.url)
+        req.params = params
+        try:
+            if route.auth:
+                req.token = self.tokens.check(
+                    handler.headers.get('X-Auth-Token'))
+                if req.token is None:
+                    resp = service.error(401, 'The request you have made '
+                                         'requires authentication.')
+                    resp.headers['WWW-Authenticate'] = \
+                        'Keystone uri="%s"' % self.auth_url
+                    return resp
+            return route.handler(req)
+        except routing.HTTPError as exc:
+            resp = service.error(exc.status, exc.message)
+            resp.headers.update(exc.headers)
+            return resp
+        except Exception:   # a simulator bug: say so, keep serving
+            LOG.exception('simulator handler failed for %s %s', method,
+                          path)
+            return service.error(500, 'Simulator internal error')
