@@ -79,7 +79,18 @@ class RawClient:
 
 
 @pytest.fixture
-def client(sim):
-    c = RawClient(sim)
-    yield c
-    c.close()
+def make_client():
+    """Factory: make_client(sim) -> RawClient, closed at teardown."""
+    made = []
+
+    def make(simulator):
+        made.append(RawClient(simulator))
+        return made[-1]
+    yield make
+    for c in made:
+        c.close()
+
+
+@pytest.fixture
+def client(sim, make_client):
+    return make_client(sim)
