@@ -1,0 +1,78 @@
+"""Options of the ``[collector]`` group: building and refreshing the
+compute model."""
+
+from oslo_config import cfg
+
+GROUP = 'collector'
+
+opts = [
+    cfg.BoolOpt(
+        'enabled',
+        default=True,
+        help='Keep a live compute model of the cloud: build it on demand '
+             'and refresh it periodically. Takes effect on restart.'),
+    cfg.IntOpt(
+        'period',
+        default=600, min=10, max=86400, mutable=True,
+        help='Seconds between two periodic rebuilds of the whole-cloud '
+             'compute model.'),
+    cfg.IntOpt(
+        'max_age',
+        default=300, min=0, max=86400, mutable=True,
+        help='Default age in seconds beyond which a cached model is too old '
+             'for a caller that does not say how fresh it needs the model; '
+             'such a call triggers a rebuild (shared with any build of the '
+             'same scope already running).'),
+    cfg.IntOpt(
+        'build_timeout',
+        default=300, min=1, max=86400, mutable=True,
+        help='Overall deadline in seconds of one model build, retries '
+             'included. A build that has not finished by then fails; the '
+             'previous model stays current and is reported stale.'),
+    cfg.IntOpt(
+        'build_workers',
+        default=64, min=1, max=1000, mutable=True,
+        help='Most requests one model build runs at the same time, drawn '
+             'from the shared worker pool (and never more than the pool '
+             'has).'),
+    cfg.IntOpt(
+        'max_retries',
+        default=4, min=0, max=20, mutable=True,
+        help='Retries of one request after a connection error, a 5xx, a '
+             '429 or a malformed body, before the build fails.'),
+    cfg.FloatOpt(
+        'retry_delay',
+        default=0.5, min=0.0, max=60.0, mutable=True,
+        help='Base delay in seconds of the exponential backoff between '
+             'retries (doubled each attempt, with full jitter). A '
+             'Retry-After header, when the server sends one, is honoured '
+             'instead, up to max_retry_delay.'),
+    cfg.FloatOpt(
+        'max_retry_delay',
+        default=30.0, min=0.0, max=600.0, mutable=True,
+        help='Longest single wait between two retries, in seconds.'),
+    cfg.FloatOpt(
+        'request_timeout',
+        default=60.0, min=0.1, max=3600.0, mutable=True,
+        help='Connect and read timeout of one request in seconds (also '
+             'capped by what is left of build_timeout).'),
+    cfg.IntOpt(
+        'hypervisors_page_size',
+        default=1000, min=1, max=100000, mutable=True,
+        help='Page size of the hypervisor listing. Nova caps pages at its '
+             '[api] max_limit (1000 by default).'),
+    cfg.IntOpt(
+        'servers_page_size',
+        default=1000, min=1, max=100000, mutable=True,
+        help='Page size of the per-host server listing: large enough that a '
+             'normal host needs a single request. Nova caps pages at its '
+             '[api] max_limit (1000 by default).'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return opts

@@ -1,0 +1,72 @@
+"""Options of the ``[simulator]`` group: the built-in simulated cloud.
+
+With ``embedded = true`` the engine starts the simulator itself on a
+loopback port and models it instead of a real cloud (the demo
+configuration, ``etc/decision-engine/decision-engine-demo.conf``).
+"""
+
+from oslo_config import cfg
+
+GROUP = 'simulator'
+
+opts = [
+    cfg.BoolOpt(
+        'embedded',
+        default=False,
+        help='Start the simulated cloud (decision-engine-simulator) in a '
+             'child process on a loopback port and connect to it, ignoring '
+             '[cloud] and the auth options of [nova], [placement] and '
+             '[ironic]. For demos and tests. Takes effect on restart.'),
+    cfg.HostAddressOpt(
+        'host',
+        default='127.0.0.1',
+        help='Address the embedded simulator listens on.'),
+    cfg.PortOpt(
+        'port',
+        default=0,
+        help='Port of the embedded simulator; 0 picks a free one.'),
+    cfg.IntOpt(
+        'hosts',
+        default=50, min=0, max=100000,
+        help='Compute hosts of the generated topology.'),
+    cfg.IntOpt(
+        'instances',
+        default=500, min=0, max=2000000,
+        help='Instances of the generated topology.'),
+    cfg.IntOpt(
+        'aggregates',
+        default=3, min=0, max=1000,
+        help='Plain host aggregates of the generated topology.'),
+    cfg.IntOpt(
+        'azs',
+        default=2, min=0, max=1000,
+        help='Availability zones of the generated topology.'),
+    cfg.IntOpt(
+        'seed',
+        default=1,
+        help='Seed of the topology generator: the same seed gives the same '
+             'cloud.'),
+    cfg.StrOpt(
+        'topology_file',
+        help='JSON topology to serve instead of a generated one.'),
+    cfg.FloatOpt(
+        'latency_ms',
+        default=0.0, min=0.0, max=60000.0,
+        help='Latency the simulator adds to every request, in ms.'),
+    cfg.FloatOpt(
+        'token_ttl',
+        default=3600.0, min=1.0, max=86400.0,
+        help='Lifetime of the simulator\'s tokens, in seconds.'),
+    cfg.FloatOpt(
+        'start_timeout',
+        default=60.0, min=1.0, max=3600.0,
+        help='Seconds to wait for the embedded simulator to listen.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return opts
