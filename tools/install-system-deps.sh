@@ -1,0 +1,47 @@
+#!/bin/bash
+# Install the system (Debian) tools the deployment tests need:
+#   * the shell linter (Debian package shellcheck), run on devstack/ and
+#     tools/ scripts;
+#   * systemd-analyze (Debian package systemd), which verifies
+#     etc/systemd/decision-engine.service.
+# Idempotent and quiet: apt is not touched when every tool is present.
+# Needs root (or sudo) only when something is missing.
+
+set -o errexit
+set -o nounset
+set -o pipefail
+
+# tool -> Debian package that ships it
+declare -A PACKAGE_OF=(
+    [shellcheck]=shellcheck
+    [systemd-analyze]=systemd
+)
+
+missing=()
+for tool in "${!PACKAGE_OF[@]}"; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        missing+=("${PACKAGE_OF[$tool]}")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+echo "install-system-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+for tool in "${!PACKAGE_OF[@]}"; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "install-system-deps: $tool is still missing after installing" \
+             "${PACKAGE_OF[$tool]}" >&2
+        exit 1
+    fi
+done
