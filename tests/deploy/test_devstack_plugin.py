@@ -114,7 +114,8 @@ def test_scripts_parse():
 
 def test_shellcheck_clean():
     shellcheck = shutil.which('shellcheck')
-    assert shellcheck, 'shellcheck is missing: run tools/install-system-deps.sh'
+    assert shellcheck, ('shellcheck is missing: run '
+                        'tools/install-system-deps.sh')
     proc = subprocess.run(
         [shellcheck, '-x', *[str(s.relative_to(REPO)) for s in SCRIPTS],
          'tools/install-system-deps.sh', str(STUBS.relative_to(REPO))],
