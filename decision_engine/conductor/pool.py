@@ -430,9 +430,10 @@ class WorkerPool:
             # NOTE: the executor has no "wait with a timeout"; a short poll
             # here only bounds how late shutdown notices the last task.
             time.sleep(min(0.05, deadline.remaining() or 0.05))
-        still_running = self.running_tasks()
-        self._executor.shutdown(wait=not still_running)
-        return still_running
+        # NOTE: no need to join the idle threads (each takes up to a second
+        # to notice): every task we accepted has finished or is reported.
+        self._executor.shutdown(wait=False)
+        return self.running_tasks()
 
 
 class _LaneExecutor:

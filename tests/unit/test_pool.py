@@ -1,0 +1,318 @@
+"""The worker pool's contract: bounds, helpers, errors, nested waits."""
+
+import threading
+import traceback
+
+import pytest
+
+from decision_engine.conductor import pool as pool_mod
+
+# Guards against a hang turning into a stuck test run; never a pass/fail
+# threshold: every wait below is expected to end long before it.
+GUARD = 30
+
+
+@pytest.fixture
+def pool():
+    p = pool_mod.WorkerPool(4, reserved=1, default_fan_out=2)
+    yield p
+    p.shutdown(timeout=GUARD)
+
+
+class Gate:
+    """Tasks that block until released, and tell when they have started."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self.started = 0
+
+    def task(self, value=None):
+        with self._cond:
+            self.started += 1
+            self._cond.notify_all()
+        assert self.release.wait(GUARD)
+        return value
+
+    def wait_started(self, count):
+        with self._cond:
+            assert self._cond.wait_for(lambda: self.started >= count, GUARD)
+
+
+def _boom(message):
+    raise ValueError(message)
+
+
+def test_submit_returns_result(pool):
+    assert pool.submit(lambda a, b: a + b, 2, b=3).result(GUARD) == 5
+
+
+def test_exception_keeps_original_traceback(pool):
+    fut = pool.submit(_boom, 'bad node')
+    with pytest.raises(ValueError, match='bad node') as info:
+        pool.wait_all([fut], timeout=GUARD)
+    frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+    assert '_boom' in frames
+
+
+def test_wait_all_keeps_submission_order(pool):
+    gates = [threading.Event() for _ in range(3)]
+    futs = [pool.submit(lambda i=i: (gates[i].wait(GUARD), i)[1])
+            for i in range(3)]
+    for gate in reversed(gates):  # complete in reverse order
+        gate.set()
+    assert pool.wait_all(futs, timeout=GUARD) == [0, 1, 2]
+
+
+def test_wait_all_deadline(pool):
+    gate = Gate()
+    futs = [pool.submit(gate.task) for _ in range(2)]
+    with pytest.raises(pool_mod.PoolTimeout, match='2 still pending'):
+        pool.wait_all(futs, timeout=0.05)
+    gate.release.set()
+    assert pool.wait_all(futs, timeout=GUARD) == [None, None]
+
+
+def test_full_pool_rejects_with_numbers_then_recovers(pool):
+    gate, last_gate = Gate(), Gate()
+    futs = [pool.submit(gate.task, i) for i in range(3)]
+    last = pool.submit(last_gate.task, 'last')
+    gate.wait_started(3)
+    last_gate.wait_started(1)
+    with pytest.raises(pool_mod.NoFreeWorker) as info:
+        pool.submit(lambda: None)
+    message = str(info.value)
+    assert '4 of 4 workers' in message and 'pool size 4' in message
+    assert info.value.stats['busy'] == 4
+    assert pool.statistics()['rejected'] == 1
+
+    # Free exactly one worker: the next submission is accepted at once.
+    last_gate.release.set()
+    assert last.result(GUARD) == 'last'
+    assert pool.submit(lambda: 'again').result(GUARD) == 'again'
+    gate.release.set()
+    pool.wait_all(futs, timeout=GUARD)
+    assert pool.statistics()['free'] == 4
+
+
+def test_slot_is_free_when_future_completes():
+    p = pool_mod.WorkerPool(3)
+    gate = Gate()
+    blockers = [p.submit(gate.task) for _ in range(2)]
+    gate.wait_started(2)
+    last = p.submit(lambda: 'done')
+    assert last.result(GUARD) == 'done'
+    # The future is done, so its slot must already be back: no race window.
+    assert p.submit(lambda: 'next').result(GUARD) == 'next'
+    gate.release.set()
+    p.wait_all(blockers, timeout=GUARD)
+    p.shutdown(GUARD)
+
+
+def test_periodic_lane_leaves_reserved_workers(pool):
+    gate = Gate()
+    periodic = pool.periodic_executor()
+    futs = [periodic.submit(gate.task) for _ in range(3)]
+    gate.wait_started(3)
+    with pytest.raises(pool_mod.NoFreeWorker, match='periodic work'):
+        periodic.submit(lambda: None)
+    # Default-lane work (an audit, the API) still gets the reserved worker.
+    assert pool.submit(lambda: 'audit').result(GUARD) == 'audit'
+    gate.release.set()
+    pool.wait_all(futs, timeout=GUARD)
+
+
+def test_lane_is_inherited_by_nested_work(pool):
+    lanes = []
+
+    def child():
+        lanes.append(pool._local.lane)
+
+    def parent():
+        pool.wait_all([pool.submit(child)], timeout=GUARD)
+
+    pool.periodic_executor().submit(parent).result(GUARD)
+    assert lanes == [pool_mod.PERIODIC_LANE]
+
+
+def test_for_each_completed_chains_without_barrier(pool):
+    """Each step-1 result is chained into its step 2 as it completes."""
+    order = []
+    slow_gate = threading.Event()
+
+    def step1(name):
+        if name == 'slow':
+            assert slow_gate.wait(GUARD)
+        return name
+
+    def step2(name):
+        order.append('step2:' + name)
+        if name == 'fast':
+            # step 2 of the fast item ran while step 1 of the slow one
+            # had not finished: no barrier between the steps.
+            slow_gate.set()
+        return name.upper()
+
+    results = []
+
+    def on_done(fut):
+        value = fut.result()
+        if value.isupper():
+            results.append(value)
+            return None
+        return [pool.submit(step2, value)]
+
+    handled = pool.for_each_completed(
+        [pool.submit(step1, 'slow'), pool.submit(step1, 'fast')], on_done,
+        timeout=GUARD)
+    assert handled == 4
+    assert order == ['step2:fast', 'step2:slow']
+    assert sorted(results) == ['FAST', 'SLOW']
+
+
+def test_for_each_completed_callback_error_propagates(pool):
+    futs = [pool.submit(lambda: 1)]
+    with pytest.raises(KeyError):
+        pool.for_each_completed(futs, lambda f: {}['missing'], timeout=GUARD)
+
+
+def test_for_each_completed_deadline(pool):
+    gate = Gate()
+    with pytest.raises(pool_mod.PoolTimeout):
+        pool.for_each_completed([pool.submit(gate.task)], lambda f: None,
+                                timeout=0.05)
+    gate.release.set()
+
+
+def test_fan_out_bounds_concurrency_and_keeps_order(pool):
+    lock = threading.Lock()
+    state = {'now': 0, 'peak': 0}
+
+    def work(i):
+        with lock:
+            state['now'] += 1
+            state['peak'] = max(state['peak'], state['now'])
+        try:
+            return i * i
+        finally:
+            with lock:
+                state['now'] -= 1
+
+    assert pool.fan_out(work, range(50), max_workers=2,
+                        timeout=GUARD) == [i * i for i in range(50)]
+    assert 1 <= state['peak'] <= 2
+
+
+def test_fan_out_stops_submitting_after_failure(pool):
+    seen = []
+
+    def work(i):
+        seen.append(i)
+        if i == 0:
+            raise RuntimeError('node 0 failed')
+        return i
+
+    with pytest.raises(RuntimeError, match='node 0 failed'):
+        pool.fan_out(work, iter(range(100)), max_workers=1, timeout=GUARD)
+    assert seen == [0]
+
+
+def test_fan_out_return_exceptions(pool):
+    results = pool.fan_out(
+        lambda i: _boom('n%d' % i) if i % 2 else i, range(4),
+        max_workers=2, return_exceptions=True, timeout=GUARD)
+    assert results[0] == 0 and results[2] == 2
+    assert isinstance(results[1], ValueError) and str(results[3]) == 'n3'
+
+
+def test_fan_out_deadline_skips_unsubmitted_items(pool):
+    gate = Gate()
+    calls = []
+
+    def work(i):
+        calls.append(i)
+        return gate.task(i)
+
+    with pytest.raises(pool_mod.PoolTimeout):
+        pool.fan_out(work, range(10), max_workers=2, timeout=0.05)
+    gate.release.set()
+    assert sorted(calls) == [0, 1]
+
+
+def test_fan_out_from_outside_progresses_when_pool_is_full(pool):
+    gate = Gate()
+    blockers = [pool.submit(gate.task) for _ in range(4)]
+    gate.wait_started(4)
+    assert pool.fan_out(lambda i: i + 1, range(3), timeout=GUARD) == [1, 2, 3]
+    assert pool.statistics()['caller_ran'] == 3
+    gate.release.set()
+    pool.wait_all(blockers, timeout=GUARD)
+
+
+@pytest.mark.parametrize('size', [3, 4])
+def test_nested_waits_complete_at_small_sizes(size):
+    """Every worker waits on work it submitted to the same, full pool."""
+    p = pool_mod.WorkerPool(size)
+    all_parents_running = threading.Barrier(size, timeout=GUARD)
+
+    def leaf(i):
+        return i
+
+    def child(i):
+        return sum(p.wait_all([p.submit(leaf, i), p.submit(leaf, i)],
+                              timeout=GUARD))
+
+    def parent(n):
+        all_parents_running.wait()  # the pool is full from here on
+        return sum(p.fan_out(child, range(n), max_workers=3, timeout=GUARD))
+
+    futs = [p.submit(parent, 5) for _ in range(size)]
+    assert p.wait_all(futs, timeout=GUARD) == [20] * size
+    assert p.statistics()['caller_ran'] > 0
+    p.shutdown(GUARD)
+
+
+def test_statistics_count_work(pool):
+    pool.wait_all([pool.submit(lambda: 1)], timeout=GUARD)
+    with pytest.raises(ValueError):
+        pool.submit(_boom, 'x').result(GUARD)
+    stats = pool.statistics()
+    assert stats['executed'] == 2 and stats['failed'] == 1
+    assert stats['size'] == 4 and stats['reserved'] == 1
+    assert stats['busy'] == 0 and stats['queued'] == 0
+
+
+def test_shutdown_refuses_new_work_and_reports_abandoned():
+    p = pool_mod.WorkerPool(3)
+    gate = Gate()
+    p.submit(gate.task)
+    gate.wait_started(1)
+    abandoned = p.shutdown(timeout=0.01)
+    assert [name for name, _ in abandoned] == ['Gate.task']
+    with pytest.raises(pool_mod.PoolShutDown):
+        p.submit(lambda: None)
+    gate.release.set()
+
+
+def test_shutdown_waits_for_running_tasks():
+    p = pool_mod.WorkerPool(3)
+    gate = Gate()
+    fut = p.submit(gate.task, 'finished')
+    gate.wait_started(1)
+    threading.Timer(0.05, gate.release.set).start()
+    assert p.shutdown(timeout=GUARD) == []
+    assert fut.result(0) == 'finished'
+
+
+def test_reserved_workers():
+    assert pool_mod.reserved_workers(100, 5) == 5
+    assert pool_mod.reserved_workers(3, 5) == 1
+    assert pool_mod.reserved_workers(3, 0) == 0
+    assert pool_mod.reserved_workers(3, 50) == 2
+
+
+def test_get_pool_before_start_is_a_clear_error():
+    pool_mod.set_pool(None)
+    with pytest.raises(RuntimeError, match='not running'):
+        pool_mod.get_pool()
