@@ -335,9 +335,7 @@ class Simulator:
         stats = self._stats
         entry = stats.begin(method, endpoint, path, raw_query,
                             time.monotonic())
-        status = None
         fault = None
-        token_issued = False
         try:
             sname = service.name if service is not None else None
             delay = self.latency.seconds(sname)
@@ -364,13 +362,17 @@ class Simulator:
             if resp is None:
                 resp = self._dispatch(handler, service, route, params,
                                       miss, method, path, raw_query, body)
-            token_issued = resp.token_issued
+            # Count out before writing: once a client has its answer, the
+            # stats it reads next must already include this request.
+            stats.end(entry, resp.status, time.monotonic(), fault,
+                      resp.token_issued)
+            entry = None
             handler.send_raw(resp, request_id)
-            status = resp.status
         except (ConnectionError, BrokenPipeError):
             handler.close_connection = True
         finally:
-            stats.end(entry, status, time.monotonic(), fault, token_issued)
+            if entry is not None:   # reset, or died before answering
+                stats.end(entry, None, time.monotonic(), fault)
 
     def _dispatch(self, handler, service, route, params, miss, method, path,
                   raw_query, body):

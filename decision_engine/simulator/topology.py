@@ -352,7 +352,8 @@ class Topology:
         Hostnames are ``compute-1``..``compute-N`` (so ``compute-1`` is a
         prefix of ``compute-10``); about 5% of hosts are empty (never
         ``compute-1`` or ``compute-10``), instances are spread unevenly
-        (heavy-tailed weights), about 5% of hosts are disabled and 3% down.
+        (heavy-tailed weights), about 5% of hosts are disabled and 3% down (at least one each from
+        4 hosts).
         ``azs`` zones ``az-1``..``az-Z`` each get an AZ aggregate of the
         same name (azs=0 leaves every host in ``nova``); ``aggregates``
         plain aggregates ``agg-1``.. get random members.  The same
@@ -396,14 +397,19 @@ class Topology:
                                          i % 250 + 1),
                 node_uuid=_rng_uuid(rng),
             )
-            roll = rng.random()
-            if roll < 0.05:
-                host.status = 'disabled'
-                host.disabled_reason = 'maintenance window'
-            elif roll < 0.08:
-                host.state = 'down'
-                host.power_state = 'power off'
             host_list.append(host)
+        # Exact shares (not per-host rolls) so every topology of 4+ hosts
+        # has at least one disabled and one down host.
+        if hosts >= 4:
+            odd = rng.sample(host_list, max(1, hosts // 20)
+                             + max(1, hosts * 3 // 100))
+            for k, host in enumerate(odd):
+                if k < max(1, hosts // 20):
+                    host.status = 'disabled'
+                    host.disabled_reason = 'maintenance window'
+                else:
+                    host.state = 'down'
+                    host.power_state = 'power off'
 
         # Heavy-tailed weights so some hosts are packed and others light.
         weights = [rng.paretovariate(1.5) for _ in host_list]

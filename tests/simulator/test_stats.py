@@ -1,0 +1,129 @@
+"""Counters, request log, latency and concurrency."""
+
+import threading
+
+import pytest
+
+from decision_engine.simulator import ConfigError
+
+INV = 'GET /placement/resource_providers/{uuid}/inventories'
+
+
+def test_endpoints_are_normalized(sim, client, topology):
+    client.login()
+    for host in topology.hosts[:3]:
+        client.json('GET', '/placement/resource_providers/%s/inventories'
+                    % host.uuid)
+    client.json('GET', '/placement/resource_providers/nope/inventories')
+    client.json('GET', '/compute/v2.1/servers/detail?host=compute-1'
+                '&all_tenants=1')
+    stats = sim.stats()
+    assert stats['by_endpoint'][INV] == 4
+    assert stats['by_endpoint']['GET /compute/v2.1/servers/detail'] == 1
+    assert stats['by_status'] == {'201': 1, '200': 4, '404': 1}
+    assert stats['total'] == 6
+    assert stats['in_flight'] == 0
+
+
+def test_request_log_order_and_reset(sim, client):
+    client.login()
+    client.json('GET', '/compute/v2.1/os-aggregates?x=1')
+    log = sim.stats(log=True)['log']
+    assert [e['endpoint'] for e in log] == [
+        'POST /identity/v3/auth/tokens', 'GET /compute/v2.1/os-aggregates']
+    assert log[1]['query'] == 'x=1' and log[1]['status'] == 200
+    assert log[0]['start'] <= log[0]['end'] <= log[1]['start'] \
+        <= log[1]['end']
+    sim.reset_stats()
+    assert sim.stats(log=True)['log'] == []
+    assert sim.stats()['total'] == 0
+
+
+def test_stats_over_http(sim, client):
+    client.login()
+    status, _, body = client.json('GET', '/_sim/stats?log=1')
+    assert status == 200
+    assert body['total'] == 1 and len(body['log']) == 1
+    assert client.json('POST', '/_sim/reset')[0] == 200
+    # Admin calls are not counted.
+    assert client.json('GET', '/_sim/stats')[2]['total'] == 0
+
+
+def test_unknown_endpoints_counted(sim, client):
+    client.json('GET', '/nowhere', auth=False)
+    client.json('GET', '/compute/v2.1/nothing', auth=False)
+    by = sim.stats()['by_endpoint']
+    assert by['GET <unknown>'] == 1
+    assert by['GET /compute/<unknown>'] == 1
+
+
+@pytest.mark.parametrize('n', [2, 8])
+def test_peak_concurrency_equals_parallel_requests(sim, make_client, n):
+    sim.add_fault('stall', service='compute')      # held until released
+    clients = [make_client(sim) for _ in range(n)]
+    for c in clients:
+        c.login()
+    sim.reset_stats()
+    barrier = threading.Barrier(n)
+    results = []
+
+    def call(c):
+        barrier.wait()
+        results.append(c.json('GET', '/compute/v2.1/os-services')[0])
+    threads = [threading.Thread(target=call, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    assert sim.wait_in_flight(n)
+    sim.clear_faults()
+    sim.release_stalls()
+    for t in threads:
+        t.join(30)
+    assert results == [200] * n
+    stats = sim.stats()
+    assert stats['peak_in_flight'] == n
+    assert stats['in_flight'] == 0
+
+
+def test_latency_sleeps_overlap(sim, make_client):
+    # With one second per request, all n requests can only be in flight
+    # at once if the handler threads sleep concurrently.
+    n = 6
+    clients = [make_client(sim) for _ in range(n)]
+    for c in clients:
+        c.login()
+    sim.set_latency(0, compute=1000)
+    barrier = threading.Barrier(n)
+    threads = [threading.Thread(target=lambda c=c: (
+        barrier.wait(), c.json('GET', '/compute/v2.1/os-services')))
+        for c in clients]
+    for t in threads:
+        t.start()
+    reached = sim.wait_in_flight(n, timeout=30)
+    for t in threads:
+        t.join(30)
+    assert reached
+    log = sim.stats(log=True)['log'][-n:]
+    assert all(e['end'] - e['start'] >= 1.0 for e in log)
+
+
+def test_latency_spec():
+    from decision_engine.simulator.faults import LatencyPlan
+    assert LatencyPlan.parse('compute=50,placement=20') == (
+        0.0, {'compute': 50.0, 'placement': 20.0})
+    assert LatencyPlan.parse('10,compute=50') == (10.0, {'compute': 50.0})
+    plan = LatencyPlan(10, {'compute': 50})
+    assert plan.seconds('compute') == 0.05
+    assert plan.seconds('placement') == 0.01
+    for bad in ('x', 'nova=5', '-1'):
+        with pytest.raises(ConfigError):
+            LatencyPlan.parse(bad)
+
+
+def test_latency_over_http(sim, client):
+    status, _, body = client.json('PUT', '/_sim/latency',
+                                  {'default': 5, 'placement': 20})
+    assert status == 200 and body == {'default': 5, 'placement': 20}
+    assert sim.latency.seconds('placement') == 0.02
+    assert sim.latency.seconds('compute') == 0.005
+    status, _, body = client.json('PUT', '/_sim/latency', {'nova': 5})
+    assert status == 400

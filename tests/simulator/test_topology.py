@@ -1,0 +1,118 @@
+"""Topology generation, JSON round trip and validation."""
+
+import json
+
+import pytest
+
+from decision_engine.simulator import Topology
+from decision_engine.simulator import TopologyError
+
+
+def test_generate_is_deterministic():
+    a = Topology.generate(hosts=30, instances=300, aggregates=3, azs=2,
+                          seed=5)
+    assert a == Topology.generate(hosts=30, instances=300, aggregates=3,
+                                  azs=2, seed=5)
+    assert a != Topology.generate(hosts=30, instances=300, aggregates=3,
+                                  azs=2, seed=6)
+
+
+def test_generate_is_awkward():
+    topo = Topology.generate(hosts=60, instances=600, aggregates=3, azs=3,
+                             seed=1)
+    counts = {h.hostname: len(topo.instances_on(h.hostname))
+              for h in topo.hosts}
+    assert counts['compute-1'] > 0 and counts['compute-10'] > 0
+    assert 0 in counts.values()                       # empty hosts
+    assert max(counts.values()) > 3 * (600 / 60)      # uneven spread
+    assert any(h.status == 'disabled' for h in topo.hosts)
+    assert any(h.state == 'down' for h in topo.hosts)
+    assert topo.availability_zones == ['az-1', 'az-2', 'az-3']
+    assert len(topo.aggregates) == 6
+    assert sum(len(i.metadata) > 0 for i in topo.instances) > 0
+    assert sum(i.flavor.ephemeral > 0 for i in topo.instances) > 0
+
+
+def test_no_azs_means_nova():
+    topo = Topology.generate(hosts=3, instances=3, aggregates=0, azs=0)
+    assert topo.availability_zones == ['nova']
+    assert topo.aggregates == []
+
+
+def test_json_round_trip(tmp_path):
+    topo = Topology.generate(hosts=15, instances=100, aggregates=2, azs=2,
+                             seed=2)
+    assert Topology.from_json(topo.to_json()) == topo
+    path = tmp_path / 'topo.json'
+    path.write_text(topo.to_json(indent=2))
+    assert Topology.load(str(path)) == topo
+
+
+def _minimal():
+    return {'hosts': [{'hostname': 'compute-1', 'uuid': 'u1', 'vcpus': 4,
+                       'memory_mb': 1024, 'disk_gb': 10}],
+            'instances': [{'uuid': 'i1', 'name': 'vm', 'host': 'compute-1',
+                           'project_id': 'p',
+                           'flavor': {'name': 'f', 'vcpus': 1, 'ram': 64,
+                                      'disk': 1}}]}
+
+
+def test_minimal_document_gets_defaults():
+    topo = Topology.from_dict(_minimal())
+    host = topo.hosts[0]
+    assert (host.id, host.status, host.state, host.availability_zone) == (
+        1, 'enabled', 'up', 'nova')
+    assert topo.instances[0].vm_state == 'active'
+
+
+@pytest.mark.parametrize('mutate,field', [
+    (lambda d: d['hosts'][0].pop('vcpus'), 'hosts[0].vcpus'),
+    (lambda d: d['hosts'][0].update(vcpus='4'), 'hosts[0].vcpus'),
+    (lambda d: d['hosts'][0].update(vcpus=0), 'hosts[0].vcpus'),
+    (lambda d: d['hosts'][0].update(status='off'), 'hosts[0].status'),
+    (lambda d: d['hosts'].append(dict(d['hosts'][0], uuid='u2')),
+     'hosts[1].hostname'),
+    (lambda d: d['instances'][0].update(host='compute-9'),
+     'instances[0].host'),
+    (lambda d: d['instances'][0]['flavor'].update(ram=-1),
+     'instances[0].flavor.ram'),
+    (lambda d: d['instances'][0].update(created='yesterday'),
+     'instances[0].created'),
+    (lambda d: d['instances'][0].update(vm_state='happy'),
+     'instances[0].vm_state'),
+    (lambda d: d['instances'][0].update(metadata={'a': 1}),
+     'instances[0].metadata'),
+    (lambda d: d.update(aggregates=[{'name': 'a', 'hosts': ['x']}]),
+     'aggregates[0].hosts[0]'),
+    (lambda d: d['hosts'][0].update(availability_zone='az-9'),
+     'hosts[0].availability_zone'),
+    (lambda d: d.update(aggregates=[{'name': 'a', 'hosts': ['compute-1'],
+                                     'availability_zone': 'az-1'}]),
+     'aggregates[0].hosts[0]'),
+    (lambda d: d.pop('hosts'), 'topology.hosts'),
+    (lambda d: d.update(version=2), 'version'),
+])
+def test_validation_names_the_field(mutate, field):
+    doc = _minimal()
+    mutate(doc)
+    with pytest.raises(TopologyError) as info:
+        Topology.from_dict(doc)
+    message = str(info.value)
+    assert message.startswith(field + ':'), message
+    assert '\n' not in message
+
+
+def test_bad_json_and_missing_file(tmp_path):
+    with pytest.raises(TopologyError, match='not valid JSON'):
+        Topology.from_json('{')
+    with pytest.raises(TopologyError, match='cannot read'):
+        Topology.load(str(tmp_path / 'missing.json'))
+    with pytest.raises(TopologyError, match='expected a JSON object'):
+        Topology.from_json(json.dumps([1]))
+
+
+def test_generate_rejects_bad_counts():
+    with pytest.raises(TopologyError, match='hosts'):
+        Topology.generate(hosts=-1)
+    with pytest.raises(TopologyError, match='instances'):
+        Topology.generate(hosts=0, instances=5)
