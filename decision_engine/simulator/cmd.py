@@ -135,8 +135,12 @@ def main(argv=None):
     except TopologyError as exc:
         return _fail('topology: %s' % exc)
     if args.dump_topology:
-        with open(args.dump_topology, 'w', encoding='utf-8') as f:
-            f.write(topology.to_json())
+        try:
+            with open(args.dump_topology, 'w', encoding='utf-8') as f:
+                f.write(topology.to_json())
+        except OSError as exc:
+            return _fail('--dump-topology %s: %s'
+                         % (args.dump_topology, exc.strerror))
     default_ms, per_service = args.latency_ms
     sim = Simulator(topology, host=args.host, port=args.port,
                     latency_ms=dict(per_service, default=default_ms),
@@ -156,17 +160,24 @@ def main(argv=None):
     except OSError as exc:
         return _fail('cannot listen on %s:%s: %s'
                      % (args.host, args.port, exc.strerror or exc))
+    # The ready file exists before the first line is printed, so a
+    # reader of either can rely on the other.
+    if args.ready_file:
+        tmp = args.ready_file + '.tmp'
+        try:
+            with open(tmp, 'w', encoding='utf-8') as f:
+                json.dump({'url': sim.url, 'auth_url': sim.auth_url,
+                           'port': sim.port, 'pid': os.getpid()}, f)
+            os.replace(tmp, args.ready_file)
+        except OSError as exc:
+            sim.stop()
+            return _fail('--ready-file %s: %s' % (args.ready_file,
+                                                  exc.strerror))
     print('%s listening on %s' % (PROG, sim.url), flush=True)
     if not args.quiet:
         print('auth_url: %s' % sim.auth_url)
         print('# clouds.yaml')
         print(sim.clouds_yaml(), end='', flush=True)
-    if args.ready_file:
-        tmp = args.ready_file + '.tmp'
-        with open(tmp, 'w', encoding='utf-8') as f:
-            json.dump({'url': sim.url, 'auth_url': sim.auth_url,
-                       'port': sim.port, 'pid': os.getpid()}, f)
-        os.replace(tmp, args.ready_file)
     try:
         # wait() with a timeout so signal handlers run promptly.
         while not stop.wait(1.0):

@@ -44,11 +44,12 @@ class PlacementService:
         self._rp_bytes = {u: dumps(d) for u, d in self._rp.items()}
         self._inventories = {h.uuid: dumps(self._inventory_dict(h))
                              for h in self._hosts}
-        self._usages = {h.uuid: dumps({
-            'resource_provider_generation': 1,
-            'usages': dict(zip(('VCPU', 'MEMORY_MB', 'DISK_GB'),
-                               usage.get(h.hostname, [0, 0, 0])))})
-            for h in self._hosts}
+        self._usages = {}
+        for h in self._hosts:
+            used = usage.get(h.hostname, [0, 0, 0])
+            self._usages[h.uuid] = dumps({
+                'resource_provider_generation': 1,
+                'usages': dict(zip(('VCPU', 'MEMORY_MB', 'DISK_GB'), used))})
         self._all = b'{"resource_providers":[%s]}' % b','.join(
             self._rp_bytes[h.uuid] for h in self._hosts)
 

@@ -7,9 +7,10 @@ compare against.  Nothing in it refers to HTTP.
 Structure::
 
     Topology
-      hosts: list[Host]            # one per nova-compute service, hypervisor,
-                                   # Placement resource provider and Ironic node
-      instances: list[Instance]    # every instance has a Flavor (embedded copy)
+      hosts: list[Host]            # one per nova-compute service,
+                                   # hypervisor, Placement resource
+                                   # provider and Ironic node
+      instances: list[Instance]    # each with its own Flavor copy
       aggregates: list[Aggregate]  # host aggregates; an aggregate with
                                    # availability_zone set defines that AZ
       availability_zones           # property: sorted AZ names used by hosts
@@ -288,8 +289,8 @@ def _aggregate_from_dict(d, where, index):
 
 
 def _derived_uuid(kind, name):
-    return str(uuid_lib.uuid5(_NS, 'decision-engine-sim/%s/%s' % (kind,
-                                                                   name)))
+    return str(uuid_lib.uuid5(_NS, 'decision-engine-sim/%s/%s'
+                              % (kind, name)))
 
 
 def _rng_uuid(rng):
@@ -352,8 +353,8 @@ class Topology:
         Hostnames are ``compute-1``..``compute-N`` (so ``compute-1`` is a
         prefix of ``compute-10``); about 5% of hosts are empty (never
         ``compute-1`` or ``compute-10``), instances are spread unevenly
-        (heavy-tailed weights), about 5% of hosts are disabled and 3% down (at least one each from
-        4 hosts).
+        (heavy-tailed weights), about 5% of hosts are disabled and 3% down
+        (at least one of each from 4 hosts on).
         ``azs`` zones ``az-1``..``az-Z`` each get an AZ aggregate of the
         same name (azs=0 leaves every host in ``nova``); ``aggregates``
         plain aggregates ``agg-1``.. get random members.  The same
