@@ -1,0 +1,90 @@
+"""The strategy interface and what a strategy returns.
+
+A strategy class declares its ``name``, ``goal``, a JSON schema for its
+parameters (``parameters_schema``) and the efficacy indicators it reports
+(``indicators``). :meth:`Strategy.execute` gets a
+:class:`~decision_engine.strategies.context.StrategyContext` (the audit's
+scope applied to a private model snapshot) and the validated parameters,
+and returns a :class:`Solution`. It must not touch the cloud, the store or
+the pool: it only decides.
+"""
+
+import copy
+
+import jsonschema
+
+
+class StrategyError(Exception):
+    """The strategy cannot produce a plan; the message says why."""
+
+
+class InvalidParameters(ValueError):
+    """Audit parameters do not match the strategy's schema."""
+
+
+class Solution:
+    """A strategy's result: ordered actions and efficacy indicators."""
+
+    def __init__(self, actions=None, indicators=None, message=None):
+        self.actions = list(actions or [])
+        self.indicators = dict(indicators or {})
+        self.message = message
+
+    def to_dict(self):
+        return {'actions': self.actions, 'indicators': self.indicators,
+                'message': self.message}
+
+
+class Strategy:
+    """Base class of every strategy."""
+
+    name = None
+    goal = None
+    description = ''
+    parameters_schema = {'type': 'object', 'properties': {},
+                         'additionalProperties': False}
+    # (name, unit, description) of each efficacy indicator.
+    indicators = ()
+
+    @classmethod
+    def validate_parameters(cls, params):
+        """Check ``params`` against the schema and fill in the defaults.
+
+        :returns: a new dict with every defaulted parameter present.
+        :raises InvalidParameters: one line naming the bad parameter.
+        """
+        params = copy.deepcopy(params or {})
+        if not isinstance(params, dict):
+            raise InvalidParameters('parameters must be a JSON object')
+        validator = jsonschema.Draft202012Validator(cls.parameters_schema)
+        error = jsonschema.exceptions.best_match(
+            validator.iter_errors(params))
+        if error is not None:
+            where = '.'.join(str(p) for p in error.absolute_path)
+            raise InvalidParameters(
+                'invalid parameter%s for strategy %s: %s'
+                % (' %r' % where if where else 's', cls.name, error.message))
+        for key, prop in cls.parameters_schema.get('properties',
+                                                   {}).items():
+            if key not in params and 'default' in prop:
+                params[key] = copy.deepcopy(prop['default'])
+        return params
+
+    @classmethod
+    def describe(cls):
+        """A JSON-able description (for the API and the CLI)."""
+        return {
+            'name': cls.name,
+            'goal': cls.goal,
+            'description': cls.description,
+            'parameters_schema': cls.parameters_schema,
+            'indicators': [{'name': n, 'unit': u, 'description': d}
+                           for n, u, d in cls.indicators],
+        }
+
+    def execute(self, context, params):
+        """Decide; :returns: a :class:`Solution`.
+
+        :raises StrategyError: when no valid plan exists, saying why.
+        """
+        raise NotImplementedError

@@ -1,0 +1,61 @@
+"""What a strategy sees: the scoped part of a model, as plain lists.
+
+The audit resolves its scope against a model snapshot into a
+:class:`StrategyContext` (see :func:`decision_engine.audit.scope.resolve`).
+Strategies read nodes and instances only through it, so they depend on the
+element attributes documented in :mod:`decision_engine.model.elements` and
+on nothing else of the model.
+"""
+
+# Instance states a live migration can move, and those a cold migration can.
+LIVE_MIGRATABLE_STATES = frozenset(['active', 'paused'])
+COLD_MIGRATABLE_STATES = frozenset(['shutoff', 'stopped', 'suspended'])
+
+
+class StrategyContext:
+    """The scoped problem handed to a strategy.
+
+    :param nodes: the compute nodes in scope (elements with ``hostname``,
+        ``status``, ``state``, capacities, ``power_state``...).
+    :param instances: every instance hosted on those nodes (instances out of
+        scope still use capacity, so they are all here).
+    :param movable: predicate telling whether the audit's scope lets an
+        instance be moved (project filter, exclusions).
+    """
+
+    def __init__(self, nodes, instances, movable=None):
+        self.nodes = {node.hostname: node for node in nodes}
+        self.instances = {}
+        self.instances_by_host = {name: [] for name in self.nodes}
+        for inst in instances:
+            if inst.host in self.nodes:
+                self.instances[inst.uuid] = inst
+                self.instances_by_host[inst.host].append(inst)
+        for listed in self.instances_by_host.values():
+            listed.sort(key=lambda i: i.uuid)
+        self._scope_allows = movable or (lambda inst: True)
+
+    def can_move(self, inst):
+        """Whether the strategy may migrate ``inst`` at all."""
+        if getattr(inst, 'locked', False):
+            return False
+        if not self._scope_allows(inst):
+            return False
+        return migration_type(inst) is not None
+
+    def is_target(self, hostname):
+        """Whether new instances may land on ``hostname``."""
+        node = self.nodes[hostname]
+        return (node.status == 'enabled' and node.state == 'up'
+                and node.power_state != 'power off'
+                and not getattr(node, 'power_failure', False))
+
+
+def migration_type(inst):
+    """``'live'``, ``'cold'``, or None when the state allows no move."""
+    state = (inst.state or '').lower()
+    if state in LIVE_MIGRATABLE_STATES:
+        return 'live'
+    if state in COLD_MIGRATABLE_STATES:
+        return 'cold'
+    return None

@@ -1,0 +1,115 @@
+"""A mutable what-if view of which instance runs where, with capacities.
+
+Strategies plan on a :class:`Placement`: every :meth:`Placement.move` checks
+that the destination still has room, so the sequence of moves a strategy
+records is valid step by step (no intermediate state overcommits a host).
+Capacity follows Nova's rule: ``(total - reserved) * allocation_ratio`` per
+resource (the element's ``*_capacity`` properties).
+"""
+
+RESOURCES = ('vcpus', 'memory_mb', 'disk_gb')
+
+
+class CapacityError(ValueError):
+    """A move would overcommit its destination or is otherwise invalid."""
+
+
+def demand(inst):
+    """``(vcpus, memory_mb, disk_gb)`` an instance takes on its host."""
+    return (inst.vcpus, inst.memory_mb, inst.disk_gb_total)
+
+
+def capacity(node):
+    return (node.vcpu_capacity, node.memory_mb_capacity,
+            node.disk_gb_capacity)
+
+
+class Placement:
+    """Hosts' capacities and usage, and the host of every instance."""
+
+    def __init__(self, context):
+        self.context = context
+        self.capacity = {name: capacity(node)
+                         for name, node in context.nodes.items()}
+        self.used = {name: [0, 0, 0] for name in context.nodes}
+        self.host_of = {}
+        self.on_host = {name: set() for name in context.nodes}
+        for name, insts in context.instances_by_host.items():
+            for inst in insts:
+                self._add(inst, name)
+
+    def _add(self, inst, host):
+        for i, amount in enumerate(demand(inst)):
+            self.used[host][i] += amount
+        self.host_of[inst.uuid] = host
+        self.on_host[host].add(inst.uuid)
+
+    def _remove(self, inst):
+        host = self.host_of.pop(inst.uuid)
+        for i, amount in enumerate(demand(inst)):
+            self.used[host][i] -= amount
+        self.on_host[host].discard(inst.uuid)
+        return host
+
+    def free(self, host):
+        return tuple(c - u for c, u in zip(self.capacity[host],
+                                           self.used[host]))
+
+    def fits(self, inst, host):
+        if self.host_of.get(inst.uuid) == host:
+            return False
+        return all(d <= f for d, f in zip(demand(inst), self.free(host)))
+
+    def move(self, inst, dest):
+        """Move ``inst`` to ``dest``; :raises CapacityError: if invalid."""
+        source = self.host_of.get(inst.uuid)
+        if source == dest:
+            raise CapacityError('instance %s is already on %s'
+                                % (inst.uuid, dest))
+        if not self.fits(inst, dest):
+            raise CapacityError(
+                'moving instance %s (%s) to %s would overcommit it (free %s)'
+                % (inst.uuid, _fmt(demand(inst)), dest,
+                   _fmt(self.free(dest))))
+        self._remove(inst)
+        self._add(inst, dest)
+        return source
+
+    def move_back(self, inst, source):
+        """Undo :meth:`move` (no capacity check: it was there before)."""
+        self._remove(inst)
+        self._add(inst, source)
+
+    def is_empty(self, host):
+        return not self.on_host[host]
+
+    def load(self, host):
+        """Fraction of the host's tightest resource in use (0 for no
+        capacity at all)."""
+        fractions = [u / c for u, c in zip(self.used[host],
+                                           self.capacity[host]) if c > 0]
+        return max(fractions) if fractions else 0.0
+
+    def utilization(self, hosts):
+        """Mean used/capacity, in percent, per resource over ``hosts``."""
+        hosts = list(hosts)
+        result = {}
+        for i, res in enumerate(RESOURCES):
+            shares = [self.used[h][i] / self.capacity[h][i] * 100.0
+                      for h in hosts if self.capacity[h][i] > 0]
+            result[res] = round(sum(shares) / len(shares), 2) \
+                if shares else 0.0
+        return result
+
+    def copy(self):
+        other = Placement.__new__(Placement)
+        other.context = self.context
+        other.capacity = self.capacity
+        other.used = {h: list(u) for h, u in self.used.items()}
+        other.host_of = dict(self.host_of)
+        other.on_host = {h: set(s) for h, s in self.on_host.items()}
+        return other
+
+
+def _fmt(amounts):
+    return '%d vCPU, %d MB RAM, %d GB disk' % tuple(amounts)
