@@ -169,6 +169,14 @@ class ComputeService:
 
     # -- servers -----------------------------------------------------------
 
+    def preserialize(self, base_url, embedded=True):
+        """Serialize every server now (called by Simulator.start once the
+        address is known) so the first listing is not slower than the
+        next; about 20 us per server."""
+        base = base_url + '/compute/v2.1'
+        for rank in range(len(self._servers)):
+            self._server_bytes(rank, embedded, base)
+
     def _server_bytes(self, rank, embedded, base):
         cache = self._cache[embedded]
         data = cache[rank]

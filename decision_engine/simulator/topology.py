@@ -413,7 +413,9 @@ class Topology:
                     host.power_state = 'power off'
 
         # Heavy-tailed weights so some hosts are packed and others light.
-        weights = [rng.paretovariate(1.5) for _ in host_list]
+        # Capped, so no host holds an absurd share (a real host tops out
+        # at a few hundred instances, not thousands).
+        weights = [min(rng.paretovariate(1.5), 12.0) for _ in host_list]
         protected = {'compute-1', 'compute-10'}
         candidates = [i for i, h in enumerate(host_list)
                       if h.hostname not in protected]

@@ -24,7 +24,7 @@ def test_generate_is_awkward():
               for h in topo.hosts}
     assert counts['compute-1'] > 0 and counts['compute-10'] > 0
     assert 0 in counts.values()                       # empty hosts
-    assert max(counts.values()) > 3 * (600 / 60)      # uneven spread
+    assert max(counts.values()) > 2 * (600 / 60)      # uneven spread
     assert any(h.status == 'disabled' for h in topo.hosts)
     assert any(h.state == 'down' for h in topo.hosts)
     assert topo.availability_zones == ['az-1', 'az-2', 'az-3']
