@@ -1,0 +1,82 @@
+"""The sd_notify sequence of the real daemon through a test NOTIFY_SOCKET:
+READY=1 once started, RELOADING=1 then READY=1 around a SIGHUP (the worker
+process is kept, not restarted), STOPPING=1 on SIGTERM, exit status 0."""
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+# Generous: only a bound on a hung daemon, never a speed check.
+RECV_TIMEOUT = 60
+
+
+def _fields(datagram):
+    return dict(line.split('=', 1)
+                for line in datagram.decode().splitlines())
+
+
+@pytest.fixture
+def notify_socket(tmp_path):
+    path = tmp_path / 'notify'
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.settimeout(RECV_TIMEOUT)
+    yield sock, path
+    sock.close()
+
+
+def _start(tmp_path, notify_path, backend):
+    conf = tmp_path / 'decision-engine.conf'
+    conf.write_text('[DEFAULT]\nstate_path = %s\nconcurrency_backend = %s\n'
+                    '[api]\nenabled = false\n'
+                    '[conductor]\nworkers_pool_size = 4\n'
+                    % (tmp_path, backend))
+    binary = pathlib.Path(sys.executable).parent / 'decision-engine'
+    env = dict(os.environ, NOTIFY_SOCKET=str(notify_path))
+    log = open(tmp_path / 'engine.log', 'w')
+    proc = subprocess.Popen([str(binary), '--config-file', str(conf)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    return proc
+
+
+def _worker_pids(proc):
+    return sorted(p.pid for p in psutil.Process(proc.pid).children())
+
+
+# NOTE: the eventlet backend is left out: oslo.service's eventlet signal
+# handler fails to interrupt the epolls hub's poll (it looks for do_poll in
+# the wrong module), so SIGHUP and SIGTERM are acted on only when the hub
+# next wakes, about 30 s later. Add 'eventlet' here once backend.py wakes
+# the hub on a signal.
+@pytest.mark.parametrize('backend', ['threading'])
+def test_start_reload_stop(tmp_path, notify_socket, backend):
+    sock, path = notify_socket
+    proc = _start(tmp_path, path, backend)
+    try:
+        ready = _fields(sock.recv(4096))
+        assert ready['READY'] == '1'
+        assert ready['MAINPID'] == str(proc.pid)
+        workers = _worker_pids(proc)
+
+        proc.send_signal(signal.SIGHUP)
+        assert _fields(sock.recv(4096))['RELOADING'] == '1'
+        assert _fields(sock.recv(4096))['READY'] == '1'
+        # The worker was reset in place, not replaced.
+        assert _worker_pids(proc) == workers
+
+        proc.send_signal(signal.SIGTERM)
+        stopping = _fields(sock.recv(4096))
+        assert stopping['STOPPING'] == '1'
+        assert stopping['MAINPID'] == str(proc.pid)
+        assert proc.wait(RECV_TIMEOUT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        print((tmp_path / 'engine.log').read_text())
