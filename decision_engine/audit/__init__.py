@@ -1,0 +1,1 @@
+"""Audits: what they are, how they run, and how continuous ones recur."""

@@ -1,0 +1,276 @@
+"""The store's interface: every read and write of audits and plans.
+
+Rows leave this module as plain dicts (JSON-able but for datetimes), so no
+session or lazy load escapes. Every write is one transaction. State changes
+are compare-and-set (:meth:`Store.transition`): an audit cancelled through
+the API while it runs cannot be flipped back to SUCCEEDED by the runner.
+"""
+
+import uuid as uuid_mod
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import orm
+
+from decision_engine.audit import states
+from decision_engine.db import migration
+from decision_engine.db import models
+from decision_engine.db import session as session_mod
+
+
+class NotFound(LookupError):
+    pass
+
+
+class StoreError(RuntimeError):
+    """The database could not be reached or refused the operation."""
+
+
+_AUDIT_FIELDS = ('uuid', 'name', 'audit_type', 'state', 'state_reason',
+                 'strategy', 'parameters', 'scope', 'interval', 'cron',
+                 'next_run_at', 'started_at', 'finished_at', 'runs',
+                 'model_age', 'build_seconds', 'strategy_seconds',
+                 'last_action_plan_uuid', 'created_at', 'updated_at')
+_PLAN_FIELDS = ('uuid', 'state', 'strategy', 'indicators', 'message',
+                'model_age', 'build_seconds', 'strategy_seconds',
+                'created_at', 'updated_at')
+_ACTION_FIELDS = ('position', 'action_type', 'input_parameters',
+                  'description', 'state')
+
+
+def _row(obj, fields):
+    return {f: getattr(obj, f) for f in fields}
+
+
+def _audit_dict(audit):
+    return _row(audit, _AUDIT_FIELDS)
+
+
+def _plan_dict(plan, with_actions=True):
+    data = _row(plan, _PLAN_FIELDS)
+    data['audit_uuid'] = plan.audit.uuid
+    data['action_count'] = len(plan.actions)
+    if with_actions:
+        data['actions'] = [_row(a, _ACTION_FIELDS) for a in plan.actions]
+    return data
+
+
+class Store:
+    """Audits, action plans and actions in one SQL database."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._sessions = orm.sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_conf(cls, conf):
+        return cls(session_mod.create_engine(
+            session_mod.url_from_conf(conf),
+            timeout=conf.database.connection_timeout,
+            pool_size=conf.database.max_pool_size))
+
+    def upgrade(self):
+        migration.upgrade(self.engine)
+
+    def check_schema(self):
+        migration.check_current(self.engine)
+
+    def dispose(self):
+        self.engine.dispose()
+
+    def _session(self):
+        return self._sessions.begin()
+
+    # -- audits --------------------------------------------------------------
+
+    def create_audit(self, values):
+        """Insert an audit (PENDING unless ``values`` says otherwise)."""
+        audit = models.Audit(
+            uuid=values.get('uuid') or str(uuid_mod.uuid4()),
+            name=values.get('name'),
+            audit_type=values.get('audit_type', states.ONESHOT),
+            state=values.get('state', states.PENDING),
+            state_reason=values.get('state_reason'),
+            strategy=values['strategy'],
+            parameters=values.get('parameters') or {},
+            scope=values.get('scope') or {},
+            interval=values.get('interval'),
+            cron=values.get('cron'),
+            next_run_at=values.get('next_run_at'),
+            runs=0)
+        with self._wrap(), self._session() as session:
+            session.add(audit)
+            session.flush()
+            return _audit_dict(audit)
+
+    def get_audit(self, audit_uuid):
+        with self._wrap(), self._session() as session:
+            return _audit_dict(self._audit(session, audit_uuid))
+
+    def _audit(self, session, audit_uuid):
+        audit = session.scalars(sa.select(models.Audit).where(
+            models.Audit.uuid == audit_uuid)).one_or_none()
+        if audit is None:
+            raise NotFound('no audit %s' % audit_uuid)
+        return audit
+
+    def list_audits(self, state=None, audit_type=None, limit=None,
+                    marker=None):
+        """Audits, oldest first; ``marker`` is the uuid of the last audit
+        of the previous page."""
+        with self._wrap(), self._session() as session:
+            query = sa.select(models.Audit).order_by(models.Audit.id)
+            if state:
+                query = query.where(models.Audit.state == state)
+            if audit_type:
+                query = query.where(models.Audit.audit_type == audit_type)
+            if marker:
+                query = query.where(
+                    models.Audit.id > self._audit(session, marker).id)
+            if limit:
+                query = query.limit(limit)
+            return [_audit_dict(a) for a in session.scalars(query)]
+
+    def transition(self, audit_uuid, from_states, **values):
+        """Update an audit only if its state is one of ``from_states``.
+
+        :returns: the updated audit, or None when its state was another.
+        :raises NotFound: for an unknown audit.
+        """
+        with self._wrap(), self._session() as session:
+            audit = self._audit(session, audit_uuid)
+            result = session.execute(
+                sa.update(models.Audit)
+                .where(models.Audit.id == audit.id,
+                       models.Audit.state.in_(list(from_states)))
+                .values(updated_at=models.utcnow(), **values))
+            if result.rowcount != 1:
+                return None
+            session.refresh(audit)
+            return _audit_dict(audit)
+
+    def save_run(self, audit_uuid, audit_values, plan=None):
+        """Store a finished run in one transaction: the action plan (if
+        any) with its actions, the previous plans of the audit marked
+        SUPERSEDED, and the audit's new state and timings.
+
+        Nothing is written unless the audit is still ONGOING (it may have
+        been cancelled meanwhile).
+
+        :param plan: ``{'strategy', 'indicators', 'message', 'actions',
+            'model_age', 'build_seconds', 'strategy_seconds'}``.
+        :returns: ``(audit dict, plan uuid or None)``, or ``(None, None)``
+            when the audit was no longer ONGOING.
+        """
+        with self._wrap(), self._session() as session:
+            audit = session.scalars(
+                sa.select(models.Audit)
+                .where(models.Audit.uuid == audit_uuid)
+                .with_for_update()).one_or_none()
+            if audit is None:
+                raise NotFound('no audit %s' % audit_uuid)
+            if audit.state != states.ONGOING:
+                return None, None
+            plan_uuid = None
+            if plan is not None:
+                plan_uuid = str(uuid_mod.uuid4())
+                session.execute(
+                    sa.update(models.ActionPlan)
+                    .where(models.ActionPlan.audit_id == audit.id,
+                           models.ActionPlan.state == states.RECOMMENDED)
+                    .values(state=states.SUPERSEDED,
+                            updated_at=models.utcnow()))
+                row = models.ActionPlan(
+                    uuid=plan_uuid, audit_id=audit.id,
+                    state=states.RECOMMENDED, strategy=plan['strategy'],
+                    indicators=plan.get('indicators') or {},
+                    message=plan.get('message'),
+                    model_age=plan.get('model_age'),
+                    build_seconds=plan.get('build_seconds'),
+                    strategy_seconds=plan.get('strategy_seconds'))
+                row.actions = [
+                    models.Action(position=i,
+                                  action_type=a['action_type'],
+                                  input_parameters=a['input_parameters'],
+                                  description=a.get('description'),
+                                  state=states.ACTION_PENDING)
+                    for i, a in enumerate(plan.get('actions', []))]
+                session.add(row)
+                audit.last_action_plan_uuid = plan_uuid
+            for key, value in audit_values.items():
+                setattr(audit, key, value)
+            audit.runs = (audit.runs or 0) + 1
+            session.flush()
+            return _audit_dict(audit), plan_uuid
+
+    def fail_interrupted(self):
+        """At start: settle audits a previous process left ONGOING.
+
+        ONESHOT audits end FAILED with reason "interrupted"; CONTINUOUS
+        ones go back to PENDING, due at once. PENDING audits are left
+        PENDING and run again.
+
+        :returns: the uuids of the audits changed.
+        """
+        now = models.utcnow()
+        changed = []
+        with self._wrap(), self._session() as session:
+            for audit in session.scalars(sa.select(models.Audit).where(
+                    models.Audit.state == states.ONGOING)):
+                if audit.audit_type == states.CONTINUOUS:
+                    audit.state = states.PENDING
+                    audit.state_reason = ('%s: the engine stopped during a '
+                                          'run; running again'
+                                          % states.INTERRUPTED)
+                    audit.next_run_at = now
+                else:
+                    audit.state = states.FAILED
+                    audit.state_reason = states.INTERRUPTED
+                    audit.finished_at = now
+                changed.append(audit.uuid)
+        return changed
+
+    def count_by_state(self):
+        with self._wrap(), self._session() as session:
+            rows = session.execute(
+                sa.select(models.Audit.state, sa.func.count())
+                .group_by(models.Audit.state)).all()
+        counts = {state: 0 for state in states.STATES}
+        counts.update({state: count for state, count in rows})
+        return counts
+
+    # -- action plans ------------------------------------------------------
+
+    def get_action_plan(self, plan_uuid):
+        with self._wrap(), self._session() as session:
+            plan = session.scalars(
+                sa.select(models.ActionPlan)
+                .where(models.ActionPlan.uuid == plan_uuid)
+                .options(orm.selectinload(models.ActionPlan.actions),
+                         orm.joinedload(models.ActionPlan.audit))
+            ).one_or_none()
+            if plan is None:
+                raise NotFound('no action plan %s' % plan_uuid)
+            return _plan_dict(plan)
+
+    def list_action_plans(self, audit_uuid):
+        with self._wrap(), self._session() as session:
+            audit = self._audit(session, audit_uuid)
+            return [_plan_dict(p, with_actions=False)
+                    for p in audit.action_plans]
+
+    # -- errors ------------------------------------------------------------
+
+    class _Wrap:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, exc_type, exc, tb):
+            if exc is not None and isinstance(exc, sa_exc.OperationalError):
+                raise StoreError('database error: %s'
+                                 % str(exc.orig).strip().splitlines()[0]
+                                 ) from exc
+            return False
+
+    def _wrap(self):
+        return self._Wrap()

@@ -1,0 +1,106 @@
+"""Tables of the store (SQLAlchemy 2.x declarative models).
+
+Conventions as in oslo.db: integer primary keys, a unique ``uuid`` exposed
+by the API, ``created_at``/``updated_at`` in naive UTC. Any change here
+needs a new migration under ``migrations/versions``.
+"""
+
+import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class TimestampMixin:
+    created_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
+        sa.DateTime, default=utcnow, nullable=False)
+    updated_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime, onupdate=utcnow)
+
+
+class Audit(TimestampMixin, Base):
+    __tablename__ = 'audits'
+    __table_args__ = (
+        sa.UniqueConstraint('uuid', name='uniq_audits0uuid'),
+        sa.Index('audits_state_idx', 'state'),
+        sa.Index('audits_next_run_at_idx', 'next_run_at'),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36))
+    name: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    audit_type: orm.Mapped[str] = orm.mapped_column(sa.String(16))
+    state: orm.Mapped[str] = orm.mapped_column(sa.String(16))
+    state_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    strategy: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+    parameters: orm.Mapped[dict] = orm.mapped_column(sa.JSON)
+    scope: orm.Mapped[dict] = orm.mapped_column(sa.JSON)
+    interval: orm.Mapped[int | None] = orm.mapped_column(sa.Integer)
+    cron: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    next_run_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
+    started_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
+    finished_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
+    runs: orm.Mapped[int] = orm.mapped_column(sa.Integer, default=0)
+    model_age: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
+    build_seconds: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
+    strategy_seconds: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
+    last_action_plan_uuid: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(36))
+
+    action_plans: orm.Mapped[list['ActionPlan']] = orm.relationship(
+        back_populates='audit', cascade='all, delete-orphan',
+        order_by='ActionPlan.id')
+
+
+class ActionPlan(TimestampMixin, Base):
+    __tablename__ = 'action_plans'
+    __table_args__ = (
+        sa.UniqueConstraint('uuid', name='uniq_action_plans0uuid'),
+        sa.Index('action_plans_audit_id_idx', 'audit_id'),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36))
+    audit_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey('audits.id', ondelete='CASCADE'))
+    state: orm.Mapped[str] = orm.mapped_column(sa.String(16))
+    strategy: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+    indicators: orm.Mapped[dict] = orm.mapped_column(sa.JSON)
+    message: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    model_age: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
+    build_seconds: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
+    strategy_seconds: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
+
+    audit: orm.Mapped[Audit] = orm.relationship(back_populates='action_plans')
+    actions: orm.Mapped[list['Action']] = orm.relationship(
+        back_populates='action_plan', cascade='all, delete-orphan',
+        order_by='Action.position')
+
+
+class Action(Base):
+    __tablename__ = 'actions'
+    __table_args__ = (sa.UniqueConstraint('action_plan_id', 'position',
+                                          name='uniq_actions0plan0position'),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    action_plan_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey('action_plans.id', ondelete='CASCADE'))
+    position: orm.Mapped[int] = orm.mapped_column(sa.Integer)
+    action_type: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    input_parameters: orm.Mapped[dict] = orm.mapped_column(sa.JSON)
+    description: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    state: orm.Mapped[str] = orm.mapped_column(sa.String(16))
+
+    action_plan: orm.Mapped[ActionPlan] = orm.relationship(
+        back_populates='actions')
