@@ -12,6 +12,7 @@ stderr, exit 2.
 """
 
 import argparse
+import gc
 import json
 import os
 import signal
@@ -160,6 +161,11 @@ def main(argv=None):
     except OSError as exc:
         return _fail('cannot listen on %s:%s: %s'
                      % (args.host, args.port, exc.strerror or exc))
+    # This process only serves: move the large, immortal topology and
+    # pre-serialized bodies out of the collector's way, so full GC passes
+    # do not stall requests.
+    gc.collect()
+    gc.freeze()
     # The ready file exists before the first line is printed, so a
     # reader of either can rely on the other.
     if args.ready_file:

@@ -30,6 +30,7 @@ provider name is the hostname.  ``Host.id`` is the legacy integer id
 
 import dataclasses
 import datetime
+import itertools
 import json
 import random
 import uuid as uuid_lib
@@ -426,6 +427,8 @@ class Topology:
         if hosts and not any(weights):
             weights = [1.0] * hosts
 
+        # Cumulative once: choices(weights=) would redo it per instance.
+        cum_weights = list(itertools.accumulate(weights))
         flavors = [Flavor(name=f[0], vcpus=f[1], ram=f[2], disk=f[3],
                           ephemeral=f[4], swap=f[5], extra_specs=dict(f[6]),
                           id=str(k + 1))
@@ -442,7 +445,8 @@ class Topology:
             if n < len(forced):
                 hostname = forced[n]
             else:
-                hostname = rng.choices(host_list, weights)[0].hostname
+                hostname = rng.choices(host_list,
+                                       cum_weights=cum_weights)[0].hostname
             flavor = dataclasses.replace(
                 rng.choices(flavors, flavor_weights)[0])
             flavor.extra_specs = dict(flavor.extra_specs)
