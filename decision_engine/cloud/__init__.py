@@ -1,0 +1,1 @@
+"""Connections to the cloud the engine models (openstacksdk)."""

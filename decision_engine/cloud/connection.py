@@ -1,0 +1,148 @@
+"""One openstacksdk connection per engine, shared by the pool's threads.
+
+Where the connection comes from, first match wins:
+
+1. ``[simulator] embedded = true``: the built-in simulated cloud, started
+   by :class:`~decision_engine.cloud.embedded.EmbeddedSimulator`;
+2. ``[cloud] cloud_name``: that cloud of ``clouds.yaml``;
+3. keystoneauth options of ``[nova]`` (session and auth), as Nova builds
+   its Placement and Ironic clients; openstacksdk reads the adapter options
+   (``valid_interfaces``, ``region_name``, ``endpoint_override``, ...) of
+   ``[nova]``, ``[placement]`` and ``[ironic]`` itself (``oslo_conf``). A
+   ``[placement]`` or ``[ironic]`` group with its own ``auth_type`` gets a
+   session of its own for that service.
+
+Thread safety: a keystoneauth ``Session`` (and the sdk proxies on it) may be
+used from many threads; token renewal is serialized by the auth plugin. The
+underlying ``requests`` session keeps only ``pool_connections`` x
+``pool_maxsize`` connections per host, 10 by default: with more threads than
+that, urllib3 discards the extra connections after each use and every
+request pays a new TCP connect. :func:`size_connection_pool` mounts adapters
+as large as the build's concurrency.
+"""
+
+import logging
+
+from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import session as ks_session
+import openstack.connection
+from requests import adapters as requests_adapters
+
+LOG = logging.getLogger(__name__)
+
+APP_NAME = 'decision-engine'
+SERVICE_TYPES = ('compute', 'placement', 'baremetal')
+_GROUP_OF = {'compute': 'nova', 'placement': 'placement',
+             'baremetal': 'ironic'}
+
+
+class CloudConfigError(ValueError):
+    """The configuration does not say how to reach the cloud."""
+
+
+class Cloud:
+    """The service proxies the engine uses, possibly over several sessions.
+
+    ``compute``, ``placement`` and ``baremetal`` are openstacksdk proxies
+    (keystoneauth adapters): ``cloud.compute.get(path, microversion=...)``.
+    """
+
+    def __init__(self, connections, description):
+        self._connections = connections
+        self.description = description
+        self.compute = connections['compute'].compute
+        self.placement = connections['placement'].placement
+        self.baremetal = connections['baremetal'].baremetal
+
+    def sessions(self):
+        seen = []
+        for conn in self._connections.values():
+            if conn.session not in seen:
+                seen.append(conn.session)
+        return seen
+
+    def close(self):
+        for conn in set(self._connections.values()):
+            try:
+                conn.close()
+            except Exception:   # closing is best effort
+                LOG.debug('Closing a cloud connection failed',
+                          exc_info=True)
+
+
+def size_connection_pool(session, pool_maxsize):
+    """Let ``pool_maxsize`` threads share the session's HTTP connections."""
+    pool_maxsize = max(10, int(pool_maxsize))
+    requests_session = session.session
+    for prefix in ('http://', 'https://'):
+        current = requests_session.get_adapter(prefix)
+        if getattr(current, '_pool_maxsize', 0) >= pool_maxsize:
+            continue
+        requests_session.mount(prefix, requests_adapters.HTTPAdapter(
+            pool_connections=10, pool_maxsize=pool_maxsize))
+
+
+def _sdk_connection(session, conf):
+    return openstack.connection.Connection(
+        session=session, oslo_conf=conf, service_types=list(SERVICE_TYPES),
+        app_name=APP_NAME)
+
+
+def _session_from_group(conf, group):
+    try:
+        auth = ks_loading.load_auth_from_conf_options(conf, group)
+    except Exception as exc:
+        raise CloudConfigError('[%s] auth options are invalid: %s'
+                               % (group, exc))
+    if auth is None:
+        return None
+    return ks_loading.load_session_from_conf_options(conf, group, auth=auth)
+
+
+def from_auth(conf, auth_settings, pool_maxsize):
+    """A :class:`Cloud` from password auth settings (``auth_url``,
+    ``username``, ``password``, ``project_name``, domain names)."""
+    loader = ks_loading.get_plugin_loader('password')
+    auth = loader.load_from_options(**auth_settings)
+    session = ks_session.Session(auth=auth, app_name=APP_NAME)
+    size_connection_pool(session, pool_maxsize)
+    conn = _sdk_connection(session, conf)
+    return Cloud({st: conn for st in SERVICE_TYPES},
+                 'simulated cloud at %s' % auth_settings['auth_url'])
+
+
+def from_conf(conf, pool_maxsize):
+    """A :class:`Cloud` from ``[cloud] cloud_name`` or ``[nova]`` options.
+
+    :raises CloudConfigError: when neither says how to authenticate.
+    """
+    if conf.cloud.cloud_name:
+        try:
+            conn = openstack.connection.Connection(
+                cloud=conf.cloud.cloud_name, app_name=APP_NAME)
+        except Exception as exc:
+            raise CloudConfigError('[cloud] cloud_name %r: %s'
+                                   % (conf.cloud.cloud_name, exc))
+        size_connection_pool(conn.session, pool_maxsize)
+        return Cloud({st: conn for st in SERVICE_TYPES},
+                     'cloud %r of clouds.yaml' % conf.cloud.cloud_name)
+    session = _session_from_group(conf, 'nova')
+    if session is None:
+        raise CloudConfigError(
+            'no cloud configured: set [cloud] cloud_name, or the auth '
+            'options of [nova] (auth_type, auth_url, username, ...), or '
+            '[simulator] embedded = true')
+    size_connection_pool(session, pool_maxsize)
+    main = _sdk_connection(session, conf)
+    connections = {}
+    for service_type in SERVICE_TYPES:
+        group = _GROUP_OF[service_type]
+        own = None if group == 'nova' else _session_from_group(conf, group)
+        if own is None:
+            connections[service_type] = main
+        else:
+            size_connection_pool(own, pool_maxsize)
+            connections[service_type] = _sdk_connection(own, conf)
+    return Cloud(connections, 'cloud of [nova] %s'
+                 % (conf.nova.auth_url if 'auth_url' in conf.nova
+                    else 'auth options'))

@@ -1,0 +1,171 @@
+"""The built-in simulated cloud, run in a child process.
+
+The engine starts it when ``[simulator] embedded = true``; the model build
+benchmark starts it the same way so that the simulator has a CPU of its own.
+
+The child runs ``python -m decision_engine.simulator`` in a new session
+(``start_new_session=True``): cotyledon signals its whole process group on
+SIGHUP and SIGTERM, and the simulator must outlive neither a reload nor be
+killed before the engine has stopped using it. :meth:`stop` ends it.
+"""
+
+import json
+import logging
+import os
+import selectors
+import subprocess
+import sys
+import time
+import urllib.request
+
+LOG = logging.getLogger(__name__)
+
+_READY_PREFIX = 'decision-engine-simulator listening on '
+
+
+class SimulatorStartError(RuntimeError):
+    """The simulator child did not start listening."""
+
+
+class EmbeddedSimulator:
+    """A ``decision-engine-simulator`` child process on a loopback port.
+
+    :param hosts, instances, aggregates, azs, seed: generated topology.
+    :param topology_file: JSON topology instead of a generated one.
+    :param latency_ms: latency added to each request.
+    :param extra_args: more command-line flags (e.g. ``--fault ...``).
+    """
+
+    def __init__(self, hosts=50, instances=500, aggregates=3, azs=2, seed=1,
+                 topology_file=None, latency_ms=0.0, token_ttl=3600.0,
+                 host='127.0.0.1', port=0, start_timeout=60.0,
+                 extra_args=()):
+        self.args = ['--host', host, '--port', str(port),
+                     '--latency-ms', repr(float(latency_ms)),
+                     '--token-ttl-s', repr(float(token_ttl)), '--quiet']
+        if topology_file:
+            self.args += ['--topology', topology_file]
+        else:
+            self.args += ['--hosts', str(hosts), '--instances',
+                          str(instances), '--aggregates', str(aggregates),
+                          '--azs', str(azs), '--seed', str(seed)]
+        self.args += list(extra_args)
+        self.start_timeout = start_timeout
+        self.process = None
+        self.url = None
+
+    @classmethod
+    def from_conf(cls, conf):
+        group = conf.simulator
+        return cls(hosts=group.hosts, instances=group.instances,
+                   aggregates=group.aggregates, azs=group.azs,
+                   seed=group.seed, topology_file=group.topology_file,
+                   latency_ms=group.latency_ms, token_ttl=group.token_ttl,
+                   host=group.host, port=group.port,
+                   start_timeout=group.start_timeout)
+
+    # -- life cycle ----------------------------------------------------------
+
+    def start(self):
+        """Start the child and wait until it listens; returns self.
+
+        :raises SimulatorStartError: naming why (exit status and stderr, or
+            the timeout).
+        """
+        if self.process is not None:
+            return self
+        cmd = [sys.executable, '-m', 'decision_engine.simulator'] + self.args
+        self.process = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True, text=True)
+        try:
+            line = self._first_line()
+        except BaseException:
+            self.stop()
+            raise
+        self.url = line[len(_READY_PREFIX):].strip()
+        LOG.info('Embedded simulated cloud listening on %s (pid %d)',
+                 self.url, self.process.pid)
+        return self
+
+    def _first_line(self):
+        deadline = time.monotonic() + self.start_timeout
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.process.stdout, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise SimulatorStartError(
+                        'the simulator did not listen within %.0f s'
+                        % self.start_timeout)
+                # NOTE: the child prints and flushes one whole line; a
+                # readable pipe means the line (or EOF) is there.
+                if sel.select(left):
+                    line = self.process.stdout.readline()
+                    if line.startswith(_READY_PREFIX):
+                        return line
+                    err = self.process.stderr.read() \
+                        if self.process.poll() is not None else ''
+                    raise SimulatorStartError(
+                        'the simulator did not start: %s'
+                        % (' '.join((line + err).split()) or
+                           'exit status %s' % self.process.poll()))
+
+    def stop(self, timeout=10.0):
+        """Terminate the child (SIGTERM, then SIGKILL after ``timeout``)."""
+        proc, self.process = self.process, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def pid(self):
+        return self.process.pid if self.process is not None else None
+
+    # -- client side ---------------------------------------------------------
+
+    @property
+    def auth_url(self):
+        return self.url + '/identity'
+
+    def auth(self):
+        """Password auth settings for keystoneauth."""
+        return {'auth_url': self.auth_url, 'username': 'admin',
+                'password': 'secret', 'project_name': 'admin',
+                'user_domain_name': 'Default',
+                'project_domain_name': 'Default'}
+
+    def admin(self, path, method='GET', body=None):
+        """Call an admin endpoint (``/_sim/...``); returns its JSON."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + '/_sim/' + path.lstrip('/'),
+                                     data=data, method=method,
+                                     headers={'Content-Type':
+                                              'application/json'})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return json.loads(resp.read())
+
+    def cpu_seconds(self):
+        """CPU time (user + system) the child has used so far."""
+        try:
+            with open('/proc/%d/stat' % self.pid) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            return None
+        ticks = os.sysconf('SC_CLK_TCK')
+        return (int(fields[11]) + int(fields[12])) / ticks

@@ -1,0 +1,330 @@
+"""The parallel, three-step build of the compute model, on the shared pool.
+
+Steps (the seed's)::
+
+    1. os-aggregates  ||  os-services (nova-compute: zone, status)
+    2. os-hypervisors/detail, page after page (limit/marker)
+         -> per hypervisor: its Placement inventories      } no barrier:
+    3.      -> as soon as a node has its inventories:      } each node is
+               servers/detail?all_tenants=1&host=<exact>    } chained alone
+
+Requests for step 1 and the first hypervisor page start together. Each
+finished request chains its follow-ups at once (next page, a node's
+inventories, a node's instances): a node's instances are fetched while
+other nodes' inventories and later hypervisor pages are still on the wire.
+Only a scope that selects hosts by aggregate or AZ makes per-host requests
+wait for step 1 (they need its answer to know which hosts to ask about).
+
+NOTE: zones come from ``os-services``, not ``os-availability-zone/detail``:
+the latter leaves out every host whose service is disabled, which would put
+those hosts in no zone.
+
+Concurrency: at most ``[collector] build_workers`` requests run at once, on
+workers of the shared :class:`~decision_engine.conductor.pool.WorkerPool`;
+the calling thread only merges results. Work is handed to the pool as slots
+free up (``for_each_completed``), so the build never floods the pool and
+never meets ``NoFreeWorker`` for more than a moment; a build started from a
+pool worker when the pool is full runs its next request inline.
+
+Completeness: a build returns a complete model or raises one
+:class:`~decision_engine.model.errors.ModelBuildError` naming what failed.
+Every request is retried (:mod:`decision_engine.model.fetch`) within one
+deadline (``[collector] build_timeout``); the first request that still
+fails aborts the whole build. Instances are those listed under an in-scope
+host; servers with no host (never scheduled) are not in the model.
+"""
+
+import collections
+import logging
+import time
+
+from decision_engine.conductor import pool as pool_mod
+from decision_engine.model import elements
+from decision_engine.model import fetch
+from decision_engine.model import parse
+from decision_engine.model import scope as scope_mod
+from decision_engine.model.errors import ModelBuildError
+
+LOG = logging.getLogger(__name__)
+
+COMPUTE_MICROVERSION = '2.53'   # uuid hypervisor ids; flavor embedded 2.47
+PLACEMENT_MICROVERSION = '1.0'
+
+
+class BuildSettings:
+    """The ``[collector]`` options a build reads, fixed for the build."""
+
+    def __init__(self, build_timeout=300, build_workers=64,
+                 hypervisors_page_size=1000, servers_page_size=1000,
+                 fetch_settings=None):
+        self.build_timeout = build_timeout
+        self.build_workers = build_workers
+        self.hypervisors_page_size = hypervisors_page_size
+        self.servers_page_size = servers_page_size
+        self.fetch = fetch_settings or fetch.FetchSettings()
+
+    @classmethod
+    def from_conf(cls, conf):
+        group = conf.collector
+        return cls(group.build_timeout, group.build_workers,
+                   group.hypervisors_page_size, group.servers_page_size,
+                   fetch.FetchSettings.from_conf(group))
+
+
+class ModelBuilder:
+    """Builds :class:`~decision_engine.model.elements.ComputeModel` s.
+
+    :param transport: a transport of :mod:`decision_engine.model.transport`
+        (it holds the cloud connection).
+    :param pool: the shared :class:`WorkerPool`.
+    :param settings: :class:`BuildSettings`.
+    """
+
+    def __init__(self, transport, pool, settings):
+        self.transport = transport
+        self.pool = pool
+        self.settings = settings
+
+    def build(self, scope=None):
+        """A complete model of ``scope`` (None: the whole cloud).
+
+        :raises ModelBuildError: naming what failed.
+        """
+        return _Build(self, scope).run()
+
+
+class _Build:
+    """The state of one build; its methods run in the calling thread,
+    except those named ``_fetch_*`` which run on pool workers."""
+
+    def __init__(self, builder, scope):
+        settings = builder.settings
+        self.pool = builder.pool
+        self.settings = settings
+        self.scope = None if scope is None or scope.is_everything else scope
+        self.started = time.monotonic()
+        self.fetcher = fetch.Fetcher(
+            builder.transport, settings.fetch,
+            self.started + settings.build_timeout, settings.build_timeout)
+        self.limit = max(1, min(settings.build_workers, self.pool.size))
+        self.queue = collections.deque()
+        self.running = {}
+        self.model = elements.ComputeModel()
+        self.aggregates = None
+        self.services = None
+        self.held = []          # hypervisors waiting for step 1 (scope)
+        self.nodes = {}         # hostname -> ComputeNode (inventories in)
+        self.strings = {}
+
+    # -- scheduling ----------------------------------------------------------
+
+    def _add(self, fn, arg, then):
+        self.queue.append((fn, arg, then))
+
+    def _refill(self):
+        """Submit queued work while fewer than ``limit`` run."""
+        new = []
+        while self.queue and len(self.running) < self.limit:
+            fn, arg, then = self.queue.popleft()
+            try:
+                fut = self.pool.submit(fn, arg)
+            except pool_mod.NoFreeWorker:
+                if self.running or new:
+                    # A worker frees when one of ours ends; retry then.
+                    self.queue.appendleft((fn, arg, then))
+                    break
+                # NOTE: nothing of ours runs and the pool is full of other
+                # work: run this request here rather than wait blindly.
+                fut = self.pool._run_inline(fn, (arg,), {})
+            self.running[fut] = then
+            new.append(fut)
+        return new
+
+    def _completed(self, fut):
+        then = self.running.pop(fut)
+        if fut.cancelled():
+            raise ModelBuildError('a build request was cancelled')
+        then(fut.result())      # re-raises the task's ModelBuildError
+        return self._refill()
+
+    def run(self):
+        self._add(self._fetch_aggregates, None, self._got_aggregates)
+        self._add(self._fetch_services, None, self._got_services)
+        self._add(self._fetch_hypervisors, None, self._got_hypervisors)
+        try:
+            self.pool.for_each_completed(
+                self._refill(), self._completed,
+                timeout=max(0.001, self.fetcher.deadline - time.monotonic()))
+        except pool_mod.PoolTimeout:
+            self.fetcher.aborted.set()
+            raise ModelBuildError(
+                'model build did not finish within [collector] '
+                'build_timeout (%s s): %d request(s) still running'
+                % (self.settings.build_timeout, len(self.running)))
+        except BaseException:
+            # NOTE: workers still running see the flag before their next
+            # attempt or page and stop; nothing of this build is kept.
+            self.fetcher.aborted.set()
+            raise
+        return self._finish()
+
+    # -- step 1 --------------------------------------------------------------
+
+    def _fetch_aggregates(self, _):
+        doc = self.fetcher.get_json('compute', '/os-aggregates',
+                                    microversion=COMPUTE_MICROVERSION)
+        return _parsed(parse.aggregates, doc, 'compute /os-aggregates')
+
+    def _fetch_services(self, _):
+        doc = self.fetcher.get_json('compute', '/os-services',
+                                    {'binary': 'nova-compute'},
+                                    microversion=COMPUTE_MICROVERSION)
+        return _parsed(parse.compute_services, doc, 'compute /os-services')
+
+    def _got_aggregates(self, result):
+        self.aggregates = result
+        self._release_held()
+
+    def _got_services(self, result):
+        self.services = result
+        self._release_held()
+
+    def _release_held(self):
+        if self.aggregates is None or self.services is None or \
+                not self.held:
+            return
+        held, self.held = self.held, []
+        for hyp in held:
+            self._want_node(hyp)
+
+    def _groups_of(self, hostname):
+        names = tuple(name for name, hosts in self.aggregates
+                      if hostname in hosts)
+        service = self.services.get(hostname)
+        return names, service[0] if service else None
+
+    # -- step 2 --------------------------------------------------------------
+
+    def _fetch_hypervisors(self, marker):
+        params = {'limit': self.settings.hypervisors_page_size}
+        if marker is not None:
+            params['marker'] = marker
+        doc = self.fetcher.get_json('compute', '/os-hypervisors/detail',
+                                    params,
+                                    microversion=COMPUTE_MICROVERSION)
+        return _parsed(parse.hypervisors, doc,
+                       'compute /os-hypervisors/detail')
+
+    def _got_hypervisors(self, result):
+        hypervisors, marker = result
+        if marker is not None:
+            self._add(self._fetch_hypervisors, marker, self._got_hypervisors)
+        scope = self.scope
+        for hyp in hypervisors:
+            if scope is not None and not scope.host_by_name(hyp[1]):
+                continue
+            if scope is not None and scope.needs_host_groups and (
+                    self.aggregates is None or self.services is None):
+                self.held.append(hyp)
+            else:
+                self._want_node(hyp)
+
+    def _want_node(self, hyp):
+        scope = self.scope
+        if scope is not None and scope.needs_host_groups and \
+                not scope.host_by_groups(*self._groups_of(hyp[1])):
+            return
+        if hyp[1] in self.nodes:
+            raise ModelBuildError('two hypervisors have hostname %s (%s '
+                                  'and %s)' % (hyp[1], self.nodes[hyp[1]],
+                                               hyp[0]), host=hyp[1])
+        self.nodes[hyp[1]] = hyp[0]
+        self._add(self._fetch_node, hyp, self._got_node)
+
+    def _fetch_node(self, hyp):
+        path = '/resource_providers/%s/inventories' % hyp[0]
+        doc = self.fetcher.get_json('placement', path,
+                                    microversion=PLACEMENT_MICROVERSION,
+                                    host=hyp[1])
+        return _parsed(parse.node, (hyp, doc),
+                       'placement ' + path, host=hyp[1], star=True)
+
+    def _got_node(self, node):
+        self.model.add_node(node)
+        # Step 3 for this node, at once.
+        self._add(self._fetch_servers, (node.hostname, None),
+                  self._got_servers)
+
+    # -- step 3 --------------------------------------------------------------
+
+    def _fetch_servers(self, arg):
+        hostname, marker = arg
+        params = {'all_tenants': 1, 'host': hostname,
+                  'limit': self.settings.servers_page_size}
+        if marker is not None:
+            params['marker'] = marker
+        doc = self.fetcher.get_json('compute', '/servers/detail', params,
+                                    microversion=COMPUTE_MICROVERSION,
+                                    host=hostname)
+        instances, next_marker = _parsed(
+            parse.servers, (doc, hostname, self.scope, self.strings),
+            'compute /servers/detail', host=hostname, star=True)
+        return hostname, instances, next_marker
+
+    def _got_servers(self, result):
+        hostname, instances, marker = result
+        if marker is not None:
+            self._add(self._fetch_servers, (hostname, marker),
+                      self._got_servers)
+        add = self.model.add_instance
+        for inst in instances:
+            add(inst)
+
+    # -- the end -------------------------------------------------------------
+
+    def _finish(self):
+        model = self.model
+        if self.aggregates is None or self.services is None or self.held \
+                or self.queue or self.running:
+            raise ModelBuildError('internal error: the build ended with '
+                                  'work left')
+        members = collections.defaultdict(list)
+        for name, hosts in self.aggregates:
+            for host in hosts:
+                members[host].append(name)
+        zones = collections.defaultdict(list)
+        for node in model.nodes.values():
+            hostname = node.hostname
+            node.aggregates = tuple(members.get(hostname, ()))
+            service = self.services.get(hostname)
+            if service is not None:
+                node.availability_zone = service[0]
+            zones[node.availability_zone].append(hostname)
+        model.aggregates = {
+            name: tuple(h for h in hosts if h in model._by_hostname)
+            for name, hosts in self.aggregates}
+        model.availability_zones = {
+            zone: tuple(sorted(hosts)) for zone, hosts in zones.items()
+            if zone is not None}
+        model.build_seconds = time.monotonic() - self.started
+        model.built_at = time.time()
+        model.requests = self.fetcher.requests
+        model.scope = self.scope
+        LOG.info('Compute model built in %.2f s with %d requests: %d nodes, '
+                 '%d instances%s', model.build_seconds, model.requests,
+                 len(model.nodes), len(model.instances),
+                 ' (scope %r)' % (self.scope,) if self.scope else '')
+        return model
+
+
+def _parsed(fn, arg, endpoint, host=None, star=False):
+    try:
+        return fn(*arg) if star else fn(arg)
+    except parse.BadDocument as exc:
+        raise ModelBuildError('GET %s%s: unexpected response: %s' % (
+            endpoint, ' for host %s' % host if host else '', exc),
+            endpoint, host)
+
+
+def key_of(scope):
+    return scope_mod.key_of(scope)

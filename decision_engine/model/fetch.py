@@ -1,0 +1,157 @@
+"""One GET with retries, backoff, Retry-After and the build's deadline.
+
+Retried: no HTTP answer (connection refused or reset, timeout), 5xx, 429,
+and a 200 whose body is not JSON (a truncated answer). Not retried: other
+4xx. The delay before retry ``n`` is drawn uniformly from
+``[0, min(max_retry_delay, retry_delay * 2 ** (n - 1))]`` ("full jitter"),
+or is the server's ``Retry-After`` (capped at ``max_retry_delay``). No
+attempt starts after the deadline and no wait runs past it.
+"""
+
+import json
+import random
+import threading
+import time
+
+from decision_engine.model.errors import ModelBuildError
+from decision_engine.model.errors import TransportError
+
+
+class FetchSettings:
+    """The ``[collector]`` numbers a fetcher needs (read once per build)."""
+
+    def __init__(self, max_retries=4, retry_delay=0.5, max_retry_delay=30.0,
+                 request_timeout=60.0):
+        self.max_retries = max_retries
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        self.request_timeout = request_timeout
+
+    @classmethod
+    def from_conf(cls, group):
+        return cls(group.max_retries, group.retry_delay,
+                   group.max_retry_delay, group.request_timeout)
+
+
+class Fetcher:
+    """GETs JSON documents for one build.
+
+    :param transport: see :mod:`decision_engine.model.transport`.
+    :param deadline: ``time.monotonic()`` value after which nothing starts.
+    """
+
+    def __init__(self, transport, settings, deadline, timeout_s,
+                 rng=None):
+        self.transport = transport
+        self.settings = settings
+        self.deadline = deadline
+        self.timeout_s = timeout_s
+        self.aborted = threading.Event()
+        self._count_lock = threading.Lock()
+        self._requests = 0
+        self._rng = rng or random.Random()
+
+    @property
+    def requests(self):
+        """Requests sent so far (retries included)."""
+        return self._requests
+
+    def get_json(self, service, path, params=None, microversion=None,
+                 host=None):
+        """The decoded JSON object answered to ``GET path``.
+
+        :param host: the compute host the request is about (for errors).
+        :raises ModelBuildError: after the last attempt, at the deadline, or
+            when the build was aborted.
+        """
+        endpoint = '%s %s' % (service, path)
+        about = ' for host %s' % host if host else ''
+        attempt = 0
+        while True:
+            if self.aborted.is_set():
+                raise ModelBuildError('build aborted', endpoint, host)
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise self._deadline_error(endpoint, about, host)
+            attempt += 1
+            with self._count_lock:
+                self._requests += 1
+            status = None
+            retry_after = None
+            try:
+                status, headers, body = self.transport.get(
+                    service, path, params, microversion,
+                    min(self.settings.request_timeout, left))
+            except TransportError as exc:
+                problem = str(exc)
+            else:
+                if status == 200:
+                    try:
+                        data = json.loads(body)
+                    except ValueError as exc:
+                        problem = 'malformed JSON body (%s)' % exc
+                    else:
+                        if isinstance(data, dict):
+                            return data
+                        problem = 'JSON body is not an object'
+                elif status == 429 or status >= 500:
+                    problem = 'HTTP %d %s' % (status, _message(body))
+                    retry_after = _retry_after(headers)
+                else:
+                    raise ModelBuildError(
+                        'GET %s%s failed: HTTP %d %s'
+                        % (endpoint, about, status, _message(body)),
+                        endpoint, host, status)
+            if attempt > self.settings.max_retries:
+                raise ModelBuildError(
+                    'GET %s%s failed after %d attempt(s): %s'
+                    % (endpoint, about, attempt, problem),
+                    endpoint, host, status)
+            delay = self._delay(attempt, retry_after)
+            if time.monotonic() + delay >= self.deadline:
+                raise self._deadline_error(endpoint, about, host,
+                                           'last error: %s' % problem)
+            if self.aborted.wait(delay):
+                raise ModelBuildError('build aborted', endpoint, host)
+
+    def _delay(self, attempt, retry_after):
+        cap = self.settings.max_retry_delay
+        if retry_after is not None:
+            return min(cap, retry_after)
+        return self._rng.uniform(
+            0, min(cap, self.settings.retry_delay * 2 ** (attempt - 1)))
+
+    def _deadline_error(self, endpoint, about, host, detail=''):
+        return ModelBuildError(
+            'model build did not finish within [collector] build_timeout '
+            '(%s s): GET %s%s not done%s' % (
+                self.timeout_s, endpoint, about,
+                ' (%s)' % detail if detail else ''), endpoint, host)
+
+
+def _retry_after(headers):
+    value = headers.get('Retry-After') if headers is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        # NOTE: an HTTP date is allowed too; treat it as "use backoff".
+        return None
+
+
+def _message(body):
+    """A short reason from an OpenStack error body."""
+    try:
+        data = json.loads(body)
+    except (ValueError, TypeError):
+        text = (body or b'')[:200]
+        return ('(%s)' % text.decode('utf-8', 'replace')) if text else ''
+    if isinstance(data, dict):
+        for value in data.values():
+            if isinstance(value, dict) and 'message' in value:
+                return '(%s)' % value['message']
+            if isinstance(value, list) and value and \
+                    isinstance(value[0], dict) and 'detail' in value[0]:
+                return '(%s)' % value[0]['detail']
+    return ''

@@ -1,0 +1,184 @@
+"""From API JSON documents to model elements.
+
+Every function raises :class:`BadDocument` naming the field that is missing
+or has the wrong type; the builder turns it into a
+:class:`~decision_engine.model.errors.ModelBuildError` naming the request.
+"""
+
+import sys
+
+from decision_engine.model import elements
+
+_intern = sys.intern
+
+
+class BadDocument(ValueError):
+    """A response body does not have the expected shape."""
+
+
+def _list(doc, key):
+    value = doc.get(key)
+    if not isinstance(value, list):
+        raise BadDocument('%r is not a list in the response' % key)
+    return value
+
+
+def next_marker(doc, key, items, id_key='id'):
+    """The marker of the next page, or None when this page is the last.
+
+    Nova adds ``<key>_links`` with a ``next`` link whenever a page is full;
+    the marker is the last item's id (what the link carries).
+    """
+    links = doc.get(key + '_links') or ()
+    if not items or not any(isinstance(link, dict)
+                            and link.get('rel') == 'next' for link in links):
+        return None
+    try:
+        return items[-1][id_key]
+    except (KeyError, TypeError):
+        raise BadDocument('the last %s has no %r' % (key, id_key))
+
+
+def aggregates(doc):
+    """``[(name, (hostnames...))]`` from ``os-aggregates``."""
+    result = []
+    for agg in _list(doc, 'aggregates'):
+        try:
+            name = agg['name']
+            hosts = tuple(agg.get('hosts') or ())
+        except (KeyError, TypeError, AttributeError):
+            raise BadDocument('an aggregate has no name or hosts: %r'
+                              % (agg,))
+        if not isinstance(name, str) or not all(
+                isinstance(h, str) for h in hosts):
+            raise BadDocument('aggregate %r has a bad name or host list'
+                              % (name,))
+        result.append((name, hosts))
+    return result
+
+
+def compute_services(doc):
+    """``{host: (zone, status, state, disabled_reason)}`` of the
+    ``nova-compute`` services in ``os-services``."""
+    result = {}
+    for svc in _list(doc, 'services'):
+        try:
+            if svc.get('binary') != 'nova-compute':
+                continue
+            result[svc['host']] = (svc.get('zone'), svc['status'],
+                                   svc['state'], svc.get('disabled_reason'))
+        except (KeyError, TypeError, AttributeError):
+            raise BadDocument('a service lacks host, status or state: %r'
+                              % (svc,))
+    return result
+
+
+def hypervisors(doc):
+    """``(hypervisors, next marker)``; each hypervisor is
+    ``(uuid, hostname, status, state, disabled_reason)``."""
+    items = _list(doc, 'hypervisors')
+    result = []
+    for hyp in items:
+        try:
+            service = hyp.get('service') or {}
+            result.append((hyp['id'], hyp['hypervisor_hostname'],
+                           hyp['status'], hyp['state'],
+                           service.get('disabled_reason')))
+        except (KeyError, TypeError, AttributeError):
+            raise BadDocument('a hypervisor lacks id, hypervisor_hostname, '
+                              'status or state: %r' % (hyp,))
+        if not isinstance(result[-1][0], str) or \
+                not isinstance(result[-1][1], str):
+            raise BadDocument('hypervisor %r has no uuid id (microversion '
+                              '>= 2.53 needed)' % (result[-1][1],))
+    return result, next_marker(doc, 'hypervisors', items)
+
+
+_INVENTORY_KEYS = (('VCPU', 'vcpus'), ('MEMORY_MB', 'memory_mb'),
+                   ('DISK_GB', 'disk_gb'))
+
+
+def node(hypervisor, inventories_doc):
+    """A :class:`ComputeNode` from a hypervisor tuple and its resource
+    provider's inventories (aggregates and AZ are set later)."""
+    uuid, hostname, status, state, reason = hypervisor
+    inventories = inventories_doc.get('inventories')
+    if not isinstance(inventories, dict):
+        raise BadDocument("'inventories' is not an object")
+    values = {}
+    for rc, field in _INVENTORY_KEYS:
+        inv = inventories.get(rc)
+        if inv is None:
+            # A provider without that class has no capacity of it.
+            values[field] = 0
+            values[field + '_reserved'] = 0
+            values[field + '_ratio'] = 1.0
+            continue
+        try:
+            values[field] = int(inv['total'])
+            values[field + '_reserved'] = int(inv.get('reserved', 0))
+            values[field + '_ratio'] = float(inv.get('allocation_ratio',
+                                                     1.0))
+        except (KeyError, TypeError, ValueError):
+            raise BadDocument('%s inventory lacks a numeric total, reserved '
+                              'or allocation_ratio: %r' % (rc, inv))
+    return elements.ComputeNode(
+        uuid=uuid, hostname=hostname, status=status, state=state,
+        disabled_reason=reason,
+        vcpus=values['vcpus'], vcpus_reserved=values['vcpus_reserved'],
+        vcpu_allocation_ratio=values['vcpus_ratio'],
+        memory_mb=values['memory_mb'],
+        memory_mb_reserved=values['memory_mb_reserved'],
+        memory_allocation_ratio=values['memory_mb_ratio'],
+        disk_gb=values['disk_gb'],
+        disk_gb_reserved=values['disk_gb_reserved'],
+        disk_allocation_ratio=values['disk_gb_ratio'])
+
+
+def servers(doc, hostname, scope, strings):
+    """``(instances, next marker)`` of one ``servers/detail`` page.
+
+    Only servers whose host is exactly ``hostname`` are kept (a server
+    listed for another host is dropped: it belongs to that host's listing),
+    and only those of projects in ``scope``. ``strings`` is a dict used to
+    share equal strings (project ids, states) between instances.
+    """
+    items = _list(doc, 'servers')
+    new = elements.Instance.__new__
+    Instance = elements.Instance
+    result = []
+    for s in items:
+        try:
+            if s['OS-EXT-SRV-ATTR:host'] != hostname:
+                continue
+            project = s['tenant_id']
+            if scope is not None and not scope.project(project):
+                continue
+            flavor = s['flavor']
+            inst = new(Instance)
+            inst.uuid = s['id']
+            inst.name = s['name']
+            state = s['OS-EXT-STS:vm_state']
+            inst.state = strings.setdefault(state, state)
+            inst.project_id = strings.setdefault(project, project)
+            inst.host = hostname
+            inst.vcpus = flavor['vcpus']
+            inst.memory_mb = flavor['ram']
+            inst.disk_gb = flavor['disk']
+            inst.ephemeral_gb = flavor.get('ephemeral') or 0
+            inst.swap_mb = flavor.get('swap') or 0
+            inst.metadata = s.get('metadata') or {}
+            inst.locked = bool(s.get('locked', False))
+            inst.created = s['created']
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise BadDocument('a server lacks %s (embedded flavor needs '
+                              'microversion >= 2.47): id %r'
+                              % (exc, s.get('id') if isinstance(s, dict)
+                                 else s))
+        if not isinstance(inst.vcpus, int) or \
+                not isinstance(inst.memory_mb, int) or \
+                not isinstance(inst.disk_gb, int):
+            raise BadDocument('server %s has a non-integer flavor amount'
+                              % inst.uuid)
+        result.append(inst)
+    return result, next_marker(doc, 'servers', items)

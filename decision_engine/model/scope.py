@@ -1,0 +1,110 @@
+"""The part of the cloud a model covers.
+
+A :class:`Scope` includes or excludes compute hosts by aggregate name,
+availability zone and hostname, and instances by project. Empty include
+lists mean "all"; excludes win over includes. Matching is exact (never a
+substring or prefix match). A scope is immutable and hashable: equal
+scopes share one build in flight and one cached model.
+"""
+
+_FIELDS = ('include_aggregates', 'exclude_aggregates', 'include_azs',
+           'exclude_azs', 'include_hosts', 'exclude_hosts',
+           'include_projects', 'exclude_projects')
+
+
+class ScopeError(ValueError):
+    """A scope description is invalid."""
+
+
+class Scope:
+    __slots__ = _FIELDS
+
+    def __init__(self, include_aggregates=(), exclude_aggregates=(),
+                 include_azs=(), exclude_azs=(), include_hosts=(),
+                 exclude_hosts=(), include_projects=(), exclude_projects=()):
+        values = locals()
+        for name in _FIELDS:
+            value = values[name]
+            if isinstance(value, str) or not all(
+                    isinstance(v, str) and v for v in value):
+                raise ScopeError('scope %s must be a list of non-empty '
+                                 'strings, not %r' % (name, value))
+            object.__setattr__(self, name, frozenset(value))
+
+    def __setattr__(self, name, value):
+        raise AttributeError('a Scope is immutable')
+
+    @classmethod
+    def from_dict(cls, data):
+        """A scope from a dict with (some of) the field names.
+
+        :raises ScopeError: on an unknown key or a bad value.
+        """
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise ScopeError('a scope must be an object, not %r' % (data,))
+        unknown = sorted(set(data) - set(_FIELDS))
+        if unknown:
+            raise ScopeError('unknown scope field(s) %s; known: %s'
+                             % (', '.join(unknown), ', '.join(_FIELDS)))
+        return cls(**{k: tuple(v) if isinstance(v, list) else v
+                      for k, v in data.items()})
+
+    def to_dict(self):
+        return {name: sorted(getattr(self, name)) for name in _FIELDS
+                if getattr(self, name)}
+
+    def key(self):
+        return tuple(tuple(sorted(getattr(self, name))) for name in _FIELDS)
+
+    def __eq__(self, other):
+        return isinstance(other, Scope) and self.key() == other.key()
+
+    def __hash__(self):
+        return hash(self.key())
+
+    def __repr__(self):
+        return 'Scope(%s)' % ', '.join(
+            '%s=%s' % (k, v) for k, v in self.to_dict().items())
+
+    @property
+    def is_everything(self):
+        return not any(getattr(self, name) for name in _FIELDS)
+
+    @property
+    def needs_host_groups(self):
+        """Whether hosts are chosen by aggregate or AZ (so step 1 must end
+        before per-host requests start)."""
+        return bool(self.include_aggregates or self.exclude_aggregates
+                    or self.include_azs or self.exclude_azs)
+
+    def host_by_name(self, hostname):
+        """Whether the hostname alone keeps the host in scope."""
+        if hostname in self.exclude_hosts:
+            return False
+        return not self.include_hosts or hostname in self.include_hosts
+
+    def host_by_groups(self, aggregates, zone):
+        """Whether the host's aggregates and AZ keep it in scope."""
+        if self.exclude_aggregates.intersection(aggregates):
+            return False
+        if zone in self.exclude_azs:
+            return False
+        if self.include_aggregates and \
+                not self.include_aggregates.intersection(aggregates):
+            return False
+        return not self.include_azs or zone in self.include_azs
+
+    def project(self, project_id):
+        if project_id in self.exclude_projects:
+            return False
+        return not self.include_projects or \
+            project_id in self.include_projects
+
+
+def key_of(scope):
+    """Cache key of a scope; None and an empty scope are the same."""
+    if scope is None or scope.is_everything:
+        return ()
+    return scope.key()
