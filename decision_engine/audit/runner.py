@@ -1,0 +1,271 @@
+"""Running audits on the shared pool, a bounded number at a time.
+
+:meth:`AuditRunner.enqueue` puts an audit in a FIFO; a dispatcher thread
+hands audits to the pool while fewer than ``[audit] max_concurrent_audits``
+run. Each run takes one pool worker for its whole duration; the model build
+it may trigger fans out on the same pool (and runs inline when the pool is
+full, so an audit always completes, even with a pool of 3).
+
+NOTE: the dispatcher is a thread of its own, not a pool task, so a full
+pool makes it wait (and retry as soon as an audit ends) instead of running
+the next audit nested inside the one that just finished.
+
+One run: PENDING -> ONGOING (compare-and-set; a cancelled audit is skipped),
+get a model no older than ``[audit] max_model_age`` from the collector,
+apply the scope, run the strategy, replay the plan to verify it, and store
+plan, timings and the final state in one transaction (dropped if the audit
+was cancelled meanwhile).
+"""
+
+import collections
+import logging
+import threading
+import time
+
+from decision_engine.audit import schedule
+from decision_engine.audit import scope as scope_mod
+from decision_engine.audit import states
+from decision_engine.conductor import pool as pool_mod
+from decision_engine.db import models
+from decision_engine.strategies import base as strategy_base
+from decision_engine.strategies import loader
+from decision_engine.strategies import verify
+
+LOG = logging.getLogger(__name__)
+
+# NOTE: how long the dispatcher waits before retrying when the pool is full
+# of work that is not ours (periodics): their end does not notify us.
+_FULL_POOL_RETRY = 0.2
+
+
+class AuditRunner:
+    """Queue and run audits; see the module docstring."""
+
+    def __init__(self, conf, store, pool, collector, strategies=None):
+        self.conf = conf
+        self.store = store
+        self.pool = pool
+        self.collector = collector
+        self._strategies = strategies or loader.get
+        self._cond = threading.Condition()
+        self._queue = collections.deque()
+        self._queued = set()
+        self._running = set()
+        self._stopping = False
+        self._thread = None
+        self.counters = collections.Counter()
+        self.durations = collections.deque(maxlen=1000)
+
+    # -- life cycle ----------------------------------------------------------
+
+    def start(self):
+        self._stopping = False
+        self._thread = threading.Thread(target=self._dispatch_loop,
+                                        name='audit-dispatcher', daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout=None):
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # -- queue -------------------------------------------------------------
+
+    def enqueue(self, audit_uuid):
+        """Queue an audit to run; a no-op if it is queued or running."""
+        with self._cond:
+            if audit_uuid in self._queued or audit_uuid in self._running:
+                return False
+            self._queue.append(audit_uuid)
+            self._queued.add(audit_uuid)
+            self._cond.notify_all()
+            return True
+
+    def is_busy(self, audit_uuid):
+        with self._cond:
+            return audit_uuid in self._queued or audit_uuid in self._running
+
+    def statistics(self):
+        with self._cond:
+            stats = {'queued': len(self._queue),
+                     'running': len(self._running),
+                     'max_concurrent': self.conf.audit.max_concurrent_audits}
+        stats.update({k: self.counters[k] for k in (
+            'runs', 'succeeded', 'failed', 'cancelled', 'builds_waited')})
+        return stats
+
+    def wait_idle(self, timeout=None):
+        """Block until nothing is queued or running (for tests and tools).
+
+        :returns: whether it became idle in time.
+        """
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: not self._queue and not self._running, timeout)
+
+    def _dispatch_loop(self):
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._stopping or (
+                    self._queue and len(self._running)
+                    < self.conf.audit.max_concurrent_audits))
+                if self._stopping:
+                    return
+                audit_uuid = self._queue[0]
+            try:
+                self.pool.submit(self._run_one, audit_uuid)
+            except pool_mod.NoFreeWorker:
+                with self._cond:
+                    self._cond.wait(_FULL_POOL_RETRY)
+                continue
+            except pool_mod.PoolShutDown:
+                return
+            with self._cond:
+                self._queue.popleft()
+                self._queued.discard(audit_uuid)
+                self._running.add(audit_uuid)
+
+    def _run_one(self, audit_uuid):
+        # NOTE: the dispatcher marks the audit running right after submit
+        # returns; wait for that so the finally below cannot run first.
+        with self._cond:
+            self._cond.wait_for(lambda: audit_uuid in self._running
+                                or self._stopping)
+        try:
+            self.run(audit_uuid)
+        except Exception:
+            LOG.exception('Audit %s: unexpected error', audit_uuid)
+        finally:
+            with self._cond:
+                self._running.discard(audit_uuid)
+                self._cond.notify_all()
+
+    # -- one run -----------------------------------------------------------
+
+    def run(self, audit_uuid):
+        """Run one audit now, in the calling thread.
+
+        :returns: the audit as stored at the end (None if it was not
+            PENDING when the run began).
+        """
+        started = models.utcnow()
+        audit = self.store.transition(audit_uuid, [states.PENDING],
+                                      state=states.ONGOING,
+                                      started_at=started,
+                                      state_reason=None)
+        if audit is None:
+            LOG.info('Audit %s is no longer PENDING; not running it',
+                     audit_uuid)
+            return None
+        self.counters['runs'] += 1
+        t0 = time.monotonic()
+        LOG.info('Audit %s (%s, strategy %s) started', audit_uuid,
+                 audit['audit_type'], audit['strategy'])
+        plan = None
+        try:
+            plan = self._decide(audit)
+        except _RunFailed as exc:
+            values = self._failed_values(audit, str(exc), exc.final)
+        except Exception as exc:
+            LOG.exception('Audit %s failed', audit_uuid)
+            values = self._failed_values(
+                audit, 'unexpected error: %s: %s'
+                % (type(exc).__name__, exc), final=False)
+        else:
+            values = self._done_values(audit, plan)
+        stored, plan_uuid = self.store.save_run(audit_uuid, values, plan)
+        elapsed = time.monotonic() - t0
+        if stored is None:
+            self.counters['cancelled'] += 1
+            LOG.info('Audit %s was cancelled while running; result '
+                     'dropped', audit_uuid)
+            return self.store.get_audit(audit_uuid)
+        self.durations.append(elapsed)
+        outcome = 'failed' if values.get('state') == states.FAILED or (
+            plan is None) else 'succeeded'
+        self.counters[outcome] += 1
+        LOG.info('Audit %s %s in %.2f s%s', audit_uuid, outcome, elapsed,
+                 ': action plan %s' % plan_uuid if plan_uuid else
+                 ': %s' % values.get('state_reason'))
+        return stored
+
+    def _decide(self, audit):
+        try:
+            strategy_cls = self._strategies(audit['strategy'])
+            params = strategy_cls.validate_parameters(audit['parameters'])
+            scope = scope_mod.validate(audit['scope'])
+        except (LookupError, strategy_base.InvalidParameters,
+                scope_mod.InvalidScope) as exc:
+            raise _RunFailed(str(exc), final=True)
+        wait0 = time.monotonic()
+        try:
+            model = self.collector.get_model(
+                max_age=self.conf.audit.max_model_age,
+                scope=scope_mod.model_scope(scope))
+        except Exception as exc:
+            raise _RunFailed('no model of the cloud: %s' % exc)
+        waited = time.monotonic() - wait0
+        timeout = self.conf.audit.audit_timeout
+        if waited > timeout:
+            raise _RunFailed('timed out after %.0f s waiting for the model '
+                             '([audit] audit_timeout is %d s)'
+                             % (waited, timeout))
+        if self.store.get_audit(audit['uuid'])['state'] != states.ONGOING:
+            return None
+        age = model.age()
+        t0 = time.monotonic()
+        context = scope_mod.resolve(model, scope)
+        try:
+            solution = strategy_cls().execute(context, params)
+        except strategy_base.StrategyError as exc:
+            raise _RunFailed(str(exc))
+        try:
+            verify.check_plan(context, solution.actions)
+        except verify.InvalidPlan as exc:
+            raise _RunFailed('strategy %s produced an invalid plan: %s'
+                             % (audit['strategy'], exc))
+        return {
+            'strategy': audit['strategy'],
+            'actions': solution.actions,
+            'indicators': solution.indicators,
+            'message': solution.message,
+            'model_age': age,
+            'build_seconds': model.build_seconds,
+            'wait_seconds': waited,
+            'strategy_seconds': time.monotonic() - t0,
+        }
+
+    def _timings(self, plan):
+        if plan is None:
+            return {}
+        return {k: plan[k] for k in ('model_age', 'build_seconds',
+                                     'strategy_seconds')}
+
+    def _done_values(self, audit, plan):
+        now = models.utcnow()
+        values = dict(self._timings(plan), finished_at=now)
+        if audit['audit_type'] == states.CONTINUOUS:
+            values.update(state=states.PENDING, next_run_at=schedule.next_run(
+                audit['interval'], audit['cron'], now),
+                state_reason='last run succeeded')
+        else:
+            values.update(state=states.SUCCEEDED, state_reason=None)
+        return values
+
+    def _failed_values(self, audit, reason, final):
+        now = models.utcnow()
+        if audit['audit_type'] == states.CONTINUOUS and not final:
+            return {'state': states.PENDING, 'finished_at': now,
+                    'state_reason': 'last run failed: %s' % reason,
+                    'next_run_at': schedule.next_run(
+                        audit['interval'], audit['cron'], now)}
+        return {'state': states.FAILED, 'finished_at': now,
+                'state_reason': reason}
+
+
+class _RunFailed(Exception):
+    def __init__(self, reason, final=False):
+        super().__init__(reason)
+        self.final = final

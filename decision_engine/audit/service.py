@@ -1,0 +1,165 @@
+"""The audit service: creating, cancelling and scheduling audits.
+
+The manager owns one :class:`AuditService`. It validates new audits,
+stores them, hands them to the :class:`~decision_engine.audit.runner.
+AuditRunner`, and carries the periodic task that starts CONTINUOUS audits
+when they are due (collect it with ``periodics.collect``).
+
+At start, audits a previous process left ONGOING are settled (see
+:meth:`decision_engine.db.api.Store.fail_interrupted`: a ONESHOT ends FAILED
+with reason "interrupted", because its model and the cloud may have changed
+since and re-running silently could surprise the operator; a CONTINUOUS one
+just runs again) and PENDING ones are queued again.
+"""
+
+import logging
+
+import jsonschema
+
+from decision_engine.audit import runner as runner_mod
+from decision_engine.audit import schedule
+from decision_engine.audit import scope as scope_mod
+from decision_engine.audit import states
+from decision_engine.conductor import periodics
+from decision_engine.db import models
+from decision_engine.strategies import base as strategy_base
+from decision_engine.strategies import loader
+
+LOG = logging.getLogger(__name__)
+
+CREATE_SCHEMA = {
+    'type': 'object',
+    'properties': {
+        'name': {'type': 'string', 'maxLength': 255},
+        'strategy': {'type': 'string', 'minLength': 1, 'maxLength': 255},
+        'audit_type': {'enum': list(states.AUDIT_TYPES)},
+        'parameters': {'type': 'object'},
+        'scope': {'type': 'object'},
+        'interval': {'type': 'integer'},
+        'cron': {'type': 'string', 'maxLength': 255},
+    },
+    'required': ['strategy'],
+    'additionalProperties': False,
+}
+
+
+class InvalidAudit(ValueError):
+    """A request to create an audit is invalid; the message says why."""
+
+
+class AuditNotCancellable(ValueError):
+    pass
+
+
+def _conf():
+    from decision_engine.conf import CONF
+    return CONF
+
+
+class AuditService:
+    """See the module docstring."""
+
+    def __init__(self, conf, store, pool, collector, strategies=None):
+        self.conf = conf
+        self.store = store
+        self._strategies = strategies or loader.get
+        self.runner = runner_mod.AuditRunner(conf, store, pool, collector,
+                                             strategies=self._strategies)
+
+    def start(self):
+        settled = self.store.fail_interrupted()
+        if settled:
+            LOG.warning('%d audit(s) were running when the engine last '
+                        'stopped; ONESHOT ones are now FAILED '
+                        '("interrupted"), CONTINUOUS ones run again: %s',
+                        len(settled), ', '.join(settled))
+        self.runner.start()
+        for audit in self.store.list_audits(state=states.PENDING,
+                                            audit_type=states.ONESHOT):
+            self.runner.enqueue(audit['uuid'])
+        self.run_due_continuous_audits()
+
+    def stop(self, timeout=None):
+        self.runner.stop(timeout)
+
+    # -- API operations --------------------------------------------------
+
+    def validate(self, body):
+        """Check a create request; :returns: the values to store.
+
+        :raises InvalidAudit: one line naming what is wrong.
+        """
+        if not isinstance(body, dict):
+            raise InvalidAudit('the request body must be a JSON object')
+        error = jsonschema.exceptions.best_match(
+            jsonschema.Draft202012Validator(CREATE_SCHEMA).iter_errors(body))
+        if error is not None:
+            where = '.'.join(str(p) for p in error.absolute_path)
+            raise InvalidAudit('invalid audit%s: %s' % (
+                ' field %r' % where if where else '', error.message))
+        try:
+            strategy = self._strategies(body['strategy'])
+            params = strategy.validate_parameters(body.get('parameters'))
+            scope = scope_mod.validate(body.get('scope'))
+        except (LookupError, strategy_base.InvalidParameters,
+                scope_mod.InvalidScope) as exc:
+            raise InvalidAudit(str(exc).strip('"\''))
+        audit_type = body.get('audit_type', states.ONESHOT)
+        interval, cron = body.get('interval'), body.get('cron')
+        if audit_type == states.CONTINUOUS:
+            try:
+                schedule.validate(interval, cron,
+                                  self.conf.audit.min_continuous_interval)
+            except schedule.InvalidSchedule as exc:
+                raise InvalidAudit(str(exc))
+        elif interval is not None or cron is not None:
+            raise InvalidAudit('"interval" and "cron" are only for '
+                               'CONTINUOUS audits')
+        return {'name': body.get('name'), 'strategy': body['strategy'],
+                'audit_type': audit_type, 'parameters': params,
+                'scope': scope, 'interval': interval, 'cron': cron,
+                'next_run_at': models.utcnow()
+                if audit_type == states.CONTINUOUS else None}
+
+    def create(self, body):
+        """Validate, store and queue an audit; :returns: the audit."""
+        audit = self.store.create_audit(self.validate(body))
+        self.runner.enqueue(audit['uuid'])
+        return audit
+
+    def cancel(self, audit_uuid):
+        """Cancel a PENDING or ONGOING audit.
+
+        :raises AuditNotCancellable: when it has already ended.
+        :raises decision_engine.db.api.NotFound: for an unknown audit.
+        """
+        audit = self.store.transition(
+            audit_uuid, [states.PENDING, states.ONGOING],
+            state=states.CANCELLED, state_reason='cancelled by request',
+            finished_at=models.utcnow(), next_run_at=None)
+        if audit is None:
+            current = self.store.get_audit(audit_uuid)
+            raise AuditNotCancellable(
+                'audit %s has already ended (%s); only PENDING or ONGOING '
+                'audits can be cancelled' % (audit_uuid, current['state']))
+        return audit
+
+    # -- continuous audits -----------------------------------------------
+
+    @periodics.periodic(
+        spacing=lambda: _conf().audit.continuous_check_interval)
+    def run_due_continuous_audits(self):
+        """Queue the CONTINUOUS audits whose next run time has come."""
+        now = models.utcnow()
+        due = [a for a in self.store.list_audits(
+            state=states.PENDING, audit_type=states.CONTINUOUS)
+            if a['next_run_at'] is None or a['next_run_at'] <= now]
+        queued = sum(1 for a in due if self.runner.enqueue(a['uuid']))
+        if queued:
+            LOG.debug('Queued %d due continuous audit(s)', queued)
+        return queued
+
+    def statistics(self):
+        stats = self.runner.statistics()
+        stats['by_state'] = self.store.count_by_state()
+        return stats
