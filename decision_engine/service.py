@@ -14,7 +14,9 @@ Life cycle, per backend (see doc/source/admin/operations.rst):
 """
 
 import logging
+import multiprocessing
 import os
+import signal
 import threading
 
 from oslo_service import service
@@ -32,12 +34,33 @@ class EngineService(service.Service):
         self.notifier = notifier
         self.manager = manager_mod.ConductorManager(conf, backend=backend)
         self._stopped = threading.Event()
+        # NOTE: shared memory, created before the threading backend forks,
+        # so a start failure in the worker reaches the launcher's exit code.
+        self._start_failed = multiprocessing.Value('b', False, lock=False)
+        self._launcher_pid = os.getpid()
 
     def start(self):
         super().start()
-        self.manager.start()
+        try:
+            self.manager.start()
+        except Exception as exc:
+            self._fail_start(exc)
+            raise
         self.notifier.ready()
         LOG.info('decision-engine started (pid %d)', os.getpid())
+
+    def _fail_start(self, exc):
+        """Stop the whole engine: retrying a failed start would loop."""
+        LOG.error('decision-engine failed to start: %s', exc)
+        self._start_failed.value = True
+        self.notifier.status('failed to start: %s' % exc)
+        if os.getpid() != self._launcher_pid:
+            # cotyledon would fork a new worker, which would fail the same
+            # way, forever; ask the launcher to shut down instead.
+            os.kill(self._launcher_pid, signal.SIGTERM)
+
+    def start_failed(self):
+        return bool(self._start_failed.value)
 
     def reset(self):
         """Apply a mutated configuration without losing state."""

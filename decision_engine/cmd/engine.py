@@ -35,12 +35,32 @@ def parse_config(argv, conf=None):
     return conf
 
 
+def preflight(conf):
+    """Check what can be checked before forking: the inventory and drivers.
+
+    A mistake found here exits with status 2 and one line, instead of a
+    worker process that fails to start (and would be restarted).
+    """
+    from decision_engine.drivers import loader
+    from decision_engine.drivers import power_state
+    try:
+        nodes = loader.load_nodes(conf)
+        # NOTE: drivers are built without a pool here, so their
+        # constructors must not do I/O (see PowerDriver).
+        loader.load_drivers(conf, None,
+                            power_state.PowerStateTracker(1), nodes)
+    except loader.DriverLoadError as exc:
+        sys.stderr.write('%s: error: %s\n' % (PROG, exc))
+        raise SystemExit(2)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     conf = parse_config(argv)
     # Must come before anything imports oslo_service.service or futurist's
     # executors: see decision_engine.backend.
     backend.select(conf.concurrency_backend)
+    preflight(conf)
     log.setup(conf, 'decision-engine')
     backend.log_choice()
     notifier = systemd.take_notify_socket()
@@ -58,6 +78,8 @@ def main(argv=None):
     if conf.concurrency_backend == backend.THREADING:
         service.route_sighup_to_reset(launcher, conf)
     status = launcher.wait()
+    if engine.start_failed():
+        return 1
     return status or 0
 
 

@@ -197,17 +197,18 @@ class WorkerPool:
             # Caller runs: see "No deadlock on nested waits" above.
             return self._run_inline(fn, args, kwargs)
         try:
-            return self._executor.submit(self._run, lane, fn, args, kwargs)
+            return self._executor.submit(self._run, lane, _name_of(fn, args),
+                                         fn, args, kwargs)
         except BaseException:
             with self._lock:
                 self._outstanding -= 1
             raise
 
-    def _run(self, lane, fn, args, kwargs):
+    def _run(self, lane, name, fn, args, kwargs):
         task_id = next(self._ids)
         with self._lock:
             self._busy += 1
-            self._running[task_id] = (_name_of(fn), time.monotonic())
+            self._running[task_id] = (name, time.monotonic())
         self._local.lane = lane
         failed = True
         try:
@@ -456,8 +457,17 @@ def _cancel(futures):
         fut.cancel()
 
 
-def _name_of(fn):
-    name = getattr(fn, '__qualname__', None) or getattr(fn, '__name__', None)
+def _name_of(fn, args=()):
+    # NOTE: futurist's PeriodicWorker submits its own runner with the
+    # periodic's Work as argument; the Work's name is the one that helps an
+    # operator reading "abandoned tasks" at shutdown.
+    work = args[0] if args else None
+    if getattr(work, 'callback', None) is not None and \
+            isinstance(getattr(work, 'name', None), str):
+        return work.name
+    target = getattr(fn, 'func', fn)  # functools.partial
+    name = getattr(target, '__qualname__', None) or \
+        getattr(target, '__name__', None)
     return name or repr(fn)
 
 

@@ -8,6 +8,7 @@ import pytest
 from decision_engine import conf as conf_mod
 from decision_engine.conductor import manager as manager_mod
 from decision_engine.conductor import pool as pool_mod
+from tests import BACKEND
 from decision_engine.drivers import fake
 from decision_engine.drivers import inventory
 from decision_engine.drivers import loader
@@ -71,9 +72,10 @@ def test_missing_inventory_file(tmp_path):
 def test_fake_driver_loads_through_installed_entry_point(conf, tmp_path):
     conf.set_override('inventory_file', _write(tmp_path, """
         - {hostname: compute-1, driver: fake}
-        - {hostname: compute-2, driver: fake, driver_info: {power_state: "off"}}
+        - {hostname: compute-2, driver: fake,
+           driver_info: {power_state: "off"}}
         """), group='power')
-    pool = pool_mod.WorkerPool(3)
+    pool = pool_mod.WorkerPool(3, backend=BACKEND)
     tracker = power_state.PowerStateTracker(3)
     drivers = loader.load_drivers(conf, pool, tracker, loader.load_nodes(conf))
     assert isinstance(drivers['fake'], fake.FakePowerDriver)
@@ -102,14 +104,15 @@ def test_invalid_driver_info_names_node_and_field(conf):
     with pytest.raises(loader.DriverLoadError,
                        match='node compute-1: invalid driver_info.*'
                              'power_state must be'):
-        loader.load_drivers(conf, pool_mod.WorkerPool(3), None, nodes)
+        loader.load_drivers(conf, pool_mod.WorkerPool(3, backend=BACKEND),
+                            None, nodes)
 
 
 def test_failures_flag_power_failure_then_recover(conf):
     nodes = [inventory.Node('ok', 'fake'),
              inventory.Node('bad', 'fake', {'fail': True})]
     conf.set_override('max_retries', 2, group='power')
-    pool = pool_mod.WorkerPool(3)
+    pool = pool_mod.WorkerPool(3, backend=BACKEND)
     tracker = power_state.PowerStateTracker(conf.power.max_retries)
     driver = fake.FakePowerDriver(conf, pool, nodes, tracker)
     driver.sync_power_states()
@@ -133,7 +136,7 @@ def test_manager_collects_periodics_from_itself_and_drivers(conf, tmp_path):
     conf.set_override('workers_pool_size', 3, group='conductor')
     conf.set_override('inventory_file', _write(
         tmp_path, '- {hostname: c1, driver: fake}'), group='power')
-    manager = manager_mod.ConductorManager(conf)
+    manager = manager_mod.ConductorManager(conf, backend=BACKEND)
     manager.start()
     try:
         names = sorted(manager.periodic_statistics())

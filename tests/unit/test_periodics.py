@@ -8,6 +8,7 @@ import pytest
 
 from decision_engine.conductor import periodics
 from decision_engine.conductor import pool as pool_mod
+from tests import BACKEND
 
 GUARD = 30
 
@@ -47,8 +48,7 @@ def test_blocked_periodic_does_not_block_the_others():
             blocker_started.set()
             release.wait(GUARD)
 
-
-    pool = pool_mod.WorkerPool(5)
+    pool = pool_mod.WorkerPool(5, backend=BACKEND)
     tasks = periodics.collect(Tasks())
     tasks += [periodics.PeriodicTask('fast%d' % i, c.hit,
                                      periodics.PeriodicSpec(0.01, True))
@@ -176,7 +176,7 @@ def test_task_never_overlaps_itself():
 
 
 def test_fan_out_nodes_uses_tighter_bound_and_keeps_failures():
-    pool = pool_mod.WorkerPool(6)
+    pool = pool_mod.WorkerPool(6, backend=BACKEND)
     lock = threading.Lock()
     state = {'now': 0, 'peak': 0}
 

@@ -6,6 +6,7 @@ import traceback
 import pytest
 
 from decision_engine.conductor import pool as pool_mod
+from tests import BACKEND
 
 # Guards against a hang turning into a stuck test run; never a pass/fail
 # threshold: every wait below is expected to end long before it.
@@ -14,7 +15,8 @@ GUARD = 30
 
 @pytest.fixture
 def pool():
-    p = pool_mod.WorkerPool(4, reserved=1, default_fan_out=2)
+    p = pool_mod.WorkerPool(4, backend=BACKEND, reserved=1,
+                            default_fan_out=2)
     yield p
     p.shutdown(timeout=GUARD)
 
@@ -97,7 +99,7 @@ def test_full_pool_rejects_with_numbers_then_recovers(pool):
 
 
 def test_slot_is_free_when_future_completes():
-    p = pool_mod.WorkerPool(3)
+    p = pool_mod.WorkerPool(3, backend=BACKEND)
     gate = Gate()
     blockers = [p.submit(gate.task) for _ in range(2)]
     gate.wait_started(2)
@@ -253,7 +255,7 @@ def test_fan_out_from_outside_progresses_when_pool_is_full(pool):
 @pytest.mark.parametrize('size', [3, 4])
 def test_nested_waits_complete_at_small_sizes(size):
     """Every worker waits on work it submitted to the same, full pool."""
-    p = pool_mod.WorkerPool(size)
+    p = pool_mod.WorkerPool(size, backend=BACKEND)
     all_parents_running = threading.Barrier(size, timeout=GUARD)
 
     def leaf(i):
@@ -284,7 +286,7 @@ def test_statistics_count_work(pool):
 
 
 def test_shutdown_refuses_new_work_and_reports_abandoned():
-    p = pool_mod.WorkerPool(3)
+    p = pool_mod.WorkerPool(3, backend=BACKEND)
     gate = Gate()
     p.submit(gate.task)
     gate.wait_started(1)
@@ -296,7 +298,7 @@ def test_shutdown_refuses_new_work_and_reports_abandoned():
 
 
 def test_shutdown_waits_for_running_tasks():
-    p = pool_mod.WorkerPool(3)
+    p = pool_mod.WorkerPool(3, backend=BACKEND)
     gate = Gate()
     fut = p.submit(gate.task, 'finished')
     gate.wait_started(1)

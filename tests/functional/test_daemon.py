@@ -1,0 +1,116 @@
+"""The daemon under oslo.service, on both backends: start, SIGHUP, SIGTERM,
+systemd notifications and start-up errors."""
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.functional.engine_process import EngineProcess
+from tests.functional.engine_process import GUARD
+
+BACKENDS = ['threading', 'eventlet']
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path):
+    proc = EngineProcess(tmp_path, backend=request.param)
+    yield proc
+    proc.stop()
+
+
+def test_ready_only_once_the_manager_has_started(engine):
+    engine.write_config()
+    engine.start()
+    first = engine.notify.next()
+    # The first message is ours, sent by the service after the manager
+    # started: not cotyledon's early bare READY=1 from the parent.
+    assert first.get('READY') == '1'
+    assert first.get('STATUS') == 'running'
+    assert first.get('MAINPID') == str(engine.proc.pid)
+    log = engine.log()
+    assert 'Conductor manager started: pool of 3 workers' in log
+    assert 'power_driver.fake.sync_power_states every 3600s' in log
+    if engine.backend == 'threading':
+        assert 'Eventlet is deprecated' not in log
+
+
+def test_sighup_applies_mutable_options_without_restart(engine):
+    engine.write_config(debug=False, sync_interval=3600)
+    engine.start()
+    engine.notify.wait_for('READY')
+    assert 'Power-state sweep' not in engine.log()  # debug is off
+
+    engine.write_config(debug=True, sync_interval=1)
+    engine.signal(signal.SIGHUP)
+    assert engine.notify.wait_for('RELOADING')['RELOADING'] == '1'
+    assert engine.notify.wait_for('READY')['READY'] == '1'
+    engine.wait_log(r'sync_power_states now runs every 1 s \(was 3600 s\)')
+    # debug switched on and the new interval is in force: sweeps are
+    # logged again and again, by the same worker process (no restart).
+    engine.wait_log(r'Power-state sweep of driver fake: 1 nodes', count=2)
+    assert len(engine.wait_log(r'decision-engine started \(pid')) == 1
+
+    engine.signal(signal.SIGTERM)
+    assert engine.proc.wait(GUARD) == 0
+
+
+def test_sigterm_lets_the_task_in_flight_finish(engine):
+    engine.write_config(bmc_delay=2, graceful=30)
+    engine.start()
+    engine.notify.wait_for('READY')
+    engine.wait_log(r"Submitting (periodic|immediate) callback "
+                    r"'decision_engine.power_driver.fake.sync_power_states'")
+    engine.signal(signal.SIGTERM)
+    assert engine.notify.wait_for('STOPPING')['STOPPING'] == '1'
+    assert engine.proc.wait(GUARD) == 0
+    log = engine.log()
+    assert 'Power-state sweep of driver fake: 1 nodes, 0 failed' in log
+    assert 'all running tasks finished' in log
+
+
+def test_sigterm_abandons_tasks_past_the_graceful_timeout(engine):
+    engine.write_config(bmc_delay=600, graceful=1)
+    engine.start()
+    engine.notify.wait_for('READY')
+    engine.wait_log(r"Submitting (periodic|immediate) callback "
+                    r"'decision_engine.power_driver.fake.sync_power_states'")
+    engine.signal(signal.SIGTERM)
+    assert engine.proc.wait(GUARD) == 0
+    log = engine.log()
+    assert 'Stopped with 2 task(s) still running after [conductor] ' \
+           'graceful_shutdown_timeout (1 s)' in log
+    assert 'sync_power_states' in log.split('Stopped with', 1)[1]
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_bad_option_exits_nonzero_with_one_line(tmp_path, backend):
+    conf = tmp_path / 'bad.conf'
+    conf.write_text('[DEFAULT]\nconcurrency_backend = %s\n'
+                    '[conductor]\nworkers_pool_size = many\n' % backend)
+    result = subprocess.run(
+        [sys.executable, '-m', 'decision_engine.cmd.engine',
+         '--config-file', str(conf)],
+        capture_output=True, text=True, timeout=GUARD,
+        stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "decision-engine: error: invalid value 'many' for option "
+        "[conductor] workers_pool_size: could not convert string to "
+        "float: 'many'\n") or result.stderr.count('\n') == 1, result.stderr
+    assert "[conductor] workers_pool_size" in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_bad_inventory_exits_nonzero_with_one_line(tmp_path):
+    engine = EngineProcess(tmp_path)
+    engine.write_config()
+    engine.inventory_path.write_text('- {hostname: c1, driver: redfish}\n')
+    engine.start()
+    try:
+        assert engine.proc.wait(GUARD) != 0
+        output = engine.output()
+        assert "node c1 uses power driver 'redfish'" in output
+    finally:
+        engine.notify.close()

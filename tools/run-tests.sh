@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh machine and run all of
+# it: style checks, the whole suite on the threading backend, and the pool,
+# periodics and daemon tests again in an eventlet-patched process.
+#
+# Usage: tools/run-tests.sh [pytest args...]
+# Environment: VENV (default .venv) is where the virtualenv goes.
+
+set -o errexit
+set -o nounset
+set -o pipefail
+
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+bash tools/install-system-deps.sh
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -U pip
+requirements=(-r test-requirements.txt)
+if [ -f doc/requirements.txt ]; then
+    requirements+=(-r doc/requirements.txt)
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    -e . "${requirements[@]}"
+
+echo "== flake8"
+"$VENV/bin/flake8" decision_engine tests benchmarks
+
+echo "== test suite (threading backend)"
+"$VENV/bin/python" -m pytest tests "$@"
+
+echo "== pool and periodics on the eventlet backend"
+DECISION_ENGINE_TEST_BACKEND=eventlet \
+    "$VENV/bin/python" -m pytest tests/unit "$@"
