@@ -13,17 +13,21 @@ from decision_engine.conf import conductor
 from decision_engine.conf import database
 from decision_engine.conf import default
 from decision_engine.conf import fake_power
+from decision_engine.conf import ipmi
 from decision_engine.conf import ironic
+from decision_engine.conf import ironic_power
 from decision_engine.conf import nova
 from decision_engine.conf import placement
 from decision_engine.conf import power
+from decision_engine.conf import redfish
 from decision_engine.conf import simulator
 
 CONF = cfg.CONF
 
 # NOTE: the order of this tuple is the order of the groups in the generated
 # sample config file.
-MODULES = (default, conductor, power, fake_power, audit, database, api,
+MODULES = (default, conductor, power, fake_power, redfish, ipmi,
+           ironic_power, audit, database, api,
            collector, cloud, nova, placement, ironic, simulator)
 
 for _module in MODULES:

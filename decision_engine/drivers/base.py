@@ -15,7 +15,10 @@ time, the ones that failed last time first.
 
 import abc
 import logging
+import threading
 import time
+
+from oslo_utils import strutils
 
 from decision_engine.conductor import periodics
 
@@ -42,6 +45,11 @@ class PowerDriver(metaclass=abc.ABCMeta):
         self.nodes = list(nodes)
         self.tracker = tracker
         self.sweeps = 0
+        # NOTE: futurist never starts a periodic again before its last run
+        # ended; this lock also keeps a manual call (a test, an operator's
+        # "sync now") from overlapping a scheduled sweep.
+        self._sweep_lock = threading.Lock()
+        self._capped_logged = False
 
     @abc.abstractmethod
     def validate(self, driver_info):
@@ -61,39 +69,81 @@ class PowerDriver(metaclass=abc.ABCMeta):
     def set_power_state(self, node, state):
         """Switch ``node`` to ``state`` (``'power on'``/``'power off'``)."""
 
+    def close(self):
+        """Release what the driver holds (connections, sessions)."""
+
     def _poll(self, node):
         try:
             state = self.get_power_state(node)
         except Exception as exc:
             # NOTE: str(exc) only: drivers raise PowerDriverError with
             # messages free of credentials; a traceback could show locals.
-            error = '%s: %s' % (type(exc).__name__, exc)
-            if self.tracker.record_failure(node.hostname, error):
-                LOG.error('Node %s flagged power_failure after %d failed '
-                          'power-state polls; last error: %s',
-                          node.hostname, self.conf.power.max_retries, error)
-            else:
-                LOG.warning('Power-state poll of node %s failed: %s',
-                            node.hostname, error)
+            self._record_failure(node, '%s: %s' % (type(exc).__name__, exc))
             return False
         self.tracker.record_success(node.hostname, state)
         return True
 
+    def _record_failure(self, node, error):
+        """Count a failed poll of ``node`` and log it (without secrets)."""
+        error = redact(error, node)
+        if self.tracker.record_failure(node.hostname, error):
+            LOG.error('Node %s flagged power_failure after %d failed '
+                      'power-state polls; last error: %s',
+                      node.hostname, self.conf.power.max_retries, error)
+        else:
+            LOG.warning('Power-state poll of node %s failed: %s',
+                        node.hostname, error)
+
     @periodics.periodic(spacing=lambda: _conf().power.sync_interval,
                         run_immediately=True)
     def sync_power_states(self):
-        """Poll every node of this driver once (one sweep)."""
-        if not self.nodes:
+        """Poll every node of this driver once (one sweep).
+
+        A driver that can read every state at once (``ironic``) overrides
+        :meth:`_sweep`, not this method, and keeps the rest: no overlap,
+        timing, the slow-sweep warning.
+
+        :returns: False when skipped because a sweep was already running.
+        """
+        if not self._sweep_lock.acquire(blocking=False):
+            LOG.debug('Power-state sweep of driver %s skipped: the previous '
+                      'one is still running', self.name)
+            return False
+        try:
+            self._timed_sweep()
+        finally:
+            self._sweep_lock.release()
+        return True
+
+    def _sweep(self, nodes):
+        """Poll ``nodes`` (failed ones first); return how many failed."""
+        ceiling = self.conf.conductor.periodic_max_workers
+        wanted = self.conf.power.sync_workers
+        if wanted > ceiling and not self._capped_logged:
+            # NOTE: once per driver instance: the bound is mutable, and a
+            # warning every sweep would drown the log.
+            self._capped_logged = True
+            LOG.warning('[power] sync_workers is %d but [conductor] '
+                        'periodic_max_workers caps every periodic fan-out '
+                        'at %d; driver %s polls %d nodes at a time',
+                        wanted, ceiling, self.name, ceiling)
+        results = periodics.fan_out_nodes(
+            self.pool, self._poll, nodes, max_workers=ceiling, limit=wanted)
+        return sum(1 for ok in results if ok is not True)
+
+    def _sweep_needed(self):
+        """Whether a sweep has anything to do (a driver that discovers its
+        nodes while sweeping says yes even with none known yet)."""
+        return bool(self.nodes)
+
+    def _timed_sweep(self):
+        if not self._sweep_needed():
             return
         started = time.monotonic()
         nodes = self.tracker.order_failed_first(self.nodes)
-        results = periodics.fan_out_nodes(
-            self.pool, self._poll, nodes,
-            max_workers=self.conf.conductor.periodic_max_workers,
-            limit=self.conf.power.sync_workers)
+        failed = self._sweep(nodes)
         elapsed = time.monotonic() - started
         self.sweeps += 1
-        failed = sum(1 for ok in results if ok is not True)
         interval = self.conf.power.sync_interval
         if elapsed > 3 * interval:
             LOG.warning('Power-state sweep of driver %s took %.1f s, more '
@@ -102,6 +152,26 @@ class PowerDriver(metaclass=abc.ABCMeta):
                         self.name, elapsed, interval)
         LOG.debug('Power-state sweep of driver %s: %d nodes, %d failed, '
                   '%.2f s', self.name, len(nodes), failed, elapsed)
+
+
+def secret_values(node):
+    """The values of ``node.driver_info`` that are secrets (passwords,
+    keys, tokens: whatever oslo.utils masks)."""
+    masked = strutils.mask_dict_password(node.driver_info)
+    return [str(value) for key, value in node.driver_info.items()
+            if masked.get(key) != value and value not in (None, '')]
+
+
+def redact(text, node):
+    """``text`` with every secret of ``node`` replaced by ``***``.
+
+    A last line of defence for error strings built from library exceptions:
+    drivers never put credentials in their messages on purpose.
+    """
+    text = strutils.mask_password(text)
+    for secret in secret_values(node):
+        text = text.replace(secret, '***')
+    return text
 
 
 def _conf():

@@ -28,8 +28,12 @@ def load_nodes(conf):
         raise DriverLoadError(str(exc))
 
 
-def load_drivers(conf, pool, tracker, nodes):
+def load_drivers(conf, pool, tracker, nodes, cloud=None):
     """Instantiate every enabled driver with its share of ``nodes``.
+
+    :param cloud: the engine's shared openstacksdk cloud, handed to the
+        drivers whose class sets ``accepts_cloud`` (``ironic``); they build
+        one from the config on first use when it is None.
 
     :returns: ``{name: driver}`` in the order of ``enabled_power_drivers``.
     :raises DriverLoadError: for an unknown driver, a node whose driver is
@@ -54,8 +58,12 @@ def load_drivers(conf, pool, tracker, nodes):
                 'installed (no entry point %r in namespace %s)'
                 % (name, name, NAMESPACE))
         own = [node for node in nodes if node.driver == name]
+        extra = {}
+        if cloud is not None and getattr(manager.driver, 'accepts_cloud',
+                                         False):
+            extra['cloud'] = cloud
         driver = manager.driver(conf=conf, pool=pool, nodes=own,
-                                tracker=tracker)
+                                tracker=tracker, **extra)
         driver.name = name
         for node in own:
             try:
