@@ -146,3 +146,29 @@ def from_conf(conf, pool_maxsize):
     return Cloud(connections, 'cloud of [nova] %s'
                  % (conf.nova.auth_url if 'auth_url' in conf.nova
                     else 'auth options'))
+
+
+class CloudConnector:
+    """``connector(pool_maxsize) -> Cloud`` for the configured cloud.
+
+    With ``[simulator] embedded = true`` the first call starts the simulated
+    cloud in a child process; :meth:`close` stops it.
+    """
+
+    def __init__(self, conf):
+        self.conf = conf
+        self.simulator = None
+
+    def __call__(self, pool_maxsize):
+        if self.conf.simulator.embedded:
+            if self.simulator is None:
+                from decision_engine.cloud import embedded
+                self.simulator = embedded.EmbeddedSimulator.from_conf(
+                    self.conf).start()
+            return from_auth(self.conf, self.simulator.auth(), pool_maxsize)
+        return from_conf(self.conf, pool_maxsize)
+
+    def close(self):
+        simulator, self.simulator = self.simulator, None
+        if simulator is not None:
+            simulator.stop()

@@ -108,3 +108,31 @@ def key_of(scope):
     if scope is None or scope.is_everything:
         return ()
     return scope.key()
+
+
+def select(model, scope):
+    """The part of a whole-cloud ``model`` that ``scope`` covers, as a new
+    model sharing no element with ``model`` (elements are copied)."""
+    from decision_engine.model import elements
+    new = elements.ComputeModel()
+    for node in model.nodes.values():
+        if scope.host_by_name(node.hostname) and scope.host_by_groups(
+                node.aggregates, node.availability_zone):
+            new.add_node(node.copy())
+    for hostname in new._by_hostname:
+        for inst in model._on_host.get(hostname, {}).values():
+            if scope.project(inst.project_id):
+                new.add_instance(inst.copy())
+    new.aggregates = {name: tuple(h for h in hosts if h in new._by_hostname)
+                      for name, hosts in model.aggregates.items()}
+    zones = {}
+    for node in new.nodes.values():
+        if node.availability_zone is not None:
+            zones.setdefault(node.availability_zone, []).append(
+                node.hostname)
+    new.availability_zones = {z: tuple(sorted(h)) for z, h in zones.items()}
+    new.built_at = model.built_at
+    new.build_seconds = model.build_seconds
+    new.requests = 0
+    new.scope = scope
+    return new

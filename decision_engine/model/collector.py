@@ -1,0 +1,263 @@
+"""The live compute model: periodic refresh and on-demand builds.
+
+:class:`ModelCollector` keeps the current model of the whole cloud (and of
+any scope asked for). A published model is never mutated again: callers
+get :meth:`~decision_engine.model.elements.ComputeModel.copy` snapshots
+they may change freely.
+
+* ``refresh_model`` is a periodic task (``[collector] period``, mutable)
+  that rebuilds the whole-cloud model on the shared pool.
+* :meth:`ModelCollector.get_model` returns a snapshot at most ``max_age``
+  seconds old, building one if needed. A scoped request is served from a
+  fresh enough whole-cloud model when there is one (no request at all),
+  otherwise by a scoped build.
+* Concurrent requests for the same scope share one build in flight.
+* A failed build leaves the previous model current; :meth:`status` reports
+  it stale with the error. A caller that needs a fresher model than the one
+  kept gets the :class:`ModelBuildError`.
+"""
+
+import concurrent.futures
+import logging
+import threading
+import time
+
+from decision_engine.cloud import connection as connection_mod
+from decision_engine.conductor import periodics
+from decision_engine.model import builder as builder_mod
+from decision_engine.model import scope as scope_mod
+from decision_engine.model import transport as transport_mod
+from decision_engine.model.errors import ModelBuildError
+
+LOG = logging.getLogger(__name__)
+
+
+class _ScopeState:
+    """What the collector knows about one scope."""
+
+    def __init__(self, scope):
+        self.scope = scope
+        self.model = None           # current, immutable
+        self.failure = None         # message of the last failed build
+        self.failed_at = None
+        self.builds = 0
+        self.failures = 0
+
+
+class ModelCollector:
+    """Owner of the current compute models.
+
+    :param conf: the engine's ``ConfigOpts``.
+    :param pool: the shared :class:`~decision_engine.conductor.pool.
+        WorkerPool`.
+    :param connection_factory: ``factory(pool_maxsize) -> cloud`` (an
+        object with ``compute`` and ``placement`` SDK proxies); by default a
+        :class:`~decision_engine.cloud.connection.CloudConnector`. Called
+        once, at the first build.
+    """
+
+    def __init__(self, conf, pool, connection_factory=None):
+        self.conf = conf
+        self.pool = pool
+        self._factory = connection_factory or \
+            connection_mod.CloudConnector(conf)
+        self._lock = threading.Lock()
+        self._connect_lock = threading.Lock()
+        self._states = {}
+        self._in_flight = {}
+        self._cloud = None
+        self._transport = None
+        self._stopped = False
+
+    # -- the periodic --------------------------------------------------------
+
+    @periodics.periodic(spacing=lambda: _conf().collector.period,
+                        run_immediately=True)
+    def refresh_model(self):
+        """Rebuild the whole-cloud model (shared with a build in flight)."""
+        try:
+            self._shared_build(None).result()
+        except ModelBuildError as exc:
+            LOG.warning('Periodic compute model refresh failed; the previous '
+                        'model stays current and is stale: %s', exc)
+
+    # -- callers -------------------------------------------------------------
+
+    def get_model(self, max_age=None, scope=None):
+        """A snapshot (a copy the caller owns) at most ``max_age`` s old.
+
+        :param max_age: seconds; ``[collector] max_age`` when None; 0 forces
+            a build (or joins one in flight).
+        :param scope: a :class:`~decision_engine.model.scope.Scope`, or None
+            for the whole cloud.
+        :raises ModelBuildError: when a build was needed and failed.
+        """
+        if max_age is None:
+            max_age = self.conf.collector.max_age
+        scope = None if scope is None or scope.is_everything else scope
+        current = self._fresh(None, max_age)
+        if current is not None:
+            return current.copy() if scope is None \
+                else scope_mod.select(current, scope)
+        if scope is not None:
+            current = self._fresh(scope, max_age)
+            if current is not None:
+                return current.copy()
+        future = self._shared_build(scope)
+        timeout = self.conf.collector.build_timeout + 30
+        try:
+            model = future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            raise ModelBuildError('no model: the build in flight did not end '
+                                  'within %d s' % timeout)
+        return model.copy()
+
+    def current_model(self, scope=None):
+        """The kept model (a copy), however old; None if there is none."""
+        with self._lock:
+            state = self._states.get(scope_mod.key_of(scope))
+            model = state.model if state is not None else None
+        return model.copy() if model is not None else None
+
+    def _fresh(self, scope, max_age):
+        with self._lock:
+            state = self._states.get(scope_mod.key_of(scope))
+            model = state.model if state is not None else None
+        if model is not None and max_age > 0 and model.age() <= max_age:
+            return model
+        return None
+
+    # -- builds --------------------------------------------------------------
+
+    def _shared_build(self, scope):
+        """The future of the build of ``scope``: a new one, run in the
+        calling thread, or the one already in flight."""
+        key = scope_mod.key_of(scope)
+        with self._lock:
+            if self._stopped:
+                raise ModelBuildError('the model collector is stopped')
+            future = self._in_flight.get(key)
+            if future is not None:
+                return future
+            future = self._in_flight[key] = concurrent.futures.Future()
+            state = self._states.setdefault(key, _ScopeState(scope))
+        try:
+            model = self._builder().build(scope)
+        except Exception as exc:
+            if not isinstance(exc, ModelBuildError):
+                LOG.exception('Unexpected error in a compute model build')
+                exc = ModelBuildError('model build failed: %s: %s'
+                                      % (type(exc).__name__, exc))
+            with self._lock:
+                state.failure = str(exc)
+                state.failed_at = time.time()
+                state.failures += 1
+                state.builds += 1
+                del self._in_flight[key]
+            future.set_exception(exc)
+        else:
+            with self._lock:
+                state.model = model
+                state.failure = None
+                state.builds += 1
+                del self._in_flight[key]
+            future.set_result(model)
+        return future
+
+    def _builder(self):
+        transport = self._get_transport()
+        return builder_mod.ModelBuilder(
+            transport, self.pool, builder_mod.BuildSettings.from_conf(
+                self.conf))
+
+    def _get_transport(self):
+        wanted = self.conf.collector.http_transport
+        with self._connect_lock:
+            if self._cloud is None:
+                try:
+                    self._cloud = self._factory(
+                        max(self.pool.size, self.conf.collector.build_workers))
+                except ModelBuildError:
+                    raise
+                except Exception as exc:
+                    raise ModelBuildError('cannot connect to the cloud: %s'
+                                          % exc)
+            if self._transport is None or self._transport.name != wanted:
+                if self._transport is not None:
+                    self._transport.close()
+                self._transport = transport_mod.make_transport(
+                    self._cloud, wanted)
+            return self._transport
+
+    # -- state ---------------------------------------------------------------
+
+    def status(self):
+        """Age, staleness and reason, last build time and request count of
+        the whole-cloud model (top level) and of each scope kept."""
+        max_age = self.conf.collector.max_age
+        now = time.time()
+        with self._lock:
+            states = list(self._states.items())
+            building = set(self._in_flight)
+        scopes = []
+        result = None
+        for key, state in states:
+            entry = _describe(state, now, max_age, key in building)
+            if key == ():
+                result = entry
+            else:
+                scopes.append(entry)
+        if result is None:
+            result = _describe(_ScopeState(None), now, max_age,
+                               () in building)
+        result['scoped'] = scopes
+        return result
+
+    def stop(self):
+        """Refuse new builds, close the connection (and stop an embedded
+        simulator)."""
+        with self._lock:
+            self._stopped = True
+        with self._connect_lock:
+            if self._transport is not None:
+                self._transport.close()
+            if self._cloud is not None and hasattr(self._cloud, 'close'):
+                self._cloud.close()
+            self._transport = self._cloud = None
+        close = getattr(self._factory, 'close', None)
+        if close is not None:
+            close()
+
+
+def _describe(state, now, max_age, building):
+    model = state.model
+    age = None if model is None else now - model.built_at
+    if model is None:
+        stale, reason = True, state.failure or 'no model built yet'
+    elif state.failure is not None:
+        stale, reason = True, 'last build failed: %s' % state.failure
+    elif age > max_age:
+        stale, reason = True, ('older than [collector] max_age (%d s)'
+                               % max_age)
+    else:
+        stale, reason = False, None
+    return {
+        'scope': state.scope.to_dict() if state.scope is not None else None,
+        'built_at': model.built_at if model else None,
+        'age': age,
+        'stale': stale,
+        'reason': reason,
+        'building': building,
+        'build_seconds': model.build_seconds if model else None,
+        'requests': model.requests if model else None,
+        'nodes': len(model.nodes) if model else None,
+        'instances': len(model.instances) if model else None,
+        'builds': state.builds,
+        'failures': state.failures,
+        'last_failure_at': state.failed_at,
+    }
+
+
+def _conf():
+    from decision_engine.conf import CONF
+    return CONF
