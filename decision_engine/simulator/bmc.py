@@ -95,6 +95,7 @@ class BMCFarm:
         self._hung_changed = threading.Condition(self._lock)
         self._counters = collections.Counter()
         self._per_system = collections.Counter()
+        self._order = collections.deque(maxlen=100000)
         self._in_flight = 0
         self._peak = 0
         self._hung = 0
@@ -211,10 +212,17 @@ class BMCFarm:
         with self._lock:
             return self._per_system[ident]
 
+    def request_order(self):
+        """System ids in the order their requests arrived (the last
+        100,000)."""
+        with self._lock:
+            return list(self._order)
+
     def reset_stats(self):
         with self._lock:
             self._counters.clear()
             self._per_system.clear()
+            self._order.clear()
             self._peak = self._in_flight
 
     # -- request handling --------------------------------------------------
@@ -284,6 +292,7 @@ class BMCFarm:
             return 404, {}, _error('No system %s' % ident)
         with self._lock:
             self._per_system[ident] += 1
+            self._order.append(ident)
             latency = self.latency if system.latency is None \
                 else system.latency
             fault = system.fault
@@ -411,6 +420,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if doc is not None:
             self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(data)))
+        if self.close_connection:
+            # NOTE: the client asked for it (sushy always does); say so, or
+            # its pool reuses a socket this side is about to close.
+            self.send_header('Connection', 'close')
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
