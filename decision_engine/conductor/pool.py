@@ -50,15 +50,15 @@ Helpers
 =========================  ==============================================
 """
 
-import collections
+from concurrent import futures as cf
 import itertools
 import logging
 import math
+import queue
 import threading
 import time
 
 import futurist
-from futurist import waiters
 
 LOG = logging.getLogger(__name__)
 
@@ -148,11 +148,11 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._outstanding = 0
-        self._busy = 0
         self._running = {}
         self._ids = itertools.count()
         self._shutdown = False
-        self._counters = collections.Counter()
+        self._submitted = self._rejected = self._caller_ran = 0
+        self._executed = self._failed = 0
 
     # -- admission ---------------------------------------------------------
 
@@ -187,50 +187,47 @@ class WorkerPool:
             admitted = self._outstanding < limit
             if admitted:
                 self._outstanding += 1
-                self._counters['submitted'] += 1
+                self._submitted += 1
             elif caller_lane is not None:
-                self._counters['caller_ran'] += 1
+                self._caller_ran += 1
             else:
-                self._counters['rejected'] += 1
+                self._rejected += 1
                 raise NoFreeWorker(self._stats_locked(), lane, limit)
         if not admitted:
             # Caller runs: see "No deadlock on nested waits" above.
             return self._run_inline(fn, args, kwargs)
         try:
-            return self._executor.submit(self._run, lane, _name_of(fn, args),
-                                         fn, args, kwargs)
+            return self._executor.submit(self._run, lane, fn, args, kwargs)
         except BaseException:
             with self._lock:
                 self._outstanding -= 1
             raise
 
-    def _run(self, lane, name, fn, args, kwargs):
+    def _run(self, lane, fn, args, kwargs):
         task_id = next(self._ids)
-        with self._lock:
-            self._busy += 1
-            self._running[task_id] = (name, time.monotonic())
-        self._local.lane = lane
+        # NOTE: no lock here: a dict assignment is atomic, and the number of
+        # busy workers is derived from this dict (hot path: one lock a task).
+        self._running[task_id] = (fn, args, time.monotonic())
+        local = self._local
+        local.lane = lane
         failed = True
         try:
             result = fn(*args, **kwargs)
             failed = False
             return result
         finally:
-            self._local.lane = None
+            local.lane = None
             # NOTE: the slot is released here, in the worker, before the
             # executor sets the future's result: a waiter woken by the
             # future always finds the slot free again.
             with self._lock:
-                self._busy -= 1
-                self._outstanding -= 1
-                self._counters['executed'] += 1
-                self._counters['failed'] += failed
                 del self._running[task_id]
+                self._outstanding -= 1
+                self._executed += 1
+                self._failed += failed
 
     def _run_inline(self, fn, args, kwargs):
-        # NOTE: futurist's waiters refuse to mix green and native futures.
-        future = (futurist.GreenFuture() if self.backend == 'eventlet'
-                  else futurist.Future())
+        future = futurist.Future()
         failed = False
         try:
             future.set_result(fn(*args, **kwargs))
@@ -238,8 +235,8 @@ class WorkerPool:
             failed = True
             future.set_exception(exc)
         with self._lock:
-            self._counters['executed'] += 1
-            self._counters['failed'] += failed
+            self._executed += 1
+            self._failed += failed
         return future
 
     def periodic_executor(self):
@@ -257,25 +254,22 @@ class WorkerPool:
         """Wait for every future, within one overall deadline.
 
         :returns: the results, in the order of ``futures``.
-        :raises: the first exception raised by a task (in completion order),
-            with its original traceback, once the tasks that had not started
-            are cancelled.
+        :raises: a task's exception, with its original traceback: the one
+            that ended the wait early (the tasks not started yet are then
+            cancelled), else the first in the order of ``futures``.
         :raises PoolTimeout: when the deadline passes first.
         """
         futures = list(futures)
-        deadline = _Deadline(timeout)
-        pending = set(futures)
-        while pending:
-            done, pending = waiters.wait_for_any(
-                pending, timeout=deadline.remaining())
+        done, pending = cf.wait(futures, timeout=timeout,
+                                return_when=cf.FIRST_EXCEPTION)
+        if pending:
+            # A task failed early, or the deadline passed.
+            _cancel(pending)
             for fut in done:
                 if not fut.cancelled() and fut.exception() is not None:
-                    _cancel(pending)
                     raise fut.exception()
-            if pending and deadline.expired():
-                _cancel(pending)
-                raise PoolTimeout(timeout, len(futures) - len(pending),
-                                  len(pending))
+            raise PoolTimeout(timeout, len(done), len(pending))
+        # All ended: result() re-raises the first failure, in given order.
         return [fut.result() for fut in futures]
 
     def for_each_completed(self, futures, callback, timeout=None):
@@ -294,23 +288,27 @@ class WorkerPool:
         :raises PoolTimeout: when the deadline passes before all are done.
         """
         deadline = _Deadline(timeout)
-        pending = set(futures)
+        completions = _Completions()
+        pending = set()
+        for fut in futures:
+            pending.add(fut)
+            completions.watch(fut)
         handled = 0
         while pending:
-            done, pending = waiters.wait_for_any(
-                pending, timeout=deadline.remaining())
-            for fut in done:
-                try:
-                    more = callback(fut)
-                except BaseException:
-                    _cancel(pending)
-                    raise
-                handled += 1
-                if more:
-                    pending.update(more)
-            if pending and deadline.expired():
+            fut = completions.next(deadline)
+            if fut is None:
                 _cancel(pending)
                 raise PoolTimeout(timeout, handled, len(pending))
+            pending.discard(fut)
+            try:
+                more = callback(fut)
+            except BaseException:
+                _cancel(pending)
+                raise
+            handled += 1
+            for new in more or ():
+                pending.add(new)
+                completions.watch(new)
         return handled
 
     def fan_out(self, fn, items, max_workers=None, timeout=None,
@@ -334,24 +332,11 @@ class WorkerPool:
         """
         limit = max(1, max_workers or self.default_fan_out)
         deadline = _Deadline(timeout)
+        completions = _Completions()
         results = {}
         running = {}
         source = enumerate(items)
         failure = None
-
-        def _collect(fut):
-            nonlocal failure
-            index = running.pop(fut)
-            if fut.cancelled():
-                return
-            exc = fut.exception()
-            if exc is None:
-                results[index] = fut.result()
-            elif return_exceptions:
-                results[index] = exc
-            elif failure is None:
-                failure = exc
-
         exhausted = False
         while True:
             while not exhausted and failure is None and len(running) < limit:
@@ -360,18 +345,23 @@ class WorkerPool:
                 except StopIteration:
                     exhausted = True
                     break
-                running[self._submit_or_run(fn, item)] = index
-                for fut in [f for f in running if f.done()]:
-                    _collect(fut)
+                fut = self._submit_or_run(fn, item)
+                running[fut] = index
+                completions.watch(fut)
             if not running:
                 break
-            if deadline.expired():
+            fut = completions.next(deadline)
+            if fut is None:
                 _cancel(running)
                 raise PoolTimeout(timeout, len(results), len(running))
-            done, _ = waiters.wait_for_any(
-                list(running), timeout=deadline.remaining())
-            for fut in done:
-                _collect(fut)
+            index = running.pop(fut)
+            exc = fut.exception()
+            if exc is None:
+                results[index] = fut.result()
+            elif return_exceptions:
+                results[index] = exc
+            elif failure is None:
+                failure = exc
         if failure is not None:
             raise failure
         return [results[i] for i in sorted(results)]
@@ -381,8 +371,8 @@ class WorkerPool:
             return self._submit(None, fn, (item,), {})
         except NoFreeWorker:
             with self._lock:
-                self._counters['rejected'] -= 1
-                self._counters['caller_ran'] += 1
+                self._rejected -= 1
+                self._caller_ran += 1
             return self._run_inline(fn, (item,), {})
 
     # -- introspection and life cycle --------------------------------------
@@ -393,26 +383,28 @@ class WorkerPool:
             return self._stats_locked()
 
     def _stats_locked(self):
+        busy = len(self._running)
         return {
             'size': self.size,
             'reserved': self.reserved,
             'backend': self.backend,
-            'busy': self._busy,
-            'queued': self._outstanding - self._busy,
+            'busy': busy,
+            'queued': max(0, self._outstanding - busy),
             'free': self.size - self._outstanding,
-            'submitted': self._counters['submitted'],
-            'rejected': self._counters['rejected'],
-            'caller_ran': self._counters['caller_ran'],
-            'executed': self._counters['executed'],
-            'failed': self._counters['failed'],
+            'submitted': self._submitted,
+            'rejected': self._rejected,
+            'caller_ran': self._caller_ran,
+            'executed': self._executed,
+            'failed': self._failed,
         }
 
     def running_tasks(self):
         """``[(name, seconds running)]`` of the tasks on a worker now."""
         now = time.monotonic()
         with self._lock:
-            return [(name, now - started)
-                    for name, started in self._running.values()]
+            running = list(self._running.values())
+        return [(_name_of(fn, args), now - started)
+                for fn, args, started in running]
 
     def shutdown(self, timeout=None):
         """Refuse new work and wait up to ``timeout`` for running tasks.
@@ -450,6 +442,30 @@ class _LaneExecutor:
     def shutdown(self, wait=True):
         # The pool outlives the periodic worker; the manager shuts it down.
         pass
+
+
+class _Completions:
+    """Futures in the order they complete, one O(1) step each.
+
+    A done-callback puts each watched future on a queue as it completes
+    (at once if it is already done), so waiting for the next one never
+    rescans the futures still pending.
+    """
+
+    def __init__(self):
+        # NOTE: queue.Queue, not SimpleQueue: its pure-Python locks are the
+        # ones eventlet's monkey patching turns green.
+        self._done = queue.Queue()
+
+    def watch(self, fut):
+        fut.add_done_callback(self._done.put)
+
+    def next(self, deadline):
+        """The next completed future, or None when the deadline passed."""
+        try:
+            return self._done.get(timeout=deadline.remaining())
+        except queue.Empty:
+            return None
 
 
 def _cancel(futures):
