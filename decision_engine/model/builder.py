@@ -115,6 +115,7 @@ class _Build:
         self.held = []          # hypervisors waiting for step 1 (scope)
         self.nodes = {}         # hostname -> ComputeNode (inventories in)
         self.strings = {}
+        self.error = None       # first failure; aborts the build
 
     # -- scheduling ----------------------------------------------------------
 
@@ -142,19 +143,35 @@ class _Build:
 
     def _completed(self, fut):
         then = self.running.pop(fut)
-        if fut.cancelled():
-            raise ModelBuildError('a build request was cancelled')
-        then(fut.result())      # re-raises the task's ModelBuildError
+        if self.error is not None:
+            return ()       # aborted: let the running requests drain
+        try:
+            if fut.cancelled():
+                raise ModelBuildError('a build request was cancelled')
+            then(fut.result())      # re-raises the task's ModelBuildError
+        except Exception as exc:
+            # NOTE: the callback does not raise: for_each_completed would
+            # cancel the futures of ours not started yet, and a future
+            # cancelled before it starts never gives its pool slot back.
+            # Instead every worker sees the abort flag before its next
+            # attempt or page, and the loop ends when they have.
+            self.error = exc
+            self.fetcher.aborted.set()
+            self.queue.clear()
+            return ()
         return self._refill()
 
     def run(self):
         self._add(self._fetch_aggregates, None, self._got_aggregates)
         self._add(self._fetch_services, None, self._got_services)
         self._add(self._fetch_hypervisors, None, self._got_hypervisors)
+        # NOTE: every request times out by the deadline, so the loop ends
+        # by then; the grace only covers a request stuck past its timeout.
+        grace = 5.0
         try:
             self.pool.for_each_completed(
                 self._refill(), self._completed,
-                timeout=max(0.001, self.fetcher.deadline - time.monotonic()))
+                timeout=self.fetcher.deadline - time.monotonic() + grace)
         except pool_mod.PoolTimeout:
             self.fetcher.aborted.set()
             raise ModelBuildError(
@@ -162,10 +179,13 @@ class _Build:
                 'build_timeout (%s s): %d request(s) still running'
                 % (self.settings.build_timeout, len(self.running)))
         except BaseException:
-            # NOTE: workers still running see the flag before their next
-            # attempt or page and stop; nothing of this build is kept.
             self.fetcher.aborted.set()
             raise
+        if self.error is not None:
+            if isinstance(self.error, ModelBuildError):
+                raise self.error
+            raise ModelBuildError('model build failed: %s: %s' % (
+                type(self.error).__name__, self.error)) from self.error
         return self._finish()
 
     # -- step 1 --------------------------------------------------------------

@@ -1,8 +1,9 @@
 """One GET with retries, backoff, Retry-After and the build's deadline.
 
 Retried: no HTTP answer (connection refused or reset, timeout), 5xx, 429,
-and a 200 whose body is not JSON (a truncated answer). Not retried: other
-4xx. The delay before retry ``n`` is drawn uniformly from
+and a 200 whose body is not JSON (a truncated answer). A 401 is sent again
+once, at once (the token expired: the transport re-authenticates). Not
+retried: other 4xx. The delay before retry ``n`` is drawn uniformly from
 ``[0, min(max_retry_delay, retry_delay * 2 ** (n - 1))]`` ("full jitter"),
 or is the server's ``Retry-After`` (capped at ``max_retry_delay``). No
 attempt starts after the deadline and no wait runs past it.
@@ -67,6 +68,7 @@ class Fetcher:
         endpoint = '%s %s' % (service, path)
         about = ' for host %s' % host if host else ''
         attempt = 0
+        reauth = 1
         while True:
             if self.aborted.is_set():
                 raise ModelBuildError('build aborted', endpoint, host)
@@ -94,6 +96,14 @@ class Fetcher:
                         if isinstance(data, dict):
                             return data
                         problem = 'JSON body is not an object'
+                elif status == 401 and reauth:
+                    # NOTE: keystoneauth re-authenticates on a 401 and
+                    # retries once, but when several threads get their 401
+                    # together only the first one's invalidate() succeeds
+                    # and the others give up; the token is fresh now.
+                    reauth -= 1
+                    attempt -= 1
+                    continue
                 elif status == 429 or status >= 500:
                     problem = 'HTTP %d %s' % (status, _message(body))
                     retry_after = _retry_after(headers)
