@@ -1,0 +1,220 @@
+"""The collector: snapshots, shared builds, staleness, periodic, config."""
+
+import os
+import threading
+
+from oslo_config import cfg
+import pytest
+
+from decision_engine.cloud import connection
+from decision_engine.conductor import periodics
+from decision_engine.conductor.pool import WorkerPool
+from decision_engine.conf import cloud as cloud_conf
+from decision_engine.conf import collector as collector_conf
+from decision_engine.conf import ironic as ironic_conf
+from decision_engine.conf import nova as nova_conf
+from decision_engine.conf import placement as placement_conf
+from decision_engine.conf import simulator as simulator_conf
+from decision_engine.model import collector as collector_mod
+from decision_engine.model import scope as scope_mod
+from decision_engine.model.errors import ModelBuildError
+from decision_engine.simulator import Simulator
+from decision_engine.simulator import Topology
+from tests.model import truth
+
+MODULES = (collector_conf, cloud_conf, nova_conf, placement_conf,
+           ironic_conf, simulator_conf)
+
+
+def _conf(tmp_path, text=''):
+    conf = cfg.ConfigOpts()
+    for module in MODULES:
+        module.register_opts(conf)
+    path = tmp_path / 'engine.conf'
+    path.write_text(text)
+    conf([], project='decision-engine', default_config_files=[str(path)])
+    conf.set_override('retry_delay', 0.001, group='collector')
+    conf.set_override('max_retry_delay', 0.01, group='collector')
+    return conf
+
+
+@pytest.fixture
+def made():
+    things = []
+    yield things
+    for thing in reversed(things):
+        thing()
+
+
+def _collector(conf, sim, made, pool_size=8):
+    pool = WorkerPool(pool_size)
+    collector = collector_mod.ModelCollector(
+        conf, pool, lambda size: connection.from_auth(conf, sim.auth(),
+                                                      size))
+    made.append(lambda: pool.shutdown(timeout=30))
+    made.append(collector.stop)
+    return collector
+
+
+def test_snapshots_are_fresh_enough_copies(tmp_path, sim, topology, made):
+    collector = _collector(_conf(tmp_path), sim, made)
+    first = collector.get_model()
+    truth.assert_same(first, truth.expected_model(topology))
+    sim.reset_stats()
+    second = collector.get_model(max_age=3600)
+    assert sim.stats()['total'] == 0          # served from the kept model
+    assert second == first and second is not first
+    node = next(iter(second.nodes.values()))
+    node.vcpus += 1
+    victim = next(iter(second.instances))
+    second.move_instance(victim, 'compute-1')
+    third = collector.get_model(max_age=3600)
+    truth.assert_same(third, truth.expected_model(topology))
+    collector.get_model(max_age=0)
+    assert sim.stats()['by_endpoint']['GET /compute/v2.1/os-services'] == 1
+
+
+def test_scoped_request_is_served_from_the_whole_model(tmp_path, sim,
+                                                       topology, made):
+    collector = _collector(_conf(tmp_path), sim, made)
+    collector.get_model()
+    scope = scope_mod.Scope(include_azs=['az-1'])
+    sim.reset_stats()
+    model = collector.get_model(max_age=3600, scope=scope)
+    assert sim.stats()['total'] == 0
+    truth.assert_same(model, truth.expected_model(topology, scope))
+    # an old whole model: a scoped build, kept for that scope
+    built = collector.get_model(max_age=0, scope=scope)
+    truth.assert_same(built, truth.expected_model(topology, scope))
+    assert sim.stats()['total'] > 0
+    assert collector.status()['scoped'][0]['scope'] == {
+        'include_azs': ['az-1']}
+
+
+def test_concurrent_requests_share_one_build(tmp_path, made):
+    topo = Topology.generate(hosts=20, instances=200, seed=4)
+    with Simulator(topo, latency_ms=20) as sim:
+        collector = _collector(_conf(tmp_path), sim, made)
+        collector.get_model()       # token and discovery out of the way
+        sim.reset_stats()
+        results = []
+        first = threading.Thread(
+            target=lambda: results.append(collector.get_model(max_age=0)))
+        first.start()
+        assert sim.wait_in_flight(1)
+        others = [threading.Thread(
+            target=lambda: results.append(collector.get_model(max_age=0)))
+            for _ in range(5)]
+        for t in others:
+            t.start()
+        for t in [first] + others:
+            t.join()
+        stats = sim.stats()
+    assert len(results) == 6
+    assert stats['by_endpoint']['GET /compute/v2.1/os-aggregates'] == 1
+    assert all(r == results[0] for r in results)
+    assert len({id(r) for r in results}) == 6       # each its own copy
+    truth.assert_same(results[0], truth.expected_model(topo))
+
+
+def test_failed_build_keeps_the_old_model_and_reports_stale(
+        tmp_path, sim, topology, made):
+    conf = _conf(tmp_path)
+    conf.set_override('max_retries', 1, group='collector')
+    collector = _collector(conf, sim, made)
+    good = collector.get_model()
+    status = collector.status()
+    assert status['stale'] is False and status['requests'] > 0
+    host = topology.host('compute-3')
+    sim.add_fault('error', status=503, retry_after=0,
+                  path=host.uuid + '/inventories')
+    with pytest.raises(ModelBuildError, match='compute-3'):
+        collector.get_model(max_age=0)
+    collector.refresh_model()       # logs, does not raise
+    status = collector.status()
+    assert status['stale'] is True
+    assert 'compute-3' in status['reason'] and 'HTTP 503' in status['reason']
+    assert status['failures'] == 2
+    assert collector.current_model() == good
+    assert collector.get_model(max_age=3600) == good
+    sim.clear_faults()
+    collector.refresh_model()
+    assert collector.status()['stale'] is False
+
+
+def test_refresh_is_a_periodic_with_a_mutable_spacing(tmp_path, sim, made):
+    from decision_engine.conf import CONF
+    collector = _collector(_conf(tmp_path), sim, made)
+    CONF.set_override('period', 123, group='collector')
+    try:
+        tasks = periodics.collect(collector, prefix='collector')
+        assert [t.name for t in tasks] == ['collector.refresh_model']
+        assert tasks[0].spacing == 123
+        CONF.set_override('period', 45, group='collector')
+        tasks[0].refresh()
+        assert tasks[0].spacing == 45
+    finally:
+        CONF.clear_override('period', group='collector')
+    collector.refresh_model()
+    assert collector.status()['nodes'] == 23
+
+
+def test_connection_from_nova_options(tmp_path, sim, topology, made):
+    conf = _conf(tmp_path, '\n'.join([
+        '[nova]', 'auth_type = password', 'auth_url = %s' % sim.auth_url,
+        'username = admin', 'password = secret', 'project_name = admin',
+        'user_domain_name = Default', 'project_domain_name = Default',
+        'region_name = RegionOne', '[placement]',
+        'region_name = RegionOne', '']))
+    pool = WorkerPool(8)
+    made.append(lambda: pool.shutdown(timeout=30))
+    collector = collector_mod.ModelCollector(conf, pool)
+    made.append(collector.stop)
+    truth.assert_same(collector.get_model(), truth.expected_model(topology))
+    cloud = connection.from_conf(conf, 40)
+    adapter = cloud.sessions()[0].session.get_adapter('http://')
+    assert adapter._pool_maxsize == 40
+    cloud.close()
+
+
+def test_connection_from_clouds_yaml(tmp_path, sim, topology, made,
+                                     monkeypatch):
+    clouds = tmp_path / 'clouds.yaml'
+    clouds.write_text(sim.clouds_yaml('sim'))
+    monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', str(clouds))
+    conf = _conf(tmp_path, '[cloud]\ncloud_name = sim\n')
+    pool = WorkerPool(8)
+    made.append(lambda: pool.shutdown(timeout=30))
+    collector = collector_mod.ModelCollector(conf, pool)
+    made.append(collector.stop)
+    truth.assert_same(collector.get_model(), truth.expected_model(topology))
+
+
+def test_no_cloud_configured_is_one_clear_error(tmp_path, made):
+    conf = _conf(tmp_path)
+    pool = WorkerPool(4)
+    made.append(lambda: pool.shutdown(timeout=30))
+    collector = collector_mod.ModelCollector(conf, pool)
+    with pytest.raises(ModelBuildError, match=r'no cloud configured'):
+        collector.get_model()
+    assert 'no cloud configured' in collector.status()['reason']
+
+
+def test_embedded_simulator_is_started_and_stopped(tmp_path, made):
+    conf = _conf(tmp_path, '\n'.join([
+        '[simulator]', 'embedded = true', 'hosts = 7', 'instances = 30',
+        'seed = 2', '']))
+    pool = WorkerPool(4)
+    made.append(lambda: pool.shutdown(timeout=30))
+    connector = connection.CloudConnector(conf)
+    collector = collector_mod.ModelCollector(conf, pool, connector)
+    made.append(collector.stop)
+    model = collector.get_model()
+    truth.assert_same(model, truth.expected_model(
+        Topology.generate(hosts=7, instances=30, aggregates=3, azs=2,
+                          seed=2)))
+    process = connector.simulator.process
+    assert process.poll() is None
+    assert os.getpgid(process.pid) != os.getpgid(0)   # own session
+    collector.stop()
+    assert process.poll() is not None
