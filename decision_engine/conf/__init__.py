@@ -20,6 +20,7 @@ from decision_engine.conf import nova
 from decision_engine.conf import placement
 from decision_engine.conf import power
 from decision_engine.conf import redfish
+from decision_engine.conf import reports
 from decision_engine.conf import simulator
 
 CONF = cfg.CONF
@@ -28,7 +29,7 @@ CONF = cfg.CONF
 # sample config file.
 MODULES = (default, conductor, power, fake_power, redfish, ipmi,
            ironic_power, audit, database, api,
-           collector, cloud, nova, placement, ironic, simulator)
+           collector, cloud, nova, placement, ironic, simulator, reports)
 
 for _module in MODULES:
     _module.register_opts(CONF)
