@@ -148,6 +148,12 @@ def from_conf(conf, pool_maxsize):
                     else 'auth options'))
 
 
+def cloud_configured(conf):
+    """Whether the configuration names a cloud to connect to."""
+    return bool(conf.simulator.embedded or conf.cloud.cloud_name
+                or conf.nova.auth_type or conf.nova.auth_section)
+
+
 class CloudConnector:
     """``connector(pool_maxsize) -> Cloud`` for the configured cloud.
 

@@ -18,6 +18,7 @@ from decision_engine.conductor import periodics
 from decision_engine.conductor import pool as pool_mod
 from decision_engine.drivers import loader
 from decision_engine.drivers import power_state
+from decision_engine.model import collector as collector_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class ConductorManager:
         self.pool = None
         self.drivers = {}
         self.tracker = None
+        self.collector = None
         self.periodic_tasks = []
         self._worker = None
         self._worker_thread = None
@@ -55,6 +57,10 @@ class ConductorManager:
         for name, driver in self.drivers.items():
             self.periodic_tasks += periodics.collect(
                 driver, prefix='power_driver.%s' % name)
+        if conf.collector.enabled:
+            self.collector = collector_mod.ModelCollector(conf, self.pool)
+            self.periodic_tasks += periodics.collect(self.collector,
+                                                     prefix='collector')
         self._start_periodic_worker(
             [task.callable for task in self.periodic_tasks])
         self._started.set()
@@ -115,6 +121,8 @@ class ConductorManager:
         # running ones carry on and are waited for by the pool below.
         self._worker.stop()
         abandoned = self.pool.shutdown(timeout=timeout)
+        if self.collector is not None:
+            self.collector.stop()
         for worker in self._retired_workers + [self._worker]:
             worker.wait(max(0.0, timeout - (time.monotonic() - started)))
         if abandoned:

@@ -43,7 +43,7 @@ opts = [
         help='Availability zones of the generated topology.'),
     cfg.IntOpt(
         'seed',
-        default=1,
+        default=1, min=0, max=2 ** 31 - 1,
         help='Seed of the topology generator: the same seed gives the same '
              'cloud.'),
     cfg.StrOpt(

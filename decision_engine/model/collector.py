@@ -6,7 +6,9 @@ get :meth:`~decision_engine.model.elements.ComputeModel.copy` snapshots
 they may change freely.
 
 * ``refresh_model`` is a periodic task (``[collector] period``, mutable)
-  that rebuilds the whole-cloud model on the shared pool.
+  that rebuilds the whole-cloud model on the shared pool, from the start.
+  It is not scheduled when no cloud is configured (nothing to refresh);
+  :meth:`ModelCollector.get_model` then fails with one clear error.
 * :meth:`ModelCollector.get_model` returns a snapshot at most ``max_age``
   seconds old, building one if needed. A scoped request is served from a
   fresh enough whole-cloud model when there is one (no request at all),
@@ -72,7 +74,9 @@ class ModelCollector:
     # -- the periodic --------------------------------------------------------
 
     @periodics.periodic(spacing=lambda: _conf().collector.period,
-                        run_immediately=True)
+                        run_immediately=True,
+                        enabled=lambda: connection_mod.cloud_configured(
+                            _conf()))
     def refresh_model(self):
         """Rebuild the whole-cloud model (shared with a build in flight)."""
         try:

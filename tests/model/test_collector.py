@@ -145,7 +145,9 @@ def test_failed_build_keeps_the_old_model_and_reports_stale(
 def test_refresh_is_a_periodic_with_a_mutable_spacing(tmp_path, sim, made):
     from decision_engine.conf import CONF
     collector = _collector(_conf(tmp_path), sim, made)
+    assert periodics.collect(collector) == []     # no cloud configured
     CONF.set_override('period', 123, group='collector')
+    CONF.set_override('cloud_name', 'somewhere', group='cloud')
     try:
         tasks = periodics.collect(collector, prefix='collector')
         assert [t.name for t in tasks] == ['collector.refresh_model']
@@ -155,6 +157,7 @@ def test_refresh_is_a_periodic_with_a_mutable_spacing(tmp_path, sim, made):
         assert tasks[0].spacing == 45
     finally:
         CONF.clear_override('period', group='collector')
+        CONF.clear_override('cloud_name', group='cloud')
     collector.refresh_model()
     assert collector.status()['nodes'] == 23
 
