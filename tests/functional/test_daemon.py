@@ -32,8 +32,11 @@ def test_ready_only_once_the_manager_has_started(engine):
     log = engine.log()
     assert 'Conductor manager started: pool of 3 workers' in log
     assert 'power_driver.fake.sync_power_states every 3600s' in log
+    engine.signal(signal.SIGTERM)
+    assert engine.proc.wait(GUARD) == 0
     if engine.backend == 'threading':
-        assert 'Eventlet is deprecated' not in log
+        # Neither in the log nor on stderr (where warnings go).
+        assert 'Eventlet is deprecated' not in log + engine.output()
 
 
 def test_sighup_applies_mutable_options_without_restart(engine):
