@@ -1,0 +1,211 @@
+"""Model build benchmark: the daemon's real builder against the simulator.
+
+The simulated cloud runs in a child process (its own CPU); this process is
+the engine side: the openstacksdk connection, the shared WorkerPool and the
+:class:`~decision_engine.model.builder.ModelBuilder`, configured from the
+``[collector]`` defaults. Builds, in order:
+
+1. a warm-up build at 0 ms (token, endpoint discovery, connections);
+2. the CPU floor: the same build at 0 ms latency (``cpu_floor_s``);
+3. the measured build at ``--latency-ms`` with ``--pool-size`` workers
+   (``wall_s``, ``cpu_s`` = this process's CPU during it);
+4. the sequential build: pool size 1 at the same latency
+   (``sequential_wall_s``). ``--sequential estimate`` replaces it by a
+   pool-size-1 build at 0 ms plus ``requests x latency``
+   (``sequential_method`` says which).
+
+``bound_s = cpu_floor_s + latency x (3 + ceil(2 x hosts / pool_size))``;
+``complete`` compares a digest of the model with one of the ground truth,
+computed in a child process from the same generator arguments (so the
+truth does not count in ``rss_mb``, this process's peak RSS).
+
+    python -m benchmarks.model_build --hosts 1000 --instances 20000 \\
+        --latency-ms 50 --pool-size 64
+"""
+
+import argparse
+import gc
+import hashlib
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+
+from oslo_config import cfg
+
+from benchmarks import _report
+from decision_engine.cloud import connection
+from decision_engine.cloud import embedded
+from decision_engine import conf as conf_mod
+from decision_engine.conductor import pool as pool_mod
+from decision_engine.model import builder as builder_mod
+from decision_engine.model import transport as transport_mod
+
+
+def digest(model):
+    """A digest of every element of a model (order independent)."""
+    h = hashlib.sha256()
+    for uuid in sorted(model.nodes):
+        h.update(json.dumps(model.nodes[uuid].to_dict(),
+                            sort_keys=True).encode())
+    for uuid in sorted(model.instances):
+        h.update(json.dumps(model.instances[uuid].to_dict(),
+                            sort_keys=True).encode())
+    h.update(json.dumps(sorted(model.aggregates.items())).encode())
+    h.update(json.dumps(sorted(model.availability_zones.items())).encode())
+    return h.hexdigest()
+
+
+def _truth_digest(args):
+    """The ground truth's digest, computed in a child process."""
+    out = subprocess.run(
+        [sys.executable, '-m', 'benchmarks.model_build', '--truth-digest',
+         '--hosts', str(args.hosts), '--instances', str(args.instances),
+         '--aggregates', str(args.aggregates), '--azs', str(args.azs),
+         '--seed', str(args.seed)],
+        check=True, capture_output=True, text=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _print_truth_digest(args):
+    from decision_engine.simulator import Topology
+    from tests.model import truth
+    topo = Topology.generate(hosts=args.hosts, instances=args.instances,
+                             aggregates=args.aggregates, azs=args.azs,
+                             seed=args.seed)
+    print(digest(truth.expected_model(topo)))
+
+
+def _conf(args):
+    conf = cfg.ConfigOpts()
+    for module in conf_mod.MODULES:
+        module.register_opts(conf)
+    conf([], project='decision-engine', default_config_files=[])
+    conf.set_override('build_workers', args.pool_size, group='collector')
+    conf.set_override('http_transport', args.transport, group='collector')
+    conf.set_override('build_timeout', 3600, group='collector')
+    return conf
+
+
+class _Engine:
+    def __init__(self, conf, sim, pool_size):
+        self.conf = conf
+        self.cloud = connection.from_auth(conf, sim.auth(), pool_size)
+        self.transport = transport_mod.make_transport(
+            self.cloud, conf.collector.http_transport)
+        self.settings = builder_mod.BuildSettings.from_conf(conf)
+
+    def build(self, pool_size):
+        pool = pool_mod.WorkerPool(pool_size)
+        self.settings.build_workers = pool_size
+        try:
+            builder = builder_mod.ModelBuilder(self.transport, pool,
+                                               self.settings)
+            gc.collect()
+            cpu = time.process_time()
+            wall = time.perf_counter()
+            model = builder.build()
+            wall = time.perf_counter() - wall
+            cpu = time.process_time() - cpu
+        finally:
+            pool.shutdown(timeout=60)
+        return model, wall, cpu
+
+
+def _latency(sim, ms):
+    sim.admin('latency', 'PUT', {'default': ms})
+
+
+def run(args):
+    conf = _conf(args)
+    sim = embedded.EmbeddedSimulator(
+        hosts=args.hosts, instances=args.instances,
+        aggregates=args.aggregates, azs=args.azs, seed=args.seed,
+        latency_ms=0).start()
+    try:
+        engine = _Engine(conf, sim, args.pool_size)
+        latency = args.latency_ms / 1000.0
+        engine.build(args.pool_size)                        # warm-up
+        _, floor_wall, floor_cpu = engine.build(args.pool_size)
+        _latency(sim, args.latency_ms)
+        sim.admin('reset', 'POST')
+        sim_cpu = sim.cpu_seconds()
+        model, wall, cpu = engine.build(args.pool_size)
+        sim_cpu = sim.cpu_seconds() - sim_cpu
+        stats = sim.admin('stats')
+        model_digest = digest(model)
+        summary = (len(model.nodes), len(model.instances), model.requests)
+        del model
+        if args.sequential == 'measure':
+            _, seq_wall, _ = engine.build(1)
+            method = 'measured'
+        elif args.sequential == 'estimate':
+            _latency(sim, 0)
+            _, seq_floor, _ = engine.build(1)
+            seq_wall = seq_floor + summary[2] * latency
+            method = 'estimated: pool-size-1 build at 0 ms + requests x ' \
+                     'latency'
+        else:
+            seq_wall, method = None, 'skipped'
+        engine.transport.close()
+        engine.cloud.close()
+    finally:
+        sim.stop()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    complete = (summary[0] == args.hosts and summary[1] == args.instances
+                and model_digest == _truth_digest(args))
+    bound = floor_wall + latency * (3 + math.ceil(2 * args.hosts
+                                                  / args.pool_size))
+    return {
+        'hosts': args.hosts, 'instances': args.instances,
+        'latency_ms': args.latency_ms, 'pool_size': args.pool_size,
+        'transport': args.transport,
+        'wall_s': round(wall, 3), 'cpu_s': round(cpu, 3),
+        'requests': summary[2],
+        'sequential_wall_s': None if seq_wall is None else round(seq_wall,
+                                                                 3),
+        'sequential_method': method,
+        'speedup_vs_sequential': None if seq_wall is None
+        else round(seq_wall / wall, 2),
+        'cpu_floor_s': round(floor_wall, 3),
+        'cpu_floor_cpu_s': round(floor_cpu, 3),
+        'bound_s': round(bound, 3),
+        'ratio_to_bound': round(wall / bound, 3),
+        'instances_per_s': round(summary[1] / wall),
+        'rss_mb': round(rss_mb, 1),
+        'complete': complete,
+        'simulator_cpu_s': None if sim_cpu is None else round(sim_cpu, 3),
+        'simulator_peak_in_flight': stats['peak_in_flight'],
+        'simulator_requests': stats['total'],
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--hosts', type=int, default=1000)
+    p.add_argument('--instances', type=int, default=20000)
+    p.add_argument('--latency-ms', type=float, default=50.0)
+    p.add_argument('--pool-size', type=int, default=64)
+    p.add_argument('--aggregates', type=int, default=3)
+    p.add_argument('--azs', type=int, default=2)
+    p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--transport', choices=sorted(transport_mod.TRANSPORTS),
+                   default='direct')
+    p.add_argument('--sequential', choices=['measure', 'estimate', 'skip'],
+                   default='measure')
+    p.add_argument('--truth-digest', action='store_true',
+                   help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.truth_digest:
+        _print_truth_digest(args)
+        return 0
+    if args.pool_size < 1 or args.hosts < 1 or args.instances < 0:
+        p.error('--pool-size and --hosts must be >= 1, --instances >= 0')
+    _report.emit(run(args))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
