@@ -8,9 +8,10 @@ Latency: a default number of milliseconds plus optional per-service values
 ``"20"`` or ``"compute=50,placement=20"`` or ``"10,compute=50"``.
 
 Faults: an ordered list of :class:`FaultRule`.  For each request the first
-rule that matches (service, method, path regex on the *raw* path) and whose
-seeded random roll is below its ``rate`` fires; a rule with ``count`` set
-fires that many times and is then dropped.  Kinds:
+rule that matches (service, method, path regex searched in the request
+path, query excluded) and whose seeded random roll is below its ``rate``
+fires; a rule with ``count`` set fires that many times and is then
+dropped.  Kinds:
 
 ``error``      answer ``status`` (500/502/503/429...) with the service's error
                body; 429 and 503 carry ``Retry-After: retry_after``.

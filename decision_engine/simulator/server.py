@@ -165,6 +165,8 @@ class Simulator:
     :param fault_seed: seed of the fault RNG
     :param max_limit: Nova/Ironic page size cap (``[api] max_limit``)
     :param clock: monotonic clock for token expiry (tests may fake it)
+    :param sleep: how latency is waited out, in the handler thread
+        (tests substitute a barrier to prove the waits overlap)
     :param preserialize: serialize all servers (microversion >= 2.47
         shape) in start(), ~20 us each, so no listing pays for it
     """
@@ -173,7 +175,7 @@ class Simulator:
                  latency_ms=0, token_ttl_s=3600, faults=(), fault_seed=0,
                  username='admin', password='secret', project='admin',
                  max_limit=compute.MAX_LIMIT, clock=time.monotonic,
-                 log_requests=False, preserialize=True):
+                 log_requests=False, preserialize=True, sleep=time.sleep):
         self.topology = topology if topology is not None \
             else Topology.generate()
         self.host = host
@@ -184,6 +186,7 @@ class Simulator:
                             'project': project}
         self.log_requests = log_requests
         self.preserialize = preserialize
+        self._sleep = sleep
         self.latency = faults_mod.LatencyPlan()
         self.set_latency(latency_ms)
         self.faults = faults_mod.FaultPlan(faults, seed=fault_seed)
@@ -345,7 +348,7 @@ class Simulator:
             sname = service.name if service is not None else None
             delay = self.latency.seconds(sname)
             if delay:
-                time.sleep(delay)
+                self._sleep(delay)
             resp = None
             rule = self.faults.pick(sname, method, path) \
                 if service is not None else None

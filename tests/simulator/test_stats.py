@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from decision_engine.simulator import ConfigError
+from decision_engine.simulator import Simulator
 
 INV = 'GET /placement/resource_providers/{uuid}/inventories'
 
@@ -84,26 +85,37 @@ def test_peak_concurrency_equals_parallel_requests(sim, make_client, n):
     assert stats['in_flight'] == 0
 
 
-def test_latency_sleeps_overlap(sim, make_client):
-    # With one second per request, all n requests can only be in flight
-    # at once if the handler threads sleep concurrently.
+def test_latency_sleeps_overlap(topology, make_client):
+    # The latency wait is a barrier of n parties: it only opens if n
+    # handler threads wait at the same time, i.e. sleeps never serialize.
     n = 6
-    clients = [make_client(sim) for _ in range(n)]
-    for c in clients:
-        c.login()
-    sim.set_latency(0, compute=1000)
     barrier = threading.Barrier(n)
-    threads = [threading.Thread(target=lambda c=c: (
-        barrier.wait(), c.json('GET', '/compute/v2.1/os-services')))
-        for c in clients]
-    for t in threads:
-        t.start()
-    reached = sim.wait_in_flight(n, timeout=30)
-    for t in threads:
-        t.join(30)
-    assert reached
-    log = sim.stats(log=True)['log'][-n:]
-    assert all(e['end'] - e['start'] >= 1.0 for e in log)
+    sim = Simulator(topology, latency_ms={'compute': 5},
+                    sleep=lambda s: barrier.wait(timeout=30)).start()
+    try:
+        clients = [make_client(sim) for _ in range(n)]
+        for c in clients:
+            c.login()
+        results = []
+        threads = [threading.Thread(target=lambda c=c: results.append(
+            c.json('GET', '/compute/v2.1/os-services')[0]))
+            for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert results == [200] * n
+        assert not barrier.broken
+    finally:
+        sim.stop()
+
+
+def test_latency_is_waited(sim, client):
+    client.login()
+    sim.set_latency(0, placement=50)
+    client.json('GET', '/placement/resource_providers')
+    entry = sim.stats(log=True)['log'][-1]
+    assert entry['end'] - entry['start'] >= 0.05
 
 
 def test_latency_spec():
