@@ -128,3 +128,24 @@ def test_baremetal_nodes_and_power(conn, topology):
     assert host.power_state == 'power off'
     conn.baremetal.set_node_power_state(nodes['compute-1'], 'rebooting')
     assert host.power_state == 'power on'
+
+
+def test_sdk_follows_next_links(topology):
+    from decision_engine.simulator import Simulator
+    sim = Simulator(topology, max_limit=5).start()
+    conn = sim.connection()
+    try:
+        assert len(list(conn.compute.hypervisors(details=True))) == len(
+            topology.hosts)
+        servers = list(conn.compute.servers(all_projects=True,
+                                            details=True))
+        assert sorted(s.id for s in servers) == sorted(
+            i.uuid for i in topology.instances)
+        nodes = list(conn.baremetal.nodes())
+        assert len(nodes) == len(topology.hosts)
+        by = sim.stats()['by_endpoint']
+        # 120 servers / 5 per page: 24 full pages and the empty one after.
+        assert by['GET /compute/v2.1/servers/detail'] == 25
+    finally:
+        conn.close()
+        sim.stop()
