@@ -1,0 +1,153 @@
+"""API authentication: ``[api] auth_strategy``.
+
+* ``noauth``: nothing checked; the server refuses to start unless it is
+  bound to a loopback address (:func:`check_bind`).
+* ``http_basic``: users and bcrypt hashes from an htpasswd file
+  (``htpasswd -nbB user password``), as Ironic's standalone mode does.
+* ``keystone``: keystonemiddleware's ``auth_token`` filter, configured by
+  ``[keystone_authtoken]``.
+
+``GET /`` and ``/healthcheck`` stay public with every strategy, so load
+balancers and version discovery need no credentials.
+"""
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import threading
+
+import bcrypt
+import webob
+
+PUBLIC_PATHS = frozenset(['/', '/healthcheck'])
+
+
+class AuthConfigError(ValueError):
+    """The API's authentication settings cannot work."""
+
+
+def check_bind(conf):
+    """:raises AuthConfigError: for noauth on a non-loopback address."""
+    if conf.api.auth_strategy != 'noauth':
+        return
+    host = conf.api.host
+    if host == 'localhost':
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise AuthConfigError(
+            '[api] auth_strategy = noauth is only allowed on a loopback '
+            'address, not [api] host = %s; use http_basic or keystone, or '
+            'bind to 127.0.0.1' % host)
+
+
+def load_htpasswd(path):
+    """``{user: bcrypt hash}`` from an htpasswd file.
+
+    :raises AuthConfigError: naming the file and line of a bad entry.
+    """
+    users = {}
+    try:
+        with open(path, encoding='utf-8') as handle:
+            lines = handle.read().splitlines()
+    except OSError as exc:
+        raise AuthConfigError('cannot read [api] http_basic_auth_user_file '
+                              '%s: %s' % (path, exc.strerror))
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        user, sep, digest = line.partition(':')
+        if not sep or not user:
+            raise AuthConfigError('%s line %d: expected user:hash'
+                                  % (path, number))
+        if not digest.startswith(('$2y$', '$2b$', '$2a$')):
+            raise AuthConfigError('%s line %d: the hash of user %s is not '
+                                  'bcrypt (create it with htpasswd -B)'
+                                  % (path, number, user))
+        users[user] = digest.replace('$2y$', '$2b$', 1).encode()
+    if not users:
+        raise AuthConfigError('%s has no user' % path)
+    return users
+
+
+class BasicAuth:
+    """WSGI middleware checking HTTP basic credentials."""
+
+    def __init__(self, app, users, realm='decision-engine'):
+        self.app = app
+        self.users = users
+        self.realm = realm
+        self._ok = set()
+        self._lock = threading.Lock()
+
+    def _check(self, user, password):
+        digest = self.users.get(user)
+        if digest is None:
+            return False
+        # NOTE: bcrypt costs ~0.1 s by design; remember verified pairs (by
+        # a keyed hash, never the password itself) so a client polling the
+        # API does not pay it on every request.
+        key = hmac.new(digest, password, hashlib.sha256).digest()
+        with self._lock:
+            if (user, key) in self._ok:
+                return True
+        if bcrypt.checkpw(password, digest):
+            with self._lock:
+                self._ok.add((user, key))
+            return True
+        return False
+
+    def __call__(self, environ, start_response):
+        if environ.get('PATH_INFO', '/') in PUBLIC_PATHS:
+            return self.app(environ, start_response)
+        header = environ.get('HTTP_AUTHORIZATION', '')
+        scheme, _, value = header.partition(' ')
+        if scheme.lower() == 'basic':
+            try:
+                user, _, password = base64.b64decode(
+                    value.strip(), validate=True).decode(
+                        'utf-8').partition(':')
+            except (ValueError, UnicodeDecodeError):
+                user = password = None
+            if user is not None and self._check(user, password.encode()):
+                environ['REMOTE_USER'] = user
+                return self.app(environ, start_response)
+        response = webob.Response(
+            status=401, json_body={'error': {
+                'code': 401, 'title': 'Unauthorized',
+                'message': 'valid HTTP basic credentials are required'}})
+        response.headers['WWW-Authenticate'] = 'Basic realm="%s"' % self.realm
+        return response(environ, start_response)
+
+
+class _PublicPaths:
+    """Let public paths through, send the rest to the auth filter."""
+
+    def __init__(self, app, protected):
+        self.app = app
+        self.protected = protected
+
+    def __call__(self, environ, start_response):
+        if environ.get('PATH_INFO', '/') in PUBLIC_PATHS:
+            return self.app(environ, start_response)
+        return self.protected(environ, start_response)
+
+
+def wrap(app, conf):
+    """``app`` behind the configured authentication."""
+    strategy = conf.api.auth_strategy
+    if strategy == 'noauth':
+        return app
+    if strategy == 'http_basic':
+        return BasicAuth(app, load_htpasswd(
+            conf.api.http_basic_auth_user_file))
+    if strategy == 'keystone':
+        from keystonemiddleware import auth_token
+        return _PublicPaths(app, auth_token.AuthProtocol(
+            app, {'oslo_config_config': conf}))
+    raise AuthConfigError('unknown [api] auth_strategy %r' % strategy)

@@ -1,0 +1,99 @@
+"""The OpenAPI 3 document served at ``GET /v1/openapi.json``."""
+
+from decision_engine.audit import scope as scope_mod
+from decision_engine.audit import service as audit_service
+from decision_engine.audit import states
+
+
+def _ok(description, schema=None):
+    body = {'description': description}
+    if schema:
+        body['content'] = {'application/json': {'schema': schema}}
+    return body
+
+
+_ERROR = {'$ref': '#/components/schemas/Error'}
+_ERRORS = {'400': _ok('Invalid request', _ERROR),
+           '401': _ok('Authentication required', _ERROR),
+           '404': _ok('Unknown id', _ERROR)}
+
+
+def document():
+    audit_ref = {'$ref': '#/components/schemas/Audit'}
+    uuid_param = [{'name': 'uuid', 'in': 'path', 'required': True,
+                   'schema': {'type': 'string'}}]
+    create = dict(audit_service.CREATE_SCHEMA)
+    create['properties'] = dict(create['properties'],
+                                scope=scope_mod.SCHEMA)
+    return {
+        'openapi': '3.0.3',
+        'info': {'title': 'decision-engine API', 'version': '1.0'},
+        'paths': {
+            '/': {'get': {'summary': 'API versions',
+                          'responses': {'200': _ok('Versions')}}},
+            '/healthcheck': {'get': {'summary': 'Health check',
+                                     'responses': {'200': _ok('OK')}}},
+            '/metrics': {'get': {'summary': 'Prometheus metrics',
+                                 'responses': {'200': _ok('Metrics')}}},
+            '/v1/audits': {
+                'get': {'summary': 'List audits',
+                        'parameters': [
+                            {'name': 'state', 'in': 'query',
+                             'schema': {'enum': list(states.STATES)}},
+                            {'name': 'limit', 'in': 'query',
+                             'schema': {'type': 'integer', 'minimum': 1}},
+                            {'name': 'marker', 'in': 'query',
+                             'schema': {'type': 'string'}}],
+                        'responses': dict(_ERRORS, **{'200': _ok(
+                            'Audits', {'type': 'object', 'properties': {
+                                'audits': {'type': 'array',
+                                           'items': audit_ref}}})})},
+                'post': {'summary': 'Create an audit',
+                         'requestBody': {'required': True, 'content': {
+                             'application/json': {'schema': create}}},
+                         'responses': dict(_ERRORS, **{
+                             '201': _ok('Created', audit_ref),
+                             '413': _ok('Body too large', _ERROR)})}},
+            '/v1/audits/{uuid}': {
+                'parameters': uuid_param,
+                'get': {'summary': 'Show an audit and its action plans',
+                        'responses': dict(_ERRORS, **{
+                            '200': _ok('Audit', audit_ref)})},
+                'delete': {'summary': 'Cancel an audit',
+                           'responses': dict(_ERRORS, **{
+                               '200': _ok('Cancelled', audit_ref),
+                               '409': _ok('Already ended', _ERROR)})}},
+            '/v1/action_plans/{uuid}': {
+                'parameters': uuid_param,
+                'get': {'summary': 'Show an action plan with its actions',
+                        'responses': dict(_ERRORS, **{
+                            '200': _ok('Action plan')})}},
+            '/v1/strategies': {'get': {'summary': 'Installed strategies',
+                                       'responses': {'200': _ok('List')}}},
+            '/v1/model': {'get': {'summary': 'Model summary and staleness',
+                                  'responses': {'200': _ok('Model')}}},
+            '/v1/status': {'get': {'summary': 'Pool, periodic and audit '
+                                              'statistics',
+                                   'responses': {'200': _ok('Status')}}},
+            '/v1/openapi.json': {'get': {'summary': 'This document',
+                                         'responses': {'200': _ok('OK')}}},
+        },
+        'components': {'schemas': {
+            'Error': {'type': 'object', 'properties': {'error': {
+                'type': 'object', 'properties': {
+                    'code': {'type': 'integer'},
+                    'title': {'type': 'string'},
+                    'message': {'type': 'string'}}}}},
+            'Audit': {'type': 'object', 'properties': {
+                'uuid': {'type': 'string'},
+                'name': {'type': 'string', 'nullable': True},
+                'audit_type': {'enum': list(states.AUDIT_TYPES)},
+                'state': {'enum': list(states.STATES)},
+                'state_reason': {'type': 'string', 'nullable': True},
+                'strategy': {'type': 'string'},
+                'parameters': {'type': 'object'},
+                'scope': {'type': 'object'},
+                'last_action_plan_uuid': {'type': 'string',
+                                          'nullable': True}}},
+        }},
+    }

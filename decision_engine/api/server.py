@@ -1,0 +1,94 @@
+"""Serving the API with cheroot on a thread of the engine process.
+
+The lead's service calls::
+
+    api_server = decision_engine.api.server.start(conf, engine_api)
+    ...
+    api_server.stop()
+
+:func:`start` refuses (:class:`~.auth.AuthConfigError`, one line) to serve
+``noauth`` on a non-loopback address or an unreadable htpasswd file, and
+raises :class:`OSError` when the port cannot be bound.
+"""
+
+import logging
+import threading
+
+from cheroot import wsgi
+from oslo_middleware import healthcheck
+
+from decision_engine.api import app as app_mod
+from decision_engine.api import auth
+
+LOG = logging.getLogger(__name__)
+
+
+class _Router:
+    """``/healthcheck`` to oslo.middleware's health check application,
+    everything else to the authenticated API."""
+
+    def __init__(self, health, api):
+        self.health = health
+        self.api = api
+
+    def __call__(self, environ, start_response):
+        if environ.get('PATH_INFO') == '/healthcheck':
+            return self.health(environ, start_response)
+        return self.api(environ, start_response)
+
+
+def build_app(conf, engine_api):
+    """The full WSGI stack: health check, authentication, the API.
+
+    :returns: ``(wsgi application, the API's Application)``.
+    """
+    application = app_mod.Application(engine_api, conf)
+    protected = auth.wrap(application, conf)
+    # NOTE: oslo.middleware's Healthcheck is an application, not a filter:
+    # it answers every request it is given.
+    health = healthcheck.Healthcheck(None, {'backends': [],
+                                            'detailed': False})
+    return _Router(health, protected), application
+
+
+class ApiServer:
+    def __init__(self, server, thread, application):
+        self._server = server
+        self._thread = thread
+        self.application = application
+
+    @property
+    def port(self):
+        return self._server.bind_addr[1]
+
+    @property
+    def url(self):
+        host = self._server.bind_addr[0]
+        if ':' in host:
+            host = '[%s]' % host
+        return 'http://%s:%d' % (host, self.port)
+
+    def stop(self, timeout=10):
+        self._server.stop()
+        self._thread.join(timeout)
+        LOG.info('API server stopped')
+
+
+def start(conf, engine_api):
+    """Start serving; :returns: an :class:`ApiServer`."""
+    auth.check_bind(conf)
+    wsgi_app, application = build_app(conf, engine_api)
+    server = wsgi.Server((conf.api.host, conf.api.port), wsgi_app,
+                         numthreads=conf.api.threads,
+                         max=-1, request_queue_size=64,
+                         server_name='decision-engine')
+    # NOTE: Nagle's algorithm adds ~40 ms to small responses on loopback.
+    server.nodelay = True
+    server.prepare()
+    thread = threading.Thread(target=server.serve, name='api-server',
+                              daemon=True)
+    thread.start()
+    api = ApiServer(server, thread, application)
+    LOG.info('API listening on %s (auth: %s)', api.url,
+             conf.api.auth_strategy)
+    return api

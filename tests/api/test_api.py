@@ -1,0 +1,271 @@
+import json
+import threading
+
+import bcrypt
+import pytest
+import requests
+
+from decision_engine.api import auth
+from decision_engine.api import engine_api
+from decision_engine.api import server
+from decision_engine.audit import service as service_mod
+from decision_engine.conductor import pool as pool_mod
+from tests import dbfixtures
+from tests.audit import fakes
+from tests.audit import test_audits
+
+
+class Engine:
+    """A started audit service, store and pool behind a real API server."""
+
+    def __init__(self, tmp_path, gate=None, **api_opts):
+        self.store = dbfixtures.open_store(
+            'sqlite:///%s' % (tmp_path / 'api.sqlite'))
+        self.pool = pool_mod.WorkerPool(3)
+        self.conf = fakes.make_conf(
+            api=dict({'port': 0, 'max_request_body_size': 1024},
+                     **api_opts),
+            audit={'min_continuous_interval': 1})
+        self.collector = fakes.FakeCollector(
+            self.pool, test_audits.small_model, gate=gate)
+        self.audits = service_mod.AuditService(
+            self.conf, self.store, self.pool, self.collector)
+        self.audits.start()
+        self.api = engine_api.EngineAPI(
+            self.audits, self.store, self.collector,
+            status=lambda: {'pool': self.pool.statistics(),
+                            'periodics': {'audit.x': {'runs': 2,
+                                                      'failures': 1}}})
+        self.server = server.start(self.conf, self.api)
+        self.url = self.server.url
+
+    def close(self):
+        self.server.stop()
+        self.audits.stop()
+        self.pool.shutdown(timeout=10)
+        self.store.dispose()
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = Engine(tmp_path)
+    yield engine
+    engine.close()
+
+
+def error_of(response, code):
+    assert response.status_code == code, response.text
+    assert response.headers['Content-Type'].startswith('application/json')
+    body = response.json()['error']
+    assert body['code'] == code
+    return body['message']
+
+
+def test_versions_health_and_openapi(engine):
+    versions = requests.get(engine.url + '/').json()
+    assert versions['versions'][0]['id'] == 'v1'
+    assert requests.get(engine.url + '/healthcheck').status_code == 200
+    doc = requests.get(engine.url + '/v1/openapi.json').json()
+    assert doc['openapi'].startswith('3.')
+    assert {'/v1/audits', '/v1/audits/{uuid}', '/v1/action_plans/{uuid}',
+            '/v1/model', '/v1/status', '/metrics'} <= set(doc['paths'])
+    names = [s['name'] for s in requests.get(
+        engine.url + '/v1/strategies').json()['strategies']]
+    assert 'server_consolidation' in names
+
+
+def test_create_wait_and_read_the_plan(engine):
+    response = requests.post(engine.url + '/v1/audits', json={
+        'strategy': 'server_consolidation', 'name': 'pack'})
+    assert response.status_code == 201, response.text
+    audit = response.json()
+    assert response.headers['Location'].endswith(
+        '/v1/audits/' + audit['uuid'])
+    assert engine.audits.runner.wait_idle(30)
+    audit = requests.get(response.headers['Location']).json()
+    assert audit['state'] == 'SUCCEEDED'
+    assert audit['created_at'].endswith('Z')
+    assert len(audit['action_plans']) == 1
+    plan = requests.get('%s/v1/action_plans/%s' % (
+        engine.url, audit['last_action_plan_uuid'])).json()
+    assert plan['audit_uuid'] == audit['uuid']
+    assert plan['indicators']['hosts_released'] == 2
+    assert [a['position'] for a in plan['actions']] == list(
+        range(len(plan['actions'])))
+    listed = requests.get(engine.url + '/v1/audits').json()['audits']
+    assert [a['uuid'] for a in listed] == [audit['uuid']]
+    status = requests.get(engine.url + '/v1/status').json()
+    assert status['pool']['size'] == 3
+    assert status['audits']['by_state']['SUCCEEDED'] == 1
+    model = requests.get(engine.url + '/v1/model').json()
+    assert model['max_model_age'] == 300
+    metrics = requests.get(engine.url + '/metrics').text
+    assert 'decision_engine_pool_size 3.0' in metrics
+    assert 'decision_engine_audits{state="SUCCEEDED"} 1.0' in metrics
+    assert 'decision_engine_periodic_failures_total{task="audit.x"} 1.0' \
+        in metrics
+    assert 'decision_engine_api_requests_total{method="POST",' \
+           'status="201"} 1.0' in metrics
+
+
+@pytest.mark.parametrize('body,message', [
+    ({'strategy': 'nope'}, "unknown strategy 'nope'"),
+    ({'strategy': 'dummy', 'parameters': {'sleep': 'x'}},
+     "parameter 'sleep'"),
+    ({'strategy': 'dummy', 'colour': 'red'}, 'colour'),
+])
+def test_validation_errors_are_400_with_a_message(engine, body, message):
+    response = requests.post(engine.url + '/v1/audits', json=body)
+    assert message in error_of(response, 400)
+
+
+def test_bad_bodies(engine):
+    url = engine.url + '/v1/audits'
+    assert 'not valid JSON' in error_of(
+        requests.post(url, data=b'{nope',
+                      headers={'Content-Type': 'application/json'}), 400)
+    assert 'application/json' in error_of(
+        requests.post(url, data=b'{}', headers={
+            'Content-Type': 'text/plain'}), 415)
+    big = json.dumps({'strategy': 'dummy', 'name': 'x' * 2000})
+    assert 'max_request_body_size' in error_of(
+        requests.post(url, data=big,
+                      headers={'Content-Type': 'application/json'}), 413)
+    # Chunked: no Content-Length to check up front.
+    assert 'max_request_body_size' in error_of(
+        requests.post(url, data=iter([big.encode()]),
+                      headers={'Content-Type': 'application/json'}), 413)
+    assert engine.store.list_audits() == []
+
+
+def test_unknown_ids_paths_and_methods(engine):
+    assert 'no audit nope' in error_of(
+        requests.get(engine.url + '/v1/audits/nope'), 404)
+    assert 'no action plan nope' in error_of(
+        requests.get(engine.url + '/v1/action_plans/nope'), 404)
+    assert 'no audit nope' in error_of(
+        requests.delete(engine.url + '/v1/audits/nope'), 404)
+    assert 'no such resource' in error_of(
+        requests.get(engine.url + '/v2/things'), 404)
+    response = requests.put(engine.url + '/v1/audits')
+    assert 'allowed: GET, POST' in error_of(response, 405)
+    assert 'state must be one of' in error_of(
+        requests.get(engine.url + '/v1/audits?state=DONE'), 400)
+    assert 'limit must be' in error_of(
+        requests.get(engine.url + '/v1/audits?limit=0'), 400)
+
+
+def test_cancel_then_cancel_again(tmp_path):
+    gate = threading.Event()
+    engine = Engine(tmp_path, gate=gate)
+    try:
+        audit = requests.post(engine.url + '/v1/audits',
+                              json={'strategy': 'dummy'}).json()
+        assert engine.collector.build_started.wait(30)
+        response = requests.delete(engine.url + '/v1/audits/'
+                                   + audit['uuid'])
+        assert response.status_code == 200
+        assert response.json()['state'] == 'CANCELLED'
+        gate.set()
+        assert engine.audits.runner.wait_idle(30)
+        assert 'already ended (CANCELLED)' in error_of(requests.delete(
+            engine.url + '/v1/audits/' + audit['uuid']), 409)
+        assert requests.get(engine.url + '/v1/audits/'
+                            + audit['uuid']).json()['action_plans'] == []
+    finally:
+        gate.set()
+        engine.close()
+
+
+def test_paging(engine):
+    uuids = [engine.store.create_audit({'strategy': 'dummy',
+                                        'state': 'CANCELLED'})['uuid']
+             for _ in range(3)]
+    page = requests.get(engine.url + '/v1/audits?limit=2').json()
+    assert [a['uuid'] for a in page['audits']] == uuids[:2]
+    page = requests.get(engine.url + '/v1/audits?limit=2&marker='
+                        + page['next_marker']).json()
+    assert [a['uuid'] for a in page['audits']] == uuids[2:]
+    assert 'next_marker' not in page
+
+
+def test_noauth_on_a_public_address_is_refused(tmp_path):
+    conf = fakes.make_conf(api={'host': '0.0.0.0', 'port': 0})
+    with pytest.raises(auth.AuthConfigError, match='only allowed on a '
+                                                   'loopback address'):
+        server.start(conf, None)
+    conf = fakes.make_conf(api={'host': '::1', 'port': 0})
+    auth.check_bind(conf)
+
+
+def write_htpasswd(tmp_path, lines):
+    path = tmp_path / 'htpasswd'
+    path.write_text('\n'.join(lines) + '\n')
+    return str(path)
+
+
+def test_http_basic(tmp_path):
+    digest = bcrypt.hashpw(b's3cret', bcrypt.gensalt(rounds=4)).decode()
+    path = write_htpasswd(tmp_path, ['# users', 'admin:' + digest.replace(
+        '$2b$', '$2y$', 1)])
+    engine = Engine(tmp_path, auth_strategy='http_basic',
+                    http_basic_auth_user_file=path)
+    try:
+        url = engine.url + '/v1/status'
+        assert requests.get(url, auth=('admin', 's3cret')).status_code \
+            == 200
+        # Cached verification still checks the password.
+        assert requests.get(url, auth=('admin', 's3cret')).status_code \
+            == 200
+        for creds in (('admin', 'wrong'), ('root', 's3cret'), None):
+            response = requests.get(url, auth=creds)
+            assert 'credentials' in error_of(response, 401)
+            assert response.headers['WWW-Authenticate'].startswith('Basic')
+        response = requests.get(url, headers={'Authorization': 'Basic !!'})
+        assert response.status_code == 401
+        # Version discovery and the health check stay public.
+        assert requests.get(engine.url + '/').status_code == 200
+        assert requests.get(engine.url + '/healthcheck').status_code == 200
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize('lines,message', [
+    (['admin:$apr1$abc$def'], 'line 1: the hash of user admin is not '
+                              'bcrypt'),
+    (['justaname'], 'line 1: expected user:hash'),
+    (['# nobody'], 'has no user'),
+])
+def test_bad_htpasswd_refused_at_start(tmp_path, lines, message):
+    conf = fakes.make_conf(api={
+        'port': 0, 'auth_strategy': 'http_basic',
+        'http_basic_auth_user_file': write_htpasswd(tmp_path, lines)})
+    with pytest.raises(auth.AuthConfigError, match=message):
+        server.start(conf, None)
+    conf.set_override('http_basic_auth_user_file',
+                      str(tmp_path / 'missing'), group='api')
+    with pytest.raises(auth.AuthConfigError, match='cannot read'):
+        server.start(conf, None)
+
+
+def test_keystone_rejects_requests_without_a_token(tmp_path, monkeypatch):
+    from keystonemiddleware import auth_token
+    real = fakes.make_conf
+
+    def make_conf(**overrides):
+        conf = real(**overrides)
+        for group, opts in auth_token.list_opts():
+            conf.register_opts(opts, group=group)
+        conf.set_override('www_authenticate_uri',
+                          'http://127.0.0.1:1/identity',
+                          group='keystone_authtoken')
+        return conf
+    monkeypatch.setattr(fakes, 'make_conf', make_conf)
+    engine = Engine(tmp_path, auth_strategy='keystone')
+    try:
+        response = requests.get(engine.url + '/v1/status')
+        assert response.status_code == 401
+        assert 'Keystone uri' in response.headers['WWW-Authenticate']
+        assert requests.get(engine.url + '/').status_code == 200
+    finally:
+        engine.close()
