@@ -1,0 +1,380 @@
+"""``decision-engine-manage``: database and audit administration.
+
+``db sync`` works on the database directly (``--config-file`` gives
+``[database] connection``). Every other command talks to the engine's HTTP
+API (``--url``, else ``[api] host``/``port`` of ``--config-file``, else
+``http://127.0.0.1:9322``), with ``--user``/``--password`` for http_basic or
+``--token`` for keystone. Output is a table, or JSON with ``-f json``. Any
+error is one line on stderr and a non-zero exit status: 1 for a refused or
+failed request, 2 for bad usage, 3 when the API cannot be reached.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+PROG = 'decision-engine-manage'
+DEFAULT_URL = 'http://127.0.0.1:9322'
+FINAL = ('SUCCEEDED', 'FAILED', 'CANCELLED')
+
+
+class CommandError(Exception):
+    def __init__(self, message, status=1):
+        super().__init__(message)
+        self.status = status
+
+
+# -- configuration -----------------------------------------------------------
+
+def _load_conf(args):
+    from oslo_config import cfg
+
+    from decision_engine import conf as conf_mod
+    from decision_engine.conf import validation
+
+    conf = cfg.ConfigOpts()
+    for module in conf_mod.MODULES:
+        module.register_opts(conf)
+    argv = []
+    for path in args.config_file or []:
+        argv += ['--config-file', path]
+    try:
+        conf(argv, project='decision-engine', prog=PROG,
+             default_config_files=[] if args.config_file else None)
+        validation.check_all(conf)
+    except (cfg.Error, validation.InvalidOption) as exc:
+        raise CommandError(validation.describe(exc), status=2)
+    return conf
+
+
+def db_sync(args):
+    from decision_engine.db import api as db_api
+    from decision_engine.db import migration
+    from decision_engine.db import session as session_mod
+
+    conf = _load_conf(args)
+    url = session_mod.url_from_conf(conf)
+    try:
+        store = db_api.Store.from_conf(conf)
+        before = migration.current(store.engine)
+        store.upgrade()
+        after = migration.current(store.engine)
+    except (ValueError, db_api.StoreError) as exc:
+        raise CommandError(str(exc))
+    except Exception as exc:
+        # NOTE: the URL may hold a password: name the backend only.
+        raise CommandError('db sync failed on the %s database: %s' % (
+            url.split(':', 1)[0], str(getattr(exc, 'orig', exc)).strip()
+            .splitlines()[0]))
+    print('Database schema at revision %s (was %s)'
+          % (after, before or 'empty'))
+
+
+# -- the API client ----------------------------------------------------------
+
+class Client:
+    def __init__(self, url, auth=None, token=None, timeout=30):
+        import requests
+        self.url = url.rstrip('/')
+        self.session = requests.Session()
+        self.session.auth = auth
+        if token:
+            self.session.headers['X-Auth-Token'] = token
+        self.timeout = timeout
+        self._requests = requests
+
+    def call(self, method, path, body=None):
+        url = self.url + path
+        try:
+            response = self.session.request(method, url, json=body,
+                                            timeout=self.timeout)
+        except self._requests.ConnectionError:
+            raise CommandError('cannot reach the decision-engine API at %s '
+                               '(is the engine running? see --url)'
+                               % self.url, status=3)
+        except self._requests.Timeout:
+            raise CommandError('the decision-engine API at %s did not '
+                               'answer within %d s' % (self.url,
+                                                       self.timeout),
+                               status=3)
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.status_code >= 400:
+            message = None
+            if isinstance(data, dict) and isinstance(data.get('error'),
+                                                     dict):
+                message = data['error'].get('message')
+            raise CommandError('the API refused %s %s: HTTP %d: %s' % (
+                method, path, response.status_code,
+                message or response.text.strip()[:200] or response.reason))
+        return data
+
+
+def _client(args):
+    url = args.url or os.environ.get('DECISION_ENGINE_URL')
+    if not url and args.config_file:
+        conf = _load_conf(args)
+        host = conf.api.host
+        url = 'http://%s:%d' % ('[%s]' % host if ':' in host else host,
+                                conf.api.port)
+    auth = None
+    user = args.user or os.environ.get('DECISION_ENGINE_USER')
+    if user:
+        password = args.password or os.environ.get(
+            'DECISION_ENGINE_PASSWORD')
+        if password is None:
+            raise CommandError('--user needs --password (or '
+                               'DECISION_ENGINE_PASSWORD)', status=2)
+        auth = (user, password)
+    return Client(url or DEFAULT_URL, auth=auth,
+                  token=args.token or os.environ.get('OS_TOKEN'))
+
+
+# -- output ------------------------------------------------------------------
+
+def _emit(args, data, columns=None, rows=None):
+    if args.format == 'json':
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return
+    import prettytable
+    table = prettytable.PrettyTable()
+    if rows is None:
+        table.field_names = ['Field', 'Value']
+        table.align = 'l'
+        for key in columns or sorted(data):
+            value = data.get(key)
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value, sort_keys=True)
+            table.add_row([key, '' if value is None else value])
+    else:
+        table.field_names = columns
+        table.align = 'l'
+        for row in rows:
+            table.add_row(['' if row.get(c) is None else row.get(c)
+                           for c in columns])
+    print(table)
+
+
+AUDIT_COLUMNS = ['uuid', 'name', 'audit_type', 'state', 'strategy',
+                 'created_at', 'last_action_plan_uuid']
+AUDIT_FIELDS = ['uuid', 'name', 'audit_type', 'state', 'state_reason',
+                'strategy', 'parameters', 'scope', 'interval', 'cron',
+                'next_run_at', 'created_at', 'started_at', 'finished_at',
+                'runs', 'model_age', 'build_seconds', 'strategy_seconds',
+                'last_action_plan_uuid']
+
+
+def _json_arg(text, what):
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise CommandError('%s is not valid JSON: %s' % (what, exc),
+                           status=2)
+    if not isinstance(value, dict):
+        raise CommandError('%s must be a JSON object' % what, status=2)
+    return value
+
+
+def audit_create(args):
+    body = {'strategy': args.strategy, 'audit_type': args.audit_type}
+    if args.name:
+        body['name'] = args.name
+    params = _json_arg(args.parameters, '--parameters') \
+        if args.parameters else {}
+    for item in args.param or []:
+        key, sep, value = item.partition('=')
+        if not sep or not key:
+            raise CommandError('--param must be KEY=VALUE, not %r' % item,
+                               status=2)
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    if params:
+        body['parameters'] = params
+    if args.scope:
+        body['scope'] = _json_arg(args.scope, '--scope')
+    if args.interval is not None:
+        body['interval'] = args.interval
+    if args.cron:
+        body['cron'] = args.cron
+    client = _client(args)
+    audit = client.call('POST', '/v1/audits', body)
+    if args.wait:
+        audit = _wait(client, audit, args.timeout)
+    _emit(args, audit, AUDIT_FIELDS)
+    if args.wait and audit['state'] in ('FAILED', 'CANCELLED'):
+        return 1
+    return 0
+
+
+def _wait(client, audit, timeout):
+    """Poll until the audit ends (a CONTINUOUS one: until its first run
+    ends), printing each state change on stderr."""
+    start = time.monotonic()
+    last = None
+    runs = audit.get('runs') or 0
+    while True:
+        state = audit['state']
+        if state != last:
+            sys.stderr.write('[%6.1fs] audit %s %s%s\n' % (
+                time.monotonic() - start, audit['uuid'], state,
+                ': %s' % audit['state_reason']
+                if audit.get('state_reason') else ''))
+            last = state
+        if state in FINAL or (audit['audit_type'] == 'CONTINUOUS'
+                              and (audit.get('runs') or 0) > runs):
+            return audit
+        if timeout and time.monotonic() - start > timeout:
+            raise CommandError('audit %s still %s after --timeout %d s'
+                               % (audit['uuid'], state, timeout))
+        time.sleep(0.5)
+        audit = client.call('GET', '/v1/audits/%s' % audit['uuid'])
+
+
+def audit_list(args):
+    path = '/v1/audits'
+    if args.state:
+        path += '?state=%s' % args.state
+    audits = _client(args).call('GET', path)['audits']
+    _emit(args, audits, AUDIT_COLUMNS, rows=audits)
+
+
+def audit_show(args):
+    client = _client(args)
+    audit = client.call('GET', '/v1/audits/%s' % args.uuid)
+    if args.wait:
+        audit = _wait(client, audit, args.timeout)
+    _emit(args, audit, AUDIT_FIELDS + ['action_plans'])
+
+
+def audit_cancel(args):
+    _emit(args, _client(args).call('DELETE', '/v1/audits/%s' % args.uuid),
+          AUDIT_FIELDS)
+
+
+def plan_show(args):
+    plan = _client(args).call('GET', '/v1/action_plans/%s' % args.uuid)
+    if args.format == 'json':
+        return _emit(args, plan)
+    _emit(args, plan, ['uuid', 'audit_uuid', 'state', 'strategy', 'message',
+                       'indicators', 'model_age', 'build_seconds',
+                       'strategy_seconds', 'created_at'])
+    _emit(args, None, ['position', 'action_type', 'description'],
+          rows=plan['actions'])
+
+
+def plan_export(args):
+    plan = _client(args).call('GET', '/v1/action_plans/%s' % args.uuid)
+    text = json.dumps(plan, indent=2, sort_keys=True) + '\n'
+    if args.output in (None, '-'):
+        sys.stdout.write(text)
+    else:
+        with open(args.output, 'w', encoding='utf-8') as handle:
+            handle.write(text)
+        sys.stderr.write('action plan %s written to %s\n'
+                         % (args.uuid, args.output))
+
+
+# -- parser ------------------------------------------------------------------
+
+def _common(top):
+    """Global options, accepted before or after the command.
+
+    NOTE: a sub-command's copy must not reset what was given before the
+    command, hence SUPPRESS as its defaults.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+
+    def default(value):
+        return value if top else argparse.SUPPRESS
+    common.add_argument('--config-file', action='append',
+                        default=default(None),
+                        help='engine config file (repeatable)')
+    common.add_argument('--url', default=default(None),
+                        help='API endpoint (default: [api] host and port '
+                        'of --config-file, else %s)' % DEFAULT_URL)
+    common.add_argument('--user', default=default(None),
+                        help='http_basic user')
+    common.add_argument('--password', default=default(None),
+                        help='http_basic password')
+    common.add_argument('--token', default=default(None),
+                        help='keystone token (or OS_TOKEN)')
+    common.add_argument('-f', '--format', choices=['table', 'json'],
+                        default=default('table'))
+    return common
+
+
+def build_parser():
+    common = _common(top=False)
+    parser = argparse.ArgumentParser(prog=PROG, parents=[_common(top=True)],
+                                     description=__doc__.split('\n')[0])
+    top = parser.add_subparsers(dest='group', required=True)
+
+    db = top.add_parser('db', help='database schema').add_subparsers(
+        dest='command', required=True)
+    db.add_parser('sync', parents=[common],
+                  help='create or upgrade the schema').set_defaults(
+                      func=db_sync)
+
+    audit = top.add_parser('audit', help='audits').add_subparsers(
+        dest='command', required=True)
+    create = audit.add_parser('create', parents=[common])
+    create.add_argument('--strategy', required=True)
+    create.add_argument('--name')
+    create.add_argument('--type', dest='audit_type', default='ONESHOT',
+                        choices=['ONESHOT', 'CONTINUOUS'])
+    create.add_argument('--interval', type=int,
+                        help='seconds between runs (CONTINUOUS)')
+    create.add_argument('--cron', help='cron expression (CONTINUOUS)')
+    create.add_argument('--param', action='append', metavar='KEY=VALUE',
+                        help='strategy parameter; VALUE is JSON or text')
+    create.add_argument('--parameters', help='all parameters as JSON')
+    create.add_argument('--scope', help='scope as JSON, e.g. '
+                        '\'{"include_aggregates": ["rack1"]}\'')
+    create.add_argument('--wait', action='store_true',
+                        help='show progress until the audit ends')
+    create.add_argument('--timeout', type=int, default=0,
+                        help='give up waiting after this many seconds')
+    create.set_defaults(func=audit_create)
+    listing = audit.add_parser('list', parents=[common])
+    listing.add_argument('--state')
+    listing.set_defaults(func=audit_list)
+    show = audit.add_parser('show', parents=[common])
+    show.add_argument('uuid')
+    show.add_argument('--wait', action='store_true')
+    show.add_argument('--timeout', type=int, default=0)
+    show.set_defaults(func=audit_show)
+    cancel = audit.add_parser('cancel', parents=[common])
+    cancel.add_argument('uuid')
+    cancel.set_defaults(func=audit_cancel)
+
+    plan = top.add_parser('action-plan', help='action plans').add_subparsers(
+        dest='command', required=True)
+    pshow = plan.add_parser('show', parents=[common])
+    pshow.add_argument('uuid')
+    pshow.set_defaults(func=plan_show)
+    export = plan.add_parser('export', parents=[common])
+    export.add_argument('uuid')
+    export.add_argument('-o', '--output', help='file (default: stdout)')
+    export.set_defaults(func=plan_export)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return args.func(args) or 0
+    except CommandError as exc:
+        sys.stderr.write('%s: error: %s\n' % (PROG, exc))
+        return exc.status
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,133 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from decision_engine.cmd import manage
+from decision_engine.db import migration
+from tests import dbfixtures
+from tests.api import test_api
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = test_api.Engine(tmp_path)
+    yield engine
+    engine.close()
+
+
+def run(capsys, *argv):
+    status = manage.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_create_wait_show_and_export(engine, capsys, tmp_path):
+    status, out, err = run(capsys, '--url', engine.url, '-f', 'json',
+                           'audit', 'create', '--strategy',
+                           'server_consolidation', '--param',
+                           'power_off=false', '--param',
+                           'target_utilization=90', '--wait')
+    assert status == 0, err
+    audit = json.loads(out)
+    assert audit['state'] == 'SUCCEEDED'
+    assert audit['parameters'] == {'power_off': False,
+                                   'target_utilization': 90}
+    assert 'SUCCEEDED' in err and 'PENDING' in err
+    status, out, _ = run(capsys, 'audit', 'list', '--url', engine.url)
+    assert status == 0 and audit['uuid'] in out and '| state' in out
+    status, out, _ = run(capsys, 'audit', 'show', audit['uuid'],
+                         '--url', engine.url)
+    assert 'last_action_plan_uuid' in out
+    plan_uuid = audit['last_action_plan_uuid']
+    status, out, _ = run(capsys, 'action-plan', 'show', plan_uuid,
+                         '--url', engine.url)
+    assert status == 0 and 'migrate' in out and 'hosts_released' in out
+    target = tmp_path / 'plan.json'
+    status, _, err = run(capsys, 'action-plan', 'export', plan_uuid,
+                         '-o', str(target), '--url', engine.url)
+    assert status == 0 and str(target) in err
+    exported = json.loads(target.read_text())
+    assert exported['uuid'] == plan_uuid and exported['actions']
+
+
+def test_refusals_are_one_line_and_non_zero(engine, capsys):
+    status, _, err = run(capsys, '--url', engine.url, 'audit', 'create',
+                         '--strategy', 'nope')
+    assert status == 1
+    assert err.count('\n') == 1
+    assert "HTTP 400: unknown strategy 'nope'" in err
+    status, _, err = run(capsys, '--url', engine.url, 'audit', 'show',
+                         'missing')
+    assert status == 1 and 'HTTP 404: no audit missing' in err
+    status, _, err = run(capsys, '--url', engine.url, 'audit', 'create',
+                         '--strategy', 'dummy', '--scope', '[1')
+    assert status == 2 and '--scope is not valid JSON' in err
+
+
+def test_wait_reports_a_failed_audit(engine, capsys):
+    status, out, err = run(capsys, '--url', engine.url, 'audit', 'create',
+                           '--strategy', 'host_maintenance', '--param',
+                           'maintenance_node=zz', '--wait')
+    assert status == 1
+    assert 'FAILED: cannot evacuate zz' in err
+
+
+def test_cancel(engine, capsys):
+    engine.audits.runner.stop()   # keep the audit PENDING
+    status, out, _ = run(capsys, '--url', engine.url, '-f', 'json',
+                         'audit', 'create', '--strategy', 'dummy')
+    uuid = json.loads(out)['uuid']
+    status, out, _ = run(capsys, '--url', engine.url, 'audit', 'cancel',
+                         uuid)
+    assert status == 0 and 'CANCELLED' in out
+    status, _, err = run(capsys, '--url', engine.url, 'audit', 'cancel',
+                         uuid)
+    assert status == 1 and 'HTTP 409' in err
+
+
+def test_unreachable_api_exits_3():
+    result = subprocess.run(
+        [sys.executable, '-m', 'decision_engine.cmd.manage', '--url',
+         'http://127.0.0.1:1', 'audit', 'list'],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3
+    assert result.stderr.strip() == (
+        'decision-engine-manage: error: cannot reach the decision-engine '
+        'API at http://127.0.0.1:1 (is the engine running? see --url)')
+
+
+@pytest.mark.parametrize('kind', ['sqlite', 'postgresql'])
+def test_db_sync_from_a_config_file(kind, tmp_path):
+    with dbfixtures.database_url(kind, tmp_path) as url:
+        config = tmp_path / 'de.conf'
+        config.write_text('[DEFAULT]\nstate_path = %s\n%s' % (
+            tmp_path, '' if kind == 'sqlite'
+            else '[database]\nconnection = %s\n' % url))
+        for _ in range(2):
+            result = subprocess.run(
+                [sys.executable, '-m', 'decision_engine.cmd.manage',
+                 'db', 'sync', '--config-file', str(config)],
+                capture_output=True, text=True, timeout=120)
+            assert result.returncode == 0, result.stderr
+            assert 'at revision %s' % migration.head() in result.stdout
+        if kind == 'sqlite':
+            url = 'sqlite:///%s' % (tmp_path / 'decision-engine.sqlite')
+        store = dbfixtures.open_store(url, upgrade=False)
+        store.check_schema()
+        store.dispose()
+
+
+def test_db_sync_bad_config_is_one_line(tmp_path):
+    config = tmp_path / 'de.conf'
+    config.write_text('[database]\nconnection = postgresql+psycopg2://'
+                      'postgres@127.0.0.1:1/x\n')
+    result = subprocess.run(
+        [sys.executable, '-m', 'decision_engine.cmd.manage', 'db', 'sync',
+         '--config-file', str(config)],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.count('\n') == 1
+    assert 'database error' in result.stderr or 'db sync failed' in \
+        result.stderr
