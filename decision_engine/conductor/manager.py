@@ -58,7 +58,8 @@ class ConductorManager:
             self.periodic_tasks += periodics.collect(
                 driver, prefix='power_driver.%s' % name)
         if conf.collector.enabled:
-            self.collector = collector_mod.ModelCollector(conf, self.pool)
+            self.collector = collector_mod.ModelCollector(
+                conf, self.pool, power_states=self.tracker.snapshot)
             self.periodic_tasks += periodics.collect(self.collector,
                                                      prefix='collector')
         self._start_periodic_worker(

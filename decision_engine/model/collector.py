@@ -56,11 +56,18 @@ class ModelCollector:
         object with ``compute`` and ``placement`` SDK proxies); by default a
         :class:`~decision_engine.cloud.connection.CloudConnector`. Called
         once, at the first build.
+    :param power_states: optional callable returning ``{hostname: {'state':
+        'power on'|'power off'|None, 'power_failure': bool, ...}}`` (the
+        manager's ``PowerStateTracker.snapshot``); snapshots get each
+        node's ``power_state`` and ``power_failure`` from it, as of the
+        moment they are handed out.
     """
 
-    def __init__(self, conf, pool, connection_factory=None):
+    def __init__(self, conf, pool, connection_factory=None,
+                 power_states=None):
         self.conf = conf
         self.pool = pool
+        self._power_states = power_states
         self._factory = connection_factory or \
             connection_mod.CloudConnector(conf)
         self._lock = threading.Lock()
@@ -101,12 +108,12 @@ class ModelCollector:
         scope = None if scope is None or scope.is_everything else scope
         current = self._fresh(None, max_age)
         if current is not None:
-            return current.copy() if scope is None \
-                else scope_mod.select(current, scope)
+            return self._with_power(current.copy() if scope is None
+                                    else scope_mod.select(current, scope))
         if scope is not None:
             current = self._fresh(scope, max_age)
             if current is not None:
-                return current.copy()
+                return self._with_power(current.copy())
         future = self._shared_build(scope)
         timeout = self.conf.collector.build_timeout + 30
         try:
@@ -114,14 +121,26 @@ class ModelCollector:
         except concurrent.futures.TimeoutError:
             raise ModelBuildError('no model: the build in flight did not end '
                                   'within %d s' % timeout)
-        return model.copy()
+        return self._with_power(model.copy())
+
+    def _with_power(self, snapshot):
+        if self._power_states is None:
+            return snapshot
+        states = self._power_states() or {}
+        for node in snapshot.nodes.values():
+            record = states.get(node.hostname)
+            if record is not None:
+                node.power_state = record.get('state')
+                node.power_failure = bool(record.get('power_failure'))
+        return snapshot
 
     def current_model(self, scope=None):
         """The kept model (a copy), however old; None if there is none."""
         with self._lock:
             state = self._states.get(scope_mod.key_of(scope))
             model = state.model if state is not None else None
-        return model.copy() if model is not None else None
+        return self._with_power(model.copy()) if model is not None \
+            else None
 
     def _fresh(self, scope, max_age):
         with self._lock:

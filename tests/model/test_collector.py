@@ -221,3 +221,21 @@ def test_embedded_simulator_is_started_and_stopped(tmp_path, made):
     assert os.getpgid(process.pid) != os.getpgid(0)   # own session
     collector.stop()
     assert process.poll() is not None
+
+
+def test_snapshots_carry_the_tracked_power_states(tmp_path, sim, made):
+    conf = _conf(tmp_path)
+    pool = WorkerPool(4)
+    made.append(lambda: pool.shutdown(timeout=30))
+    states = {'compute-2': {'state': 'power off', 'power_failure': True}}
+    collector = collector_mod.ModelCollector(
+        conf, pool, lambda size: connection.from_auth(conf, sim.auth(), size),
+        power_states=lambda: states)
+    made.append(collector.stop)
+    model = collector.get_model()
+    node = model.get_node_by_hostname('compute-2')
+    assert (node.power_state, node.power_failure) == ('power off', True)
+    assert model.get_node_by_hostname('compute-3').power_state is None
+    states['compute-2'] = {'state': 'power on', 'power_failure': False}
+    node = collector.get_model().get_node_by_hostname('compute-2')
+    assert (node.power_state, node.power_failure) == ('power on', False)
