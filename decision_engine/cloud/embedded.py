@@ -9,10 +9,12 @@ SIGHUP and SIGTERM, and the simulator must outlive neither a reload nor be
 killed before the engine has stopped using it. :meth:`stop` ends it.
 """
 
+import ctypes
 import json
 import logging
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +23,21 @@ import urllib.request
 LOG = logging.getLogger(__name__)
 
 _READY_PREFIX = 'decision-engine-simulator listening on '
+
+
+def _die_with_parent():
+    """In the child: get SIGTERM when the engine process dies, so a killed
+    engine (SIGKILL, crash) leaves no simulator behind (Linux only).
+
+    NOTE: Linux sends it when the *thread* that started the child ends. The
+    engine starts it from a pool worker, and pool workers live until the
+    pool shuts down, right before the collector stops the simulator anyway.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)       # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class SimulatorStartError(RuntimeError):
@@ -77,7 +94,8 @@ class EmbeddedSimulator:
         cmd = [sys.executable, '-m', 'decision_engine.simulator'] + self.args
         self.process = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, text=True)
+            start_new_session=True, text=True,
+            preexec_fn=_die_with_parent)
         try:
             line = self._first_line()
         except BaseException:
