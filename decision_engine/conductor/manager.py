@@ -14,6 +14,7 @@ import time
 
 from futurist import periodics as futurist_periodics
 
+from decision_engine.audit import wiring as audit_wiring
 from decision_engine.conductor import periodics
 from decision_engine.conductor import pool as pool_mod
 from decision_engine.drivers import loader
@@ -32,6 +33,7 @@ class ConductorManager:
         self.drivers = {}
         self.tracker = None
         self.collector = None
+        self.audit_engine = None
         self.periodic_tasks = []
         self._worker = None
         self._worker_thread = None
@@ -62,9 +64,12 @@ class ConductorManager:
                 conf, self.pool, power_states=self.tracker.snapshot)
             self.periodic_tasks += periodics.collect(self.collector,
                                                      prefix='collector')
+        self.audit_engine = audit_wiring.AuditEngine(conf, self)
+        self.periodic_tasks += self.audit_engine.periodic_tasks()
         self._start_periodic_worker(
             [task.callable for task in self.periodic_tasks])
         self._started.set()
+        self.audit_engine.start()
         LOG.info('Conductor manager started: pool of %d workers (%d reserved '
                  'from periodics, %s backend), %d periodic task(s): %s',
                  size, self.pool.reserved, self.backend,
@@ -121,7 +126,9 @@ class ConductorManager:
         # NOTE: stop() only sets the tombstone: no new periodic starts, the
         # running ones carry on and are waited for by the pool below.
         self._worker.stop()
+        self.audit_engine.stop(timeout)
         abandoned = self.pool.shutdown(timeout=timeout)
+        self.audit_engine.close()
         if self.collector is not None:
             self.collector.stop()
         for worker in self._retired_workers + [self._worker]:
