@@ -75,13 +75,20 @@ def compute_services(doc):
 
 def hypervisors(doc):
     """``(hypervisors, next marker)``; each hypervisor is
-    ``(uuid, hostname, status, state, disabled_reason)``."""
+    ``(uuid, hostname, status, state, disabled_reason)``.
+
+    The hostname is the compute *service* host (``service.host``): the name
+    instances (``OS-EXT-SRV-ATTR:host``), ``servers?host=``, aggregates and
+    ``os-services`` use. It usually equals ``hypervisor_hostname`` (the
+    node name), but not always (e.g. a short name against an FQDN).
+    """
     items = _list(doc, 'hypervisors')
     result = []
     for hyp in items:
         try:
             service = hyp.get('service') or {}
-            result.append((hyp['id'], hyp['hypervisor_hostname'],
+            result.append((hyp['id'],
+                           service.get('host') or hyp['hypervisor_hostname'],
                            hyp['status'], hyp['state'],
                            service.get('disabled_reason')))
         except (KeyError, TypeError, AttributeError):
