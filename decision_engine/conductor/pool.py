@@ -152,7 +152,7 @@ class WorkerPool:
         self._ids = itertools.count()
         self._shutdown = False
         self._submitted = self._rejected = self._caller_ran = 0
-        self._executed = self._failed = 0
+        self._executed = self._failed = self._cancelled = 0
 
     # -- admission ---------------------------------------------------------
 
@@ -197,11 +197,21 @@ class WorkerPool:
             # Caller runs: see "No deadlock on nested waits" above.
             return self._run_inline(fn, args, kwargs)
         try:
-            return self._executor.submit(self._run, lane, fn, args, kwargs)
+            future = self._executor.submit(self._run, lane, fn, args, kwargs)
         except BaseException:
             with self._lock:
                 self._outstanding -= 1
             raise
+        # NOTE: a future cancelled before a worker took it never runs _run,
+        # which is where the slot is normally given back.
+        future.add_done_callback(self._release_if_cancelled)
+        return future
+
+    def _release_if_cancelled(self, future):
+        if future.cancelled():
+            with self._lock:
+                self._outstanding -= 1
+                self._cancelled += 1
 
     def _run(self, lane, fn, args, kwargs):
         task_id = next(self._ids)
@@ -396,6 +406,7 @@ class WorkerPool:
             'caller_ran': self._caller_ran,
             'executed': self._executed,
             'failed': self._failed,
+            'cancelled': self._cancelled,
         }
 
     def running_tasks(self):

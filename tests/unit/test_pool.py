@@ -3,6 +3,7 @@
 import threading
 import traceback
 
+import futurist
 import pytest
 
 from decision_engine.conductor import pool as pool_mod
@@ -318,3 +319,21 @@ def test_get_pool_before_start_is_a_clear_error():
     pool_mod.set_pool(None)
     with pytest.raises(RuntimeError, match='not running'):
         pool_mod.get_pool()
+
+
+def test_cancelled_task_gives_its_slot_back():
+    p = pool_mod.WorkerPool(3, backend=BACKEND)
+    # Seam: an executor with one thread, taken by work outside the pool, so
+    # the pool's next task is accepted but waits in the executor's queue.
+    p._executor = futurist.ThreadPoolExecutor(1)
+    gate = Gate()
+    outside = p._executor.submit(gate.task)
+    gate.wait_started(1)
+    queued = p.submit(lambda: 'never')
+    assert p.statistics()['queued'] == 1
+    assert queued.cancel()
+    stats = p.statistics()
+    assert stats['cancelled'] == 1 and stats['free'] == 3
+    gate.release.set()
+    outside.result(GUARD)
+    assert p.shutdown(timeout=GUARD) == []
