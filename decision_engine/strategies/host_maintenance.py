@@ -74,10 +74,10 @@ class HostMaintenance(base.Strategy):
         prefer = ([backup] if backup else []) + sorted(
             (h for h in dests if not placement.is_empty(h)),
             key=lambda h: (-placement.load(h), h))
-        new_placement, moves = packing.evacuate(placement, insts, dests,
-                                                prefer=prefer)
-        if new_placement is None:
-            raise base.StrategyError(_no_room(host, placement, insts, dests))
+        before = placement.copy()
+        moves = packing.evacuate(placement, insts, dests, prefer=prefer)
+        if moves is None:
+            raise base.StrategyError(_no_room(host, before, insts, dests))
         plan = []
         if context.nodes[host].status == 'enabled':
             plan.append(actions.change_service(

@@ -23,39 +23,55 @@ def _size_key(inst):
     return (vcpus, ram, disk, inst.uuid)
 
 
-def evacuate(placement, instances, destinations, fits=None, prefer=()):
-    """Plan moves of ``instances`` onto ``destinations``.
+def evacuate(placement, instances, destinations, prefer=()):
+    """Move ``instances`` onto ``destinations``, all of them or none.
 
-    :param placement: the current :class:`Placement`; it is not modified.
+    :param placement: the current :class:`Placement`. On success it holds
+        the moves; on failure it is left exactly as it was.
     :param destinations: hostnames that may receive instances.
-    :param fits: ``fits(placement, inst, host)``, default
-        :meth:`Placement.fits`; lets a caller keep headroom.
     :param prefer: hostnames tried before any other destination.
-    :returns: ``(new_placement, [(inst, source, dest), ...])`` with the
-        moves in a valid order, or ``(None, None)`` when no way was found.
+    :returns: ``[(inst, source, dest), ...]`` in a valid order, or None
+        when no way was found.
     """
-    fits = fits or (lambda p, inst, host: p.fits(inst, host))
     ordered = sorted(instances, key=_size_key, reverse=True)
-    dests = [d for d in prefer if d in destinations] + sorted(
-        (d for d in destinations if d not in prefer),
+    if not ordered:
+        return []
+    # NOTE: a destination without room for the smallest instance in any
+    # resource can take none of them; dropping it early keeps large clouds
+    # (mostly full hosts) fast.
+    smallest = [min(placement_mod.demand(i)[k] for i in ordered)
+                for k in range(3)]
+
+    def has_room(d):
+        used, limit = placement.used[d], placement.limit[d]
+        return all(used[k] + smallest[k] <= limit[k] for k in range(3))
+    prefer = [d for d in prefer if d in destinations and has_room(d)]
+    preferred = set(prefer)
+    dests = prefer + sorted(
+        (d for d in destinations if d not in preferred and has_room(d)),
         key=lambda d: (-placement.load(d), d))
-    trial = placement.copy()
     moves = []
     for inst in ordered:
-        dest = next((d for d in dests if fits(trial, inst, d)), None)
+        dest = next((d for d in dests if placement.fits(inst, d)), None)
         if dest is None:
             break
-        moves.append((inst, trial.move(inst, dest), dest))
+        moves.append((inst, placement.move(inst, dest), dest))
     else:
-        return trial, moves
+        return moves
+    undo(placement, moves)
     if len(ordered) <= _SEARCH_MAX_INSTANCES \
             and len(dests) <= _SEARCH_MAX_DESTINATIONS:
-        return _search(placement, ordered, dests, fits)
-    return None, None
+        return _search(placement, ordered, dests)
+    return None
 
 
-def _search(placement, ordered, dests, fits):
-    trial = placement.copy()
+def undo(placement, moves):
+    for inst, source, _ in reversed(moves):
+        placement.move_back(inst, source)
+
+
+def _search(placement, ordered, dests):
+    trial = placement
     moves = []
     steps = [0]
 
@@ -70,7 +86,7 @@ def _search(placement, ordered, dests, fits):
             # Two destinations with the same capacity and free room are
             # interchangeable: trying the second one cannot help.
             free = (trial.free(dest), trial.capacity[dest])
-            if free in tried_free or not fits(trial, inst, dest):
+            if free in tried_free or not trial.fits(inst, dest):
                 continue
             tried_free.add(free)
             steps[0] += 1
@@ -83,5 +99,6 @@ def _search(placement, ordered, dests, fits):
         return False
 
     if place(0):
-        return trial, moves
-    return None, None
+        return moves
+    undo(placement, moves)
+    return None

@@ -25,12 +25,20 @@ def capacity(node):
 
 
 class Placement:
-    """Hosts' capacities and usage, and the host of every instance."""
+    """Hosts' capacities and usage, and the host of every instance.
 
-    def __init__(self, context):
+    :param fill: fraction of each host's capacity that :meth:`fits` lets
+        instances fill (1.0: all of it; a strategy may keep headroom).
+    """
+
+    def __init__(self, context, fill=1.0):
         self.context = context
         self.capacity = {name: capacity(node)
                          for name, node in context.nodes.items()}
+        # NOTE: the small epsilon absorbs float noise of ratio x fill.
+        self.limit = {name: tuple(c * fill + 1e-9 for c in cap)
+                      for name, cap in self.capacity.items()} \
+            if fill != 1.0 else self.capacity
         self.used = {name: [0, 0, 0] for name in context.nodes}
         self.host_of = {}
         self.on_host = {name: set() for name in context.nodes}
@@ -56,9 +64,14 @@ class Placement:
                                            self.used[host]))
 
     def fits(self, inst, host):
+        """Whether ``inst`` can move to ``host`` (within its fill limit)."""
         if self.host_of.get(inst.uuid) == host:
             return False
-        return all(d <= f for d, f in zip(demand(inst), self.free(host)))
+        used = self.used[host]
+        limit = self.limit[host]
+        return (used[0] + inst.vcpus <= limit[0]
+                and used[1] + inst.memory_mb <= limit[1]
+                and used[2] + inst.disk_gb_total <= limit[2])
 
     def move(self, inst, dest):
         """Move ``inst`` to ``dest``; :raises CapacityError: if invalid."""
@@ -105,6 +118,7 @@ class Placement:
         other = Placement.__new__(Placement)
         other.context = self.context
         other.capacity = self.capacity
+        other.limit = self.limit
         other.used = {h: list(u) for h, u in self.used.items()}
         other.host_of = dict(self.host_of)
         other.on_host = {h: set(s) for h, s in self.on_host.items()}

@@ -13,6 +13,8 @@ hosts that are enabled, up, powered on and already running instances, and
 never a released host, so every step of the plan is valid in order.
 """
 
+import heapq
+
 from decision_engine.strategies import actions
 from decision_engine.strategies import base
 from decision_engine.strategies import context as context_mod
@@ -23,32 +25,37 @@ from decision_engine.strategies import placement as placement_mod
 class _State:
     """The plan being built: placement, released hosts and their moves."""
 
-    def __init__(self, placement):
+    def __init__(self, context, placement, max_migrations):
+        self.context = context
         self.placement = placement
+        self.max_migrations = max_migrations
         self.released = []
         self.moves_of = {}
         self.migrations = 0
+        # NOTE: a host keeps or lacks an unmovable instance for the whole
+        # run (hosts only ever receive movable instances), so which hosts
+        # may be emptied is decided once.
+        self.drainable = {
+            h for h, node in context.nodes.items()
+            if node.state == 'up' and node.power_state != 'power off'
+            and all(context.can_move(i)
+                    for i in context.instances_by_host[h])}
 
-    def release(self, host, placement, moves):
-        self.placement = placement
+    def instances_to_drain(self, host, extra=0):
+        """The instances of ``host`` if it may be emptied now, else None."""
+        p = self.placement
+        if host not in self.drainable or p.is_empty(host) \
+                or host in self.moves_of:
+            return None
+        if self.max_migrations is not None and self.migrations + extra \
+                + len(p.on_host[host]) > self.max_migrations:
+            return None
+        return [self.context.instances[u] for u in sorted(p.on_host[host])]
+
+    def release(self, host, moves):
         self.released.append(host)
         self.moves_of[host] = moves
         self.migrations += len(moves)
-
-
-def _drainable(context, placement, host, state, max_migrations):
-    """The instances of ``host`` if it may be emptied, else None."""
-    node = context.nodes[host]
-    if placement.is_empty(host) or node.state != 'up' \
-            or node.power_state == 'power off' or host in state.released:
-        return None
-    insts = [context.instances[u] for u in sorted(placement.on_host[host])]
-    if not all(context.can_move(i) for i in insts):
-        return None
-    if max_migrations is not None \
-            and state.migrations + len(insts) > max_migrations:
-        return None
-    return insts
 
 
 class ServerConsolidation(base.Strategy):
@@ -92,23 +99,15 @@ class ServerConsolidation(base.Strategy):
     )
 
     def execute(self, context, params):
-        target = params['target_utilization'] / 100.0
-        max_migrations = params.get('max_migrations')
-
-        def fits(p, inst, host):
-            if not p.fits(inst, host):
-                return False
-            return all(u + d <= c * target + 1e-9 for u, d, c in zip(
-                p.used[host], placement_mod.demand(inst), p.capacity[host]))
-
-        placement = placement_mod.Placement(context)
+        placement = placement_mod.Placement(
+            context, fill=params['target_utilization'] / 100.0)
         used_before = [h for h in context.nodes if not placement.is_empty(h)]
         util_before = placement.utilization(used_before)
-        state = _State(placement)
-        self._drain(context, state, fits, max_migrations)
-        if self._wake_bigger_host(context, state, fits, max_migrations):
-            self._drain(context, state, fits, max_migrations)
-        placement, released = state.placement, state.released
+        state = _State(context, placement, params.get('max_migrations'))
+        self._drain(state)
+        if self._wake_bigger_host(state):
+            self._drain(state)
+        released = state.released
         moves_of, migrations = state.moves_of, state.migrations
 
         plan = []
@@ -141,66 +140,69 @@ class ServerConsolidation(base.Strategy):
                      % (len(released), len(used_before), migrations)))
 
     @staticmethod
-    def _drain(context, state, fits, max_migrations):
+    def _drain(state):
         """Empty hosts one by one, least loaded first, onto hosts that
         already run instances."""
-        tried = set()
-        while True:
-            placement = state.placement
-            candidates = [h for h in context.nodes if h not in tried
-                          and _drainable(context, placement, h, state,
-                                         max_migrations)]
-            if not candidates:
-                return
-            host = min(candidates, key=lambda h: (
-                placement.load(h), len(placement.on_host[h]), h))
-            tried.add(host)
-            insts = _drainable(context, placement, host, state,
-                               max_migrations)
-            dests = [h for h in context.nodes
-                     if h != host and h not in state.released
-                     and context.is_target(h) and not placement.is_empty(h)]
-            new_placement, moves = packing.evacuate(placement, insts, dests,
-                                                    fits=fits)
-            if new_placement is not None:
-                state.release(host, new_placement, moves)
+        context, placement = state.context, state.placement
+        # Loads only grow (emptied hosts leave the heap), so a lazy heap
+        # gives the least loaded untried host: re-push stale entries.
+        heap = [(placement.load(h), len(placement.on_host[h]), h)
+                for h in state.drainable if not placement.is_empty(h)
+                and h not in state.moves_of]
+        heapq.heapify(heap)
+        targets = [h for h in context.nodes if context.is_target(h)]
+        while heap:
+            load, count, host = heapq.heappop(heap)
+            now = (placement.load(host), len(placement.on_host[host]), host)
+            if now != (load, count, host):
+                heapq.heappush(heap, now)
+                continue
+            insts = state.instances_to_drain(host)
+            if not insts:
+                continue
+            dests = [h for h in targets
+                     if h != host and h not in state.moves_of
+                     and not placement.is_empty(h)]
+            moves = packing.evacuate(placement, insts, dests)
+            if moves is not None:
+                state.release(host, moves)
 
     @staticmethod
-    def _wake_bigger_host(context, state, fits, max_migrations):
+    def _wake_bigger_host(state):
         """Move the whole content of two or more used hosts onto one empty
         host (the biggest first) when it can take them: one host more in
         use, at least two fewer.
 
         :returns: whether anything changed.
         """
+        context, placement = state.context, state.placement
         changed = False
-        placement = state.placement
         empties = sorted((h for h in context.nodes
                           if placement.is_empty(h) and context.is_target(h)
-                          and h not in state.released),
+                          and h not in state.moves_of),
                          key=lambda h: (placement.capacity[h], h),
                          reverse=True)
         for empty in empties:
-            placement = state.placement
-            trial = placement
+            if not placement.is_empty(empty):
+                continue
             taken = []
-            for host in sorted(context.nodes, key=lambda h: (
+            extra = 0
+            for host in sorted(state.drainable, key=lambda h: (
                     placement.load(h), h)):
-                insts = _drainable(context, trial, host, state,
-                                   max_migrations)
-                if not insts or host == empty:
+                if host == empty:
                     continue
-                if max_migrations is not None and state.migrations + sum(
-                        len(m) for _, m in taken) + len(insts) \
-                        > max_migrations:
+                insts = state.instances_to_drain(host, extra)
+                if not insts:
                     continue
-                new_trial, moves = packing.evacuate(trial, insts, [empty],
-                                                    fits=fits)
-                if new_trial is not None:
-                    trial = new_trial
+                moves = packing.evacuate(placement, insts, [empty])
+                if moves is not None:
                     taken.append((host, moves))
+                    extra += len(moves)
             if len(taken) >= 2:
                 for host, moves in taken:
-                    state.release(host, trial, moves)
+                    state.release(host, moves)
                 changed = True
+            else:
+                for _, moves in reversed(taken):
+                    packing.undo(placement, moves)
         return changed
