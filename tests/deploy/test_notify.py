@@ -55,7 +55,7 @@ def _worker_pids(proc):
 # oslo.service's handler only spawns a greenthread. signal.set_wakeup_fd()
 # on a pipe the hub watches fixes it (measured: SIGHUP handled in 0.01 s
 # instead of 10-30 s); add 'eventlet' here once backend.py does that.
-@pytest.mark.parametrize('backend', ['threading'])
+@pytest.mark.parametrize('backend', ['threading', 'eventlet'])
 def test_start_reload_stop(tmp_path, notify_socket, backend):
     sock, path = notify_socket
     proc = _start(tmp_path, path, backend)
