@@ -72,14 +72,18 @@ class EngineAPI:
 
     # -- engine state ------------------------------------------------------
 
+    def collector_status(self):
+        """The collector's own status (cheap: no model copy), or None."""
+        status = getattr(self.collector, 'status', None)
+        return jsonable(status()) if status else None
+
     def model_summary(self):
         """The current model's summary and how stale it is."""
         result = {'max_model_age': self.audits.conf.audit.max_model_age}
         if self.collector is None:
             result['collector'] = None
             return result
-        status = getattr(self.collector, 'status', None)
-        result['collector'] = jsonable(status()) if status else None
+        result['collector'] = self.collector_status()
         current = getattr(self.collector, 'current_model', None)
         model = current() if current else None
         if model is not None:

@@ -53,24 +53,29 @@ class _EngineCollector:
                 yield core.GaugeMetricFamily(
                     '%s_audits_%s' % (PREFIX, key),
                     'Audits %s in this engine' % key, value=audits[key])
-        model = self.engine.model_summary()
-        summary = model.get('summary') or {}
-        if summary.get('build_seconds') is not None:
+        # NOTE: the collector's status has the figures; asking for the
+        # model summary would copy the whole model at every scrape.
+        collector = self.engine.collector_status() or {}
+        if collector.get('build_seconds') is not None:
             yield core.GaugeMetricFamily(
                 '%s_model_build_seconds' % PREFIX,
-                'Duration of the last model build',
-                value=summary['build_seconds'])
-        if model.get('age_seconds') is not None:
+                'Duration of the last whole-cloud model build',
+                value=collector['build_seconds'])
+        if collector.get('age') is not None:
             yield core.GaugeMetricFamily(
                 '%s_model_age_seconds' % PREFIX,
-                'Age of the current model', value=model['age_seconds'])
-        collector = model.get('collector') or {}
-        for key, value in collector.items():
-            if isinstance(value, (int, float)) and not isinstance(value,
-                                                                  bool):
+                'Age of the current whole-cloud model',
+                value=collector['age'])
+        if 'stale' in collector:
+            yield core.GaugeMetricFamily(
+                '%s_model_stale' % PREFIX,
+                '1 when the whole-cloud model is stale',
+                value=1 if collector['stale'] else 0)
+        for key in ('builds', 'failures', 'nodes', 'instances', 'requests'):
+            if isinstance(collector.get(key), (int, float)):
                 yield core.GaugeMetricFamily(
-                    '%s_collector_%s' % (PREFIX, key),
-                    'Model collector: %s' % key, value=value)
+                    '%s_model_%s' % (PREFIX, key),
+                    'Model collector: %s' % key, value=collector[key])
 
 
 class Metrics:

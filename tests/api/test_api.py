@@ -99,8 +99,13 @@ def test_create_wait_and_read_the_plan(engine):
     assert status['audits']['by_state']['SUCCEEDED'] == 1
     model = requests.get(engine.url + '/v1/model').json()
     assert model['max_model_age'] == 300
+    assert model['summary']['nodes'] == 3 and model['stale'] is False
+    assert model['collector']['builds'] == 1
     metrics = requests.get(engine.url + '/metrics').text
     assert 'decision_engine_pool_size 3.0' in metrics
+    assert 'decision_engine_model_builds 1.0' in metrics
+    assert 'decision_engine_model_stale 0.0' in metrics
+    assert 'decision_engine_model_age_seconds ' in metrics
     assert 'decision_engine_audits{state="SUCCEEDED"} 1.0' in metrics
     assert 'decision_engine_periodic_failures_total{task="audit.x"} 1.0' \
         in metrics

@@ -59,6 +59,17 @@ class FakeCollector:
         with self._lock:
             return self._cache[key].copy()
 
+    def status(self):
+        model = self._cache.get(())
+        return {'builds': self.builds, 'failures': 0,
+                'age': model.age() if model else None,
+                'build_seconds': model.build_seconds if model else None,
+                'stale': model is None}
+
+    def current_model(self, scope=None):
+        model = self._cache.get(scope_mod.key_of(scope))
+        return model.copy() if model else None
+
     def _build(self):
         self.build_started.set()
         if self.gate is not None:
