@@ -171,16 +171,18 @@ def setup(conf, manager_getter):
     """
     register_opts(conf)
     uses_signal = not conf.oslo_reports.file_event_handler
-    if uses_signal and threading.current_thread() is not \
-            threading.main_thread():
-        raise RuntimeError(
-            'decision_engine.reports.setup() must run on the main thread '
-            'to handle SIGUSR2 (it ran on %s)'
-            % threading.current_thread().name)
     EngineReport.persistent_sections = [
         (SECTION_TITLE, PoolSectionGenerator(manager_getter))]
-    EngineReport.setup_autorun(VersionInfo(), service_name=SERVICE_NAME,
-                               conf=conf)
+    try:
+        EngineReport.setup_autorun(VersionInfo(), service_name=SERVICE_NAME,
+                                   conf=conf)
+    except ValueError as exc:
+        # NOTE: signal.signal() itself is the judge of "main thread": under
+        # eventlet's monkey patching threading.main_thread() is not.
+        raise RuntimeError(
+            'decision_engine.reports.setup() must run on the main thread '
+            'to handle SIGUSR2 (it ran on %s): %s'
+            % (threading.current_thread().name, exc))
     LOG.debug('Guru Meditation Reports enabled (%s)',
               'SIGUSR2' if uses_signal else
               'watching %s' % conf.oslo_reports.file_event_handler)

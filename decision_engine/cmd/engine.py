@@ -67,6 +67,7 @@ def main(argv=None):
 
     from oslo_service import service as oslo_service_mod
 
+    from decision_engine import reports
     from decision_engine import service
 
     engine = service.EngineService(conf, notifier, conf.concurrency_backend)
@@ -77,6 +78,7 @@ def main(argv=None):
         conf.conductor.graceful_shutdown_timeout + _LAUNCHER_KILL_MARGIN)
     if conf.concurrency_backend == backend.THREADING:
         service.route_sighup_to_reset(launcher, conf)
+    reports.install(launcher, conf, engine, conf.concurrency_backend)
     status = launcher.wait()
     if engine.start_failed():
         return 1

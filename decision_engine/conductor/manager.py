@@ -131,6 +131,8 @@ class ConductorManager:
         self.audit_engine.close()
         if self.collector is not None:
             self.collector.stop()
+        for driver in self.drivers.values():
+            driver.close()
         for worker in self._retired_workers + [self._worker]:
             worker.wait(max(0.0, timeout - (time.monotonic() - started)))
         if abandoned:

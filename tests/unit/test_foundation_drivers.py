@@ -139,9 +139,9 @@ def test_manager_collects_periodics_from_itself_and_drivers(conf, tmp_path):
     manager = manager_mod.ConductorManager(conf, backend=BACKEND)
     manager.start()
     try:
-        names = sorted(manager.periodic_statistics())
-        assert names == ['manager.log_statistics',
-                         'power_driver.fake.sync_power_states']
+        names = set(manager.periodic_statistics())
+        assert {'manager.log_statistics',
+                'power_driver.fake.sync_power_states'} <= names
         assert pool_mod.get_pool() is manager.pool
         assert manager.pool.size == 3
     finally:
