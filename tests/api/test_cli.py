@@ -131,3 +131,21 @@ def test_db_sync_bad_config_is_one_line(tmp_path):
     assert result.stderr.count('\n') == 1
     assert 'database error' in result.stderr or 'db sync failed' in \
         result.stderr
+
+
+def test_http_basic_credentials(tmp_path, capsys):
+    import bcrypt
+    digest = bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=4)).decode()
+    path = test_api.write_htpasswd(tmp_path, ['ops:' + digest])
+    engine = test_api.Engine(tmp_path, auth_strategy='http_basic',
+                             http_basic_auth_user_file=path)
+    try:
+        status, out, _ = run(capsys, '--url', engine.url, '--user', 'ops',
+                             '--password', 'pw', 'audit', 'list')
+        assert status == 0 and '| uuid' in out
+        status, _, err = run(capsys, '--url', engine.url, '--user', 'ops',
+                             '--password', 'nope', 'audit', 'list')
+        assert status == 1 and 'HTTP 401: valid HTTP basic credentials' \
+            in err
+    finally:
+        engine.close()

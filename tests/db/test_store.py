@@ -178,3 +178,17 @@ def test_unreachable_database_is_one_clear_error(tmp_path):
         'postgresql+psycopg2://postgres@127.0.0.1:1/test', upgrade=False)
     with pytest.raises(db_api.StoreError, match='database error'):
         store.get_audit('x')
+
+
+def test_migrations_match_the_models(url):
+    from alembic import autogenerate
+    from alembic import migration as alembic_migration
+
+    from decision_engine.db import models
+
+    store = dbfixtures.open_store(url)
+    with store.engine.connect() as conn:
+        context = alembic_migration.MigrationContext.configure(conn)
+        diff = autogenerate.compare_metadata(context, models.Base.metadata)
+    store.dispose()
+    assert diff == []
