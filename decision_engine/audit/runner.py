@@ -108,9 +108,12 @@ class AuditRunner:
     def _dispatch_loop(self):
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._stopping or (
-                    self._queue and len(self._running)
-                    < self.conf.audit.max_concurrent_audits))
+                # NOTE: the timeout only makes a reloaded (mutable)
+                # max_concurrent_audits take effect without an event.
+                if not self._cond.wait_for(lambda: self._stopping or (
+                        self._queue and len(self._running)
+                        < self.conf.audit.max_concurrent_audits), 1.0):
+                    continue
                 if self._stopping:
                     return
                 audit_uuid = self._queue[0]
@@ -199,7 +202,7 @@ class AuditRunner:
         except (LookupError, strategy_base.InvalidParameters,
                 scope_mod.InvalidScope) as exc:
             raise _RunFailed(str(exc), final=True)
-        wait0 = time.monotonic()
+        wait0 = started = time.monotonic()
         try:
             model = self.collector.get_model(
                 max_age=self.conf.audit.max_model_age,
@@ -221,6 +224,11 @@ class AuditRunner:
             solution = strategy_cls().execute(context, params)
         except strategy_base.StrategyError as exc:
             raise _RunFailed(str(exc))
+        elapsed = time.monotonic() - started
+        if elapsed > timeout:
+            raise _RunFailed('timed out after %.0f s ([audit] audit_timeout '
+                             'is %d s); the plan was dropped'
+                             % (elapsed, timeout))
         try:
             verify.check_plan(context, solution.actions)
         except verify.InvalidPlan as exc:

@@ -33,8 +33,10 @@ opts = [
     cfg.IntOpt(
         'audit_timeout',
         default=1800, min=10, max=86400, mutable=True,
-        help='Seconds an audit may take (model build and strategy) before '
-             'it ends FAILED with a timeout reason.'),
+        help='Seconds an audit may take from its start. It is checked '
+             'when the model arrives and when the strategy returns (a '
+             'running build or strategy is not interrupted): past it, the '
+             'audit ends FAILED with a timeout reason and no plan.'),
 ]
 
 

@@ -296,3 +296,23 @@ def test_start_settles_interrupted_and_requeues_pending(store, pool):
     assert (ongoing['state'], ongoing['state_reason']) == (
         states.FAILED, 'interrupted')
     assert store.get_audit(pending['uuid'])['state'] == states.SUCCEEDED
+
+
+def test_audit_timeout_fails_the_audit(store, pool, monkeypatch):
+    from decision_engine.audit import runner as runner_mod
+
+    class Clock:
+        now = 0.0
+
+        def monotonic(self):
+            # Every reading is 20 s after the previous one.
+            self.now += 20.0
+            return self.now
+    service, _ = make_service(store, pool, audit_timeout=30)
+    audit = store.create_audit(service.validate({'strategy': 'dummy'}))
+    monkeypatch.setattr(runner_mod, 'time', Clock())
+    service.runner.run(audit['uuid'])
+    audit = store.get_audit(audit['uuid'])
+    assert audit['state'] == states.FAILED
+    assert 'timed out after' in audit['state_reason']
+    assert 'audit_timeout' in audit['state_reason']
