@@ -28,7 +28,7 @@ def free_port():
 
 
 class Daemon:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, backend='threading'):
         self.tmp = tmp_path
         self.port = free_port()
         self.url = 'http://127.0.0.1:%d' % self.port
@@ -40,6 +40,7 @@ state_path = {tmp_path}
 log_file = {self.log}
 debug = true
 enabled_power_drivers = fake
+concurrency_backend = {backend}
 
 [conductor]
 workers_pool_size = 3
@@ -115,9 +116,9 @@ seed = {TOPOLOGY['seed']}
             time.sleep(0.2)
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    daemon = Daemon(tmp_path)
+@pytest.fixture(params=['threading', 'eventlet'])
+def daemon(request, tmp_path):
+    daemon = Daemon(tmp_path, backend=request.param)
     daemon.start()
     yield daemon
     daemon.stop()
