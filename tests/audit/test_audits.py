@@ -205,11 +205,19 @@ def test_ten_audits_on_the_smallest_pool_share_one_build(store, pool):
         audits = [service.create({'strategy': 'server_consolidation'})
                   for _ in range(10)]
         assert collector.build_started.wait(30)
+        # Hold the build until all three workers run an audit, so the
+        # build's fan-out meets a full pool.
+        runner = service.runner
+        with runner._cond:
+            assert runner._cond.wait_for(
+                lambda: len(runner._running) == 3, 30)
         gate.set()
         assert service.runner.wait_idle(60)
     finally:
         gate.set()
         service.stop()
+    # The fan-out ran inline in the audit's worker instead of deadlocking.
+    assert pool.statistics()['caller_ran'] > 0
     final = [store.get_audit(a['uuid']) for a in audits]
     assert [a['state'] for a in final] == [states.SUCCEEDED] * 10, [
         a['state_reason'] for a in final]
