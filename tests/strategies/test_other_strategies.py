@@ -185,3 +185,52 @@ def test_verifier_rejects_bad_plans():
     verify.check_plan(ctx, [act.migrate(inst, 'a', 'c', 'live'),
                             act.change_service('a', 'disabled'),
                             act.change_power('a', 'off')])
+
+
+def messy_model(rng):
+    """A bigger random cloud with every awkward case mixed in."""
+    m = h.random_model(rng, hosts=rng.randint(5, 25),
+                       instances=rng.randint(10, 120))
+    for node in m.nodes.values():
+        roll = rng.random()
+        if roll < 0.1:
+            node.status = 'disabled'
+        elif roll < 0.15:
+            node.state = 'down'
+        elif roll < 0.2:
+            node.power_state = None
+        elif roll < 0.25:
+            node.power_failure = True
+        node.vcpus_reserved = rng.choice([0, 0, 1])
+    for inst in m.instances.values():
+        roll = rng.random()
+        if roll < 0.05:
+            inst.locked = True
+        elif roll < 0.1:
+            inst.state = rng.choice(['error', 'building', 'stopped'])
+    return m
+
+
+@pytest.mark.parametrize('seed', range(25))
+def test_every_strategy_gives_valid_plans_on_messy_clouds(seed):
+    from decision_engine.strategies import server_consolidation
+    rng = h.rng(9000 + seed)
+    m = messy_model(rng)
+    for cls, params in (
+            (server_consolidation.ServerConsolidation, {}),
+            (server_consolidation.ServerConsolidation,
+             {'target_utilization': 70, 'max_migrations': 5}),
+            (saving_energy.SavingEnergy, {'min_free_hosts_num': 2}),
+            (dummy.DummyStrategy, {})):
+        # run() replays and checks the plan.
+        solution, _ = run(cls, m, **params)
+        if 'max_migrations' in params:
+            assert solution.indicators['migrations'] <= 5
+    host = rng.choice(sorted(h.context(m).nodes))
+    try:
+        solution, final = run(host_maintenance.HostMaintenance, m,
+                              maintenance_node=host)
+    except base.StrategyError as exc:
+        assert str(exc).startswith('cannot evacuate %s' % host)
+    else:
+        assert final.is_empty(host)
