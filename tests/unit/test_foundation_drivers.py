@@ -134,6 +134,9 @@ def test_failures_flag_power_failure_then_recover(conf):
 
 def test_manager_collects_periodics_from_itself_and_drivers(conf, tmp_path):
     conf.set_override('workers_pool_size', 3, group='conductor')
+    conf.set_override('state_path', str(tmp_path))
+    conf.set_override('enabled', False, group='api')
+    conf.set_override('enabled', False, group='collector')
     conf.set_override('inventory_file', _write(
         tmp_path, '- {hostname: c1, driver: fake}'), group='power')
     manager = manager_mod.ConductorManager(conf, backend=BACKEND)
