@@ -227,18 +227,17 @@ def install(launcher, conf, engine, backend):
     if backend != 'threading':
         setup(conf, lambda: engine.manager)
         return
-    register_opts(conf)
-    cotyledon_manager = getattr(launcher, '_manager', None)
-    if cotyledon_manager is None:
-        LOG.warning('Cannot hook Guru Meditation Reports into the threading '
-                    'launcher; SIGUSR2 will not produce a report')
-        return
+    # NOTE: imported here: decision_engine.service needs the backend chosen.
+    from decision_engine import service as service_mod
 
-    def _on_new_worker(service_id, worker_id, wrapper):
-        # NOTE: runs in the worker, on its main thread; the wrapper holds
-        # the worker's own copy of the engine service.
+    register_opts(conf)
+
+    def _setup_in_worker(wrapper):
         service = getattr(wrapper, 'service_instance', engine)
         setup(conf, lambda: service.manager)
 
-    cotyledon_manager.register_hooks(on_new_worker=_on_new_worker)
+    if not service_mod.on_new_worker(
+            launcher, _setup_in_worker,
+            'SIGUSR2 will not produce a Guru Meditation Report'):
+        return
     forward_from_parent()

@@ -83,30 +83,46 @@ class EngineService(service.Service):
         super().wait()
 
 
+def on_new_worker(launcher, hook, consequence):
+    """Run ``hook(engine_service)`` in each new threading-backend worker.
+
+    The hook runs in the worker process, on its main thread, with the
+    worker's own copy of the :class:`EngineService`.
+
+    :param consequence: what an operator loses when the hook cannot be
+        installed, for the warning.
+    :returns: whether the hook was installed.
+    """
+    # NOTE: ServiceLauncher keeps its cotyledon manager private and has no
+    # hook of its own; without it we keep cotyledon's behaviour.
+    cotyledon_manager = getattr(launcher, '_manager', None)
+    if cotyledon_manager is None:
+        LOG.warning('Cannot hook into the threading launcher: %s',
+                    consequence)
+        return False
+
+    def _on_new_worker(service_id, worker_id, wrapper):
+        hook(wrapper)
+
+    cotyledon_manager.register_hooks(on_new_worker=_on_new_worker)
+    return True
+
+
 def route_sighup_to_reset(launcher, conf):
     """Make SIGHUP reset the threading backend's worker instead of
     restarting it.
 
     cotyledon's worker answers SIGHUP by terminating itself so that its
     parent forks a fresh one: the pool, the power states and anything running
-    would be lost. oslo.service's wrapper has no hook for it, so a
-    cotyledon ``new_worker`` hook replaces the worker's ``reload`` with one
-    that mutates the config files in the worker and calls ``reset()``, as the
-    eventlet launcher does.
+    would be lost. oslo.service's wrapper has no hook for it, so the worker's
+    ``reload`` is replaced with one that mutates the config files in the
+    worker and calls ``reset()``, as the eventlet launcher does. Without the
+    hook, SIGHUP restarts the worker (draining it first).
     """
-    # NOTE: ServiceLauncher keeps its cotyledon manager private; without it
-    # we fall back to cotyledon's behaviour (restart the worker, draining it
-    # first), which is documented.
-    cotyledon_manager = getattr(launcher, '_manager', None)
-    if cotyledon_manager is None:
-        LOG.warning('Cannot hook SIGHUP into the threading launcher; SIGHUP '
-                    'will restart the worker process')
-        return
-
-    def _on_new_worker(service_id, worker_id, wrapper):
+    def _route(wrapper):
         def reload():
             conf.mutate_config_files()
             wrapper.service_instance.reset()
         wrapper.reload = reload
 
-    cotyledon_manager.register_hooks(on_new_worker=_on_new_worker)
+    on_new_worker(launcher, _route, 'SIGHUP will restart the worker process')
