@@ -5,8 +5,22 @@ eventlet-patched process, the way the daemon runs with
 ``concurrency_backend = eventlet`` (``tox -e py3-eventlet``).
 """
 
+import pytest
+
 from tests import BACKEND
 
 if BACKEND == 'eventlet':
     import eventlet
     eventlet.monkey_patch()
+
+
+@pytest.fixture
+def sim(topology):
+    """The simulated cloud (real HTTP on loopback) serving ``topology``,
+    which each test folder defines."""
+    from decision_engine.simulator import Simulator
+
+    simulator = Simulator(topology, latency_ms=0, token_ttl_s=3600)
+    simulator.start()
+    yield simulator
+    simulator.stop()

@@ -3,25 +3,21 @@ and a log capture that sees every logger at DEBUG."""
 
 import logging
 
-from oslo_config import cfg
 import pytest
 
-from decision_engine import conf as conf_mod
 from decision_engine.conductor import pool as pool_mod
 from decision_engine.drivers import inventory
 from decision_engine.drivers import power_state
 from decision_engine.simulator import bmc
 from tests import BACKEND
+from tests import fresh_conf
 
 PASSWORD = 'Pw-9f2c!never-log-me'
 
 
 @pytest.fixture
 def conf():
-    c = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(c)
-    c([], project='decision-engine', default_config_files=[])
+    c = fresh_conf()
     c.set_override('connect_timeout', 2.0, group='redfish')
     c.set_override('read_timeout', 2.0, group='redfish')
     return c

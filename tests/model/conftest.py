@@ -4,7 +4,6 @@ builder harness against it."""
 import pytest
 
 from decision_engine.conf import CONF
-from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests.model import truth
 
@@ -20,14 +19,6 @@ def topology():
     # 23 hosts: compute-1 is a prefix of compute-10..19; some hosts empty.
     return Topology.generate(hosts=23, instances=300, aggregates=3, azs=2,
                              seed=7)
-
-
-@pytest.fixture
-def sim(topology):
-    simulator = Simulator(topology, latency_ms=0, token_ttl_s=3600)
-    simulator.start()
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture

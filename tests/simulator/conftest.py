@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 
 
@@ -15,14 +14,6 @@ def topology():
     # 12 hosts: compute-1 is a prefix of compute-10..12.
     return Topology.generate(hosts=12, instances=120, aggregates=2, azs=2,
                              seed=3)
-
-
-@pytest.fixture
-def sim(topology):
-    simulator = Simulator(topology, latency_ms=0, token_ttl_s=3600)
-    simulator.start()
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture

@@ -2,13 +2,12 @@
 
 import textwrap
 
-from oslo_config import cfg
 import pytest
 
-from decision_engine import conf as conf_mod
 from decision_engine.conductor import manager as manager_mod
 from decision_engine.conductor import pool as pool_mod
 from tests import BACKEND
+from tests import fresh_conf
 from decision_engine.drivers import fake
 from decision_engine.drivers import inventory
 from decision_engine.drivers import loader
@@ -17,11 +16,7 @@ from decision_engine.drivers import power_state
 
 @pytest.fixture
 def conf():
-    c = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(c)
-    c([], project='decision-engine', default_config_files=[])
-    return c
+    return fresh_conf()
 
 
 def _write(tmp_path, text, name='inventory.yaml'):
