@@ -1,94 +1,239 @@
 """Prometheus metrics, read from the engine when scraped.
 
-Pool and periodic numbers, audits by state, the model's build duration and
-age are gathered from :class:`~.engine_api.EngineAPI` at each scrape (no
-background thread); API requests are counted as they are served.
+Everything but the API request counter is read at scrape time from the
+:class:`~.engine_api.EngineAPI` (no background thread, no second copy of
+the engine's state): the manager's status (pool, periodic tasks, power
+sweeps), the audit statistics and the model collector's status. API
+requests are counted as they are served.
+
+The contract (``etc/grafana/decision-engine.json`` queries these; see the
+operator guide's Metrics section)::
+
+    decision_engine_pool_size / _busy / _queued          gauges
+    decision_engine_pool_rejected_total                  counter
+    decision_engine_periodic_runs_total{task}            counter
+    decision_engine_periodic_failures_total{task}        counter
+    decision_engine_periodic_duration_seconds{task}      gauge, last run
+    decision_engine_periodic_lateness_seconds{task}      gauge, last start
+    decision_engine_model_build_duration_seconds         gauge, last build
+    decision_engine_model_build_requests_total           counter
+    decision_engine_model_build_errors_total             counter
+    decision_engine_model_staleness_seconds              gauge
+    decision_engine_power_sweep_duration_seconds{driver} gauge, last sweep
+    decision_engine_power_sweep_failures_total{driver}   counter
+    decision_engine_audits{state}                        gauge
+    decision_engine_api_requests_total{method,status}    counter
+
+Every family of the contract is always exposed (with no sample while its
+source has no figure yet, e.g. no model built), so a missing name always
+means a broken engine, not an idle one.
 """
+
+import logging
 
 import prometheus_client
 from prometheus_client import core
 
+LOG = logging.getLogger(__name__)
+
 PREFIX = 'decision_engine'
 
+_POOL_GAUGES = (('size', 'workers in the pool'),
+                ('busy', 'workers running a task'),
+                ('queued', 'tasks accepted, not yet on a worker'),
+                ('free', 'workers neither busy nor promised to a task'),
+                ('reserved', 'workers kept from periodic tasks'))
+_POOL_COUNTERS = (('submitted', 'tasks submitted'),
+                  ('rejected', 'submissions refused because the pool was '
+                               'full (NoFreeWorker)'),
+                  ('caller_ran', 'tasks run inline by a pool worker that '
+                                 'found the pool full'),
+                  ('executed', 'tasks finished'),
+                  ('failed', 'tasks that raised'),
+                  ('cancelled', 'tasks cancelled before they started'))
 
-class _EngineCollector:
+
+def _name(suffix):
+    return '%s_%s' % (PREFIX, suffix)
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _gauge(suffix, doc, value=None, labels=None):
+    family = core.GaugeMetricFamily(_name(suffix), doc, labels=labels)
+    if _number(value):
+        family.add_metric([], value)
+    return family
+
+
+def _counter(suffix, doc, value=None, labels=None):
+    # NOTE: CounterMetricFamily appends _total to the sample name.
+    family = core.CounterMetricFamily(_name(suffix), doc, labels=labels)
+    if _number(value):
+        family.add_metric([], value)
+    return family
+
+
+def _add(family, labels, value):
+    if _number(value):
+        family.add_metric(labels, value)
+
+
+class EngineCollector:
+    """A prometheus_client collector reading ``engine`` at each scrape.
+
+    :param engine: an :class:`~.engine_api.EngineAPI` (``status()`` and
+        ``collector_status()``).
+    """
+
     def __init__(self, engine):
         self.engine = engine
 
+    def _read(self, what, method):
+        # NOTE: one source failing (e.g. the store is down for the audit
+        # counts) must not take the other metrics with it.
+        try:
+            return method() or {}
+        except Exception as exc:
+            LOG.warning('Metrics: cannot read the %s: %s: %s', what,
+                        type(exc).__name__, exc)
+            return {}
+
     def collect(self):
-        status = self.engine.status()
-        pool = status.get('pool') or {}
-        for key in ('size', 'busy', 'queued', 'free', 'reserved'):
-            if key in pool:
-                yield core.GaugeMetricFamily(
-                    '%s_pool_%s' % (PREFIX, key),
-                    'Worker pool: %s workers' % key, value=pool[key])
-        for key in ('submitted', 'rejected', 'caller_ran', 'executed',
-                    'failed'):
-            if key in pool:
-                yield core.CounterMetricFamily(
-                    '%s_pool_%s' % (PREFIX, key),
-                    'Worker pool: tasks %s' % key.replace('_', ' '),
-                    value=pool[key])
-        runs = core.CounterMetricFamily(
-            '%s_periodic_runs' % PREFIX, 'Runs of each periodic task',
-            labels=['task'])
+        status = self._read('engine status', self.engine.status)
+        yield from self._pool(status.get('pool') or {})
+        yield from self._periodics(status.get('periodics') or {})
+        yield from self._model(self._read('model collector status',
+                                          self.engine.collector_status))
+        yield from self._power(status.get('power_sweeps') or {},
+                               status.get('power_states') or {})
+        yield from self._audits(status.get('audits') or {})
+
+    def _pool(self, pool):
+        for key, doc in _POOL_GAUGES:
+            yield _gauge('pool_' + key, 'Worker pool: %s' % doc,
+                         pool.get(key))
+        for key, doc in _POOL_COUNTERS:
+            yield _counter('pool_' + key, 'Worker pool: %s' % doc,
+                           pool.get(key))
+
+    def _periodics(self, periodics):
+        label = ['task']
+        families = {
+            'runs': core.CounterMetricFamily(
+                _name('periodic_runs'), 'Finished runs of each periodic '
+                'task', labels=label),
+            'failures': core.CounterMetricFamily(
+                _name('periodic_failures'), 'Runs of each periodic task '
+                'that raised', labels=label),
+            'skipped': core.CounterMetricFamily(
+                _name('periodic_skipped'), 'Runs of each periodic task '
+                'skipped because its previous run was still going',
+                labels=label),
+            'last_duration': core.GaugeMetricFamily(
+                _name('periodic_duration_seconds'), 'Duration of the last '
+                'run of each periodic task', labels=label),
+            'last_lateness': core.GaugeMetricFamily(
+                _name('periodic_lateness_seconds'), 'How late past its '
+                'spacing the last run of each periodic task started',
+                labels=label),
+            'spacing': core.GaugeMetricFamily(
+                _name('periodic_spacing_seconds'), 'Configured seconds '
+                'between two starts of each periodic task', labels=label),
+            'running': core.GaugeMetricFamily(
+                _name('periodic_running'), '1 while the periodic task runs',
+                labels=label),
+        }
+        for task, stats in sorted(periodics.items()):
+            for key, family in families.items():
+                value = stats.get(key)
+                if isinstance(value, bool):
+                    value = int(value)
+                _add(family, [task], value)
+        yield from families.values()
+
+    def _model(self, model):
+        totals = model.get('totals') or {}
+        yield _gauge('model_build_duration_seconds', 'Duration of the build '
+                     'of the current whole-cloud model',
+                     model.get('build_seconds'))
+        yield _counter('model_build_requests', 'HTTP requests (retries '
+                       'included) sent by the successful model builds',
+                       totals.get('requests'))
+        yield _counter('model_build_errors', 'Failed model builds (any '
+                       'scope)', totals.get('failures',
+                                             model.get('failures')))
+        yield _gauge('model_staleness_seconds', 'Age of the current '
+                     'whole-cloud model (no sample before the first build)',
+                     model.get('age'))
+        stale = model.get('stale')
+        yield _gauge('model_stale', '1 when the whole-cloud model is stale '
+                     '(too old, last build failed, or none built)',
+                     None if stale is None else int(bool(stale)))
+        yield _gauge('model_nodes', 'Compute nodes in the current '
+                     'whole-cloud model', model.get('nodes'))
+        yield _gauge('model_instances', 'Instances in the current '
+                     'whole-cloud model', model.get('instances'))
+        # Deprecated: the names before the dashboard contract; kept for
+        # existing scrapers and the API tests.
+        yield _gauge('model_builds', 'Deprecated: builds of the whole-cloud '
+                     'model since start', model.get('builds'))
+        yield _gauge('model_age_seconds', 'Deprecated: use '
+                     'decision_engine_model_staleness_seconds',
+                     model.get('age'))
+
+    def _power(self, sweeps, states):
+        label = ['driver']
+        duration = core.GaugeMetricFamily(
+            _name('power_sweep_duration_seconds'), 'Duration of the last '
+            'power-state sweep of each driver', labels=label)
         failures = core.CounterMetricFamily(
-            '%s_periodic_failures' % PREFIX,
-            'Failed runs of each periodic task', labels=['task'])
-        for name, stats in (status.get('periodics') or {}).items():
-            runs.add_metric([name], stats.get('runs', 0))
-            failures.add_metric([name], stats.get('failures', 0))
-        yield runs
+            _name('power_sweep_failures'), 'Failed power-state polls of each '
+            'driver (a sweep failing as a whole counts one)', labels=label)
+        runs = core.CounterMetricFamily(
+            _name('power_sweeps'), 'Finished power-state sweeps of each '
+            'driver', labels=label)
+        for driver, stats in sorted(sweeps.items()):
+            _add(duration, [driver], stats.get('last_duration'))
+            _add(failures, [driver], stats.get('failures'))
+            _add(runs, [driver], stats.get('sweeps'))
+        yield duration
         yield failures
-        audits = status.get('audits') or {}
+        yield runs
+        yield _gauge('power_failure_nodes', 'Nodes flagged power_failure '
+                     '(too many failed polls in a row)',
+                     sum(1 for record in states.values()
+                         if (record or {}).get('power_failure')))
+
+    def _audits(self, audits):
         by_state = core.GaugeMetricFamily(
-            '%s_audits' % PREFIX, 'Audits in the store by state',
+            _name('audits'), 'Audits in the store, by state',
             labels=['state'])
-        for state, count in (audits.get('by_state') or {}).items():
-            by_state.add_metric([state], count)
+        for state, count in sorted((audits.get('by_state') or {}).items()):
+            _add(by_state, [state], count)
         yield by_state
         for key in ('queued', 'running'):
-            if key in audits:
-                yield core.GaugeMetricFamily(
-                    '%s_audits_%s' % (PREFIX, key),
-                    'Audits %s in this engine' % key, value=audits[key])
-        # NOTE: the collector's status has the figures; asking for the
-        # model summary would copy the whole model at every scrape.
-        collector = self.engine.collector_status() or {}
-        if collector.get('build_seconds') is not None:
-            yield core.GaugeMetricFamily(
-                '%s_model_build_seconds' % PREFIX,
-                'Duration of the last whole-cloud model build',
-                value=collector['build_seconds'])
-        if collector.get('age') is not None:
-            yield core.GaugeMetricFamily(
-                '%s_model_age_seconds' % PREFIX,
-                'Age of the current whole-cloud model',
-                value=collector['age'])
-        if 'stale' in collector:
-            yield core.GaugeMetricFamily(
-                '%s_model_stale' % PREFIX,
-                '1 when the whole-cloud model is stale',
-                value=1 if collector['stale'] else 0)
-        for key in ('builds', 'failures', 'nodes', 'instances', 'requests'):
-            if isinstance(collector.get(key), (int, float)):
-                yield core.GaugeMetricFamily(
-                    '%s_model_%s' % (PREFIX, key),
-                    'Model collector: %s' % key, value=collector[key])
+            yield _gauge('audits_%s' % key, 'Audits %s in this engine' % key,
+                         audits.get(key))
 
 
 class Metrics:
+    """The registry behind ``/metrics`` of one API application."""
+
     def __init__(self, engine):
         self.registry = prometheus_client.CollectorRegistry()
-        self.registry.register(_EngineCollector(engine))
+        self.registry.register(EngineCollector(engine))
         self.requests = prometheus_client.Counter(
-            '%s_api_requests' % PREFIX, 'API requests served',
-            ['method', 'status'], registry=self.registry)
+            _name('api_requests'), 'API requests served, by method and '
+            'HTTP status', ['method', 'status'], registry=self.registry)
 
     def count(self, method, status):
+        """Count one served request (``status``: the HTTP status code)."""
         self.requests.labels(method, str(status)).inc()
 
     def render(self):
+        """``(body, content type)`` of the text exposition format."""
         return (prometheus_client.generate_latest(self.registry),
                 prometheus_client.CONTENT_TYPE_LATEST)

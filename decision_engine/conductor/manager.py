@@ -160,6 +160,8 @@ class ConductorManager:
             'pool': self.pool.statistics() if self.pool else None,
             'periodics': self.periodic_statistics(),
             'power_states': self.tracker.snapshot() if self.tracker else {},
+            'power_sweeps': {name: driver.sweep_statistics()
+                             for name, driver in self.drivers.items()},
         }
 
     # -- periodic tasks of the manager itself ------------------------------

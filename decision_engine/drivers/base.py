@@ -45,6 +45,10 @@ class PowerDriver(metaclass=abc.ABCMeta):
         self.nodes = list(nodes)
         self.tracker = tracker
         self.sweeps = 0
+        # NOTE: read by /metrics (sweep_statistics); written only by the
+        # sweep, which never overlaps itself (_sweep_lock).
+        self.sweep_failures = 0
+        self.last_sweep_duration = None
         # NOTE: futurist never starts a periodic again before its last run
         # ended; this lock also keeps a manual call (a test, an operator's
         # "sync now") from overlapping a scheduled sweep.
@@ -82,6 +86,14 @@ class PowerDriver(metaclass=abc.ABCMeta):
             return False
         self.tracker.record_success(node.hostname, state)
         return True
+
+    def sweep_statistics(self):
+        """``{sweeps, failures, last_duration, nodes}``: completed sweeps,
+        failed node polls (a sweep failing as a whole counts one), the
+        last sweep's seconds (None before the first) and nodes known."""
+        return {'sweeps': self.sweeps, 'failures': self.sweep_failures,
+                'last_duration': self.last_sweep_duration,
+                'nodes': len(self.nodes)}
 
     def _record_failure(self, node, error):
         """Count a failed poll of ``node`` and log it (without secrets)."""
@@ -141,9 +153,17 @@ class PowerDriver(metaclass=abc.ABCMeta):
             return
         started = time.monotonic()
         nodes = self.tracker.order_failed_first(self.nodes)
-        failed = self._sweep(nodes)
+        try:
+            failed = self._sweep(nodes)
+        except Exception:
+            # NOTE: a sweep that fails as a whole counts as one failure.
+            self.sweep_failures += 1
+            self.last_sweep_duration = time.monotonic() - started
+            raise
         elapsed = time.monotonic() - started
         self.sweeps += 1
+        self.sweep_failures += failed
+        self.last_sweep_duration = elapsed
         interval = self.conf.power.sync_interval
         if elapsed > 3 * interval:
             LOG.warning('Power-state sweep of driver %s took %.1f s, more '

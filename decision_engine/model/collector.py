@@ -77,6 +77,10 @@ class ModelCollector:
         self._cloud = None
         self._transport = None
         self._stopped = False
+        # NOTE: since start, over every scope (scopes may be dropped), for
+        # counters that never go down: builds, failed ones, and the HTTP
+        # requests of the successful ones.
+        self._totals = {'builds': 0, 'failures': 0, 'requests': 0}
 
     # -- the periodic --------------------------------------------------------
 
@@ -176,6 +180,8 @@ class ModelCollector:
                 state.failed_at = time.time()
                 state.failures += 1
                 state.builds += 1
+                self._totals['builds'] += 1
+                self._totals['failures'] += 1
                 del self._in_flight[key]
             future.set_exception(exc)
         else:
@@ -183,6 +189,8 @@ class ModelCollector:
                 state.model = model
                 state.failure = None
                 state.builds += 1
+                self._totals['builds'] += 1
+                self._totals['requests'] += model.requests or 0
                 del self._in_flight[key]
             future.set_result(model)
         return future
@@ -216,12 +224,15 @@ class ModelCollector:
 
     def status(self):
         """Age, staleness and reason, last build time and request count of
-        the whole-cloud model (top level) and of each scope kept."""
+        the whole-cloud model (top level) and of each scope kept; under
+        ``totals``, the builds, failed builds and requests of successful
+        builds of every scope since start."""
         max_age = self.conf.collector.max_age
         now = time.time()
         with self._lock:
             states = list(self._states.items())
             building = set(self._in_flight)
+            totals = dict(self._totals)
         scopes = []
         result = None
         for key, state in states:
@@ -234,6 +245,7 @@ class ModelCollector:
             result = _describe(_ScopeState(None), now, max_age,
                                () in building)
         result['scoped'] = scopes
+        result['totals'] = totals
         return result
 
     def stop(self):
