@@ -236,7 +236,15 @@ class WorkerPool:
                 self._executed += 1
                 self._failed += failed
 
-    def _run_inline(self, fn, args, kwargs):
+    def run_in_caller(self, fn, *args, **kwargs):
+        """Run ``fn`` in the calling thread; return its (done) future.
+
+        For a caller that got :class:`NoFreeWorker` and must make progress
+        rather than wait for a worker (counted as ``caller_ran``).
+        """
+        return self._run_inline(fn, args, kwargs, count=True)
+
+    def _run_inline(self, fn, args, kwargs, count=False):
         future = futurist.Future()
         failed = False
         try:
@@ -245,6 +253,7 @@ class WorkerPool:
             failed = True
             future.set_exception(exc)
         with self._lock:
+            self._caller_ran += count
             self._executed += 1
             self._failed += failed
         return future
@@ -382,8 +391,7 @@ class WorkerPool:
         except NoFreeWorker:
             with self._lock:
                 self._rejected -= 1
-                self._caller_ran += 1
-            return self._run_inline(fn, (item,), {})
+            return self.run_in_caller(fn, item)
 
     # -- introspection and life cycle --------------------------------------
 

@@ -136,7 +136,7 @@ class _Build:
                     break
                 # NOTE: nothing of ours runs and the pool is full of other
                 # work: run this request here rather than wait blindly.
-                fut = self.pool._run_inline(fn, (arg,), {})
+                fut = self.pool.run_in_caller(fn, arg)
             self.running[fut] = then
             new.append(fut)
         return new
