@@ -45,19 +45,23 @@ class EngineService(service.Service):
             self.manager.start()
         except Exception as exc:
             self._fail_start(exc)
-            raise
+            return
         self.notifier.ready()
         LOG.info('decision-engine started (pid %d)', os.getpid())
 
     def _fail_start(self, exc):
-        """Stop the whole engine: retrying a failed start would loop."""
-        LOG.error('decision-engine failed to start: %s', exc)
+        """Stop the whole engine, exit status 1.
+
+        Raising would make cotyledon fork a new worker that fails the same
+        way, forever (and print a traceback each time): instead the launcher
+        is asked to shut down, as on SIGTERM, and ``main()`` turns the
+        recorded failure into the exit status.
+        """
+        LOG.error('decision-engine failed to start: %s: %s',
+                  type(exc).__name__, exc)
         self._start_failed.value = True
         self.notifier.status('failed to start: %s' % exc)
-        if os.getpid() != self._launcher_pid:
-            # cotyledon would fork a new worker, which would fail the same
-            # way, forever; ask the launcher to shut down instead.
-            os.kill(self._launcher_pid, signal.SIGTERM)
+        os.kill(self._launcher_pid, signal.SIGTERM)
 
     def start_failed(self):
         return bool(self._start_failed.value)

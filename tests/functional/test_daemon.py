@@ -2,6 +2,7 @@
 systemd notifications and start-up errors."""
 
 import signal
+import socket
 import subprocess
 import sys
 
@@ -117,3 +118,22 @@ def test_bad_inventory_exits_nonzero_with_one_line(tmp_path):
         assert "node c1 uses power driver 'redfish'" in output
     finally:
         engine.notify.close()
+
+
+def test_failed_start_exits_1_once_without_traceback(engine):
+    """A failure only the worker can see (the API port is taken) stops the
+    daemon with status 1 instead of a worker restarted forever."""
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        engine.write_config(extra='[api]\nenabled = true\nport = %d\n' % port)
+        engine.config_path.write_text(engine.config_path.read_text().replace(
+            '[api]\nenabled = false\n', ''))
+        engine.start()
+        assert engine.proc.wait(GUARD) == 1
+    output = engine.output()
+    assert 'Traceback' not in output
+    log = engine.log()
+    assert log.count('decision-engine failed to start: OSError') == 1
+    assert 'Address already in use' in log
