@@ -145,8 +145,16 @@ class WorkerPool:
             self._executor = futurist.ThreadPoolExecutor(size)
         else:
             raise ValueError('unknown concurrency backend %r' % backend)
+        # NOTE: futurist's public submit() also keeps statistics of its own
+        # (a lock and a new ExecutorStatistics object per task) that ours
+        # replace; its _submit() skips them, which is most of the pool's
+        # overhead over a bare executor (benchmarks/pool.py). Shutdown and
+        # admission are checked by this class before it is called.
+        self._executor_submit = getattr(self._executor, '_submit',
+                                        self._executor.submit)
+        self._periodic_limit = size - reserved
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._local = _WorkerLocal()
         self._outstanding = 0
         self._running = {}
         self._ids = itertools.count()
@@ -156,13 +164,9 @@ class WorkerPool:
 
     # -- admission ---------------------------------------------------------
 
-    def _limit(self, lane):
-        return self.size - self.reserved if lane == PERIODIC_LANE \
-            else self.size
-
     def in_worker(self):
         """Whether the calling thread is one of this pool's workers."""
-        return getattr(self._local, 'lane', None) is not None
+        return self._local.lane is not None
 
     def submit(self, fn, *args, **kwargs):
         """Run ``fn(*args, **kwargs)`` on a free worker.
@@ -175,33 +179,32 @@ class WorkerPool:
         return self._submit(None, fn, args, kwargs)
 
     def _submit(self, lane, fn, args, kwargs):
-        caller_lane = getattr(self._local, 'lane', None)
+        caller_lane = self._local.lane
         lane = lane or caller_lane or DEFAULT_LANE
-        limit = self._limit(lane)
+        limit = self._periodic_limit if lane == PERIODIC_LANE else self.size
         with self._lock:
             # NOTE: while draining, running tasks may still submit the
             # work they need to finish; only new work from outside stops.
             if self._shutdown and caller_lane is None:
                 raise PoolShutDown('the worker pool is shut down; no new '
                                    'work is accepted while the engine stops')
-            admitted = self._outstanding < limit
-            if admitted:
+            if self._outstanding < limit:
+                # NOTE: handed to the executor under the lock, as futurist's
+                # own submit() does, so two submitters never both spawn the
+                # pool's last thread.
+                future = self._executor_submit(
+                    self._run, lane, fn, args, kwargs)
                 self._outstanding += 1
                 self._submitted += 1
             elif caller_lane is not None:
                 self._caller_ran += 1
+                future = None
             else:
                 self._rejected += 1
                 raise NoFreeWorker(self._stats_locked(), lane, limit)
-        if not admitted:
+        if future is None:
             # Caller runs: see "No deadlock on nested waits" above.
             return self._run_inline(fn, args, kwargs)
-        try:
-            future = self._executor.submit(self._run, lane, fn, args, kwargs)
-        except BaseException:
-            with self._lock:
-                self._outstanding -= 1
-            raise
         # NOTE: a future cancelled before a worker took it never runs _run,
         # which is where the slot is normally given back.
         future.add_done_callback(self._release_if_cancelled)
@@ -446,6 +449,12 @@ class WorkerPool:
         # to notice): every task we accepted has finished or is reported.
         self._executor.shutdown(wait=False)
         return self.running_tasks()
+
+
+class _WorkerLocal(threading.local):
+    """Per-thread: the lane of the pool task this thread runs, if any."""
+
+    lane = None
 
 
 class _LaneExecutor:
