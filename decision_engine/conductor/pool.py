@@ -46,6 +46,7 @@ Helpers
                               (chained work without a barrier)
 :meth:`~WorkerPool.fan_out`   one call per item of an iterable with at most
                               ``max_workers`` running at once
+:meth:`~WorkerPool.run_in_caller`  run here, for a caller refused a worker
 :meth:`~WorkerPool.statistics`  size, busy, queued, rejected, executed, ...
 =========================  ==============================================
 """
@@ -154,6 +155,8 @@ class WorkerPool:
                                         self._executor.submit)
         self._periodic_limit = size - reserved
         self._lock = threading.Lock()
+        # Notified when the last task ends once shutdown has begun.
+        self._idle = threading.Condition(self._lock)
         self._local = _WorkerLocal()
         self._outstanding = 0
         self._running = {}
@@ -215,6 +218,8 @@ class WorkerPool:
             with self._lock:
                 self._outstanding -= 1
                 self._cancelled += 1
+                if self._shutdown and not self._outstanding:
+                    self._idle.notify_all()
 
     def _run(self, lane, fn, args, kwargs):
         task_id = next(self._ids)
@@ -238,6 +243,8 @@ class WorkerPool:
                 self._outstanding -= 1
                 self._executed += 1
                 self._failed += failed
+                if self._shutdown and not self._outstanding:
+                    self._idle.notify_all()
 
     def run_in_caller(self, fn, *args, **kwargs):
         """Run ``fn`` in the calling thread; return its (done) future.
@@ -434,17 +441,9 @@ class WorkerPool:
         :returns: the tasks still running when the wait ended, as
             :meth:`running_tasks` gives them (empty when all finished).
         """
-        with self._lock:
+        with self._idle:
             self._shutdown = True
-        deadline = _Deadline(timeout)
-        while True:
-            with self._lock:
-                left = self._outstanding
-            if not left or deadline.expired():
-                break
-            # NOTE: the executor has no "wait with a timeout"; a short poll
-            # here only bounds how late shutdown notices the last task.
-            time.sleep(min(0.05, deadline.remaining() or 0.05))
+            self._idle.wait_for(lambda: not self._outstanding, timeout)
         # NOTE: no need to join the idle threads (each takes up to a second
         # to notice): every task we accepted has finished or is reported.
         self._executor.shutdown(wait=False)
