@@ -29,10 +29,17 @@ def parse_config(argv, conf=None):
     try:
         conf(argv, project='decision-engine', prog=PROG)
         validation.check_all(conf)
+        validation.guard_reloads(conf, _register_all)
     except (cfg.Error, validation.InvalidOption) as exc:
         sys.stderr.write('%s: error: %s\n' % (PROG, validation.describe(exc)))
         raise SystemExit(2)
     return conf
+
+
+def _register_all(conf):
+    for module in conf_mod.MODULES:
+        module.register_opts(conf)
+    log.register_options(conf)
 
 
 def preflight(conf):

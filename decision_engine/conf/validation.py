@@ -6,9 +6,12 @@ of range or an unknown choice stops it at once, with one line naming the
 option and the value, instead of failing later inside a worker.
 """
 
+import logging
 import re
 
 from oslo_config import cfg
+
+LOG = logging.getLogger(__name__)
 
 
 class InvalidOption(ValueError):
@@ -29,6 +32,49 @@ def check_all(conf):
                 'invalid value %s for option [%s] %s: %s'
                 % (_raw_value(conf, group_name, name),
                    group_name or 'DEFAULT', name, _reason(exc)))
+
+
+def guard_reloads(conf, register_opts):
+    """Make ``conf.mutate_config_files()`` refuse config files with a bad
+    value, instead of applying them.
+
+    oslo.config mutates first and validates when a value is read: a typo in
+    a mutable option would make every later read raise, in every periodic
+    task. Whoever reloads (oslo.service's eventlet launcher, cotyledon's
+    parent, the threading worker's SIGHUP handler) calls
+    ``mutate_config_files`` on this object, so the check wraps it: the files
+    are parsed into a scratch ``ConfigOpts`` (options registered by
+    ``register_opts``) and checked whole first. On a bad value nothing
+    changes and one line is logged.
+
+    :returns: the wrapped ``mutate_config_files``.
+    """
+    original = conf.mutate_config_files
+
+    def mutate_config_files():
+        problem = check_files(conf, register_opts)
+        if problem:
+            LOG.error('Configuration not reloaded, keeping the running '
+                      'values: %s', problem)
+            return {}
+        return original()
+
+    conf.mutate_config_files = mutate_config_files
+    return mutate_config_files
+
+
+def check_files(conf, register_opts):
+    """The problem with ``conf``'s config files as they are now, or None."""
+    scratch = cfg.ConfigOpts()
+    register_opts(scratch)
+    try:
+        scratch([], project=conf.project, prog=conf.prog,
+                default_config_files=list(conf.config_file or []),
+                default_config_dirs=list(conf.config_dir or []))
+        check_all(scratch)
+    except (cfg.Error, InvalidOption) as exc:
+        return describe(exc)
+    return None
 
 
 def _all_options(conf):

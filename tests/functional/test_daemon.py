@@ -137,3 +137,22 @@ def test_failed_start_exits_1_once_without_traceback(engine):
     log = engine.log()
     assert log.count('decision-engine failed to start: OSError') == 1
     assert 'Address already in use' in log
+
+
+def test_sighup_with_a_bad_value_keeps_the_running_config(engine):
+    engine.write_config(sync_interval=3600)
+    engine.start()
+    engine.notify.wait_for('READY')
+
+    engine.write_config(sync_interval=-5)
+    engine.signal(signal.SIGHUP)
+    engine.wait_log(r"Configuration not reloaded, keeping the running "
+                    r"values: invalid value '-5' for option \[power\] "
+                    r"sync_interval")
+    # Still alive and still reloadable: a good file is applied next time.
+    engine.write_config(sync_interval=7)
+    engine.signal(signal.SIGHUP)
+    engine.wait_log(r'sync_power_states now runs every 7 s \(was 3600 s\)')
+    assert 'sync_power_states now runs every -5' not in engine.log()
+    engine.signal(signal.SIGTERM)
+    assert engine.proc.wait(GUARD) == 0
