@@ -72,17 +72,20 @@ def main(argv=None):
     backend.log_choice()
     notifier = systemd.take_notify_socket()
 
+    from oslo_service import opts as oslo_service_opts
     from oslo_service import service as oslo_service_mod
 
     from decision_engine import reports
     from decision_engine import service
 
-    engine = service.EngineService(conf, notifier, conf.concurrency_backend)
-    launcher = oslo_service_mod.launch(conf, engine, workers=1,
-                                       restart_method='mutate')
+    # The launchers read their hard-kill deadline when they are built.
+    oslo_service_opts.register_service_opts(conf)
     conf.set_override(
         'graceful_shutdown_timeout',
         conf.conductor.graceful_shutdown_timeout + _LAUNCHER_KILL_MARGIN)
+    engine = service.EngineService(conf, notifier, conf.concurrency_backend)
+    launcher = oslo_service_mod.launch(conf, engine, workers=1,
+                                       restart_method='mutate')
     if conf.concurrency_backend == backend.THREADING:
         service.route_sighup_to_reset(launcher, conf)
     reports.install(launcher, conf, engine, conf.concurrency_backend)

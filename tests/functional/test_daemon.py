@@ -156,3 +156,17 @@ def test_sighup_with_a_bad_value_keeps_the_running_config(engine):
     assert 'sync_power_states now runs every -5' not in engine.log()
     engine.signal(signal.SIGTERM)
     assert engine.proc.wait(GUARD) == 0
+
+
+def test_drain_deadline_is_ours_not_the_launchers(engine):
+    """oslo.service's own [DEFAULT] graceful_shutdown_timeout (here 1 s)
+    would hard-kill the engine before its drain (3 s) ends."""
+    engine.write_config(bmc_delay=600, graceful=3,
+                        extra='[DEFAULT]\ngraceful_shutdown_timeout = 1\n')
+    engine.start()
+    engine.notify.wait_for('READY')
+    engine.wait_log(r"Submitting (periodic|immediate) callback "
+                    r"'decision_engine.power_driver.fake.sync_power_states'")
+    engine.signal(signal.SIGTERM)
+    assert engine.proc.wait(GUARD) == 0
+    assert 'graceful_shutdown_timeout (3 s)' in engine.log()
