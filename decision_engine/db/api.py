@@ -162,18 +162,28 @@ class Store:
         :returns: ``(audit dict, plan uuid or None)``, or ``(None, None)``
             when the audit was no longer ONGOING.
         """
+        plan_uuid = str(uuid_mod.uuid4()) if plan is not None else None
         with self._wrap(), self._session() as session:
-            audit = session.scalars(
-                sa.select(models.Audit)
-                .where(models.Audit.uuid == audit_uuid)
-                .with_for_update()).one_or_none()
-            if audit is None:
-                raise NotFound('no audit %s' % audit_uuid)
-            if audit.state != states.ONGOING:
+            # NOTE: the compare-and-set UPDATE comes first, so this
+            # transaction owns the audit from its first statement: the row
+            # lock on PostgreSQL, the write lock on SQLite (whose driver
+            # starts a transaction only at the first write, so a SELECT
+            # ... FOR UPDATE first would lock nothing there, and a cancel
+            # committed between it and the write would be overwritten).
+            values = dict(audit_values, updated_at=models.utcnow(),
+                          runs=sa.func.coalesce(models.Audit.runs, 0) + 1)
+            if plan_uuid is not None:
+                values['last_action_plan_uuid'] = plan_uuid
+            result = session.execute(
+                sa.update(models.Audit)
+                .where(models.Audit.uuid == audit_uuid,
+                       models.Audit.state == states.ONGOING)
+                .values(**values))
+            if result.rowcount != 1:
+                self._audit(session, audit_uuid)  # NotFound if unknown
                 return None, None
-            plan_uuid = None
+            audit = self._audit(session, audit_uuid)
             if plan is not None:
-                plan_uuid = str(uuid_mod.uuid4())
                 session.execute(
                     sa.update(models.ActionPlan)
                     .where(models.ActionPlan.audit_id == audit.id,
@@ -196,11 +206,7 @@ class Store:
                                   state=states.ACTION_PENDING)
                     for i, a in enumerate(plan.get('actions', []))]
                 session.add(row)
-                audit.last_action_plan_uuid = plan_uuid
-            for key, value in audit_values.items():
-                setattr(audit, key, value)
-            audit.runs = (audit.runs or 0) + 1
-            session.flush()
+                session.flush()
             return _audit_dict(audit), plan_uuid
 
     def fail_interrupted(self):

@@ -2,10 +2,12 @@ import concurrent.futures
 import threading
 
 import pytest
+from sqlalchemy import event
 
 from decision_engine.audit import states
 from decision_engine.db import api as db_api
 from decision_engine.db import migration
+from decision_engine.db import session as session_mod
 from tests import dbfixtures
 
 
@@ -75,6 +77,59 @@ def test_cancelled_audit_drops_the_late_result(store):
     audit = store.get_audit(audit['uuid'])
     assert audit['state'] == states.CANCELLED
     assert audit['last_action_plan_uuid'] is None
+
+
+def _no_wait_store(url):
+    """A second store on ``url`` that fails at once on a locked row or
+    database instead of waiting for it."""
+    if url.startswith('sqlite'):
+        return db_api.Store(session_mod.create_engine(url, timeout=0))
+    return db_api.Store(session_mod.create_engine(
+        url + '%20-clock_timeout%3D1'))
+
+
+def test_cancel_racing_the_end_of_a_run_is_never_lost(store, url):
+    """A cancel that commits while save_run is under way either wins (the
+    run's result is dropped) or is refused; it never reports CANCELLED and
+    then gets overwritten by the run's SUCCEEDED."""
+    other = _no_wait_store(url)
+    audit = store.create_audit({'strategy': 'dummy'})
+    store.transition(audit['uuid'], [states.PENDING], state=states.ONGOING)
+    armed, cancel = [True], []
+
+    def cancel_now():
+        try:
+            cancel.append(other.transition(
+                audit['uuid'], [states.PENDING, states.ONGOING],
+                state=states.CANCELLED, state_reason='by user'))
+        except db_api.StoreError as exc:  # locked: save_run holds it
+            cancel.append(exc)
+
+    def after_first_statement(*args):
+        if armed:
+            armed.clear()
+            thread = threading.Thread(target=cancel_now)
+            thread.start()
+            thread.join()
+
+    event.listen(store.engine, 'after_cursor_execute', after_first_statement)
+    try:
+        saved, plan_uuid = store.save_run(
+            audit['uuid'], {'state': states.SUCCEEDED}, PLAN)
+    finally:
+        event.remove(store.engine, 'after_cursor_execute',
+                     after_first_statement)
+        other.dispose()
+    final = store.get_audit(audit['uuid'])
+    assert not armed and len(cancel) == 1
+    if isinstance(cancel[0], dict):
+        assert cancel[0]['state'] == states.CANCELLED
+        assert (saved, plan_uuid) == (None, None)
+        assert final['state'] == states.CANCELLED
+        assert final['last_action_plan_uuid'] is None
+    else:
+        assert saved['state'] == states.SUCCEEDED
+        assert final['state'] == states.SUCCEEDED
 
 
 def test_new_plan_supersedes_the_previous_one(store):
