@@ -82,10 +82,15 @@ class PowerDriver(metaclass=abc.ABCMeta):
         except Exception as exc:
             # NOTE: str(exc) only: drivers raise PowerDriverError with
             # messages free of credentials; a traceback could show locals.
-            self._record_failure(node, '%s: %s' % (type(exc).__name__, exc))
-            return False
-        self.tracker.record_success(node.hostname, state)
-        return True
+            error = '%s: %s' % (type(exc).__name__, exc)
+        else:
+            self.tracker.record_success(node.hostname, state)
+            return True
+        # NOTE: logged after the except block, never inside one: oslo.log
+        # appends the exception being handled to the record (its
+        # "error_summary"), a second copy that redact() never saw.
+        self._record_failure(node, error)
+        return False
 
     def sweep_statistics(self):
         """``{sweeps, failures, last_duration, nodes}``: completed sweeps,
@@ -96,7 +101,10 @@ class PowerDriver(metaclass=abc.ABCMeta):
                 'nodes': len(self.nodes)}
 
     def _record_failure(self, node, error):
-        """Count a failed poll of ``node`` and log it (without secrets)."""
+        """Count a failed poll of ``node`` and log it (without secrets).
+
+        Call it outside any ``except`` block (see :meth:`_poll`).
+        """
         error = redact(error, node)
         if self.tracker.record_failure(node.hostname, error):
             LOG.error('Node %s flagged power_failure after %d failed '

@@ -116,8 +116,13 @@ class IronicPowerDriver(base.PowerDriver):
         try:
             listed = self.list_nodes()
         except base.PowerDriverError as exc:
+            listing_error = str(exc)
+        else:
+            listing_error = None
+        if listing_error is not None:
+            # NOTE: outside the except block: see PowerDriver._poll.
             for node in nodes:
-                self._record_failure(node, str(exc))
+                self._record_failure(node, listing_error)
             return len(nodes)
         index = {}
         for entry in listed:
@@ -130,14 +135,18 @@ class IronicPowerDriver(base.PowerDriver):
         failed = 0
         for node in nodes:
             entry = index.get(node.driver_info.get('node') or node.hostname)
-            try:
-                if entry is None:
-                    raise base.PowerDriverError(
-                        'no Ironic node named %s'
-                        % (node.driver_info.get('node') or node.hostname))
-                state = _state_of(entry)
-            except base.PowerDriverError as exc:
-                self._record_failure(node, str(exc))
+            error = None
+            if entry is None:
+                error = ('no Ironic node named %s'
+                         % (node.driver_info.get('node') or node.hostname))
+            else:
+                try:
+                    state = _state_of(entry)
+                except base.PowerDriverError as exc:
+                    error = str(exc)
+            if error is not None:
+                # NOTE: outside the except block: see PowerDriver._poll.
+                self._record_failure(node, error)
                 failed += 1
                 continue
             self.tracker.record_success(node.hostname, state)
