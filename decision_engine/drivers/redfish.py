@@ -90,10 +90,45 @@ class RedfishPowerDriver(base.PowerDriver):
         super().__init__(conf, pool, nodes, tracker)
         self._clients = {}
         self._clients_lock = threading.Lock()
+        self._plain_http_logged = False
 
     def validate(self, driver_info):
         info_checks.check_known(driver_info, KNOWN_FIELDS, 'redfish')
-        _Settings(self.conf, driver_info)
+        settings = _Settings(self.conf, driver_info)
+        if (_plain_http(settings.address)
+                and driver_info.get('verify_ca') is not None
+                and settings.verify is not False):
+            # NOTE: only an explicit per-node verify_ca is refused: the
+            # operator asked for TLS checks on an address that has no TLS.
+            raise base.InvalidDriverInfo(
+                '"verify_ca" asks for TLS verification but "address" is '
+                'http://, which has no TLS: use https:// or set verify_ca '
+                'to false')
+
+    def _sweep(self, nodes):
+        if not self._plain_http_logged:
+            self._plain_http_logged = True
+            self._warn_plain_http()
+        return super()._sweep(nodes)
+
+    def _warn_plain_http(self):
+        """One warning per driver naming the nodes reached over http://."""
+        plain = []
+        for node in self.nodes:
+            try:
+                address = info_checks.http_url(node.driver_info)
+            except base.InvalidDriverInfo:
+                continue
+            if _plain_http(address):
+                plain.append(node.hostname)
+        if plain:
+            shown = ', '.join(plain[:5]) + (', ...' if len(plain) > 5
+                                            else '')
+            LOG.warning('Redfish BMC address of %d node(s) is plain http:// '
+                        '(%s): no TLS, so [redfish] verify_ca does not apply '
+                        'and their credentials and power states cross the '
+                        'network unencrypted; use https://',
+                        len(plain), shown)
 
     # -- client cache --------------------------------------------------------
 
@@ -181,3 +216,7 @@ class RedfishPowerDriver(base.PowerDriver):
         """Forget every client (sushy closes their Redfish sessions)."""
         with self._clients_lock:
             self._clients.clear()
+
+
+def _plain_http(address):
+    return address.lower().startswith('http://')
