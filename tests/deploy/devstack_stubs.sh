@@ -25,8 +25,13 @@ sudo() { _record sudo "$@"; }
 echo_summary() { _record echo_summary "$@"; }
 enable_service() { _record enable_service "$@"; }
 get_python_exec_prefix() { echo "$FAKE_BIN_DIR"; }
+# As devstack's, per $DATABASE_TYPE (mysql unless told otherwise).
 database_connection_url() {
-    echo "mysql+pymysql://root:secretdb@127.0.0.1/$1?charset=utf8"
+    if [[ "${DATABASE_TYPE:-mysql}" == postgresql ]]; then
+        echo "postgresql://root:secretdb@127.0.0.1/$1?client_encoding=utf8"
+    else
+        echo "mysql+pymysql://root:secretdb@127.0.0.1/$1?charset=utf8"
+    fi
 }
 
 # is_service_enabled SERVICE...: true when any is in $ENABLED_SERVICES.

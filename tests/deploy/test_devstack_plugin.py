@@ -264,3 +264,18 @@ def test_nothing_when_disabled(devstack, phase):
     # settings enables the service; a local.conf disable_service after it
     # wins, which is what ENABLED_SERVICES models here.
     assert names <= {'enable_service'}
+
+
+def test_post_config_postgresql_names_the_driver_devstack_installs(devstack):
+    """devstack installs psycopg2 and hands out ``postgresql://``, which
+    SQLAlchemy 2.1 maps to psycopg 3: the written URL must load."""
+    import sqlalchemy
+
+    ini = devstack('stack', 'post-config',
+                   services='key,postgresql,n-api,decision-engine',
+                   DATABASE_TYPE='postgresql').ini()
+    url = ini[('database', 'connection')]
+    assert url == ('postgresql+psycopg2://root:secretdb@127.0.0.1/'
+                   'decision_engine?client_encoding=utf8')
+    # Imports the DB-API module, connects nowhere.
+    sqlalchemy.create_engine(url).dispose()
