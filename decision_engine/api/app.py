@@ -61,7 +61,7 @@ class Application:
         except HTTPError as exc:
             response = _error(exc.code, exc.message)
         except db_api.NotFound as exc:
-            response = _error(404, str(exc).strip('"\''))
+            response = _error(404, exc.args[0] if exc.args else str(exc))
         except db_api.StoreError as exc:
             response = _error(503, str(exc))
         except Exception:
@@ -76,7 +76,9 @@ class Application:
             match = pattern.match(request.path_info)
             if match is None:
                 continue
-            handler = methods.get(request.method)
+            # NOTE: HEAD is GET without the body (webob drops it).
+            method = 'GET' if request.method == 'HEAD' else request.method
+            handler = methods.get(method)
             if handler is None:
                 response = _error(405, 'method %s not allowed on %s; '
                                   'allowed: %s' % (
@@ -106,7 +108,8 @@ class Application:
             raise HTTPError(415, 'request body must be application/json, '
                                  'not %s' % ctype)
         try:
-            return json.loads(raw.decode('utf-8'))
+            return json.loads(raw.decode('utf-8'),
+                              parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise HTTPError(400, 'request body is not valid JSON: %s' % exc)
 
@@ -121,7 +124,7 @@ class Application:
         base = request.host_url + '/v1/'
         return _json({'id': 'v1', 'links': [
             {'rel': name, 'href': base + name} for name in (
-                'audits', 'action_plans', 'strategies', 'model', 'status',
+                'audits', 'strategies', 'model', 'status',
                 'openapi.json')]})
 
     def create_audit(self, request):
@@ -150,8 +153,12 @@ class Application:
                 raise HTTPError(400, 'limit must be a positive integer, '
                                      'not %r' % request.GET['limit'])
             limit = min(limit, self.conf.api.max_limit)
-        audits = self.engine.list_audits(state=state, limit=limit,
-                                         marker=request.GET.get('marker'))
+        marker = request.GET.get('marker')
+        try:
+            audits = self.engine.list_audits(state=state, limit=limit,
+                                             marker=marker)
+        except db_api.NotFound:
+            raise HTTPError(400, 'marker %s is not a known audit' % marker)
         result = {'audits': audits}
         if len(audits) == limit:
             result['next_marker'] = audits[-1]['uuid']
@@ -186,6 +193,12 @@ class Application:
         response = webob.Response(body=body)
         response.headers['Content-Type'] = ctype
         return response
+
+
+def _refuse_constant(name):
+    # NOTE: NaN and Infinity are not JSON (RFC 8259); stored, they would
+    # make every later answer about the audit invalid JSON.
+    raise ValueError('%s is not a JSON number' % name)
 
 
 _TITLES = {400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found',

@@ -31,6 +31,8 @@ def document():
         'paths': {
             '/': {'get': {'summary': 'API versions',
                           'responses': {'200': _ok('Versions')}}},
+            '/v1': {'get': {'summary': 'Links to the v1 resources',
+                            'responses': {'200': _ok('Links')}}},
             '/healthcheck': {'get': {'summary': 'Health check',
                                      'responses': {'200': _ok('OK')}}},
             '/metrics': {'get': {'summary': 'Prometheus metrics',

@@ -35,7 +35,7 @@ CREATE_SCHEMA = {
         'audit_type': {'enum': list(states.AUDIT_TYPES)},
         'parameters': {'type': 'object'},
         'scope': {'type': 'object'},
-        'interval': {'type': 'integer'},
+        'interval': {'type': 'integer', 'maximum': schedule.MAX_INTERVAL},
         'cron': {'type': 'string', 'maxLength': 255},
     },
     'required': ['strategy'],
@@ -45,6 +45,29 @@ CREATE_SCHEMA = {
 
 class InvalidAudit(ValueError):
     """A request to create an audit is invalid; the message says why."""
+
+
+def _find_nul(value, path=()):
+    """The path of the first string (or key) holding a NUL character.
+
+    NOTE: PostgreSQL text columns cannot hold NUL; refuse it up front
+    rather than fail in the store.
+    """
+    if isinstance(value, str):
+        return path if '\x00' in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str) and '\x00' in key:
+            return path + (key,)
+        found = _find_nul(item, path + (key,))
+        if found is not None:
+            return found
+    return None
 
 
 class AuditNotCancellable(ValueError):
@@ -97,13 +120,18 @@ class AuditService:
             where = '.'.join(str(p) for p in error.absolute_path)
             raise InvalidAudit('invalid audit%s: %s' % (
                 ' field %r' % where if where else '', error.message))
+        nul = _find_nul(body)
+        if nul is not None:
+            raise InvalidAudit('invalid audit field %r: NUL characters are '
+                               'not allowed' % '.'.join(map(str, nul)))
         try:
             strategy = self._strategies(body['strategy'])
             params = strategy.validate_parameters(body.get('parameters'))
             scope = scope_mod.validate(body.get('scope'))
         except (LookupError, strategy_base.InvalidParameters,
                 scope_mod.InvalidScope) as exc:
-            raise InvalidAudit(str(exc).strip('"\''))
+            # NOTE: args[0], not str(): str() of a KeyError adds quotes.
+            raise InvalidAudit(exc.args[0] if exc.args else str(exc))
         audit_type = body.get('audit_type', states.ONESHOT)
         interval, cron = body.get('interval'), body.get('cron')
         if audit_type == states.CONTINUOUS:

@@ -274,3 +274,60 @@ def test_keystone_rejects_requests_without_a_token(tmp_path, monkeypatch):
         assert requests.get(engine.url + '/').status_code == 200
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize('raw,message', [
+    # Out of the database's integer range: 400, not a 500 from the store.
+    ({'strategy': 'dummy', 'audit_type': 'CONTINUOUS',
+      'interval': 10 ** 23}, "field 'interval'"),
+    # A valid cron expression that never fires (no 31 February).
+    ({'strategy': 'dummy', 'audit_type': 'CONTINUOUS',
+      'cron': '0 0 31 2 *'}, 'never runs'),
+    # NUL cannot be stored in a PostgreSQL text column.
+    ({'strategy': 'dummy', 'name': 'a\x00b'}, "field 'name'"),
+    ({'strategy': 'dummy', 'scope': {'include_hosts': ['h\x00']}},
+     "field 'scope.include_hosts.0'"),
+    # Not JSON (RFC 8259) and could not be returned as JSON.
+    ('{"strategy": "dummy", "parameters": {"sleep": NaN}}', 'NaN'),
+    ('{"strategy": "dummy", "parameters": {"sleep": -Infinity}}',
+     '-Infinity'),
+])
+def test_values_the_store_cannot_keep_are_400(engine, raw, message):
+    data = raw if isinstance(raw, str) else json.dumps(raw)
+    response = requests.post(engine.url + '/v1/audits', data=data, headers={
+        'Content-Type': 'application/json'})
+    assert message in error_of(response, 400)
+    assert engine.store.list_audits() == []
+
+
+def test_error_messages_keep_their_quotes(engine):
+    response = requests.post(engine.url + '/v1/audits', json={
+        'strategy': 'dummy', 'scope': {'include_hosts': 'x'}})
+    assert error_of(response, 400).endswith("is not of type 'array'")
+
+
+def test_unknown_marker_is_a_bad_request(engine):
+    assert 'marker nope' in error_of(
+        requests.get(engine.url + '/v1/audits?marker=nope'), 400)
+
+
+def test_head_is_get_without_a_body_and_links_resolve(engine):
+    response = requests.head(engine.url + '/v1/status')
+    assert response.status_code == 200 and response.content == b''
+    assert response.headers['Content-Type'].startswith('application/json')
+    links = requests.get(engine.url + '/v1').json()['links']
+    paths = set(requests.get(engine.url + '/v1/openapi.json')
+                .json()['paths'])
+    for link in links:
+        assert requests.get(link['href']).status_code == 200, link
+        assert link['href'][len(engine.url):] in paths, link
+
+
+def test_every_route_is_in_the_openapi_document(engine):
+    paths = set(requests.get(engine.url + '/v1/openapi.json')
+                .json()['paths'])
+    application = engine.server.application
+    for pattern, _ in application.routes:
+        source = pattern.pattern.replace('(?P<uuid>[^/]+)', '{uuid}')
+        path = source.strip('^$').replace('/?', '').replace('\\', '')
+        assert path in paths, path
