@@ -82,6 +82,27 @@ def size_connection_pool(session, pool_maxsize):
             pool_connections=10, pool_maxsize=pool_maxsize))
 
 
+def bound_session(session, conf):
+    """Give ``session`` a timeout when its configuration set none.
+
+    NOTE: keystoneauth and requests wait forever by default, and the
+    authentication requests (version discovery, token issue, renewal) do
+    not go through the builder's per-request timeout: an auth_url that
+    accepts connections but never answers (a hung Keystone, a black hole)
+    would hold the build, and the periodic that runs it, for ever. An
+    operator's own ``timeout`` (``[nova] timeout``, clouds.yaml
+    ``api_timeout``) wins.
+    """
+    if session.timeout is None:
+        session.timeout = conf.collector.request_timeout
+    return session
+
+
+def _prepared(session, conf, pool_maxsize):
+    size_connection_pool(session, pool_maxsize)
+    return bound_session(session, conf)
+
+
 def _sdk_connection(session, conf):
     return openstack.connection.Connection(
         session=session, oslo_conf=conf, service_types=list(SERVICE_TYPES),
@@ -105,8 +126,7 @@ def from_auth(conf, auth_settings, pool_maxsize):
     loader = ks_loading.get_plugin_loader('password')
     auth = loader.load_from_options(**auth_settings)
     session = ks_session.Session(auth=auth, app_name=APP_NAME)
-    size_connection_pool(session, pool_maxsize)
-    conn = _sdk_connection(session, conf)
+    conn = _sdk_connection(_prepared(session, conf, pool_maxsize), conf)
     return Cloud({st: conn for st in SERVICE_TYPES},
                  'simulated cloud at %s' % auth_settings['auth_url'])
 
@@ -123,7 +143,7 @@ def from_conf(conf, pool_maxsize):
         except Exception as exc:
             raise CloudConfigError('[cloud] cloud_name %r: %s'
                                    % (conf.cloud.cloud_name, exc))
-        size_connection_pool(conn.session, pool_maxsize)
+        _prepared(conn.session, conf, pool_maxsize)
         return Cloud({st: conn for st in SERVICE_TYPES},
                      'cloud %r of clouds.yaml' % conf.cloud.cloud_name)
     session = _session_from_group(conf, 'nova')
@@ -132,8 +152,7 @@ def from_conf(conf, pool_maxsize):
             'no cloud configured: set [cloud] cloud_name, or the auth '
             'options of [nova] (auth_type, auth_url, username, ...), or '
             '[simulator] embedded = true')
-    size_connection_pool(session, pool_maxsize)
-    main = _sdk_connection(session, conf)
+    main = _sdk_connection(_prepared(session, conf, pool_maxsize), conf)
     connections = {}
     for service_type in SERVICE_TYPES:
         group = _GROUP_OF[service_type]
@@ -141,8 +160,8 @@ def from_conf(conf, pool_maxsize):
         if own is None:
             connections[service_type] = main
         else:
-            size_connection_pool(own, pool_maxsize)
-            connections[service_type] = _sdk_connection(own, conf)
+            connections[service_type] = _sdk_connection(
+                _prepared(own, conf, pool_maxsize), conf)
     return Cloud(connections, 'cloud of [nova] %s'
                  % (conf.nova.auth_url if 'auth_url' in conf.nova
                     else 'auth options'))
