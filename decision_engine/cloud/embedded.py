@@ -91,9 +91,8 @@ class EmbeddedSimulator:
         """
         if self.process is not None:
             return self
-        cmd = [sys.executable, '-m', 'decision_engine.simulator'] + self.args
         self.process = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True, text=True,
             preexec_fn=_die_with_parent)
         try:
@@ -105,6 +104,10 @@ class EmbeddedSimulator:
         LOG.info('Embedded simulated cloud listening on %s (pid %d)',
                  self.url, self.process.pid)
         return self
+
+    def command(self):
+        """The child's argv."""
+        return [sys.executable, '-m', 'decision_engine.simulator'] + self.args
 
     def _first_line(self):
         deadline = time.monotonic() + self.start_timeout
@@ -122,12 +125,22 @@ class EmbeddedSimulator:
                     line = self.process.stdout.readline()
                     if line.startswith(_READY_PREFIX):
                         return line
-                    err = self.process.stderr.read() \
-                        if self.process.poll() is not None else ''
                     raise SimulatorStartError(
                         'the simulator did not start: %s'
-                        % (' '.join((line + err).split()) or
-                           'exit status %s' % self.process.poll()))
+                        % self._why(line, deadline))
+
+    def _why(self, line, deadline):
+        """The child's own words on why it did not start."""
+        # NOTE: EOF on stdout comes a moment before the child can be
+        # reaped: wait for its exit, or its stderr is not all there yet.
+        try:
+            self.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            err = ''
+        else:
+            err = self.process.stderr.read()
+        return (' '.join((line + err).split())
+                or 'exit status %s' % self.process.poll())
 
     def stop(self, timeout=10.0):
         """Terminate the child (SIGTERM, then SIGKILL after ``timeout``)."""

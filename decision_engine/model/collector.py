@@ -91,10 +91,14 @@ class ModelCollector:
     def refresh_model(self):
         """Rebuild the whole-cloud model (shared with a build in flight)."""
         try:
-            self._shared_build(None).result()
-        except ModelBuildError as exc:
+            error = self._shared_build(None).exception()
+        except ModelBuildError as exc:     # the collector is stopped
+            error = exc
+        if error is not None:
+            # NOTE: logged outside any ``except`` block: oslo.log appends
+            # the active exception to a warning, repeating the reason.
             LOG.warning('Periodic compute model refresh failed; the previous '
-                        'model stays current and is stale: %s', exc)
+                        'model stays current and is stale: %s', error)
 
     # -- callers -------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """The collector: snapshots, shared builds, staleness, periodic, config."""
 
 import os
+import sys
 import threading
 
 from oslo_config import cfg
@@ -223,6 +224,41 @@ def test_embedded_simulator_is_started_and_stopped(tmp_path, made):
     assert process.poll() is not None
 
 
+def test_embedded_simulator_with_a_bad_topology_says_why(tmp_path, made):
+    topology_file = tmp_path / 'topology.json'
+    topology_file.write_text('{"hosts": [{"hostname": "h"}]}')
+    conf = _conf(tmp_path, '\n'.join([
+        '[simulator]', 'embedded = true',
+        'topology_file = %s' % topology_file, '']))
+    pool = WorkerPool(4)
+    made.append(lambda: pool.shutdown(timeout=30))
+    collector = collector_mod.ModelCollector(
+        conf, pool, connection.CloudConnector(conf))
+    made.append(collector.stop)
+    with pytest.raises(ModelBuildError) as info:
+        collector.get_model()
+    message = str(info.value)
+    assert 'the simulator did not start' in message
+    assert 'hosts[0].uuid: is required' in message
+    assert '\n' not in message
+
+
+def test_embedded_start_failure_waits_for_the_child_s_reason():
+    # A child that closes stdout, says why on stderr and exits a moment
+    # later (EOF on stdout comes before the child can be reaped).
+    from decision_engine.cloud import embedded
+
+    class Failing(embedded.EmbeddedSimulator):
+        def command(self):
+            return [sys.executable, '-c', 'import os, sys, time; '
+                    'os.close(1); sys.stderr.write("boom: bad\\n"); '
+                    'sys.stderr.flush(); time.sleep(0.5)']
+
+    with pytest.raises(embedded.SimulatorStartError,
+                       match='did not start: boom: bad$'):
+        Failing(start_timeout=60).start()
+
+
 def test_snapshots_carry_the_tracked_power_states(tmp_path, sim, made):
     conf = _conf(tmp_path)
     pool = WorkerPool(4)
@@ -239,3 +275,74 @@ def test_snapshots_carry_the_tracked_power_states(tmp_path, sim, made):
     states['compute-2'] = {'state': 'power on', 'power_failure': False}
     node = collector.get_model().get_node_by_hostname('compute-2')
     assert (node.power_state, node.power_failure) == ('power on', False)
+
+
+def _nova_conf(tmp_path, sim):
+    return _conf(tmp_path, '\n'.join([
+        '[nova]', 'auth_type = password', 'auth_url = %s' % sim.auth_url,
+        'username = admin', 'password = secret', 'project_name = admin',
+        'user_domain_name = Default', 'project_domain_name = Default', '']))
+
+
+def test_a_stalled_identity_endpoint_fails_by_the_request_timeout(
+        tmp_path, sim, made):
+    # An auth_url that accepts connections but never answers (a black
+    # hole, a hung Keystone) must not hold the build, and the periodic
+    # that runs it, forever: [nova] timeout is unset here, as by default.
+    conf = _nova_conf(tmp_path, sim)
+    conf.set_override('request_timeout', 0.5, group='collector')
+    sim.add_fault('stall', service='identity')
+    pool = WorkerPool(4)
+    made.append(lambda: pool.shutdown(timeout=30))
+    collector = collector_mod.ModelCollector(conf, pool)
+    made.append(collector.stop)
+    made.append(lambda: (sim.clear_faults(), sim.release_stalls()))
+    outcome = []
+    done = threading.Event()
+
+    def build():
+        try:
+            collector.get_model()
+        except ModelBuildError as exc:
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=build, daemon=True).start()
+    # NOTE: a liveness bound, not a speed target: without a timeout the
+    # build never ends.
+    assert done.wait(60), 'the build hung on a stalled identity endpoint'
+    assert len(outcome) == 1
+    assert 'cannot connect to the cloud' in str(outcome[0])
+    assert 'timed out' in str(outcome[0])
+    assert collector.status()['stale'] is True
+
+
+def test_a_failed_refresh_is_logged_on_one_line_once(tmp_path, made):
+    # oslo.log appends the active exception to a WARNING logged inside an
+    # ``except`` block: the reason would be printed twice on the line.
+    import io
+    import logging
+
+    from oslo_log import formatters
+    from oslo_log import log as oslo_logging
+    log_conf = cfg.ConfigOpts()
+    oslo_logging.register_options(log_conf)
+    log_conf([], project='decision-engine')
+    conf = _conf(tmp_path)
+    pool = WorkerPool(4)
+    made.append(lambda: pool.shutdown(timeout=30))
+    collector = collector_mod.ModelCollector(conf, pool)
+    made.append(collector.stop)
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatters.ContextFormatter(config=log_conf))
+    logger = logging.getLogger(collector_mod.__name__)
+    logger.addHandler(handler)
+    level, logger.level = logger.level, logging.WARNING
+    made.append(lambda: (logger.removeHandler(handler),
+                         logger.setLevel(level)))
+    collector.refresh_model()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1
+    assert lines[0].count('no cloud configured') == 1, lines[0]
