@@ -32,6 +32,7 @@ import dataclasses
 import datetime
 import itertools
 import json
+import math
 import random
 import uuid as uuid_lib
 
@@ -150,6 +151,9 @@ def _get(d, key, where, kind, required=True, default=None, check=None):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             _fail(field, 'expected a number, got %r' % (value,))
         value = float(value)
+        if not math.isfinite(value):
+            # NOTE: json.dumps would then serve Infinity/NaN: not JSON.
+            _fail(field, 'expected a finite number, got %r' % (value,))
     if kind in (str, bool, dict, list) and not isinstance(value, kind):
         _fail(field, 'expected %s, got %r' % (kind.__name__, value))
     if check is not None:
@@ -537,6 +541,9 @@ class Topology:
         except OSError as exc:
             raise TopologyError('%s: cannot read: %s' % (path,
                                                          exc.strerror))
+        except UnicodeDecodeError as exc:
+            raise TopologyError('%s: not UTF-8 text (byte %d)'
+                                % (path, exc.start))
         return cls.from_json(text)
 
     def validate(self):

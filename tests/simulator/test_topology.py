@@ -89,6 +89,8 @@ def test_minimal_document_gets_defaults():
     (lambda d: d.update(aggregates=[{'name': 'a', 'hosts': ['compute-1'],
                                      'availability_zone': 'az-1'}]),
      'aggregates[0].hosts[0]'),
+    (lambda d: d['hosts'][0].update(cpu_allocation_ratio=float('inf')),
+     'hosts[0].cpu_allocation_ratio'),
     (lambda d: d.pop('hosts'), 'topology.hosts'),
     (lambda d: d.update(version=2), 'version'),
 ])
@@ -109,6 +111,10 @@ def test_bad_json_and_missing_file(tmp_path):
         Topology.load(str(tmp_path / 'missing.json'))
     with pytest.raises(TopologyError, match='expected a JSON object'):
         Topology.from_json(json.dumps([1]))
+    binary = tmp_path / 'binary.json'
+    binary.write_bytes(b'\xff\xfe\x00{')
+    with pytest.raises(TopologyError, match='binary.json: not UTF-8'):
+        Topology.load(str(binary))
 
 
 def test_generate_rejects_bad_counts():
