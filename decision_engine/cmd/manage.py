@@ -74,9 +74,23 @@ def db_sync(args):
 
 # -- the API client ----------------------------------------------------------
 
+def _check_url(url):
+    """:raises CommandError: (bad usage) unless ``url`` is http(s)://host."""
+    import urllib.parse
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # NOTE: raises ValueError for a bad port
+    except ValueError as exc:
+        raise CommandError('invalid --url %r: %s' % (url, exc), status=2)
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        raise CommandError('invalid --url %r: expected http://HOST:PORT '
+                           'or https://HOST:PORT' % url, status=2)
+
+
 class Client:
     def __init__(self, url, auth=None, token=None, timeout=30):
         import requests
+        _check_url(url)
         self.url = url.rstrip('/')
         self.session = requests.Session()
         self.session.auth = auth
@@ -99,6 +113,9 @@ class Client:
                                'answer within %d s' % (self.url,
                                                        self.timeout),
                                status=3)
+        except self._requests.RequestException as exc:
+            raise CommandError('request to the decision-engine API at %s '
+                               'failed: %s' % (self.url, exc), status=3)
         try:
             data = response.json()
         except ValueError:
@@ -111,6 +128,11 @@ class Client:
             raise CommandError('the API refused %s %s: HTTP %d: %s' % (
                 method, path, response.status_code,
                 message or response.text.strip()[:200] or response.reason))
+        if data is None:
+            raise CommandError('%s %s at %s answered HTTP %d without a JSON '
+                               'body: is --url the decision-engine API?'
+                               % (method, path, self.url,
+                                  response.status_code))
         return data
 
 
@@ -237,10 +259,18 @@ def _wait(client, audit, timeout):
 
 
 def audit_list(args):
-    path = '/v1/audits'
-    if args.state:
-        path += '?state=%s' % args.state
-    audits = _client(args).call('GET', path)['audits']
+    """Every audit (all pages), oldest first."""
+    import urllib.parse
+    client = _client(args)
+    query = {'state': args.state} if args.state else {}
+    audits = []
+    while True:
+        page = client.call('GET', '/v1/audits' + (
+            '?' + urllib.parse.urlencode(query) if query else ''))
+        audits += page['audits']
+        if not page.get('next_marker') or not page['audits']:
+            break
+        query['marker'] = page['next_marker']
     _emit(args, audits, AUDIT_COLUMNS, rows=audits)
 
 
@@ -274,8 +304,12 @@ def plan_export(args):
     if args.output in (None, '-'):
         sys.stdout.write(text)
     else:
-        with open(args.output, 'w', encoding='utf-8') as handle:
-            handle.write(text)
+        try:
+            with open(args.output, 'w', encoding='utf-8') as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise CommandError('cannot write %s: %s'
+                               % (args.output, exc.strerror))
         sys.stderr.write('action plan %s written to %s\n'
                          % (args.uuid, args.output))
 

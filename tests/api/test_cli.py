@@ -87,6 +87,41 @@ def test_cancel(engine, capsys):
     assert status == 1 and 'HTTP 409' in err
 
 
+def test_export_to_an_unwritable_file_is_one_line(engine, capsys,
+                                                  tmp_path):
+    audit = engine.audits.create({'strategy': 'dummy'})
+    assert engine.audits.runner.wait_idle(30)
+    plan_uuid = engine.store.get_audit(audit['uuid'])[
+        'last_action_plan_uuid']
+    target = tmp_path / 'missing-dir' / 'plan.json'
+    status, _, err = run(capsys, '--url', engine.url, 'action-plan',
+                         'export', plan_uuid, '-o', str(target))
+    assert status == 1 and err.count('\n') == 1
+    assert 'cannot write %s' % target in err
+
+
+@pytest.mark.parametrize('url', ['127.0.0.1:9322', 'ftp://127.0.0.1:1',
+                                 'http://[::1'])
+def test_a_malformed_url_is_bad_usage(capsys, url):
+    status, _, err = run(capsys, '--url', url, 'audit', 'list')
+    assert status == 2 and err.count('\n') == 1
+    assert 'invalid --url' in err
+
+
+def test_list_follows_every_page(tmp_path, capsys):
+    engine = test_api.Engine(tmp_path, max_limit=2)
+    try:
+        uuids = [engine.store.create_audit(
+            {'strategy': 'dummy', 'state': 'CANCELLED'})['uuid']
+            for _ in range(5)]
+        status, out, _ = run(capsys, '--url', engine.url, '-f', 'json',
+                             'audit', 'list')
+        assert status == 0
+        assert [a['uuid'] for a in json.loads(out)] == uuids
+    finally:
+        engine.close()
+
+
 def test_unreachable_api_exits_3():
     result = subprocess.run(
         [sys.executable, '-m', 'decision_engine.cmd.manage', '--url',
