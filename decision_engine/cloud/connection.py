@@ -40,6 +40,10 @@ class CloudConfigError(ValueError):
     """The configuration does not say how to reach the cloud."""
 
 
+class CloudConnectError(RuntimeError):
+    """The configured cloud refused the credentials or did not answer."""
+
+
 class Cloud:
     """The service proxies the engine uses, possibly over several sessions.
 
@@ -135,7 +139,30 @@ def from_conf(conf, pool_maxsize):
     """A :class:`Cloud` from ``[cloud] cloud_name`` or ``[nova]`` options.
 
     :raises CloudConfigError: when neither says how to authenticate.
+    :raises CloudConnectError: when the cloud refused or did not answer
+        (wrong credentials, unreachable auth_url), naming the options used.
     """
+    try:
+        return _from_conf(conf, pool_maxsize)
+    except CloudConfigError:
+        raise
+    except Exception as exc:
+        # NOTE: keystoneauth's messages ("requires authentication (HTTP
+        # 401)") do not say which settings were used.
+        raise CloudConnectError('%s: %s' % (_source(conf), exc))
+
+
+def _source(conf):
+    if conf.cloud.cloud_name:
+        return '[cloud] cloud_name %r' % conf.cloud.cloud_name
+    group = conf.nova
+    return '[nova] auth_url %s%s' % (
+        group.auth_url if 'auth_url' in group else '(unset)',
+        ' as user %s' % group.username
+        if 'username' in group and group.username else '')
+
+
+def _from_conf(conf, pool_maxsize):
     if conf.cloud.cloud_name:
         try:
             conn = openstack.connection.Connection(

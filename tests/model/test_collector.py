@@ -277,10 +277,11 @@ def test_snapshots_carry_the_tracked_power_states(tmp_path, sim, made):
     assert (node.power_state, node.power_failure) == ('power on', False)
 
 
-def _nova_conf(tmp_path, sim):
+def _nova_conf(tmp_path, sim, password='secret'):
     return _conf(tmp_path, '\n'.join([
         '[nova]', 'auth_type = password', 'auth_url = %s' % sim.auth_url,
-        'username = admin', 'password = secret', 'project_name = admin',
+        'username = admin', 'password = %s' % password,
+        'project_name = admin',
         'user_domain_name = Default', 'project_domain_name = Default', '']))
 
 
@@ -346,3 +347,31 @@ def test_a_failed_refresh_is_logged_on_one_line_once(tmp_path, made):
     lines = out.getvalue().splitlines()
     assert len(lines) == 1
     assert lines[0].count('no cloud configured') == 1, lines[0]
+
+
+def test_wrong_credentials_name_the_options_used(tmp_path, sim, made,
+                                                 monkeypatch):
+    conf = _nova_conf(tmp_path, sim, password='wrong')
+    pool = WorkerPool(4)
+    made.append(lambda: pool.shutdown(timeout=30))
+    collector = collector_mod.ModelCollector(conf, pool)
+    made.append(collector.stop)
+    with pytest.raises(ModelBuildError) as info:
+        collector.get_model()
+    message = str(info.value)
+    assert message.startswith('cannot connect to the cloud: [nova] auth_url '
+                              '%s as user admin: ' % sim.auth_url), message
+    assert 'HTTP 401' in message and '\n' not in message
+
+    clouds = tmp_path / 'clouds.yaml'
+    clouds.write_text(sim.clouds_yaml('sim').replace('secret', 'wrong'))
+    monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', str(clouds))
+    conf = _conf(tmp_path, '[cloud]\ncloud_name = sim\n')
+    collector = collector_mod.ModelCollector(conf, pool)
+    made.append(collector.stop)
+    with pytest.raises(ModelBuildError) as info:
+        collector.get_model()
+    message = str(info.value)
+    assert message.startswith("cannot connect to the cloud: [cloud] "
+                              "cloud_name 'sim': "), message
+    assert 'HTTP 401' in message
