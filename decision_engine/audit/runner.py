@@ -93,7 +93,7 @@ class AuditRunner:
                      'running': len(self._running),
                      'max_concurrent': self.conf.audit.max_concurrent_audits}
         stats.update({k: self.counters[k] for k in (
-            'runs', 'succeeded', 'failed', 'cancelled', 'builds_waited')})
+            'runs', 'succeeded', 'failed', 'cancelled')})
         return stats
 
     def wait_idle(self, timeout=None):
