@@ -106,6 +106,9 @@ class Checks(upgradecheck.UpgradeCommands):
                               'inventory %s uses power driver(s) %s, not in '
                               '[DEFAULT] enabled_power_drivers'
                               % (path, ', '.join(unknown)))
+            invalid = _invalid_driver_info(self.conf, nodes)
+            if invalid:
+                return Result(Code.FAILURE, invalid)
             return Result(Code.SUCCESS, '%d node(s) in %s for %s' % (
                 len(nodes), path,
                 ', '.join(self.conf.enabled_power_drivers)))
@@ -264,6 +267,24 @@ def _installed_stop_timeout(unit_dirs):
         elif parser.has_option('Service', 'TimeoutSec'):
             value = parse_timespan(parser.get('Service', 'TimeoutSec'))
     return path, value
+
+
+def _invalid_driver_info(conf, nodes):
+    """The loader's one-line error for the nodes' ``driver_info``, as the
+    daemon's pre-flight check would report it, or None when all is valid.
+    """
+    from decision_engine.drivers import loader
+    from decision_engine.drivers import power_state
+    try:
+        # NOTE: no pool, as in the daemon's pre-flight: the drivers'
+        # constructors and validate() do no I/O.
+        drivers = loader.load_drivers(conf, None,
+                                      power_state.PowerStateTracker(1), nodes)
+    except loader.DriverLoadError as exc:
+        return str(exc)
+    for driver in drivers.values():
+        driver.close()
+    return None
 
 
 def main(argv=None, conf=None):

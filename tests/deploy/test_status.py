@@ -211,3 +211,22 @@ def test_console_script(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and 'absent.conf' in lines[0], proc.stderr
+
+
+def test_invalid_driver_info_fails_as_the_daemon_would(deployment, tmp_path):
+    """The daemon refuses an inventory whose driver_info is invalid; the
+    check must not call it a success."""
+    _sync(deployment.state)
+    secret = 'Pw-status-never-shown'
+    inventory = tmp_path / 'inventory.yaml'
+    inventory.write_text(
+        '- hostname: c1\n  driver: redfish\n  driver_info: {address: '
+        '"ftp://10.0.0.1", username: admin, password: "%s"}\n' % secret)
+    code, results = deployment(
+        DEFAULT={'enabled_power_drivers': 'redfish'},
+        power={'inventory_file': str(inventory)})
+    assert code == 2, results
+    detail = results['Power drivers and inventory'][1]
+    assert 'node c1: invalid driver_info for driver redfish' in detail
+    assert "must use http or https, not 'ftp'" in detail
+    assert secret not in json.dumps(results)
