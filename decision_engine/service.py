@@ -38,6 +38,10 @@ class EngineService(service.Service):
         # so a start failure in the worker reaches the launcher's exit code.
         self._start_failed = multiprocessing.Value('b', False, lock=False)
         self._launcher_pid = os.getpid()
+        #: called first thing on reset(), and given the READY notification
+        #: to send; see keep_signals_during_reload().
+        self.before_reset = None
+        self.after_reset = None
 
     def start(self):
         super().start()
@@ -68,10 +72,15 @@ class EngineService(service.Service):
 
     def reset(self):
         """Apply a mutated configuration without losing state."""
+        if self.before_reset is not None:
+            self.before_reset()
         self.notifier.reloading()
         LOG.info('Applying the reloaded configuration')
         self.manager.reset()
-        self.notifier.ready()
+        if self.after_reset is not None:
+            self.after_reset(self.notifier.ready)
+        else:
+            self.notifier.ready()
 
     def stop(self, graceful=True):
         if self._stopped.is_set():
@@ -110,6 +119,30 @@ def on_new_worker(launcher, hook, consequence):
 
     cotyledon_manager.register_hooks(on_new_worker=_on_new_worker)
     return True
+
+
+def keep_signals_during_reload(launcher, engine_service):
+    """Eventlet backend: keep SIGTERM handled while a SIGHUP is applied.
+
+    oslo.service's eventlet launcher clears its signal handlers when SIGHUP
+    arrives and installs them again only after ``reset()`` returned; a
+    SIGTERM in between (``systemctl reload`` then ``stop``) would kill the
+    engine with no drain. Re-installing them as ``reset()`` begins closes
+    most of that window, and READY=1 is only sent once the launcher has
+    installed them again itself.
+    """
+    restore = getattr(launcher, 'handle_signal', None)
+    if restore is None:
+        LOG.warning('Cannot keep signal handlers during reloads: a SIGTERM '
+                    'during a reload stops the engine without draining')
+        return
+    import eventlet
+
+    engine_service.before_reset = restore
+    # READY=1 goes out from a green thread, which runs once the launcher
+    # is back waiting, its handlers installed for good: whoever stops the
+    # engine when the reload is reported done finds SIGTERM handled.
+    engine_service.after_reset = eventlet.spawn_n
 
 
 def route_sighup_to_reset(launcher, conf):

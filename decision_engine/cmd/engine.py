@@ -88,6 +88,8 @@ def main(argv=None):
                                        restart_method='mutate')
     if conf.concurrency_backend == backend.THREADING:
         service.route_sighup_to_reset(launcher, conf)
+    else:
+        service.keep_signals_during_reload(launcher, engine)
     reports.install(launcher, conf, engine, conf.concurrency_backend)
     status = launcher.wait()
     if engine.start_failed():

@@ -64,18 +64,36 @@ class ConductorManager:
                 conf, self.pool, power_states=self.tracker.snapshot)
             self.periodic_tasks += periodics.collect(self.collector,
                                                      prefix='collector')
-        self.audit_engine = audit_wiring.AuditEngine(conf, self)
-        self.periodic_tasks += self.audit_engine.periodic_tasks()
+        try:
+            self.audit_engine = audit_wiring.AuditEngine(conf, self)
+            self.periodic_tasks += self.audit_engine.periodic_tasks()
+            self.audit_engine.start()
+        except Exception:
+            self._abort_start()
+            raise
+        # NOTE: periodics start last: a start that fails above must not
+        # have begun model builds or sweeps it then has to wait for.
         self._start_periodic_worker(
             [task.callable for task in self.periodic_tasks])
         self._started.set()
-        self.audit_engine.start()
         LOG.info('Conductor manager started: pool of %d workers (%d reserved '
                  'from periodics, %s backend), %d periodic task(s): %s',
                  size, self.pool.reserved, self.backend,
                  len(self.periodic_tasks),
                  ', '.join('%s every %ss' % (t.name, t.spacing)
                            for t in self.periodic_tasks) or 'none')
+
+    def _abort_start(self):
+        """Release what a failed :meth:`start` had set up."""
+        if self.audit_engine is not None:
+            self.audit_engine.stop(0)
+            self.audit_engine.close()
+        if self.collector is not None:
+            self.collector.stop()
+        for driver in self.drivers.values():
+            driver.close()
+        self.pool.shutdown(timeout=0)
+        pool_mod.set_pool(None)
 
     def _start_periodic_worker(self, callables):
         self._worker = futurist_periodics.PeriodicWorker(

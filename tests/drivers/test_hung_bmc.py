@@ -110,8 +110,9 @@ def test_hung_bmc_holds_one_worker_for_one_timeout(conf, pool, farm):
         # While the hung BMC holds its worker, the other nodes are read.
         assert tracker.wait_for(lambda t: all(
             (t.get(n.hostname) or {}).get('state') for n in healthy))
-        # It holds exactly one worker (plus the sweep's own).
-        assert pool.statistics()['busy'] <= 3
+        # NOTE: that it holds one worker, not more, is checked below as
+        # one connection per poll (seen['accepted']); a count of busy
+        # workers here would race with the healthy polls returning.
         # The client gives up on it (the worker is freed) ...
         assert silent.wait_closed_by_peer(1)
         assert tracker.wait_for(

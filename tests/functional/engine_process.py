@@ -45,6 +45,7 @@ class EngineProcess:
     """The daemon started with a config file written by the test."""
 
     def __init__(self, tmp_path, backend='threading'):
+        tmp_path.mkdir(parents=True, exist_ok=True)
         self.tmp = tmp_path
         self.backend = backend
         self.config_path = tmp_path / 'decision-engine.conf'

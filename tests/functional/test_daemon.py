@@ -170,3 +170,24 @@ def test_drain_deadline_is_ours_not_the_launchers(engine):
     engine.signal(signal.SIGTERM)
     assert engine.proc.wait(GUARD) == 0
     assert 'graceful_shutdown_timeout (3 s)' in engine.log()
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_stop_right_after_a_reload_still_drains(tmp_path, backend):
+    """``systemctl reload`` then ``stop``: SIGTERM sent the moment READY=1
+    follows the reload is handled (STOPPING=1, exit 0), never the default
+    action. A race, so it is tried a few times."""
+    for attempt in range(4):
+        engine = EngineProcess(tmp_path / str(attempt), backend=backend)
+        try:
+            engine.write_config()
+            engine.start()
+            engine.notify.wait_for('READY')
+            engine.signal(signal.SIGHUP)
+            engine.notify.wait_for('RELOADING')
+            engine.notify.wait_for('READY')
+            engine.signal(signal.SIGTERM)
+            assert engine.notify.wait_for('STOPPING')['STOPPING'] == '1'
+            assert engine.proc.wait(GUARD) == 0
+        finally:
+            engine.stop()
