@@ -49,13 +49,10 @@ def _worker_pids(proc):
     return sorted(p.pid for p in psutil.Process(proc.pid).children())
 
 
-# NOTE: the eventlet case fails now and then (5 runs in 15 measured) and
-# that is a real bug, kept visible: oslo.service's eventlet ServiceLauncher
-# answers SIGHUP with restart() (our reset(), which sends READY=1) and
-# then handle_signal(), whose signal_handler.clear() puts SIGTERM back to
-# SIG_DFL before adding its handler again. A SIGTERM in that window (the
-# test sends it as soon as READY=1 arrives, as `systemctl reload; systemctl
-# stop` may) kills the engine at once: exit -15, no STOPPING=1, no drain.
+# NOTE: the test sends SIGTERM as soon as READY=1 follows the reload, as
+# `systemctl reload; systemctl stop` may. On eventlet that used to hit the
+# moment oslo.service's launcher had its handlers cleared (exit -15, no
+# drain); see service.keep_signals_during_reload().
 @pytest.mark.parametrize('backend', ['threading', 'eventlet'])
 def test_start_reload_stop(tmp_path, notify_socket, backend):
     sock, path = notify_socket
