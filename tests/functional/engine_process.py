@@ -96,6 +96,14 @@ enabled = false
             stdin=subprocess.DEVNULL, start_new_session=True)
         return self.proc
 
+    def start_with_sweep_in_flight(self):
+        """Start, wait for READY=1 and for the first power sweep to be on
+        a pool worker (the pool never queues, so submitted is running)."""
+        self.start()
+        self.notify.wait_for('READY')
+        self.wait_log(r"Submitting (periodic|immediate) callback "
+                      r"'decision_engine.power_driver.fake.sync_power_states'")
+
     def log(self):
         try:
             return self.log_path.read_text()

@@ -62,10 +62,7 @@ def test_sighup_applies_mutable_options_without_restart(engine):
 
 def test_sigterm_lets_the_task_in_flight_finish(engine):
     engine.write_config(bmc_delay=2, graceful=30)
-    engine.start()
-    engine.notify.wait_for('READY')
-    engine.wait_log(r"Submitting (periodic|immediate) callback "
-                    r"'decision_engine.power_driver.fake.sync_power_states'")
+    engine.start_with_sweep_in_flight()
     engine.signal(signal.SIGTERM)
     assert engine.notify.wait_for('STOPPING')['STOPPING'] == '1'
     assert engine.proc.wait(GUARD) == 0
@@ -76,10 +73,7 @@ def test_sigterm_lets_the_task_in_flight_finish(engine):
 
 def test_sigterm_abandons_tasks_past_the_graceful_timeout(engine):
     engine.write_config(bmc_delay=600, graceful=1)
-    engine.start()
-    engine.notify.wait_for('READY')
-    engine.wait_log(r"Submitting (periodic|immediate) callback "
-                    r"'decision_engine.power_driver.fake.sync_power_states'")
+    engine.start_with_sweep_in_flight()
     engine.signal(signal.SIGTERM)
     assert engine.proc.wait(GUARD) == 0
     log = engine.log()
@@ -163,10 +157,7 @@ def test_drain_deadline_is_ours_not_the_launchers(engine):
     would hard-kill the engine before its drain (3 s) ends."""
     engine.write_config(bmc_delay=600, graceful=3,
                         extra='[DEFAULT]\ngraceful_shutdown_timeout = 1\n')
-    engine.start()
-    engine.notify.wait_for('READY')
-    engine.wait_log(r"Submitting (periodic|immediate) callback "
-                    r"'decision_engine.power_driver.fake.sync_power_states'")
+    engine.start_with_sweep_in_flight()
     engine.signal(signal.SIGTERM)
     assert engine.proc.wait(GUARD) == 0
     assert 'graceful_shutdown_timeout (3 s)' in engine.log()
