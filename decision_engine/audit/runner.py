@@ -10,7 +10,9 @@ NOTE: the dispatcher is a thread of its own, not a pool task, so a full
 pool makes it wait (and retry as soon as an audit ends) instead of running
 the next audit nested inside the one that just finished.
 
-One run: PENDING -> ONGOING (compare-and-set; a cancelled audit is skipped),
+One run: PENDING -> ONGOING with this engine (``[DEFAULT] host``) as the
+audit's owner, in one compare-and-set (a cancelled audit, or one another
+engine on the same database took first, is skipped),
 get a model no older than ``[audit] max_model_age`` from the collector,
 apply the scope, run the strategy, replay the plan to verify it, and store
 plan, timings and the final state in one transaction (dropped if the audit
@@ -47,6 +49,7 @@ class AuditRunner:
         self.pool = pool
         self.collector = collector
         self._strategies = strategies or loader.get
+        self.host = conf.host
         self._cond = threading.Condition()
         self._queue = collections.deque()
         self._queued = set()
@@ -154,13 +157,11 @@ class AuditRunner:
             PENDING when the run began).
         """
         started = models.utcnow()
-        audit = self.store.transition(audit_uuid, [states.PENDING],
-                                      state=states.ONGOING,
-                                      started_at=started,
-                                      state_reason=None)
+        audit = self.store.take(audit_uuid, self.host,
+                                started_at=started, state_reason=None)
         if audit is None:
-            LOG.info('Audit %s is no longer PENDING; not running it',
-                     audit_uuid)
+            LOG.info('Audit %s is no longer PENDING (cancelled, or taken '
+                     'by another engine); not running it', audit_uuid)
             return None
         self.counters['runs'] += 1
         t0 = time.monotonic()

@@ -5,11 +5,14 @@ stores them, hands them to the :class:`~decision_engine.audit.runner.
 AuditRunner`, and carries the periodic task that starts CONTINUOUS audits
 when they are due (collect it with ``periodics.collect``).
 
-At start, audits a previous process left ONGOING are settled (see
+At start, audits a previous process of this engine (same ``[DEFAULT]
+host``) left ONGOING are settled (see
 :meth:`decision_engine.db.api.Store.fail_interrupted`: a ONESHOT ends FAILED
 with reason "interrupted", because its model and the cloud may have changed
 since and re-running silently could surprise the operator; a CONTINUOUS one
-just runs again) and PENDING ones are queued again.
+just runs again) and PENDING ones are queued again. ONGOING audits owned by
+another engine on the same database are left to it; a PENDING audit queued
+by several engines is run by the one whose compare-and-set wins.
 """
 
 import logging
@@ -90,12 +93,12 @@ class AuditService:
                                              strategies=self._strategies)
 
     def start(self):
-        settled = self.store.fail_interrupted()
+        settled = self.store.fail_interrupted(self.conf.host)
         if settled:
-            LOG.warning('%d audit(s) were running when the engine last '
-                        'stopped; ONESHOT ones are now FAILED '
+            LOG.warning('%d audit(s) were running when this engine (host '
+                        '%s) last stopped; ONESHOT ones are now FAILED '
                         '("interrupted"), CONTINUOUS ones run again: %s',
-                        len(settled), ', '.join(settled))
+                        len(settled), self.conf.host, ', '.join(settled))
         self.runner.start()
         for audit in self.store.list_audits(state=states.PENDING,
                                             audit_type=states.ONESHOT):

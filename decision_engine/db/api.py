@@ -30,7 +30,8 @@ _AUDIT_FIELDS = ('uuid', 'name', 'audit_type', 'state', 'state_reason',
                  'strategy', 'parameters', 'scope', 'interval', 'cron',
                  'next_run_at', 'started_at', 'finished_at', 'runs',
                  'model_age', 'build_seconds', 'strategy_seconds',
-                 'last_action_plan_uuid', 'created_at', 'updated_at')
+                 'last_action_plan_uuid', 'owner', 'created_at',
+                 'updated_at')
 _PLAN_FIELDS = ('uuid', 'state', 'strategy', 'indicators', 'message',
                 'model_age', 'build_seconds', 'strategy_seconds',
                 'created_at', 'updated_at')
@@ -209,31 +210,68 @@ class Store:
                 session.flush()
             return _audit_dict(audit), plan_uuid
 
-    def fail_interrupted(self):
-        """At start: settle audits a previous process left ONGOING.
+    def take(self, audit_uuid, owner, **values):
+        """PENDING -> ONGOING for the engine ``owner``, compare-and-set.
+
+        One UPDATE ... WHERE state = 'PENDING' sets the state and the
+        owner together, so of engines racing for an audit exactly one
+        gets it.
+
+        :returns: the audit, or None when it was not PENDING (another
+            engine took it, or it was cancelled).
+        :raises NotFound: for an unknown audit.
+        """
+        if not owner:
+            raise ValueError('an audit must be taken by a named engine')
+        return self.transition(audit_uuid, [states.PENDING],
+                               state=states.ONGOING, owner=owner, **values)
+
+    def fail_interrupted(self, owner):
+        """At start: settle the audits the engine ``owner`` left ONGOING.
 
         ONESHOT audits end FAILED with reason "interrupted"; CONTINUOUS
         ones go back to PENDING, due at once. PENDING audits are left
-        PENDING and run again.
+        PENDING and run again. Audits ONGOING with another owner are left
+        alone: another engine on this database is running them. Audits
+        ONGOING with no owner were taken before revision 0002 (when one
+        engine per database was the rule) and are settled too.
 
         :returns: the uuids of the audits changed.
         """
+        if not owner:
+            raise ValueError('interrupted audits are settled per engine; '
+                             'an owner is needed')
         now = models.utcnow()
+        mine = sa.and_(
+            models.Audit.state == states.ONGOING,
+            sa.or_(models.Audit.owner == owner,
+                   models.Audit.owner.is_(None)))
         changed = []
         with self._wrap(), self._session() as session:
-            for audit in session.scalars(sa.select(models.Audit).where(
-                    models.Audit.state == states.ONGOING)):
-                if audit.audit_type == states.CONTINUOUS:
-                    audit.state = states.PENDING
-                    audit.state_reason = ('%s: the engine stopped during a '
-                                          'run; running again'
-                                          % states.INTERRUPTED)
-                    audit.next_run_at = now
-                else:
-                    audit.state = states.FAILED
-                    audit.state_reason = states.INTERRUPTED
-                    audit.finished_at = now
-                changed.append(audit.uuid)
+            # NOTE: compare-and-set UPDATEs, not read-then-write: a cancel
+            # committed meanwhile is never overwritten.
+            for audit_type, values in (
+                    (states.CONTINUOUS, {
+                        'state': states.PENDING,
+                        'state_reason': '%s: the engine stopped during a '
+                                        'run; running again'
+                                        % states.INTERRUPTED,
+                        'next_run_at': now}),
+                    (states.ONESHOT, {
+                        'state': states.FAILED,
+                        'state_reason': states.INTERRUPTED,
+                        'finished_at': now})):
+                # NOTE: anything not CONTINUOUS is settled as a ONESHOT.
+                type_match = (
+                    models.Audit.audit_type == audit_type
+                    if audit_type == states.CONTINUOUS else
+                    models.Audit.audit_type != states.CONTINUOUS)
+                result = session.execute(
+                    sa.update(models.Audit)
+                    .where(mine, type_match)
+                    .values(updated_at=now, **values)
+                    .returning(models.Audit.uuid))
+                changed.extend(result.scalars().all())
         return changed
 
     def count_by_state(self):

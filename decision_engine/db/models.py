@@ -32,6 +32,7 @@ class Audit(TimestampMixin, Base):
         sa.UniqueConstraint('uuid', name='uniq_audits0uuid'),
         sa.Index('audits_state_idx', 'state'),
         sa.Index('audits_next_run_at_idx', 'next_run_at'),
+        sa.Index('audits_state_owner_idx', 'state', 'owner'),
     )
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
@@ -57,6 +58,11 @@ class Audit(TimestampMixin, Base):
     strategy_seconds: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
     last_action_plan_uuid: orm.Mapped[str | None] = orm.mapped_column(
         sa.String(36))
+    # NOTE: the ``[DEFAULT] host`` of the engine that took the audit last
+    # (set with PENDING -> ONGOING); an engine at start settles only the
+    # ONGOING audits it owns. NULL for audits never run, or run before
+    # revision 0002.
+    owner: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
 
     action_plans: orm.Mapped[list['ActionPlan']] = orm.relationship(
         back_populates='audit', cascade='all, delete-orphan',

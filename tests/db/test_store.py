@@ -176,7 +176,7 @@ def test_restart_keeps_audits_and_settles_interrupted_ones(url):
 
     # "Restart": a new engine on the same database.
     store = dbfixtures.open_store(url)
-    assert sorted(store.fail_interrupted()) == sorted(
+    assert sorted(store.fail_interrupted('engine-a')) == sorted(
         [oneshot['uuid'], continuous['uuid']])
     assert store.get_audit(done['uuid'])['state'] == states.SUCCEEDED
     assert len(store.get_action_plan(plan_uuid)['actions']) == 2
