@@ -92,6 +92,9 @@ def document():
                 'audit_type': {'enum': list(states.AUDIT_TYPES)},
                 'state': {'enum': list(states.STATES)},
                 'state_reason': {'type': 'string', 'nullable': True},
+                'owner': {'type': 'string', 'nullable': True,
+                          'description': '[DEFAULT] host of the engine '
+                                         'running it'},
                 'strategy': {'type': 'string'},
                 'parameters': {'type': 'object'},
                 'scope': {'type': 'object'},

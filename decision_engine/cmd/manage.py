@@ -187,7 +187,7 @@ AUDIT_FIELDS = ['uuid', 'name', 'audit_type', 'state', 'state_reason',
                 'strategy', 'parameters', 'scope', 'interval', 'cron',
                 'next_run_at', 'created_at', 'started_at', 'finished_at',
                 'runs', 'model_age', 'build_seconds', 'strategy_seconds',
-                'last_action_plan_uuid']
+                'last_action_plan_uuid', 'owner']
 
 
 def _json_arg(text, what):
