@@ -14,12 +14,6 @@ from tests.audit import fakes
 from tests.audit import test_audits
 
 
-@pytest.fixture(params=['sqlite', 'postgresql'])
-def url(request, tmp_path):
-    with dbfixtures.database_url(request.param, tmp_path) as url:
-        yield url
-
-
 class Engine:
     def __init__(self, url, host, gate=None):
         self.store = dbfixtures.open_store(url)

@@ -12,12 +12,6 @@ from decision_engine.db import models
 from tests import dbfixtures
 
 
-@pytest.fixture(params=['sqlite', 'postgresql'])
-def url(request, tmp_path):
-    with dbfixtures.database_url(request.param, tmp_path) as url:
-        yield url
-
-
 @pytest.fixture
 def stores(url):
     """Two engines' stores on the same database."""

@@ -11,12 +11,6 @@ from decision_engine.db import session as session_mod
 from tests import dbfixtures
 
 
-@pytest.fixture(params=['sqlite', 'postgresql'])
-def url(request, tmp_path):
-    with dbfixtures.database_url(request.param, tmp_path) as url:
-        yield url
-
-
 @pytest.fixture
 def store(url):
     store = dbfixtures.open_store(url)
