@@ -28,8 +28,14 @@ def scrape(url):
     response = requests.get(url + '/metrics', timeout=30)
     assert response.status_code == 200, response.text
     assert response.headers['Content-Type'].startswith('text/plain')
+    return parse(response.text)
+
+
+def parse(text):
+    """``({sample name: {labels: value}}, {family: type})`` of a Prometheus
+    text exposition, through prometheus-client's own parser."""
     samples, types = {}, {}
-    for family in parser.text_string_to_metric_families(response.text):
+    for family in parser.text_string_to_metric_families(text):
         types[family.name] = family.type
         for sample in family.samples:
             samples.setdefault(sample.name, {})[

@@ -5,7 +5,6 @@ a source that cannot be read."""
 import logging
 import threading
 
-from prometheus_client import parser
 import pytest
 import webob
 
@@ -45,13 +44,7 @@ def scrape(engine):
     wsgi_app, _ = server.build_app(fakes.make_conf(), engine)
     response = webob.Request.blank('/metrics').get_response(wsgi_app)
     assert response.status_code == 200, response.text
-    samples, types = {}, {}
-    for family in parser.text_string_to_metric_families(response.text):
-        types[family.name] = family.type
-        for sample in family.samples:
-            samples.setdefault(sample.name, {})[
-                frozenset(sample.labels.items())] = sample.value
-    return samples, types
+    return test_metrics.parse(response.text)
 
 
 value = test_metrics.value
