@@ -6,6 +6,7 @@ Importing this package registers every option on the global ``CONF``.
 from oslo_config import cfg
 
 from decision_engine.conf import api
+from decision_engine.conf import applier
 from decision_engine.conf import audit
 from decision_engine.conf import cloud
 from decision_engine.conf import collector
@@ -28,7 +29,7 @@ CONF = cfg.CONF
 # NOTE: the order of this tuple is the order of the groups in the generated
 # sample config file.
 MODULES = (default, conductor, power, fake_power, redfish, ipmi,
-           ironic_power, audit, database, api,
+           ironic_power, audit, applier, database, api,
            collector, cloud, nova, placement, ironic, simulator, reports)
 
 for _module in MODULES:

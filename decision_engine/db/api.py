@@ -15,6 +15,7 @@ from sqlalchemy import orm
 from decision_engine.audit import states
 from decision_engine.db import migration
 from decision_engine.db import models
+from decision_engine.db import plan_store
 from decision_engine.db import session as session_mod
 
 
@@ -34,9 +35,11 @@ _AUDIT_FIELDS = ('uuid', 'name', 'audit_type', 'state', 'state_reason',
                  'updated_at')
 _PLAN_FIELDS = ('uuid', 'state', 'strategy', 'indicators', 'message',
                 'model_age', 'build_seconds', 'strategy_seconds',
-                'created_at', 'updated_at')
+                'created_at', 'updated_at', 'state_reason', 'owner',
+                'started_at', 'finished_at')
 _ACTION_FIELDS = ('position', 'action_type', 'input_parameters',
-                  'description', 'state')
+                  'description', 'state', 'state_reason', 'started_at',
+                  'finished_at')
 
 
 def _row(obj, fields):
@@ -56,7 +59,11 @@ def _plan_dict(plan, with_actions=True):
     return data
 
 
-class Store:
+PlanConflict = plan_store.PlanConflict
+PlanNotStartable = plan_store.PlanNotStartable
+
+
+class Store(plan_store.PlanStoreMixin):
     """Audits, action plans and actions in one SQL database."""
 
     def __init__(self, engine):

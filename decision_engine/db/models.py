@@ -74,6 +74,7 @@ class ActionPlan(TimestampMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint('uuid', name='uniq_action_plans0uuid'),
         sa.Index('action_plans_audit_id_idx', 'audit_id'),
+        sa.Index('action_plans_state_owner_idx', 'state', 'owner'),
     )
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
@@ -87,6 +88,14 @@ class ActionPlan(TimestampMixin, Base):
     model_age: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
     build_seconds: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
     strategy_seconds: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
+    # NOTE: revision 0003, the applier: why the plan ended as it did, the
+    # ``[DEFAULT] host`` of the engine applying it, and when.
+    state_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    owner: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    started_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
+    finished_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
 
     audit: orm.Mapped[Audit] = orm.relationship(back_populates='action_plans')
     actions: orm.Mapped[list['Action']] = orm.relationship(
@@ -107,6 +116,13 @@ class Action(Base):
     input_parameters: orm.Mapped[dict] = orm.mapped_column(sa.JSON)
     description: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
     state: orm.Mapped[str] = orm.mapped_column(sa.String(16))
+    state_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    started_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
+    finished_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
+    updated_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
 
     action_plan: orm.Mapped[ActionPlan] = orm.relationship(
         back_populates='actions')

@@ -14,6 +14,11 @@ PUT      /_sim/latency           same shape; replaces the table
 POST     /_sim/tokens/expire     revoke every issued token
 POST     /_sim/stalls/release    let stalled requests continue
 GET      /_sim/topology          the ground truth (``Topology.to_dict``)
+GET      /_sim/compute/requests  every write: method, path, microversion,
+                                 body, time
+GET      /_sim/compute/migrations  every migration and its outcome
+GET|PUT  /_sim/compute/settings  migration duration, jitter, faults
+POST     /_sim/compute/reset     empty the request log
 =======  ======================  ==========================================
 
 A rule object has the fields of ``faults.FaultRule``.  Bad input -> 400
@@ -83,6 +88,10 @@ class AdminAPI:
                 return routing.json_response({'released': True})
             if key == ('GET', '/topology'):
                 return routing.json_response(sim.topology.to_dict())
+            if action.startswith('/compute/'):
+                resp = sim.writes.admin(method, action, payload)
+                if resp is not None:
+                    return resp
         except (faults.ConfigError, TypeError) as exc:
             return _error(400, str(exc))
         return _error(404, 'no admin endpoint %s %s' % (method, path))

@@ -75,6 +75,9 @@ class ComputeService:
                        True: [None] * len(self._servers)}
         self._hyp_cache = {}
         self._usage = {h.hostname: self._host_usage(h) for h in topo.hosts}
+        # Written by the write side (``migrations.ComputeWrites``): the
+        # task state of servers being moved (None = absent).
+        self.task_states = {}
 
     # -- plumbing ----------------------------------------------------------
 
@@ -111,7 +114,8 @@ class ComputeService:
     def error(self, status, message):
         kinds = {400: 'badRequest', 401: 'unauthorized', 403: 'forbidden',
                  404: 'itemNotFound', 406: 'notAcceptable',
-                 413: 'overLimit', 429: 'overLimit'}
+                 409: 'conflictingRequest', 413: 'overLimit',
+                 429: 'overLimit'}
         if status == 401:   # keystonemiddleware answers before Nova does
             return routing.json_response({'error': {
                 'code': 401, 'title': 'Unauthorized', 'message': message}},
@@ -210,8 +214,14 @@ class ComputeService:
         host_id = hashlib.sha224(
             (s.project_id + (s.host or '')).encode()).hexdigest() \
             if s.host else ''
+        task_state = self.task_states.get(s.uuid)
+        status = s.status
+        if task_state == 'migrating':
+            status = 'MIGRATING'
+        elif task_state is not None and task_state.startswith('resize'):
+            status = 'RESIZE'
         return {
-            'id': s.uuid, 'name': s.name, 'status': s.status,
+            'id': s.uuid, 'name': s.name, 'status': status,
             'tenant_id': s.project_id, 'user_id': s.user_id,
             'metadata': dict(s.metadata), 'hostId': host_id,
             'image': '', 'flavor': flavor,
@@ -231,7 +241,7 @@ class ComputeService:
             'OS-EXT-SRV-ATTR:instance_name': 'instance-%08x'
                                              % (self._rank[s.uuid] + 1),
             'OS-EXT-SRV-ATTR:hypervisor_hostname': s.host,
-            'OS-EXT-STS:task_state': None,
+            'OS-EXT-STS:task_state': task_state,
             'OS-EXT-STS:vm_state': s.vm_state,
             'OS-EXT-STS:power_state': _POWER.get(s.vm_state, 0),
             'os-extended-volumes:volumes_attached': [],
@@ -336,6 +346,50 @@ class ComputeService:
             rank, version >= (2, 47), self._base(req))
         return routing.json_response(body,
                                      headers=self.response_headers(version))
+
+    # -- changes made by the write side (simulator/migrations.py) ----------
+
+    def server(self, uuid):
+        """The :class:`Instance` with that uuid, or None."""
+        rank = self._rank.get(uuid)
+        return None if rank is None else self._servers[rank]
+
+    def server_changed(self, uuid, old_host=None):
+        """Forget the cached bodies of a server (and re-index it when
+        its host changed from ``old_host``)."""
+        rank = self._rank[uuid]
+        self._cache[False][rank] = self._cache[True][rank] = None
+        new_host = self._servers[rank].host
+        if old_host is not None and old_host != new_host:
+            ranks = self._by_host.get(old_host, [])
+            index = bisect.bisect_left(ranks, rank)
+            if index < len(ranks) and ranks[index] == rank:
+                del ranks[index]
+            if new_host is not None:
+                bisect.insort(self._by_host.setdefault(new_host, []), rank)
+
+    def forget_server(self, uuid):
+        """The server was deleted: no listing or show finds it again."""
+        rank = self._rank.pop(uuid)
+        s = self._servers[rank]
+        for ranks in (self._by_host.get(s.host, []),
+                      self._by_project.get(s.project_id, []), self._all):
+            index = bisect.bisect_left(ranks, rank)
+            if index < len(ranks) and ranks[index] == rank:
+                del ranks[index]
+        self.task_states.pop(uuid, None)
+
+    def host_changed(self, hostname, usage=None):
+        """Forget the cached hypervisor bodies (and the server bodies:
+        ``host_status``) of a host; ``usage`` is its new
+        ``(vcpus, ram, disk, count)``."""
+        if usage is not None:
+            self._usage[hostname] = tuple(usage)
+        host = self._host_by_name[hostname]
+        for key in [k for k in self._hyp_cache if k[0] == host.uuid]:
+            del self._hyp_cache[key]
+        for rank in self._by_host.get(hostname, ()):
+            self._cache[False][rank] = self._cache[True][rank] = None
 
     # -- hypervisors -------------------------------------------------------
 

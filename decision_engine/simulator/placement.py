@@ -53,6 +53,14 @@ class PlacementService:
         self._all = b'{"resource_providers":[%s]}' % b','.join(
             self._rp_bytes[h.uuid] for h in self._hosts)
 
+    def set_usage(self, host_uuid, vcpus, memory_mb, disk_gb, generation):
+        """New usages of a provider (written by simulator/migrations.py
+        when allocations move)."""
+        self._usages[host_uuid] = dumps({
+            'resource_provider_generation': generation,
+            'usages': {'VCPU': vcpus, 'MEMORY_MB': memory_mb,
+                       'DISK_GB': disk_gb}})
+
     def routes(self):
         return [
             Route('GET', r'', '/placement', self.root, auth=False),

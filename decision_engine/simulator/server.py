@@ -33,6 +33,7 @@ from decision_engine.simulator import baremetal
 from decision_engine.simulator import compute
 from decision_engine.simulator import faults as faults_mod
 from decision_engine.simulator import identity
+from decision_engine.simulator import migrations as writes_mod
 from decision_engine.simulator import placement
 from decision_engine.simulator import routing
 from decision_engine.simulator import stats as stats_mod
@@ -45,8 +46,9 @@ _REASONS = {s.value: s.phrase for s in http.server.HTTPStatus}
 class _Router:
     """Path prefix -> service; route regexes within the service."""
 
-    def __init__(self, services):
-        self._by_prefix = {s.prefix: (s, s.routes()) for s in services}
+    def __init__(self, services, extra=None):
+        self._by_prefix = {s.prefix: (s, s.routes() + (extra or {}).get(
+            s.prefix, [])) for s in services}
 
     def match(self, method, path):
         """(service or None, route or None, params, status if no route)."""
@@ -169,13 +171,18 @@ class Simulator:
         (tests substitute a barrier to prove the waits overlap)
     :param preserialize: serialize all servers (microversion >= 2.47
         shape) in start(), ~20 us each, so no listing pays for it
+    :param migrations: settings of the write side (``duration_s``,
+        ``jitter``, ``fail_ratio``, ``seed``,
+        ``max_concurrent_live_migrations``; see ``migrations``), reachable
+        as ``sim.writes``
     """
 
     def __init__(self, topology=None, host='127.0.0.1', port=0,
                  latency_ms=0, token_ttl_s=3600, faults=(), fault_seed=0,
                  username='admin', password='secret', project='admin',
                  max_limit=compute.MAX_LIMIT, clock=time.monotonic,
-                 log_requests=False, preserialize=True, sleep=time.sleep):
+                 log_requests=False, preserialize=True, sleep=time.sleep,
+                 migrations=None):
         self.topology = topology if topology is not None \
             else Topology.generate()
         self.host = host
@@ -198,7 +205,11 @@ class Simulator:
                          compute.ComputeService(self, max_limit),
                          placement.PlacementService(self),
                          baremetal.BaremetalService(self, max_limit)]
-        self._router = _Router(self.services)
+        self.writes = writes_mod.ComputeWrites(
+            self.topology, self.services[1], self.services[2],
+            **(migrations or {}))
+        self._router = _Router(self.services, extra={
+            '/compute': self.writes.routes()})
         self._admin = admin_mod.AdminAPI(self)
         self._server = None
         self._thread = None
@@ -397,6 +408,9 @@ class Simulator:
         req = routing.Request(method, path, raw_query, handler.headers,
                               body, self.url)
         req.params = params
+        # NOTE: migrations progress on the clock; what is due is applied
+        # before any request reads or writes the cloud.
+        self.writes.settle()
         try:
             if route.auth:
                 req.token = self.tokens.check(

@@ -1,0 +1,172 @@
+"""The store's interface for applying action plans (mixed into
+:class:`decision_engine.db.api.Store`).
+
+Every change of a plan or an action state is a compare-and-set UPDATE,
+committed before anything that depends on it happens: a plan cancelled
+through the API is never flipped back by the applier, and an action is
+ONGOING in the store before the cloud is asked anything.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from decision_engine.common import action_hosts
+from decision_engine.common import plan_states
+from decision_engine.db import models
+
+# NOTE: an arbitrary constant: the PostgreSQL advisory lock key that
+# serializes plan starts, so two overlapping plans started at once on two
+# engines cannot both pass the overlap check.
+_START_LOCK = 0x4445_4150
+
+
+class PlanConflict(RuntimeError):
+    """Starting the plan would touch hosts of a running plan."""
+
+
+class PlanNotStartable(RuntimeError):
+    """The plan is not in a state it can be started from."""
+
+
+class PlanStoreMixin:
+
+    def _plan(self, session, plan_uuid):
+        from decision_engine.db import api as db_api
+        plan = session.scalars(
+            sa.select(models.ActionPlan)
+            .where(models.ActionPlan.uuid == plan_uuid)
+            .options(orm.selectinload(models.ActionPlan.actions),
+                     orm.joinedload(models.ActionPlan.audit))
+        ).one_or_none()
+        if plan is None:
+            raise db_api.NotFound('no action plan %s' % plan_uuid)
+        return plan
+
+    def start_plan(self, plan_uuid, owner):
+        """RECOMMENDED -> PENDING for the engine ``owner``.
+
+        :raises PlanConflict: when a PENDING, ONGOING or CANCELLING plan
+            touches one of its hosts (the message names the plan and up to
+            five hosts).
+        :raises PlanNotStartable: when the plan is not RECOMMENDED.
+        :raises NotFound: for an unknown plan.
+        """
+        from decision_engine.db import api as db_api
+        if not owner:
+            raise ValueError('a plan must be started by a named engine')
+        with self._wrap(), self._session() as session:
+            if session.bind.dialect.name == 'postgresql':
+                session.execute(sa.select(
+                    sa.func.pg_advisory_xact_lock(_START_LOCK)))
+            # NOTE: the UPDATE first (see Store.save_run): on SQLite it
+            # takes the write lock, so the overlap check below sees every
+            # plan started before and none can start meanwhile.
+            now = models.utcnow()
+            result = session.execute(
+                sa.update(models.ActionPlan)
+                .where(models.ActionPlan.uuid == plan_uuid,
+                       models.ActionPlan.state == plan_states.RECOMMENDED)
+                .values(state=plan_states.PENDING, owner=owner,
+                        state_reason=None, updated_at=now))
+            plan = self._plan(session, plan_uuid)
+            if result.rowcount != 1:
+                raise PlanNotStartable(
+                    'action plan %s is %s; only a RECOMMENDED plan can be '
+                    'started' % (plan_uuid, plan.state))
+            mine = set()
+            for action in plan.actions:
+                mine |= action_hosts.hosts_of(action.input_parameters)
+            running = session.scalars(
+                sa.select(models.ActionPlan)
+                .where(models.ActionPlan.state.in_(
+                    plan_states.PLAN_RUNNING),
+                    models.ActionPlan.id != plan.id)
+                .options(orm.selectinload(models.ActionPlan.actions))
+            ).all()
+            for other in running:
+                theirs = set()
+                for action in other.actions:
+                    theirs |= action_hosts.hosts_of(action.input_parameters)
+                common = sorted(mine & theirs)
+                if common:
+                    session.rollback()
+                    raise PlanConflict(
+                        'action plan %s touches host(s) %s of action plan '
+                        '%s, which is %s; start it when that one has ended'
+                        % (plan_uuid, ', '.join(common[:5])
+                           + (' and %d more' % (len(common) - 5)
+                              if len(common) > 5 else ''),
+                           other.uuid, other.state))
+            return db_api._plan_dict(plan)
+
+    def transition_plan(self, plan_uuid, from_states, **values):
+        """Update a plan only if its state is one of ``from_states``.
+
+        :returns: the plan (with its actions), or None when its state was
+            another.
+        """
+        from decision_engine.db import api as db_api
+        with self._wrap(), self._session() as session:
+            result = session.execute(
+                sa.update(models.ActionPlan)
+                .where(models.ActionPlan.uuid == plan_uuid,
+                       models.ActionPlan.state.in_(list(from_states)))
+                .values(updated_at=models.utcnow(), **values))
+            plan = self._plan(session, plan_uuid)
+            if result.rowcount != 1:
+                return None
+            session.refresh(plan)
+            return db_api._plan_dict(plan)
+
+    def transition_actions(self, plan_uuid, positions, from_states,
+                           **values):
+        """Update the actions at ``positions`` (all of the plan's when
+        None) whose state is one of ``from_states``, in one statement.
+
+        :returns: the positions updated.
+        """
+        with self._wrap(), self._session() as session:
+            plan_id = sa.select(models.ActionPlan.id).where(
+                models.ActionPlan.uuid == plan_uuid).scalar_subquery()
+            query = (sa.update(models.Action)
+                     .where(models.Action.action_plan_id == plan_id,
+                            models.Action.state.in_(list(from_states)))
+                     .values(updated_at=models.utcnow(), **values)
+                     .returning(models.Action.position))
+            if positions is not None:
+                query = query.where(
+                    models.Action.position.in_(list(positions)))
+            return sorted(session.execute(query).scalars().all())
+
+    def transition_action(self, plan_uuid, position, from_states, **values):
+        """:returns: whether the action at ``position`` was updated."""
+        return bool(self.transition_actions(plan_uuid, [position],
+                                            from_states, **values))
+
+    def list_plans(self, states=None, owner=None):
+        """Plans (with their actions), oldest first, in ``states``, of
+        the engine ``owner`` (or of none)."""
+        from decision_engine.db import api as db_api
+        with self._wrap(), self._session() as session:
+            query = (sa.select(models.ActionPlan)
+                     .order_by(models.ActionPlan.id)
+                     .options(orm.selectinload(models.ActionPlan.actions),
+                              orm.joinedload(models.ActionPlan.audit)))
+            if states:
+                query = query.where(
+                    models.ActionPlan.state.in_(list(states)))
+            if owner is not None:
+                query = query.where(sa.or_(
+                    models.ActionPlan.owner == owner,
+                    models.ActionPlan.owner.is_(None)))
+            return [db_api._plan_dict(p) for p in session.scalars(query)]
+
+    def count_actions_by_state(self):
+        """``{(action_type, state): count}`` over every plan."""
+        with self._wrap(), self._session() as session:
+            rows = session.execute(
+                sa.select(models.Action.action_type, models.Action.state,
+                          sa.func.count())
+                .group_by(models.Action.action_type,
+                          models.Action.state)).all()
+        return {(kind, state): count for kind, state, count in rows}
