@@ -1,0 +1,114 @@
+"""The interface of an action plugin.
+
+An action is built from its plan entry's ``input_parameters`` (checked
+against its class's JSON ``schema``) and an :class:`ActionContext`. The
+applier calls, each call in a pool task of its own:
+
+1. :meth:`Action.pre_condition` -- raises :class:`SkipAction` when the
+   cloud no longer is as the plan assumed (the action ends SKIPPED with the
+   reason), :class:`ActionFailed` when it cannot be carried out;
+2. :meth:`Action.execute` -- asks the cloud; returns None when the change
+   is complete, or the seconds after which to :meth:`Action.poll`;
+3. :meth:`Action.poll` -- None when the change is complete, else the
+   seconds to the next poll (the wait holds no worker);
+4. :meth:`Action.post_condition` -- raises :class:`ActionFailed` unless
+   the cloud now shows the action's effect.
+
+For an action found ONGOING when an engine starts, :meth:`Action.resume`
+says what the cloud shows: ``DONE`` (the post-condition holds), ``RERUN``
+(nothing happened, execute again) or ``POLL`` (still in progress).
+"""
+
+import threading
+
+import jsonschema
+
+DONE = 'done'
+RERUN = 'rerun'
+POLL = 'poll'
+
+
+class SkipAction(Exception):
+    """The pre-condition does not hold; the message is the reason."""
+
+
+class ActionFailed(Exception):
+    """The action failed; the message is the reason."""
+
+
+class InvalidAction(ValueError):
+    """The input parameters do not match the action's schema."""
+
+
+class ActionContext:
+    """What actions may use: the configuration, the cloud (connected at
+    the first use, shared by every action), the power drivers."""
+
+    def __init__(self, conf, connect=None, power_drivers=None):
+        self.conf = conf
+        self._connect = connect
+        self._cloud = None
+        self._lock = threading.Lock()
+        self.power_drivers = power_drivers or {}
+
+    @property
+    def cloud(self):
+        with self._lock:
+            if self._cloud is None:
+                if self._connect is None:
+                    raise ActionFailed('no cloud is configured')
+                try:
+                    self._cloud = self._connect()
+                except Exception as exc:
+                    raise ActionFailed('cannot connect to the cloud: %s'
+                                       % exc)
+            return self._cloud
+
+    def close(self):
+        with self._lock:
+            cloud, self._cloud = self._cloud, None
+        if cloud is not None and hasattr(cloud, 'close'):
+            cloud.close()
+
+
+class Action:
+    """Base class; see the module docstring."""
+
+    #: JSON schema of ``input_parameters``.
+    schema = {'type': 'object'}
+    #: whether the action moves a server (``[applier]
+    #: max_migrations_per_host`` counts it).
+    is_migration = False
+    #: seconds the action may take from its start (None: no limit).
+    timeout = None
+
+    def __init__(self, params, context):
+        error = jsonschema.exceptions.best_match(
+            jsonschema.Draft202012Validator(self.schema).iter_errors(params))
+        if error is not None:
+            where = '.'.join(str(p) for p in error.absolute_path)
+            raise InvalidAction('invalid input parameters%s: %s' % (
+                ' (%s)' % where if where else '', error.message))
+        self.params = params
+        self.context = context
+
+    def pre_condition(self):
+        pass
+
+    def execute(self):
+        return None
+
+    def poll(self):
+        return None
+
+    def post_condition(self):
+        pass
+
+    def resume(self):
+        """See the module docstring. The default runs the action again
+        unless its post-condition already holds."""
+        try:
+            self.post_condition()
+        except ActionFailed:
+            return RERUN
+        return DONE

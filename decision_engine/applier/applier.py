@@ -1,0 +1,461 @@
+"""The applier: action plans carried out on the shared pool.
+
+The manager builds one :class:`Applier` per engine with the store, the
+pool and an :class:`~decision_engine.applier.actions.base.ActionContext`
+(the cloud connection and the power drivers), calls :meth:`Applier.start`
+after the store is open and :meth:`Applier.stop` before it drains the
+pool.
+
+Life of a plan: :meth:`start_plan` moves it RECOMMENDED -> PENDING in the
+store (refused while a running plan touches one of its hosts), then
+PENDING -> ONGOING, and the plan's actions run as their dependencies
+(:mod:`.graph`) and the limits (``[applier] max_parallel_actions``,
+``max_migrations_per_host``) allow. Each step of an action is a pool
+task; an action is ONGOING in the store before the cloud is asked
+anything, and its end is stored before its dependents start.
+
+Resume: at :meth:`start` the plans this engine (``[DEFAULT] host``) left
+PENDING, ONGOING or CANCELLING go on. An action left ONGOING is never
+replayed blindly: its plugin's ``resume()`` reads the cloud (a migration:
+already on the destination -> SUCCEEDED, still moving -> poll again, idle
+on the source -> run again, after its pre-condition).
+"""
+
+import logging
+import threading
+import time
+
+from decision_engine.applier import dispatcher as dispatcher_mod
+from decision_engine.applier import run as run_mod
+from decision_engine.applier.actions import base
+from decision_engine.applier.actions import loader as loader_mod
+from decision_engine.common import plan_states as st
+from decision_engine.db import models
+
+LOG = logging.getLogger(__name__)
+
+
+class PlanNotCancellable(RuntimeError):
+    """The plan has already ended."""
+
+
+class ApplierStopped(RuntimeError):
+    """The applier is not running (the engine is stopping)."""
+
+
+class Applier:
+
+    def __init__(self, conf, store, pool, context, loader=None,
+                 on_plan_end=None, owner=None):
+        self.conf = conf
+        self.store = store
+        self.pool = pool
+        self.context = context
+        self.loader = loader or loader_mod.ActionLoader()
+        self.on_plan_end = on_plan_end
+        self.owner = owner or conf.host
+        self._lock = threading.RLock()
+        self._runs = {}
+        self._done = {}
+        self._ongoing = 0
+        self._migrations_on = {}
+        self._running = False
+        self._dispatcher = dispatcher_mod.Dispatcher(pool, self._pump)
+        self._stats = {'plans_started': 0, 'plans_resumed': 0,
+                       'plans_ended': {}, 'actions_ended': {},
+                       'last_plan_seconds': None, 'peak_parallel': 0,
+                       'peak_migrations': 0, 'model_refresh': None}
+
+    # -- life cycle ----------------------------------------------------------
+
+    def start(self):
+        self._running = True
+        self._dispatcher.start()
+        for plan in self.store.list_plans(st.PLAN_RUNNING, owner=self.owner):
+            LOG.warning('Resuming action plan %s (%s when this engine '
+                        'stopped)', plan['uuid'], plan['state'])
+            self._stats['plans_resumed'] += 1
+            self._launch(plan)
+
+    def stop(self, timeout=None):
+        """Dispatch nothing more. Steps running on the pool finish (the
+        manager's drain); actions between two polls stay ONGOING in the
+        store and are resumed at the next start."""
+        self._running = False
+        self._dispatcher.stop(timeout)
+        self.context.close()
+
+    # -- operations ----------------------------------------------------------
+
+    def start_plan(self, plan_uuid):
+        """Start a RECOMMENDED plan. :returns: the plan (PENDING or
+        ONGOING).
+
+        :raises decision_engine.db.api.PlanConflict: hosts of a running
+            plan.
+        :raises decision_engine.db.api.PlanNotStartable: not RECOMMENDED.
+        :raises ApplierStopped: the engine is stopping.
+        """
+        if not self._running:
+            raise ApplierStopped('the applier is not running')
+        plan = self.store.start_plan(plan_uuid, self.owner)
+        self._stats['plans_started'] += 1
+        self._launch(plan)
+        return self.store.get_action_plan(plan_uuid)
+
+    def cancel_plan(self, plan_uuid):
+        """PENDING actions become CANCELLED, ONGOING ones finish, then the
+        plan is CANCELLED. :returns: the plan.
+
+        :raises PlanNotCancellable: when the plan has already ended.
+        """
+        now = models.utcnow()
+        plan = self.store.transition_plan(
+            plan_uuid, [st.RECOMMENDED], state=st.CANCELLED,
+            state_reason='cancelled by request', finished_at=now)
+        if plan is not None:
+            return plan
+        plan = self.store.transition_plan(
+            plan_uuid, [st.PENDING, st.ONGOING], state=st.CANCELLING,
+            state_reason='cancel requested')
+        if plan is None:
+            current = self.store.get_action_plan(plan_uuid)
+            if current['state'] == st.CANCELLING:
+                return current
+            raise PlanNotCancellable(
+                'action plan %s has already ended (%s)'
+                % (plan_uuid, current['state']))
+        with self._lock:
+            run = self._runs.get(plan_uuid)
+            dropped = []
+            if run is not None:
+                run.cancelling = True
+                dropped = run.drop_pending(st.CANCELLED)
+        # NOTE: every PENDING action of the plan in the store, not just the
+        # ones dropped here: a step already handed to the pool then finds
+        # its action CANCELLED and does not start it.
+        self.store.transition_actions(
+            plan_uuid, None, [st.PENDING], state=st.CANCELLED,
+            state_reason='the plan was cancelled', finished_at=now)
+        self._count_ended(run, dropped, st.CANCELLED)
+        if run is not None:
+            self._maybe_end(run)
+        return self.store.get_action_plan(plan_uuid)
+
+    def wait(self, plan_uuid, timeout=None):
+        """Block until a plan run by this applier ends (for tests and the
+        benchmark). :returns: whether it ended."""
+        with self._lock:
+            run = self._runs.get(plan_uuid)
+            event = run.done if run is not None else self._done.get(
+                plan_uuid)
+        return True if event is None else event.wait(timeout)
+
+    # -- statistics ------------------------------------------------------------
+
+    def statistics(self):
+        with self._lock:
+            stats = dict(self._stats)
+            stats['plans_running'] = len(self._runs)
+            stats['actions_ongoing'] = self._ongoing
+            stats['migrations_in_flight'] = sum(
+                len([p for p in run.dispatched | run.resuming
+                     if p in run.migration_hosts])
+                for run in self._runs.values())
+            stats['plans_ended'] = dict(stats['plans_ended'])
+            stats['actions_ended'] = {
+                '%s/%s' % key: n
+                for key, n in sorted(stats['actions_ended'].items())}
+        stats['waiting_tasks'] = self._dispatcher.pending_timers()
+        stats['pool_refusals'] = self._dispatcher.refused
+        return stats
+
+    # -- running plans ---------------------------------------------------------
+
+    def _is_migration(self, action_type):
+        try:
+            return self.loader.get(action_type).is_migration
+        except LookupError:
+            return False
+
+    def _launch(self, plan):
+        if plan['state'] == st.PENDING:
+            started = self.store.transition_plan(
+                plan['uuid'], [st.PENDING], state=st.ONGOING,
+                started_at=models.utcnow())
+            if started is None:     # cancelled meanwhile
+                return
+            plan = started
+        run = run_mod.PlanRun(plan, self.conf.applier.max_migrations_per_host,
+                              self._is_migration)
+        run.done = threading.Event()
+        if run.initial_skips:
+            self._store_skips(run, run.initial_skips)
+        if run.cancelling:
+            dropped = run.drop_pending(st.CANCELLED)
+            self.store.transition_actions(
+                run.uuid, None, [st.PENDING], state=st.CANCELLED,
+                state_reason='the plan was cancelled',
+                finished_at=models.utcnow())
+            self._count_ended(run, dropped, st.CANCELLED)
+        with self._lock:
+            self._runs[run.uuid] = run
+            for position in sorted(run.resuming):
+                self._admit(run, position)
+                run.dispatched.add(position)
+                self._dispatcher.call_later(
+                    0, self._task(self._step_resume, run, position))
+        self._maybe_end(run)
+        self._dispatcher.wake()
+
+    def _admit(self, run, position):
+        self._ongoing += 1
+        for host in run.migration_hosts.get(position, ()):
+            self._migrations_on[host] = self._migrations_on.get(host, 0) + 1
+        self._stats['peak_parallel'] = max(self._stats['peak_parallel'],
+                                           self._ongoing)
+        self._stats['peak_migrations'] = max(
+            self._stats['peak_migrations'],
+            max(self._migrations_on.values(), default=0))
+
+    def _release(self, run, position):
+        self._ongoing -= 1
+        for host in run.migration_hosts.get(position, ()):
+            self._migrations_on[host] -= 1
+
+    def _pump(self):
+        """In the dispatcher thread: the ready actions the limits admit,
+        as pool tasks."""
+        if not self._running:
+            return []
+        limit = self.conf.applier.max_parallel_actions
+        per_host = self.conf.applier.max_migrations_per_host
+        tasks = []
+        with self._lock:
+            for run in list(self._runs.values()):
+                if run.cancelling or run.stopped_by is not None:
+                    continue
+
+                def admit(position, run=run):
+                    if self._ongoing >= limit:
+                        return None
+                    hosts = run.migration_hosts.get(position, ())
+                    if any(self._migrations_on.get(h, 0) >= per_host
+                           for h in hosts):
+                        return False
+                    self._admit(run, position)
+                    return True
+                for position in run.take_ready(admit):
+                    tasks.append(self._task(self._step_start, run,
+                                            position))
+                if self._ongoing >= limit:
+                    break
+        return tasks
+
+    def _task(self, step, run, position):
+        def task():
+            try:
+                step(run, position)
+            except Exception as exc:
+                LOG.exception('Action %d of plan %s failed unexpectedly',
+                              position, run.uuid)
+                self._finish(run, position, st.FAILED,
+                             'unexpected error: %s: %s'
+                             % (type(exc).__name__, exc))
+        task.__name__ = 'applier-%s-%d' % (step.__name__.strip('_'),
+                                           position)
+        return task
+
+    # -- the steps of an action (each one a pool task) -------------------------
+
+    def _make(self, run, position):
+        action = run.objects.get(position)
+        if action is None:
+            stored = run.actions[position]
+            cls = self.loader.get(stored['action_type'])
+            action = cls(stored['input_parameters'] or {}, self.context)
+            run.objects[position] = action
+        return action
+
+    def _step_start(self, run, position):
+        now = models.utcnow()
+        if not self.store.transition_action(
+                run.uuid, position, [st.PENDING], state=st.ONGOING,
+                started_at=now):
+            # NOTE: the plan was cancelled after this step was handed to
+            # the pool; the store already says CANCELLED.
+            self._finish(run, position, st.CANCELLED, None, stored=True)
+            return
+        try:
+            action = self._make(run, position)
+            action.pre_condition()
+        except base.SkipAction as exc:
+            return self._finish(run, position, st.SKIPPED, str(exc))
+        except (base.ActionFailed, base.InvalidAction, LookupError) as exc:
+            return self._finish(run, position, st.FAILED, _reason(exc))
+        self._execute(run, position, action)
+
+    def _execute(self, run, position, action):
+        if action.timeout is not None:
+            run.deadlines[position] = time.monotonic() + action.timeout
+        try:
+            delay = action.execute()
+        except base.ActionFailed as exc:
+            return self._finish(run, position, st.FAILED, str(exc))
+        self._after(run, position, action, delay)
+
+    def _step_poll(self, run, position):
+        action = self._make(run, position)
+        deadline = run.deadlines.get(position)
+        if deadline is not None and time.monotonic() > deadline:
+            return self._finish(
+                run, position, st.FAILED,
+                'did not end within %d s ([applier] migration_timeout); '
+                'the cloud may still be carrying it out' % action.timeout)
+        try:
+            delay = action.poll()
+        except base.ActionFailed as exc:
+            return self._finish(run, position, st.FAILED, str(exc))
+        self._after(run, position, action, delay)
+
+    def _step_resume(self, run, position):
+        try:
+            action = self._make(run, position)
+            verdict = action.resume()
+        except (base.ActionFailed, base.InvalidAction, LookupError) as exc:
+            return self._finish(run, position, st.FAILED, _reason(exc))
+        LOG.info('Resumed action %d of plan %s: %s', position, run.uuid,
+                 verdict)
+        if verdict == base.DONE:
+            return self._finish(run, position, st.SUCCEEDED,
+                                'found done when the engine resumed')
+        if verdict == base.POLL:
+            if action.timeout is not None:
+                run.deadlines[position] = time.monotonic() + action.timeout
+            return self._after(run, position, action,
+                               self.conf.applier.poll_interval)
+        try:
+            action.pre_condition()
+        except base.SkipAction as exc:
+            return self._finish(run, position, st.SKIPPED, str(exc))
+        except base.ActionFailed as exc:
+            return self._finish(run, position, st.FAILED, str(exc))
+        self._execute(run, position, action)
+
+    def _after(self, run, position, action, delay):
+        if delay is not None:
+            if not self._running:
+                return      # stays ONGOING in the store; resumed later
+            self._dispatcher.call_later(
+                delay, self._task(self._step_poll, run, position))
+            return
+        try:
+            action.post_condition()
+        except base.ActionFailed as exc:
+            return self._finish(run, position, st.FAILED, str(exc))
+        self._finish(run, position, st.SUCCEEDED, None)
+
+    # -- ends ------------------------------------------------------------------
+
+    def _finish(self, run, position, state, reason, stored=False):
+        with self._lock:
+            if run.state.get(position) in st.ACTION_FINAL \
+                    and position not in run.dispatched:
+                return      # already ended (an error after its end)
+        if not stored:
+            self.store.transition_action(
+                run.uuid, position, [st.ONGOING], state=state,
+                state_reason=reason, finished_at=models.utcnow())
+        with self._lock:
+            self._release(run, position)
+            skipped = run.finish(position, state)
+            stop = (state == st.FAILED and run.stopped_by is None
+                    and self.conf.applier.on_failure == 'stop')
+            if stop:
+                run.stopped_by = position
+                stopped = run.drop_pending(st.SKIPPED)
+        kind = run.actions[position]['action_type']
+        self._count(kind, state)
+        if state == st.FAILED:
+            LOG.warning('Action %d (%s) of plan %s FAILED: %s', position,
+                        kind, run.uuid, reason)
+        self._store_skips(run, skipped)
+        if stop:
+            self.store.transition_actions(
+                run.uuid, stopped, [st.PENDING], state=st.SKIPPED,
+                state_reason='the plan stopped after action %d failed '
+                             '([applier] on_failure = stop)' % position,
+                finished_at=models.utcnow())
+            self._count_ended(run, stopped, st.SKIPPED)
+        self._maybe_end(run)
+        self._dispatcher.wake()
+
+    def _store_skips(self, run, skipped):
+        by_reason = {}
+        for child, reason in skipped.items():
+            by_reason.setdefault(reason, []).append(child)
+        for reason, positions in by_reason.items():
+            self.store.transition_actions(
+                run.uuid, positions, [st.PENDING], state=st.SKIPPED,
+                state_reason=reason, finished_at=models.utcnow())
+            self._count_ended(run, positions, st.SKIPPED)
+
+    def _count_ended(self, run, positions, state):
+        if run is None:
+            return
+        for position in positions:
+            self._count(run.actions[position]['action_type'], state)
+
+    def _count(self, kind, state):
+        with self._lock:
+            key = (kind, state)
+            ended = self._stats['actions_ended']
+            ended[key] = ended.get(key, 0) + 1
+
+    def _maybe_end(self, run):
+        with self._lock:
+            if not run.finished() or self._runs.get(run.uuid) is not run:
+                return
+            del self._runs[run.uuid]
+            self._done[run.uuid] = run.done
+        state = run.final_state()
+        reason = run.summary() or 'no actions'
+        if run.stopped_by is not None:
+            reason += '; stopped after action %d failed' % run.stopped_by
+        self.store.transition_plan(
+            run.uuid, [st.ONGOING, st.CANCELLING], state=state,
+            state_reason=reason, finished_at=models.utcnow())
+        seconds = time.monotonic() - run.started
+        with self._lock:
+            ended = self._stats['plans_ended']
+            ended[state] = ended.get(state, 0) + 1
+            self._stats['last_plan_seconds'] = seconds
+        LOG.info('Action plan %s ended %s in %.1f s: %s', run.uuid, state,
+                 seconds, reason)
+        self._refresh_model(run.uuid)
+        run.done.set()
+
+    def _refresh_model(self, plan_uuid):
+        if self.on_plan_end is None or \
+                not self.conf.applier.refresh_model_after_plan:
+            return
+        record = {'plan': plan_uuid, 'requested_at': time.time(),
+                  'state': 'refreshing'}
+        self._stats['model_refresh'] = record
+
+        def refresh():
+            try:
+                self.on_plan_end(plan_uuid)
+                record['state'] = 'refreshed'
+            except Exception as exc:
+                record['state'] = 'failed: %s' % exc
+            record['ended_at'] = time.time()
+        try:
+            self.pool.submit(refresh)
+        except Exception as exc:
+            # NOTE: a full pool: the periodic refresh catches up later.
+            record['state'] = 'not refreshed: %s' % exc
+
+
+def _reason(exc):
+    return exc.args[0] if exc.args else str(exc)
