@@ -2,7 +2,8 @@
 
 Every error is ``{"error": {"code", "title", "message"}}`` with the right
 status: 400 bad JSON or invalid audit, 404 unknown path or id, 405 wrong
-method, 409 cancelling an ended audit, 413 body over ``[api]
+method, 409 cancelling an ended audit or plan, or starting a plan that is
+not RECOMMENDED or overlaps a running plan, 413 body over ``[api]
 max_request_body_size``, 503 when the store cannot be reached.
 """
 
@@ -13,7 +14,9 @@ import re
 import webob
 from webob import exc as webob_exc
 
+from decision_engine.api import engine_api as engine_api_mod
 from decision_engine.api import metrics as metrics_mod
+from decision_engine.applier import applier as applier_mod
 from decision_engine.api import openapi
 from decision_engine.audit import service as audit_service
 from decision_engine.audit import states
@@ -47,6 +50,10 @@ class Application:
              {'GET': self.get_audit, 'DELETE': self.cancel_audit}),
             (re.compile(r'^/v1/action_plans/%s$' % _UUID),
              {'GET': self.get_action_plan}),
+            (re.compile(r'^/v1/action_plans/%s/start$' % _UUID),
+             {'POST': self.start_action_plan}),
+            (re.compile(r'^/v1/action_plans/%s/cancel$' % _UUID),
+             {'POST': self.cancel_action_plan}),
             (re.compile(r'^/v1/strategies/?$'), {'GET': self.strategies}),
             (re.compile(r'^/v1/model/?$'), {'GET': self.model}),
             (re.compile(r'^/v1/status/?$'), {'GET': self.status}),
@@ -175,6 +182,32 @@ class Application:
 
     def get_action_plan(self, request, uuid):
         return _json(self.engine.get_action_plan(uuid))
+
+    def start_action_plan(self, request, uuid):
+        """202: the plan is PENDING or ONGOING; 409 when it is not
+        RECOMMENDED or a running plan touches one of its hosts."""
+        try:
+            plan = self.engine.start_action_plan(uuid)
+        except (db_api.PlanConflict, db_api.PlanNotStartable) as exc:
+            raise HTTPError(409, str(exc))
+        except (applier_mod.ApplierStopped,
+                engine_api_mod.ApplierUnavailable) as exc:
+            raise HTTPError(503, str(exc))
+        response = _json(plan, status=202)
+        response.location = '%s/v1/action_plans/%s' % (request.host_url,
+                                                       uuid)
+        return response
+
+    def cancel_action_plan(self, request, uuid):
+        """202: PENDING actions are CANCELLED, ONGOING ones finish; 409
+        when the plan has already ended."""
+        try:
+            plan = self.engine.cancel_action_plan(uuid)
+        except applier_mod.PlanNotCancellable as exc:
+            raise HTTPError(409, str(exc))
+        except engine_api_mod.ApplierUnavailable as exc:
+            raise HTTPError(503, str(exc))
+        return _json(plan, status=202)
 
     def strategies(self, request):
         return _json({'strategies': self.engine.list_strategies()})

@@ -14,6 +14,23 @@ from decision_engine.strategies import loader
 NotFound = db_api.NotFound
 
 
+class ApplierUnavailable(RuntimeError):
+    pass
+
+
+def with_durations(plan):
+    """Add ``duration_seconds`` to the plan and each action that
+    started (up to now for a running one)."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    for item in [plan] + list(plan.get('actions') or []):
+        started = item.get('started_at')
+        if started is not None:
+            end = item.get('finished_at') or now
+            item['duration_seconds'] = round(
+                (end - started).total_seconds(), 3)
+    return plan
+
+
 def jsonable(value):
     if isinstance(value, datetime.datetime):
         return value.isoformat() + 'Z'
@@ -34,9 +51,11 @@ class EngineAPI:
     :param status: a callable returning the manager's status dict.
     """
 
-    def __init__(self, audits, store, collector=None, status=None):
+    def __init__(self, audits, store, collector=None, status=None,
+                 applier=None):
         self.audits = audits
         self.store = store
+        self.applier = applier
         self.collector = collector
         self._status = status or (lambda: {})
         self.started_at = time.time()
@@ -64,7 +83,21 @@ class EngineAPI:
         return jsonable(self.audits.cancel(audit_uuid))
 
     def get_action_plan(self, plan_uuid):
-        return jsonable(self.store.get_action_plan(plan_uuid))
+        return jsonable(with_durations(self.store.get_action_plan(
+            plan_uuid)))
+
+    def _applier(self):
+        if self.applier is None:
+            raise ApplierUnavailable('this engine has no applier running')
+        return self.applier
+
+    def start_action_plan(self, plan_uuid):
+        return jsonable(with_durations(
+            self._applier().start_plan(plan_uuid)))
+
+    def cancel_action_plan(self, plan_uuid):
+        return jsonable(with_durations(
+            self._applier().cancel_plan(plan_uuid)))
 
     def list_strategies(self):
         return [cls.describe() for _, cls in
@@ -97,5 +130,9 @@ class EngineAPI:
     def status(self):
         status = dict(self._status())
         status['audits'] = self.audits.statistics()
+        if self.applier is not None:
+            status['actions_by_state'] = {
+                '%s/%s' % key: n for key, n in sorted(
+                    self.store.count_actions_by_state().items())}
         status['uptime_seconds'] = time.time() - self.started_at
         return jsonable(status)

@@ -67,9 +67,27 @@ def document():
                                '409': _ok('Already ended', _ERROR)})}},
             '/v1/action_plans/{uuid}': {
                 'parameters': uuid_param,
-                'get': {'summary': 'Show an action plan with its actions',
+                'get': {'summary': 'Show an action plan with its actions '
+                                   '(state, reason, start, end and '
+                                   'duration of each)',
                         'responses': dict(_ERRORS, **{
                             '200': _ok('Action plan')})}},
+            '/v1/action_plans/{uuid}/start': {
+                'parameters': uuid_param,
+                'post': {'summary': 'Apply a RECOMMENDED action plan',
+                         'responses': dict(_ERRORS, **{
+                             '202': _ok('Accepted: PENDING or ONGOING'),
+                             '409': _ok('Not RECOMMENDED, or a running '
+                                        'plan touches one of its hosts',
+                                        _ERROR)})}},
+            '/v1/action_plans/{uuid}/cancel': {
+                'parameters': uuid_param,
+                'post': {'summary': 'Cancel an action plan: PENDING actions '
+                                    'are CANCELLED, ONGOING ones finish',
+                         'responses': dict(_ERRORS, **{
+                             '202': _ok('Accepted: CANCELLING or '
+                                        'CANCELLED'),
+                             '409': _ok('Already ended', _ERROR)})}},
             '/v1/strategies': {'get': {'summary': 'Installed strategies',
                                        'responses': {'200': _ok('List')}}},
             '/v1/model': {'get': {'summary': 'Model summary and staleness',

@@ -74,7 +74,8 @@ class AuditEngine:
         if self.conf.api.enabled:
             self.api_server = server.start(self.conf, engine_api.EngineAPI(
                 self.service, self.store, self.manager.collector,
-                status=self.manager.status))
+                status=self.manager.status,
+                applier=getattr(self.manager, 'applier', None)))
 
     def stop(self, timeout=None):
         """Stop serving and dispatching; running audits finish on the pool

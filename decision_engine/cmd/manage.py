@@ -226,11 +226,24 @@ def audit_create(args):
         body['cron'] = args.cron
     client = _client(args)
     audit = client.call('POST', '/v1/audits', body)
-    if args.wait:
+    if args.wait or args.auto_trigger:
         audit = _wait(client, audit, args.timeout)
     _emit(args, audit, AUDIT_FIELDS)
-    if args.wait and audit['state'] in ('FAILED', 'CANCELLED'):
+    if (args.wait or args.auto_trigger) and \
+            audit['state'] in ('FAILED', 'CANCELLED'):
         return 1
+    if args.auto_trigger:
+        plan_uuid = audit.get('last_action_plan_uuid')
+        if not plan_uuid:
+            raise CommandError('audit %s stored no action plan to apply'
+                               % audit['uuid'])
+        plan = client.call('POST', '/v1/action_plans/%s/start' % plan_uuid)
+        sys.stderr.write('action plan %s started (--auto-trigger)\n'
+                         % plan_uuid)
+        if args.wait:
+            plan = _wait_plan(client, plan, args.timeout)
+            _emit_plan(args, plan)
+            return 0 if plan['state'] == 'SUCCEEDED' else 1
     return 0
 
 
@@ -287,15 +300,72 @@ def audit_cancel(args):
           AUDIT_FIELDS)
 
 
-def plan_show(args):
-    plan = _client(args).call('GET', '/v1/action_plans/%s' % args.uuid)
+PLAN_FIELDS = ['uuid', 'audit_uuid', 'state', 'state_reason', 'strategy',
+               'message', 'indicators', 'model_age', 'build_seconds',
+               'strategy_seconds', 'created_at', 'owner', 'started_at',
+               'finished_at', 'duration_seconds']
+ACTION_COLUMNS = ['position', 'action_type', 'state', 'duration_seconds',
+                  'state_reason', 'description']
+PLAN_FINAL = ('SUCCEEDED', 'FAILED', 'CANCELLED', 'SUPERSEDED')
+
+
+def _emit_plan(args, plan):
     if args.format == 'json':
         return _emit(args, plan)
-    _emit(args, plan, ['uuid', 'audit_uuid', 'state', 'strategy', 'message',
-                       'indicators', 'model_age', 'build_seconds',
-                       'strategy_seconds', 'created_at'])
-    _emit(args, None, ['position', 'action_type', 'description'],
-          rows=plan['actions'])
+    _emit(args, plan, PLAN_FIELDS)
+    _emit(args, None, ACTION_COLUMNS, rows=plan['actions'])
+
+
+def _wait_plan(client, plan, timeout):
+    """Poll until the plan ends, printing each change of the count of
+    actions by state on stderr."""
+    start = time.monotonic()
+    last = None
+    while True:
+        counts = {}
+        for action in plan.get('actions', []):
+            counts[action['state']] = counts.get(action['state'], 0) + 1
+        line = '%s %s' % (plan['state'], ', '.join(
+            '%d %s' % (n, state.lower())
+            for state, n in sorted(counts.items())))
+        if line != last:
+            sys.stderr.write('[%6.1fs] action plan %s %s\n' % (
+                time.monotonic() - start, plan['uuid'], line))
+            last = line
+        if plan['state'] in PLAN_FINAL:
+            return plan
+        if timeout and time.monotonic() - start > timeout:
+            raise CommandError('action plan %s still %s after --timeout %d '
+                               's' % (plan['uuid'], plan['state'], timeout))
+        time.sleep(0.5)
+        plan = client.call('GET', '/v1/action_plans/%s' % plan['uuid'])
+
+
+def plan_show(args):
+    client = _client(args)
+    plan = client.call('GET', '/v1/action_plans/%s' % args.uuid)
+    if args.wait:
+        plan = _wait_plan(client, plan, args.timeout)
+    _emit_plan(args, plan)
+
+
+def plan_start(args):
+    client = _client(args)
+    plan = client.call('POST', '/v1/action_plans/%s/start' % args.uuid)
+    if args.wait:
+        plan = _wait_plan(client, plan, args.timeout)
+        _emit_plan(args, plan)
+        return 0 if plan['state'] == 'SUCCEEDED' else 1
+    _emit_plan(args, plan)
+    return 0
+
+
+def plan_cancel(args):
+    client = _client(args)
+    plan = client.call('POST', '/v1/action_plans/%s/cancel' % args.uuid)
+    if args.wait:
+        plan = _wait_plan(client, plan, args.timeout)
+    _emit_plan(args, plan)
 
 
 def plan_export(args):
@@ -374,6 +444,10 @@ def build_parser():
                         help='show progress until the audit ends')
     create.add_argument('--timeout', type=int, default=0,
                         help='give up waiting after this many seconds')
+    create.add_argument('--auto-trigger', action='store_true',
+                        help='when the audit has stored its plan, start '
+                        'it (waits for the audit; with --wait, for the '
+                        'plan too)')
     create.set_defaults(func=audit_create)
     listing = audit.add_parser('list', parents=[common])
     listing.add_argument('--state')
@@ -389,9 +463,20 @@ def build_parser():
 
     plan = top.add_parser('action-plan', help='action plans').add_subparsers(
         dest='command', required=True)
-    pshow = plan.add_parser('show', parents=[common])
-    pshow.add_argument('uuid')
-    pshow.set_defaults(func=plan_show)
+    for name, func, text in (
+            ('show', plan_show, 'a plan and the state, duration and '
+                                'reason of each action'),
+            ('start', plan_start, 'apply a RECOMMENDED plan'),
+            ('cancel', plan_cancel, 'cancel a plan: PENDING actions are '
+                                    'CANCELLED, ONGOING ones finish')):
+        command = plan.add_parser(name, parents=[common], help=text)
+        command.add_argument('uuid')
+        command.add_argument('--wait', action='store_true',
+                             help='show progress until the plan ends')
+        command.add_argument('--timeout', type=int, default=0,
+                             help='give up waiting after this many '
+                             'seconds')
+        command.set_defaults(func=func)
     export = plan.add_parser('export', parents=[common])
     export.add_argument('uuid')
     export.add_argument('-o', '--output', help='file (default: stdout)')

@@ -14,7 +14,10 @@ import time
 
 from futurist import periodics as futurist_periodics
 
+from decision_engine.applier import applier as applier_mod
+from decision_engine.applier.actions import base as action_base
 from decision_engine.audit import wiring as audit_wiring
+from decision_engine.cloud import connection as connection_mod
 from decision_engine.conductor import periodics
 from decision_engine.conductor import pool as pool_mod
 from decision_engine.drivers import loader
@@ -34,6 +37,8 @@ class ConductorManager:
         self.tracker = None
         self.collector = None
         self.audit_engine = None
+        self.applier = None
+        self.cloud_connector = None
         self.periodic_tasks = []
         self._worker = None
         self._worker_thread = None
@@ -59,14 +64,19 @@ class ConductorManager:
         for name, driver in self.drivers.items():
             self.periodic_tasks += periodics.collect(
                 driver, prefix='power_driver.%s' % name)
+        # NOTE: one connector for the collector and the applier, so both
+        # reach the same cloud (with [simulator] embedded, one simulator).
+        self.cloud_connector = connection_mod.CloudConnector(conf)
         if conf.collector.enabled:
             self.collector = collector_mod.ModelCollector(
-                conf, self.pool, power_states=self.tracker.snapshot)
+                conf, self.pool, power_states=self.tracker.snapshot,
+                connection_factory=self.cloud_connector)
             self.periodic_tasks += periodics.collect(self.collector,
                                                      prefix='collector')
         try:
             self.audit_engine = audit_wiring.AuditEngine(conf, self)
             self.periodic_tasks += self.audit_engine.periodic_tasks()
+            self._start_applier()
             self.audit_engine.start()
         except Exception:
             self._abort_start()
@@ -83,13 +93,32 @@ class ConductorManager:
                  ', '.join('%s every %ss' % (t.name, t.spacing)
                            for t in self.periodic_tasks) or 'none')
 
+    def _start_applier(self):
+        """The applier: the store of the audit engine, this pool, the
+        shared cloud connector and the power drivers; the model is rebuilt
+        when a plan ends."""
+        conf = self.conf
+        size = conf.conductor.workers_pool_size
+        context = action_base.ActionContext(
+            conf, lambda: self.cloud_connector(size),
+            power_drivers=self.drivers)
+        collector = self.collector
+        self.applier = applier_mod.Applier(
+            conf, self.audit_engine.store, self.pool, context,
+            on_plan_end=(lambda plan_uuid: collector.refresh_model())
+            if collector is not None else None)
+        self.applier.start()
+
     def _abort_start(self):
         """Release what a failed :meth:`start` had set up."""
+        if self.applier is not None:
+            self.applier.stop(0)
         if self.audit_engine is not None:
             self.audit_engine.stop(0)
             self.audit_engine.close()
         if self.collector is not None:
             self.collector.stop()
+        self.cloud_connector.close()
         for driver in self.drivers.values():
             driver.close()
         self.pool.shutdown(timeout=0)
@@ -144,11 +173,13 @@ class ConductorManager:
         # NOTE: stop() only sets the tombstone: no new periodic starts, the
         # running ones carry on and are waited for by the pool below.
         self._worker.stop()
+        self.applier.stop(timeout)
         self.audit_engine.stop(timeout)
         abandoned = self.pool.shutdown(timeout=timeout)
         self.audit_engine.close()
         if self.collector is not None:
             self.collector.stop()
+        self.cloud_connector.close()
         for driver in self.drivers.values():
             driver.close()
         for worker in self._retired_workers + [self._worker]:
@@ -180,6 +211,7 @@ class ConductorManager:
             'power_states': self.tracker.snapshot() if self.tracker else {},
             'power_sweeps': {name: driver.sweep_statistics()
                              for name, driver in self.drivers.items()},
+            'applier': self.applier.statistics() if self.applier else None,
         }
 
     # -- periodic tasks of the manager itself ------------------------------

@@ -89,7 +89,6 @@ class PlanStoreMixin:
                     theirs |= action_hosts.hosts_of(action.input_parameters)
                 common = sorted(mine & theirs)
                 if common:
-                    session.rollback()
                     raise PlanConflict(
                         'action plan %s touches host(s) %s of action plan '
                         '%s, which is %s; start it when that one has ended'

@@ -1,0 +1,355 @@
+"""Plans applied by the real applier, on the real pool (3 workers), against
+the simulator over HTTP, with the store on SQLite and PostgreSQL."""
+
+import threading
+
+import pytest
+
+from decision_engine.applier import applier as applier_mod
+from decision_engine.common import plan_states as st
+from decision_engine.db import api as db_api
+from decision_engine.strategies import actions as act
+from tests.applier import conftest as fx
+
+GUARD = fx.GUARD
+
+
+def usable_hosts(topology):
+    return [h.hostname for h in topology.hosts
+            if h.status == 'enabled' and h.state == 'up'
+            and h.power_state == 'power on']
+
+
+def movable(topology, hosts, count, states=('active',)):
+    found = [i for i in topology.instances
+             if i.host in hosts and i.vm_state in states and not i.locked]
+    assert len(found) >= count
+    return found[:count]
+
+
+def chain_plan(topology, count, kinds=('live', 'cold')):
+    """Migrations spread so that some share hosts and some do not:
+    instance k goes from its host to the next usable host."""
+    hosts = usable_hosts(topology)
+    actions = []
+    for k, inst in enumerate(movable(topology, hosts, count)):
+        dest = hosts[(hosts.index(inst.host) + 1) % len(hosts)]
+        actions.append(act.migrate(inst, inst.host, dest,
+                                   kinds[k % len(kinds)]))
+    return actions
+
+
+def expected_hosts(topology, actions):
+    """The verifier's replay: where every instance ends."""
+    where = {i.uuid: i.host for i in topology.instances}
+    for action in actions:
+        if action['action_type'] == act.MIGRATE:
+            params = action['input_parameters']
+            assert where[params['instance_uuid']] == params['source_node']
+            where[params['instance_uuid']] = params['destination_node']
+    return where
+
+
+def run(harness, actions, **conf):
+    applier = harness.applier(**conf)
+    plan_uuid = fx.store_plan(harness.store, actions)
+    applier.start_plan(plan_uuid)
+    assert applier.wait(plan_uuid, GUARD)
+    return applier, harness.store.get_action_plan(plan_uuid)
+
+
+def test_plan_succeeds_and_the_cloud_ends_as_predicted(harness, sim,
+                                                       topology):
+    actions = chain_plan(topology, 8)
+    host = usable_hosts(topology)[-1]
+    actions += [act.change_service(host, 'disabled', 'maintenance'),
+                act.nop('done'), act.sleep(0.05)]
+    predicted = expected_hosts(topology, actions)
+    refreshed = []
+    applier = harness.applier(on_plan_end=refreshed.append)
+    plan_uuid = fx.store_plan(harness.store, actions)
+    applier.start_plan(plan_uuid)
+    assert applier.wait(plan_uuid, GUARD)
+    plan = harness.store.get_action_plan(plan_uuid)
+
+    assert plan['state'] == st.SUCCEEDED, plan
+    assert plan['owner'] == 'engine-a'
+    assert plan['started_at'] <= plan['finished_at']
+    for action in plan['actions']:
+        assert action['state'] == st.SUCCEEDED, action
+        assert action['started_at'] <= action['finished_at']
+    # The cloud, read back over HTTP, element by element.
+    conn = sim.connection()
+    for inst in topology.instances:
+        body = conn.compute.get('/servers/%s' % inst.uuid,
+                                microversion='2.47').json()['server']
+        assert body['OS-EXT-SRV-ATTR:host'] == predicted[inst.uuid]
+        assert body['OS-EXT-STS:task_state'] is None
+        assert body['status'] in ('ACTIVE', 'SHUTOFF', 'PAUSED',
+                                  'SUSPENDED', 'ERROR', 'BUILD',
+                                  'SHELVED'), body['status']
+    service = [s for s in conn.compute.get(
+        '/os-services?host=%s' % host, microversion='2.53').json()[
+        'services'] if s['binary'] == 'nova-compute'][0]
+    assert (service['status'], service['disabled_reason']) == \
+        ('disabled', 'maintenance')
+    # What the applier asked, with the bodies and versions Nova documents.
+    writes = sim.writes.request_log()
+    live = [w for w in writes if 'os-migrateLive' in (w['body'] or {})]
+    cold = [w for w in writes if 'migrate' in (w['body'] or {})]
+    confirms = [w for w in writes if 'confirmResize' in (w['body'] or {})]
+    assert len(live) == len(cold) == len(confirms) == 4
+    assert all(w['microversion'] == '2.30' and w['body']['os-migrateLive'][
+        'block_migration'] == 'auto' for w in live)
+    assert all(w['microversion'] == '2.56' and w['body']['migrate']['host']
+               for w in cold)
+    puts = [w for w in writes if w['method'] == 'PUT']
+    assert [(w['microversion'], w['body']) for w in puts] == [
+        ('2.53', {'status': 'disabled', 'disabled_reason': 'maintenance'})]
+    # Placement follows the instances.
+    for hostname in usable_hosts(topology):
+        vcpus = sum(i.flavor.vcpus for i in topology.instances
+                    if predicted[i.uuid] == hostname)
+        assert sim.writes.usage(hostname)[0] == vcpus
+    assert refreshed == [plan_uuid]
+
+
+def test_per_host_order_is_kept_and_independent_actions_overlap(
+        harness, sim, topology):
+    sim.writes.configure(duration_s=0.2, jitter=0.3)
+    actions = chain_plan(topology, 14, kinds=('live',))
+    applier, plan = run(harness, actions,
+                        applier={'max_parallel_actions': 8})
+    assert plan['state'] == st.SUCCEEDED
+    moves = sim.writes.migrations()
+    assert len(moves) == 14
+    overlap_any = False
+    for i, a in enumerate(moves):
+        for b in moves[i + 1:]:
+            overlaps = a['requested'] < b['ended'] and \
+                b['requested'] < a['ended']
+            shared = {a['source'], a['destination']} & {
+                b['source'], b['destination']}
+            if shared:
+                assert not overlaps, (a, b)
+            overlap_any = overlap_any or overlaps
+    assert overlap_any, 'no two independent migrations ran at once'
+    assert applier.statistics()['peak_migrations'] == 1
+
+
+def test_failed_migration_skips_its_dependents_only(harness, sim,
+                                                    topology):
+    actions = chain_plan(topology, 10, kinds=('live',))
+    first = actions[0]['input_parameters']
+    sim.writes.fail_servers.add(first['instance_uuid'])
+    predicted = expected_hosts(topology, actions)
+    applier, plan = run(harness, actions)
+
+    assert plan['state'] == st.FAILED
+    states = {a['position']: a for a in plan['actions']}
+    assert states[0]['state'] == st.FAILED
+    assert 'rolled it back' in states[0]['state_reason']
+    skipped = [p for p, a in states.items() if a['state'] == st.SKIPPED]
+    assert skipped, 'nothing depended on the failed migration'
+    hosts0 = {first['source_node'], first['destination_node']}
+    for position in skipped:
+        assert states[position]['state_reason'].startswith(
+            'depends on failed action')
+    succeeded = [p for p, a in states.items()
+                 if a['state'] == st.SUCCEEDED]
+    assert succeeded
+    # The cloud agrees with the store: failed and skipped ones did not
+    # move, the others did.
+    conn = sim.connection()
+    for position, action in states.items():
+        params = action['input_parameters']
+        host = conn.compute.get('/servers/%s' % params['instance_uuid'],
+                                microversion='2.47').json()['server'][
+            'OS-EXT-SRV-ATTR:host']
+        if action['state'] == st.SUCCEEDED:
+            assert host == predicted[params['instance_uuid']]
+        else:
+            assert host == params['source_node']
+    # Every action touching the failed one's hosts after it was skipped
+    # or ran after it, never alongside (its dependents).
+    assert any({action['input_parameters']['source_node'],
+                action['input_parameters']['destination_node']} & hosts0
+               for p, action in states.items() if p in skipped)
+
+
+def test_on_failure_stop_skips_everything_not_started(harness, sim,
+                                                      topology):
+    actions = [{'action_type': 'nop',
+                'input_parameters': {'fail_execute': True}}]
+    actions += [act.sleep(0.01) for _ in range(5)]
+    applier, plan = run(harness, actions,
+                        applier={'on_failure': 'stop',
+                                 'max_parallel_actions': 1})
+    assert plan['state'] == st.FAILED
+    assert plan['actions'][0]['state_reason'] == 'fail_execute is set'
+    for action in plan['actions'][1:]:
+        assert action['state'] == st.SKIPPED
+        assert 'on_failure = stop' in action['state_reason']
+
+
+def test_drift_behind_the_plan_is_skipped_with_the_reason(
+        harness, sim, topology):
+    actions = chain_plan(topology, 3, kinds=('live',))
+    gone = actions[0]['input_parameters']
+    moved = actions[1]['input_parameters']
+    sim.writes.configure(duration_s=0)
+    conn = sim.connection()
+    assert conn.compute.delete('/servers/%s' % gone['instance_uuid'],
+                               microversion='2.47').status_code == 204
+    hosts = usable_hosts(topology)
+    elsewhere = next(h for h in hosts if h not in (
+        moved['source_node'], moved['destination_node']))
+    assert conn.compute.post(
+        '/servers/%s/action' % moved['instance_uuid'],
+        json={'os-migrateLive': {'host': elsewhere,
+                                 'block_migration': 'auto'}},
+        microversion='2.30').status_code == 202
+    applier, plan = run(harness, actions)
+    reasons = [a['state_reason'] for a in plan['actions']]
+    assert [a['state'] for a in plan['actions']] == [
+        st.SKIPPED, st.SKIPPED, st.SUCCEEDED]
+    assert reasons[0] == 'instance %s no longer exists' % \
+        gone['instance_uuid']
+    assert reasons[1] == 'instance %s is on %s, not on the source %s' % (
+        moved['instance_uuid'], elsewhere, moved['source_node'])
+    assert plan['state'] == st.SUCCEEDED
+
+
+def test_invalid_input_and_unknown_type_fail_with_one_line(harness):
+    actions = [{'action_type': 'migrate',
+                'input_parameters': {'instance_uuid': 'x'}},
+               {'action_type': 'teleport', 'input_parameters': {}}]
+    applier, plan = run(harness, actions)
+    assert plan['state'] == st.FAILED
+    first, second = plan['actions']
+    assert first['state_reason'].startswith('invalid input parameters: ')
+    assert second['state_reason'].startswith("unknown action type "
+                                             "'teleport'")
+
+
+def ongoing_event(store, position):
+    """An event set when the store records action ``position`` ONGOING
+    (a spy on the real store's compare-and-set)."""
+    event = threading.Event()
+    real = store.transition_actions
+
+    def spy(plan_uuid, positions, from_states, **values):
+        done = real(plan_uuid, positions, from_states, **values)
+        if values.get('state') == st.ONGOING and position in done:
+            event.set()
+        return done
+    store.transition_actions = spy
+    return event
+
+
+def test_cancel_mid_plan_lets_ongoing_actions_finish(harness):
+    ongoing = ongoing_event(harness.store, 0)
+    actions = [act.sleep(0.3)] + [act.nop('after') for _ in range(4)]
+    applier = harness.applier(applier={'max_parallel_actions': 1})
+    plan_uuid = fx.store_plan(harness.store, actions)
+    applier.start_plan(plan_uuid)
+    assert ongoing.wait(GUARD)
+    cancelled = applier.cancel_plan(plan_uuid)
+    assert cancelled['state'] == st.CANCELLING
+    assert [a['state'] for a in cancelled['actions']] == \
+        [st.ONGOING] + [st.CANCELLED] * 4
+    assert applier.wait(plan_uuid, GUARD)
+    plan = harness.store.get_action_plan(plan_uuid)
+    assert plan['state'] == st.CANCELLED
+    assert plan['actions'][0]['state'] == st.SUCCEEDED
+    with pytest.raises(applier_mod.PlanNotCancellable,
+                       match='already ended'):
+        applier.cancel_plan(plan_uuid)
+
+
+def test_overlapping_plans_are_refused(harness, sim, topology):
+    actions = chain_plan(topology, 1, kinds=('live',))
+    sim.writes.configure(duration_s=1.0, jitter=0)
+    applier = harness.applier()
+    first = fx.store_plan(harness.store, actions)
+    second = fx.store_plan(harness.store, actions)
+    disjoint = fx.store_plan(harness.store, [act.nop('free')])
+    applier.start_plan(first)
+    with pytest.raises(db_api.PlanConflict, match='touches host'):
+        applier.start_plan(second)
+    assert harness.store.get_action_plan(second)['state'] == \
+        st.RECOMMENDED
+    applier.start_plan(disjoint)
+    assert applier.wait(disjoint, GUARD)
+    with pytest.raises(db_api.PlanNotStartable, match='RECOMMENDED'):
+        applier.start_plan(disjoint)
+    assert applier.wait(first, GUARD)
+    assert harness.store.get_action_plan(first)['state'] == st.SUCCEEDED
+    applier.start_plan(second)      # the hosts are free again
+    assert applier.wait(second, GUARD)
+    plan = harness.store.get_action_plan(second)
+    # The instance is no longer on the source: SKIPPED, not FAILED.
+    assert plan['actions'][0]['state'] == st.SKIPPED
+
+
+def test_resume_never_replays_what_finished(store, pool, sim, topology):
+    """An engine stopped mid-plan (actions ONGOING in the store, between
+    polls) and started again goes on: every migration is requested once,
+    and the plan ends as predicted."""
+    sim.writes.configure(duration_s=0.3, jitter=0)
+    actions = chain_plan(topology, 10, kinds=('live', 'cold'))
+    predicted = expected_hosts(topology, actions)
+    first = fx.Harness(store, pool, sim)
+    ongoing = ongoing_event(store, 0)
+    applier = first.applier(applier={'max_parallel_actions': 4})
+    plan_uuid = fx.store_plan(store, actions)
+    applier.start_plan(plan_uuid)
+    assert ongoing.wait(GUARD)
+    applier.stop()
+    stored = store.get_action_plan(plan_uuid)
+    assert stored['state'] == st.ONGOING
+    assert st.ONGOING in {a['state'] for a in stored['actions']}
+
+    second = fx.Harness(store, pool, sim)
+    try:
+        again = second.applier()
+        assert again.statistics()['plans_resumed'] == 1
+        assert again.wait(plan_uuid, GUARD)
+    finally:
+        second.close()
+    plan = store.get_action_plan(plan_uuid)
+    assert plan['state'] == st.SUCCEEDED, [
+        (a['state'], a['state_reason']) for a in plan['actions']]
+    requested = {}
+    for write in sim.writes.request_log():
+        body = write['body'] or {}
+        if 'os-migrateLive' in body or 'migrate' in body:
+            server = write['path'].split('/')[-2]
+            requested[server] = requested.get(server, 0) + 1
+    assert requested == {a['input_parameters']['instance_uuid']: 1
+                         for a in actions}
+    conn = sim.connection()
+    for inst in topology.instances:
+        assert conn.compute.get('/servers/%s' % inst.uuid,
+                                microversion='2.47').json()['server'][
+            'OS-EXT-SRV-ATTR:host'] == predicted[inst.uuid]
+
+
+def test_500_actions_at_the_smallest_pool_finish(sqlite_store, pool):
+    """Workers_pool_size 3, every step a pool task, the pool also busy
+    with someone else's work: no deadlock, nothing lost."""
+    harness = fx.Harness(sqlite_store, pool, None)
+    blocker = threading.Event()
+    busy = pool.submit(blocker.wait, GUARD)
+    try:
+        actions = [act.nop(str(i)) if i % 5 else act.sleep(0.001)
+                   for i in range(500)]
+        applier, plan = run(harness, actions,
+                            applier={'max_parallel_actions': 50})
+    finally:
+        blocker.set()
+        busy.result(GUARD)
+        harness.close()
+    assert plan['state'] == st.SUCCEEDED
+    assert {a['state'] for a in plan['actions']} == {st.SUCCEEDED}
+    assert applier.statistics()['pool_refusals'] > 0
