@@ -1,0 +1,297 @@
+"""The real daemon (a subprocess) applying the plan of a real audit to the
+simulator (in this process, over HTTP): audit -> plan -> start ->
+SUCCEEDED, the cloud as the strategy predicted; SIGKILL mid-plan and a
+restart resume the plan without re-running what had finished."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from oslo_config import cfg
+
+from decision_engine import conf as conf_mod
+from decision_engine.cloud import connection
+from decision_engine.conductor import pool as pool_mod
+from decision_engine.model import collector as collector_mod
+from tests import dbfixtures
+from decision_engine.simulator import Simulator
+from decision_engine.simulator import Topology
+
+GUARD = 120
+TOPOLOGY = dict(hosts=10, instances=40, aggregates=2, azs=1, seed=11)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class Daemon:
+    def __init__(self, tmp_path, sim, url):
+        self.tmp = tmp_path
+        self.port = free_port()
+        self.api = 'http://127.0.0.1:%d' % self.port
+        self.config = tmp_path / 'engine.conf'
+        self.log = tmp_path / 'engine.log'
+        self.config.write_text(f"""
+[DEFAULT]
+host = engine-a
+state_path = {tmp_path}
+log_file = {self.log}
+debug = true
+enabled_power_drivers = fake
+
+[conductor]
+workers_pool_size = 3
+
+[collector]
+period = 3600
+max_age = 3600
+
+[audit]
+max_model_age = 0
+
+[applier]
+poll_interval = 0.05
+max_parallel_actions = 8
+
+[database]
+connection = {url}
+
+[api]
+port = {self.port}
+
+[nova]
+auth_type = password
+auth_url = {sim.auth_url}
+username = admin
+password = secret
+project_name = admin
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+
+[placement]
+region_name = RegionOne
+""")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, '-m', 'decision_engine.cmd.engine',
+             '--config-file', str(self.config)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+            env=dict(os.environ, PYTHONUNBUFFERED='1'))
+        deadline = time.monotonic() + GUARD
+        # NOTE: another process: its API answering is the event we see.
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError('engine exited with %s: %s\n%s' % (
+                    self.proc.returncode, self.proc.stderr.read().decode(),
+                    self.log_text()))
+            try:
+                if requests.get(self.api + '/healthcheck',
+                                timeout=5).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, self.log_text()
+            time.sleep(0.1)
+
+    def kill(self):
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(GUARD)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(GUARD)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self):
+        try:
+            return self.log.read_text()[-5000:]
+        except FileNotFoundError:
+            return ''
+
+    def get(self, path):
+        return requests.get(self.api + path, timeout=30).json()
+
+    def wait(self, path, done):
+        deadline = time.monotonic() + GUARD
+        while True:
+            body = self.get(path)
+            if done(body):
+                return body
+            assert time.monotonic() < deadline, (body, self.log_text())
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def sim():
+    simulator = Simulator(Topology.generate(**TOPOLOGY),
+                          migrations={'duration_s': 0.3, 'jitter': 0.3})
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def daemon(tmp_path, sim, url):
+    dbfixtures.open_store(url).dispose()     # db sync
+    daemon = Daemon(tmp_path, sim, url)
+    daemon.start()
+    yield daemon
+    daemon.stop()
+
+
+def plan_of_audit(daemon):
+    audit = requests.post(daemon.api + '/v1/audits', json={
+        'strategy': 'server_consolidation'}, timeout=30).json()
+    audit = daemon.wait('/v1/audits/%s' % audit['uuid'],
+                        lambda a: a['state'] in ('SUCCEEDED', 'FAILED'))
+    assert audit['state'] == 'SUCCEEDED', audit
+    plan = daemon.get('/v1/action_plans/%s'
+                      % audit['last_action_plan_uuid'])
+    migrations = [a for a in plan['actions']
+                  if a['action_type'] == 'migrate']
+    assert len(migrations) >= 4, plan
+    return plan
+
+
+def predicted(topology, plan):
+    where = {i.uuid: i.host for i in topology.instances}
+    for action in plan['actions']:
+        if action['action_type'] == 'migrate':
+            params = action['input_parameters']
+            where[params['instance_uuid']] = params['destination_node']
+    return where
+
+
+def build_model(sim):
+    """A fresh model of the simulator by the engine's own collector."""
+    conf = cfg.ConfigOpts()
+    for module in conf_mod.MODULES:
+        module.register_opts(conf)
+    conf([], project='decision-engine-test')
+    pool = pool_mod.WorkerPool(8)
+    collector = collector_mod.ModelCollector(
+        conf, pool, connection_factory=lambda size: connection.from_auth(
+            conf, sim.auth(), size))
+    try:
+        return collector.get_model(max_age=0)
+    finally:
+        collector.stop()
+        pool.shutdown(timeout=30)
+
+
+def replay(model, plan):
+    """The end state the strategy predicted, as the verifier replays
+    it: the model before the plan with each action applied in order."""
+    model = model.copy()
+    for action in plan['actions']:
+        params = action['input_parameters']
+        if action['action_type'] == 'migrate':
+            model.move_instance(params['instance_uuid'],
+                                params['destination_node'])
+        elif action['action_type'] == 'change_compute_service_state':
+            node = model.get_node_by_hostname(params['hostname'])
+            node.status = params['state']
+            node.disabled_reason = params.get('reason') \
+                if params['state'] == 'disabled' else None
+    return model
+
+
+def cloud_hosts(sim):
+    sim.writes.settle()
+    return {i.uuid: i.host for i in sim.topology.instances}
+
+
+def finished(plan):
+    return plan['state'] in ('SUCCEEDED', 'FAILED', 'CANCELLED')
+
+
+def test_audit_plan_start_succeeds_as_predicted(daemon, sim):
+    plan = plan_of_audit(daemon)
+    expected = predicted(sim.topology, plan)
+    before = build_model(sim)
+    response = requests.post(daemon.api + '/v1/action_plans/%s/start'
+                             % plan['uuid'], timeout=30)
+    assert response.status_code == 202, response.text
+    assert response.json()['state'] in ('PENDING', 'ONGOING')
+    again = requests.post(daemon.api + '/v1/action_plans/%s/start'
+                          % plan['uuid'], timeout=30)
+    assert again.status_code == 409
+    assert 'only a RECOMMENDED plan' in again.json()['error']['message']
+    plan = daemon.wait('/v1/action_plans/%s' % plan['uuid'], finished)
+    assert plan['state'] == 'SUCCEEDED', plan
+    for action in plan['actions']:
+        assert action['state'] == 'SUCCEEDED', action
+        assert action['duration_seconds'] >= 0
+    assert cloud_hosts(sim) == expected
+    after = build_model(sim)
+    wanted = replay(before, plan)
+    for uuid, instance in wanted.instances.items():
+        assert after.instances[uuid] == instance, uuid
+    for uuid, node in wanted.nodes.items():
+        assert after.nodes[uuid] == node, node.hostname
+    assert after == wanted
+    ended = requests.post(daemon.api + '/v1/action_plans/%s/cancel'
+                          % plan['uuid'], timeout=30)
+    assert ended.status_code == 409
+    status = daemon.get('/v1/status')
+    assert status['applier']['plans_ended'] == {'SUCCEEDED': 1}
+    assert status['applier']['model_refresh']['plan'] == plan['uuid']
+
+
+def test_cli_starts_waits_and_shows(daemon, sim):
+    plan = plan_of_audit(daemon)
+    cli = [sys.executable, '-m', 'decision_engine.cmd.manage', '--url',
+           daemon.api]
+    result = subprocess.run(cli + ['action-plan', 'start', plan['uuid'],
+                                   '--wait', '--timeout', str(GUARD)],
+                            capture_output=True, text=True, timeout=GUARD)
+    assert result.returncode == 0, result.stderr
+    assert 'SUCCEEDED' in result.stderr.splitlines()[-1]
+    shown = subprocess.run(cli + ['action-plan', 'show', plan['uuid']],
+                           capture_output=True, text=True, timeout=GUARD)
+    assert shown.returncode == 0
+    assert shown.stdout.count('| migrate ') == len(
+        [a for a in plan['actions'] if a['action_type'] == 'migrate'])
+    refused = subprocess.run(cli + ['action-plan', 'cancel', plan['uuid']],
+                             capture_output=True, text=True, timeout=GUARD)
+    assert refused.returncode == 1
+    assert refused.stderr.count('\n') == 1
+    assert 'HTTP 409' in refused.stderr
+
+
+def test_sigkill_mid_plan_and_restart_resumes(daemon, sim):
+    sim.writes.configure(duration_s=1.0, jitter=0)
+    plan = plan_of_audit(daemon)
+    expected = predicted(sim.topology, plan)
+    requests.post(daemon.api + '/v1/action_plans/%s/start' % plan['uuid'],
+                  timeout=30).raise_for_status()
+    daemon.wait('/v1/action_plans/%s' % plan['uuid'], lambda p: any(
+        a['state'] == 'ONGOING' for a in p['actions']))
+    daemon.kill()
+    daemon.start()
+    plan = daemon.wait('/v1/action_plans/%s' % plan['uuid'], finished)
+    assert plan['state'] == 'SUCCEEDED', (plan, daemon.log_text())
+    assert cloud_hosts(sim) == expected
+    requested = {}
+    for write in sim.writes.request_log():
+        body = write['body'] or {}
+        if 'os-migrateLive' in body or 'migrate' in body:
+            server = write['path'].split('/')[-2]
+            requested[server] = requested.get(server, 0) + 1
+    assert set(requested.values()) == {1}, requested
+    assert 'Resuming action plan %s' % plan['uuid'] in daemon.log.read_text()
