@@ -111,7 +111,8 @@ class ComputeWrites:
         return [
             Route('POST', r'/v2\.1/servers/(?P<id>[^/]+)/action',
                   '/compute/v2.1/servers/{id}/action', self.server_action),
-            Route('DELETE', r'/v2\.1/servers/(?P<id>[^/]+)',
+            # NOTE: not /servers/detail, which stays GET only (405).
+            Route('DELETE', r'/v2\.1/servers/(?P<id>(?!detail/?\Z)[^/]+)',
                   '/compute/v2.1/servers/{id}', self.server_delete),
             Route('PUT', r'/v2\.1/os-services/(?P<id>[^/]+)',
                   '/compute/v2.1/os-services/{id}', self.service_update),
