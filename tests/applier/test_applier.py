@@ -353,3 +353,24 @@ def test_500_actions_at_the_smallest_pool_finish(sqlite_store, pool):
     assert plan['state'] == st.SUCCEEDED
     assert {a['state'] for a in plan['actions']} == {st.SUCCEEDED}
     assert applier.statistics()['pool_refusals'] > 0
+
+
+def test_max_migrations_per_host_lets_departures_overlap(harness, sim,
+                                                         topology):
+    sim.writes.configure(duration_s=0.3, jitter=0,
+                         max_concurrent_live_migrations=2)
+    hosts = usable_hosts(topology)
+    source = max(hosts, key=lambda h: len(movable(topology, [h], 0)))
+    leaving = movable(topology, [source], 3)
+    others = [h for h in hosts if h != source]
+    actions = [act.migrate(inst, source, others[k % len(others)], 'live')
+               for k, inst in enumerate(leaving)]
+    applier, plan = run(harness, actions,
+                        applier={'max_migrations_per_host': 2})
+    assert plan['state'] == st.SUCCEEDED
+    moves = sim.writes.migrations()
+    # At each start, how many moves off the source were in flight.
+    peaks = [sum(1 for b in moves if b['requested'] <= a['requested']
+                 < b['ended']) for a in moves]
+    assert max(peaks) == 2, moves
+    assert applier.statistics()['peak_migrations'] == 2
