@@ -23,6 +23,13 @@ operator guide's Metrics section)::
     decision_engine_power_sweep_failures_total{driver}   counter
     decision_engine_audits{state}                        gauge
     decision_engine_api_requests_total{method,status}    counter
+    decision_engine_actions{type,state}                  gauge, in the store
+    decision_engine_applier_actions_ended_total{type,state}  counter
+    decision_engine_applier_plans_ended_total{state}     counter
+    decision_engine_applier_plans_running                gauge
+    decision_engine_applier_actions_ongoing              gauge
+    decision_engine_applier_migrations_in_flight         gauge
+    decision_engine_applier_plan_duration_seconds        gauge, last plan
 
 Every family of the contract is always exposed (with no sample while its
 source has no figure yet, e.g. no model built), so a missing name always
@@ -110,6 +117,9 @@ class EngineCollector:
         yield from self._power(status.get('power_sweeps') or {},
                                status.get('power_states') or {})
         yield from self._audits(status.get('audits') or {})
+        if status.get('applier') is not None:
+            yield from self._applier(status['applier'],
+                                     status.get('actions_by_state') or {})
 
     def _pool(self, pool):
         for key, doc in _POOL_GAUGES:
@@ -217,6 +227,37 @@ class EngineCollector:
         for key in ('queued', 'running'):
             yield _gauge('audits_%s' % key, 'Audits %s in this engine' % key,
                          audits.get(key))
+
+
+    def _applier(self, applier, in_store):
+        stored = core.GaugeMetricFamily(
+            _name('actions'), 'Actions in the store, by type and state',
+            labels=['type', 'state'])
+        for key, count in sorted(in_store.items()):
+            _add(stored, key.split('/', 1), count)
+        yield stored
+        ended = core.CounterMetricFamily(
+            _name('applier_actions_ended'), 'Actions this engine ended '
+            'since it started, by type and state', labels=['type', 'state'])
+        for key, count in sorted((applier.get('actions_ended')
+                                  or {}).items()):
+            _add(ended, key.split('/', 1), count)
+        yield ended
+        plans = core.CounterMetricFamily(
+            _name('applier_plans_ended'), 'Action plans this engine ended '
+            'since it started, by state', labels=['state'])
+        for state, count in sorted((applier.get('plans_ended')
+                                    or {}).items()):
+            _add(plans, [state], count)
+        yield plans
+        for key, doc in (('plans_running', 'Action plans running'),
+                         ('actions_ongoing', 'Actions ONGOING'),
+                         ('migrations_in_flight', 'Migrations ONGOING')):
+            yield _gauge('applier_' + key, '%s in this engine' % doc,
+                         applier.get(key))
+        yield _gauge('applier_plan_duration_seconds', 'Wall time of the '
+                     'last action plan this engine ended',
+                     applier.get('last_plan_seconds'))
 
 
 class Metrics:

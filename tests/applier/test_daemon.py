@@ -251,6 +251,14 @@ def test_audit_plan_start_succeeds_as_predicted(daemon, sim):
     status = daemon.get('/v1/status')
     assert status['applier']['plans_ended'] == {'SUCCEEDED': 1}
     assert status['applier']['model_refresh']['plan'] == plan['uuid']
+    metrics = requests.get(daemon.api + '/metrics', timeout=30).text
+    moves = len([a for a in plan['actions']
+                 if a['action_type'] == 'migrate'])
+    assert 'decision_engine_applier_plans_ended_total{state="SUCCEEDED"} ' \
+        '1.0' in metrics
+    assert 'decision_engine_actions{state="SUCCEEDED",type="migrate"} ' \
+        '%d.0' % moves in metrics
+    assert 'decision_engine_applier_migrations_in_flight 0.0' in metrics
 
 
 def test_cli_starts_waits_and_shows(daemon, sim):
