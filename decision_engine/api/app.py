@@ -140,6 +140,8 @@ class Application:
             audit = self.engine.create_audit(body)
         except audit_service.InvalidAudit as exc:
             raise HTTPError(400, str(exc))
+        except audit_service.AuditConflict as exc:
+            raise HTTPError(409, str(exc))
         response = _json(audit, status=201)
         response.location = '%s/v1/audits/%s' % (
             request.host_url, audit['uuid'])

@@ -228,7 +228,6 @@ class EngineCollector:
             yield _gauge('audits_%s' % key, 'Audits %s in this engine' % key,
                          audits.get(key))
 
-
     def _applier(self, applier, in_store):
         stored = core.GaugeMetricFamily(
             _name('actions'), 'Actions in the store, by type and state',

@@ -55,6 +55,9 @@ def document():
                              'application/json': {'schema': create}}},
                          'responses': dict(_ERRORS, **{
                              '201': _ok('Created', audit_ref),
+                             '409': _ok('The scope covers hosts of a '
+                                        'running action plan (unless '
+                                        '"force": true)', _ERROR),
                              '413': _ok('Body too large', _ERROR)})}},
             '/v1/audits/{uuid}': {
                 'parameters': uuid_param,

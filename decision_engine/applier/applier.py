@@ -66,7 +66,7 @@ class Applier:
                        'last_plan_seconds': None, 'peak_parallel': 0,
                        'peak_migrations': 0, 'model_refresh': None}
 
-    # -- life cycle ----------------------------------------------------------
+    # -- life cycle ---------------------------------------------------------
 
     def start(self):
         self._running = True
@@ -85,7 +85,7 @@ class Applier:
         self._dispatcher.stop(timeout)
         self.context.close()
 
-    # -- operations ----------------------------------------------------------
+    # -- operations ---------------------------------------------------------
 
     def start_plan(self, plan_uuid):
         """Start a RECOMMENDED plan. :returns: the plan (PENDING or
@@ -151,7 +151,7 @@ class Applier:
                 plan_uuid)
         return True if event is None else event.wait(timeout)
 
-    # -- statistics ------------------------------------------------------------
+    # -- statistics -----------------------------------------------------------
 
     def statistics(self):
         with self._lock:
@@ -170,7 +170,7 @@ class Applier:
         stats['pool_refusals'] = self._dispatcher.refused
         return stats
 
-    # -- running plans ---------------------------------------------------------
+    # -- running plans --------------------------------------------------------
 
     def _is_migration(self, action_type):
         try:
@@ -266,7 +266,7 @@ class Applier:
                                            position)
         return task
 
-    # -- the steps of an action (each one a pool task) -------------------------
+    # -- the steps of an action (each one a pool task) ------------------------
 
     def _make(self, run, position):
         action = run.objects.get(position)
@@ -355,7 +355,7 @@ class Applier:
             return self._finish(run, position, st.FAILED, str(exc))
         self._finish(run, position, st.SUCCEEDED, None)
 
-    # -- ends ------------------------------------------------------------------
+    # -- ends -----------------------------------------------------------------
 
     def _finish(self, run, position, state, reason, stored=False):
         with self._lock:

@@ -25,6 +25,7 @@ from decision_engine.audit import scope as scope_mod
 from decision_engine.audit import states
 from decision_engine.conductor import periodics
 from decision_engine.db import models
+from decision_engine.model import scope as model_scope_mod
 from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
 
@@ -40,6 +41,7 @@ CREATE_SCHEMA = {
         'scope': {'type': 'object'},
         'interval': {'type': 'integer', 'maximum': schedule.MAX_INTERVAL},
         'cron': {'type': 'string', 'maxLength': 255},
+        'force': {'type': 'boolean'},
     },
     'required': ['strategy'],
     'additionalProperties': False,
@@ -77,6 +79,10 @@ class AuditNotCancellable(ValueError):
     pass
 
 
+class AuditConflict(ValueError):
+    """The audit's scope covers hosts of a running action plan."""
+
+
 def _conf():
     from decision_engine.conf import CONF
     return CONF
@@ -88,6 +94,7 @@ class AuditService:
     def __init__(self, conf, store, pool, collector, strategies=None):
         self.conf = conf
         self.store = store
+        self.collector = collector
         self._strategies = strategies or loader.get
         self.runner = runner_mod.AuditRunner(conf, store, pool, collector,
                                              strategies=self._strategies)
@@ -153,10 +160,46 @@ class AuditService:
                 if audit_type == states.CONTINUOUS else None}
 
     def create(self, body):
-        """Validate, store and queue an audit; :returns: the audit."""
-        audit = self.store.create_audit(self.validate(body))
+        """Validate, store and queue an audit; :returns: the audit.
+
+        :raises AuditConflict: when its scope covers a host of a running
+            action plan, unless the body says ``"force": true``.
+        """
+        values = self.validate(body)
+        if not body.get('force'):
+            self._check_running_plans(values['scope'])
+        audit = self.store.create_audit(values)
         self.runner.enqueue(audit['uuid'])
         return audit
+
+    def _check_running_plans(self, scope):
+        """A plan running over hosts of the scope would make the audit's
+        model wrong while it moves them. Aggregates and zones are matched
+        on the current model; with none, a scope naming them is taken to
+        cover every host."""
+        running = self.store.running_plan_hosts()
+        if not running:
+            return
+        hosts = model_scope_mod.Scope(**{
+            k: tuple(v) for k, v in scope.items()
+            if k in scope_mod.HOST_FIELDS})
+        groups = {}
+        if any(k in scope for k in scope_mod.HOST_FIELDS
+               if k.endswith(('aggregates', 'azs'))):
+            model = getattr(self.collector, 'current_model', None)
+            model = model() if model else None
+            groups = {n.hostname: (n.aggregates, n.availability_zone)
+                      for n in (model.nodes.values() if model else ())}
+        for plan_uuid, plan_hosts in sorted(running.items()):
+            covered = sorted(
+                h for h in plan_hosts if hosts.host_by_name(h)
+                and (h not in groups or hosts.host_by_groups(*groups[h])))
+            if covered:
+                raise AuditConflict(
+                    'the audit\'s scope covers host(s) %s of action plan '
+                    '%s, which is running; wait for it, narrow the scope, '
+                    'or create the audit with "force": true'
+                    % (', '.join(covered[:5]), plan_uuid))
 
     def cancel(self, audit_uuid):
         """Cancel a PENDING or ONGOING audit.

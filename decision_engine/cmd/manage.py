@@ -224,6 +224,8 @@ def audit_create(args):
         body['interval'] = args.interval
     if args.cron:
         body['cron'] = args.cron
+    if args.force:
+        body['force'] = True
     client = _client(args)
     audit = client.call('POST', '/v1/audits', body)
     if args.wait or args.auto_trigger:
@@ -444,6 +446,9 @@ def build_parser():
                         help='show progress until the audit ends')
     create.add_argument('--timeout', type=int, default=0,
                         help='give up waiting after this many seconds')
+    create.add_argument('--force', action='store_true',
+                        help='create it even when its scope covers hosts '
+                        'of a running action plan')
     create.add_argument('--auto-trigger', action='store_true',
                         help='when the audit has stored its plan, start '
                         'it (waits for the audit; with --wait, for the '

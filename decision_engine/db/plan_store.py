@@ -160,6 +160,14 @@ class PlanStoreMixin:
                     models.ActionPlan.owner.is_(None)))
             return [db_api._plan_dict(p) for p in session.scalars(query)]
 
+    def running_plan_hosts(self):
+        """``{plan uuid: set of hostnames}`` of every PENDING, ONGOING or
+        CANCELLING plan."""
+        return {plan['uuid']: set().union(*[
+            action_hosts.hosts_of(a['input_parameters'])
+            for a in plan['actions']])
+            for plan in self.list_plans(plan_states.PLAN_RUNNING)}
+
     def count_actions_by_state(self):
         """``{(action_type, state): count}`` over every plan."""
         with self._wrap(), self._session() as session:

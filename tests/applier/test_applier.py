@@ -374,3 +374,30 @@ def test_max_migrations_per_host_lets_departures_overlap(harness, sim,
                  < b['ended']) for a in moves]
     assert max(peaks) == 2, moves
     assert applier.statistics()['peak_migrations'] == 2
+
+
+def test_audit_over_hosts_of_a_running_plan_is_refused(harness, sim,
+                                                       topology):
+    from decision_engine.audit import service as audit_service
+
+    sim.writes.configure(duration_s=1.0, jitter=0)
+    actions = chain_plan(topology, 1, kinds=('live',))
+    params = actions[0]['input_parameters']
+    applier = harness.applier()
+    plan_uuid = fx.store_plan(harness.store, actions)
+    audits = audit_service.AuditService(applier.conf, harness.store,
+                                        harness.pool, None)
+    applier.start_plan(plan_uuid)
+    with pytest.raises(audit_service.AuditConflict, match=plan_uuid):
+        audits.create({'strategy': 'dummy'})
+    with pytest.raises(audit_service.AuditConflict, match='force'):
+        audits.create({'strategy': 'dummy', 'scope': {
+            'include_hosts': [params['source_node']]}})
+    others = [h for h in usable_hosts(topology)
+              if h not in (params['source_node'],
+                           params['destination_node'])]
+    assert audits.create({'strategy': 'dummy', 'scope': {
+        'include_hosts': others}})['state'] == 'PENDING'
+    assert audits.create({'strategy': 'dummy', 'force': True})
+    assert applier.wait(plan_uuid, GUARD)
+    assert audits.create({'strategy': 'dummy'})['state'] == 'PENDING'

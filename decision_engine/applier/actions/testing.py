@@ -27,9 +27,11 @@ class _Testing(base.Action):
 
 
 class Nop(_Testing):
-    schema = {'type': 'object', 'properties': dict(
-        _SWITCHES, message={'type': 'string'}),
-        'additionalProperties': False}
+    schema = {
+        'type': 'object',
+        'properties': dict(_SWITCHES, message={'type': 'string'}),
+        'additionalProperties': False,
+    }
 
     def execute(self):
         self._maybe_fail()
@@ -37,10 +39,13 @@ class Nop(_Testing):
 
 class Sleep(_Testing):
     """Waits ``duration`` seconds as a delayed poll: no worker sleeps."""
-    schema = {'type': 'object', 'properties': dict(
-        _SWITCHES, duration={'type': 'number', 'minimum': 0,
-                             'maximum': 86400}),
-        'required': ['duration'], 'additionalProperties': False}
+    schema = {
+        'type': 'object',
+        'properties': dict(_SWITCHES, duration={
+            'type': 'number', 'minimum': 0, 'maximum': 86400}),
+        'required': ['duration'],
+        'additionalProperties': False,
+    }
 
     def execute(self):
         self._maybe_fail()
