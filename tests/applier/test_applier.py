@@ -9,6 +9,7 @@ from decision_engine.applier import applier as applier_mod
 from decision_engine.common import plan_states as st
 from decision_engine.db import api as db_api
 from decision_engine.strategies import actions as act
+from tests import BACKEND
 from tests.applier import conftest as fx
 
 GUARD = fx.GUARD
@@ -352,7 +353,10 @@ def test_500_actions_at_the_smallest_pool_finish(sqlite_store, pool):
         harness.close()
     assert plan['state'] == st.SUCCEEDED
     assert {a['state'] for a in plan['actions']} == {st.SUCCEEDED}
-    assert applier.statistics()['pool_refusals'] > 0
+    if BACKEND == 'threading':
+        # NOTE: with eventlet a submission yields, and the nop ends before
+        # the next one: the pool never fills there.
+        assert applier.statistics()['pool_refusals'] > 0
 
 
 def test_max_migrations_per_host_lets_departures_overlap(harness, sim,
