@@ -79,7 +79,12 @@ class EmbeddedSimulator:
                    seed=group.seed, topology_file=group.topology_file,
                    latency_ms=group.latency_ms, token_ttl=group.token_ttl,
                    host=group.host, port=group.port,
-                   start_timeout=group.start_timeout)
+                   start_timeout=group.start_timeout,
+                   extra_args=[
+                       '--migration-s', repr(group.migration_seconds),
+                       '--migration-jitter', repr(group.migration_jitter),
+                       '--migration-fail-ratio',
+                       repr(group.migration_fail_ratio)])
 
     # -- life cycle ----------------------------------------------------------
 

@@ -58,6 +58,21 @@ opts = [
         default=3600.0, min=1.0, max=86400.0,
         help='Lifetime of the simulator\'s tokens, in seconds.'),
     cfg.FloatOpt(
+        'migration_seconds',
+        default=5.0, min=0.0, max=3600.0,
+        help='How long a migration takes in the embedded simulator, from '
+             'its request to the server being on the destination.'),
+    cfg.FloatOpt(
+        'migration_jitter',
+        default=0.2, min=0.0, max=1.0,
+        help='Each migration of the embedded simulator takes '
+             'migration_seconds times 1 +/- up to this share.'),
+    cfg.FloatOpt(
+        'migration_fail_ratio',
+        default=0.0, min=0.0, max=1.0,
+        help='Share of the embedded simulator\'s migrations that fail and '
+             'roll back to the source, for testing failure handling.'),
+    cfg.FloatOpt(
         'start_timeout',
         default=60.0, min=1.0, max=3600.0,
         help='Seconds to wait for the embedded simulator to listen.'),

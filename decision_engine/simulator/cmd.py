@@ -65,6 +65,24 @@ def _positive_float(text):
     return value
 
 
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a number, got %r' % text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError('must be >= 0, got %r' % text)
+    return value
+
+
+def _share(text):
+    value = _non_negative_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError('must be between 0 and 1, got %r'
+                                         % text)
+    return value
+
+
 def _latency(text):
     try:
         return faults.LatencyPlan.parse(text)
@@ -102,6 +120,18 @@ def build_parser():
                    help='fault rule "kind[:key=value,...]", e.g. '
                         '"error:rate=0.1,status=503" (repeatable)')
     p.add_argument('--fault-seed', type=int, default=0)
+    p.add_argument('--migration-s', type=_non_negative_float, default=5.0,
+                   help='seconds a migration takes (default 5)')
+    p.add_argument('--migration-jitter', type=_share, default=0.2,
+                   help='each migration takes --migration-s times 1 +/- '
+                        'up to this share (default 0.2)')
+    p.add_argument('--migration-fail-ratio', type=_share, default=0.0,
+                   help='share of migrations that fail and roll back to '
+                        'the source (default 0)')
+    p.add_argument('--max-concurrent-live-migrations',
+                   type=_non_negative_int, default=1,
+                   help='live migrations running at once per source '
+                        'compute; more wait queued (default 1, as Nova)')
     p.add_argument('--token-ttl-s', type=_positive_float, default=3600.0)
     p.add_argument('--max-limit', type=_non_negative_int, default=1000)
     p.add_argument('--username', default='admin')
@@ -148,7 +178,14 @@ def main(argv=None):
                     token_ttl_s=args.token_ttl_s, faults=args.fault,
                     fault_seed=args.fault_seed,
                     username=args.username, password=args.password,
-                    project=args.project, max_limit=args.max_limit)
+                    project=args.project, max_limit=args.max_limit,
+                    migrations={
+                        'duration_s': args.migration_s,
+                        'jitter': args.migration_jitter,
+                        'fail_ratio': args.migration_fail_ratio,
+                        'seed': args.fault_seed,
+                        'max_concurrent_live_migrations': max(
+                            1, args.max_concurrent_live_migrations)})
     stop = threading.Event()
 
     def _on_signal(signum, frame):

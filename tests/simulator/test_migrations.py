@@ -245,3 +245,30 @@ def test_admin_endpoints_show_the_request_log(sim, conn, topology):
                        json={'duration': 2}, timeout=10)
     assert bad.status_code == 400
     assert 'unknown setting' in bad.json()['error']
+
+
+def test_command_line_sets_the_migration_behaviour(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    ready = tmp_path / 'ready.json'
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'decision_engine.simulator', '--quiet',
+         '--hosts', '3', '--instances', '6', '--ready-file', str(ready),
+         '--migration-s', '0.25', '--migration-jitter', '0',
+         '--migration-fail-ratio', '0.5',
+         '--max-concurrent-live-migrations', '2'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert 'listening on' in proc.stdout.readline()
+        url = json.loads(ready.read_text())['url']
+        settings = requests.get(url + '/_sim/compute/settings',
+                                timeout=10).json()
+        assert settings == {'duration_s': 0.25, 'jitter': 0.0,
+                            'fail_ratio': 0.5,
+                            'max_concurrent_live_migrations': 2,
+                            'fail_servers': []}
+    finally:
+        proc.terminate()
+        proc.wait(30)
