@@ -405,3 +405,29 @@ def test_audit_over_hosts_of_a_running_plan_is_refused(harness, sim,
     assert audits.create({'strategy': 'dummy', 'force': True})
     assert applier.wait(plan_uuid, GUARD)
     assert audits.create({'strategy': 'dummy'})['state'] == 'PENDING'
+
+
+def test_power_actions_go_through_the_power_driver(harness, sim, topology):
+    from decision_engine.drivers import fake
+    from decision_engine.drivers import inventory
+    from decision_engine.drivers import power_state
+
+    busy = next(i.host for i in topology.instances if i.host)
+    empty = next(h.hostname for h in topology.hosts
+                 if not topology.instances_on(h.hostname))
+    nodes = [inventory.Node(busy, 'fake', {}),
+             inventory.Node(empty, 'fake', {})]
+    driver = fake.FakePowerDriver(fx.make_conf(), harness.pool, nodes,
+                                  power_state.PowerStateTracker(3))
+    actions = [act.change_power(empty, 'off'), act.change_power(busy, 'off'),
+               act.change_power('compute-99', 'off')]
+    applier, plan = run(harness, actions,
+                        power_drivers={'fake': driver})
+    states = [(a['state'], a['state_reason']) for a in plan['actions']]
+    assert states[0] == (st.SUCCEEDED, None)
+    assert states[1][0] == st.SKIPPED
+    assert states[1][1].startswith('host %s still runs ' % busy)
+    assert states[2] == (st.FAILED, 'no enabled power driver manages host '
+                                    'compute-99')
+    assert driver.get_power_state(nodes[1]) == power_state.POWER_OFF
+    assert driver.get_power_state(nodes[0]) == power_state.POWER_ON
