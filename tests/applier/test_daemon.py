@@ -282,7 +282,8 @@ def test_cli_starts_waits_and_shows(daemon, sim):
     assert 'HTTP 409' in refused.stderr
 
 
-def test_sigkill_mid_plan_and_restart_resumes(daemon, sim):
+@pytest.mark.parametrize('how', ['SIGKILL', 'SIGTERM'])
+def test_stop_mid_plan_and_restart_resumes(daemon, sim, how):
     sim.writes.configure(duration_s=1.0, jitter=0)
     plan = plan_of_audit(daemon)
     expected = predicted(sim.topology, plan)
@@ -290,7 +291,11 @@ def test_sigkill_mid_plan_and_restart_resumes(daemon, sim):
                   timeout=30).raise_for_status()
     daemon.wait('/v1/action_plans/%s' % plan['uuid'], lambda p: any(
         a['state'] == 'ONGOING' for a in p['actions']))
-    daemon.kill()
+    if how == 'SIGKILL':
+        daemon.kill()
+    else:
+        daemon.stop()
+        assert daemon.proc.returncode == 0, daemon.log_text()
     daemon.start()
     plan = daemon.wait('/v1/action_plans/%s' % plan['uuid'], finished)
     assert plan['state'] == 'SUCCEEDED', (plan, daemon.log_text())
