@@ -113,6 +113,11 @@ class EngineAPI:
     def model_summary(self):
         """The current model's summary and how stale it is."""
         result = {'max_model_age': self.audits.conf.audit.max_model_age}
+        if self.applier is not None:
+            # NOTE: which plan's end asked for the current model, if any:
+            # the model is rebuilt (not patched) after each plan.
+            result['after_plan'] = jsonable(
+                self.applier.statistics()['model_refresh'])
         if self.collector is None:
             result['collector'] = None
             return result

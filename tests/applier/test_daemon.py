@@ -251,6 +251,10 @@ def test_audit_plan_start_succeeds_as_predicted(daemon, sim):
     status = daemon.get('/v1/status')
     assert status['applier']['plans_ended'] == {'SUCCEEDED': 1}
     assert status['applier']['model_refresh']['plan'] == plan['uuid']
+    refresh = daemon.wait('/v1/model', lambda m: m['after_plan']['state']
+                          != 'refreshing')['after_plan']
+    assert (refresh['plan'], refresh['state']) == (plan['uuid'],
+                                                   'refreshed')
     metrics = requests.get(daemon.api + '/metrics', timeout=30).text
     moves = len([a for a in plan['actions']
                  if a['action_type'] == 'migrate'])
