@@ -42,10 +42,10 @@ from decision_engine.applier import graph
 from decision_engine.applier.actions import base
 from decision_engine.audit import scope as scope_mod
 from decision_engine.cloud import connection
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.db import api as db_api
 from decision_engine.db import session as session_mod
-from decision_engine.model import collector as collector_mod
+from decision_engine.collector import collector as collector_mod
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from decision_engine.strategies import loader
@@ -217,7 +217,7 @@ def main(argv=None):
         'wall_s': round(wall, 2), 'critical_path_s': round(chain, 2),
         'bound_s': round(bound, 2),
         'ratio_to_bound': round(wall / bound, 3) if bound else None,
-        'peak_parallel': stats['peak_parallel'],
+        'peak_parallel': stats.peak_parallel,
         'end_state_matches': after == replay(before, done),
         'skipped': len(actions) - len(done),
         'skip_reasons': reasons,

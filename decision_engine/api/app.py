@@ -19,7 +19,7 @@ from decision_engine.api import metrics as metrics_mod
 from decision_engine.applier import applier as applier_mod
 from decision_engine.api import openapi
 from decision_engine.audit import service as audit_service
-from decision_engine.audit import states
+from decision_engine.common import states
 from decision_engine.db import api as db_api
 
 LOG = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ class Application:
         return _json(self.engine.model_summary())
 
     def status(self, request):
-        return _json(self.engine.status())
+        return _json(self.engine.status_document())
 
     def openapi(self, request):
         return _json(openapi.document())

@@ -21,6 +21,7 @@ already on the destination -> SUCCEEDED, still moving -> poll again, idle
 on the source -> run again, after its pre-condition).
 """
 
+import dataclasses
 import logging
 import threading
 import time
@@ -30,9 +31,36 @@ from decision_engine.applier import run as run_mod
 from decision_engine.applier.actions import base
 from decision_engine.applier.actions import loader as loader_mod
 from decision_engine.common import plan_states as st
-from decision_engine.db import models
+from decision_engine.common import timeutils
 
 LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class ApplierStatistics:
+    """What ``/v1/status`` and ``/metrics`` read of the applier."""
+
+    plans_started: int
+    plans_resumed: int
+    plans_running: int
+    #: ``{plan state: count}`` of the plans this engine ended.
+    plans_ended: dict[str, int]
+    actions_ongoing: int
+    migrations_in_flight: int
+    #: ``{'type/state': count}`` of the actions this engine ended.
+    actions_ended: dict[str, int]
+    #: ``{'type/state': count}`` of every action in the store.
+    actions_in_store: dict[str, int]
+    peak_parallel: int
+    peak_migrations: int
+    last_plan_seconds: float | None
+    #: ``{'plan', 'state', 'requested_at', 'ended_at'}`` of the model
+    #: rebuild the last plan's end asked for, or None.
+    model_refresh: dict | None
+    #: delayed polls and steps waiting for a worker.
+    waiting_tasks: int
+    #: steps the full pool refused (offered again later).
+    pool_refusals: int
 
 
 class PlanNotCancellable(RuntimeError):
@@ -109,7 +137,7 @@ class Applier:
 
         :raises PlanNotCancellable: when the plan has already ended.
         """
-        now = models.utcnow()
+        now = timeutils.utcnow()
         plan = self.store.transition_plan(
             plan_uuid, [st.RECOMMENDED], state=st.CANCELLED,
             state_reason='cancelled by request', finished_at=now)
@@ -154,21 +182,35 @@ class Applier:
     # -- statistics -----------------------------------------------------------
 
     def statistics(self):
+        """:returns: :class:`ApplierStatistics`."""
+        try:
+            in_store = {'%s/%s' % key: n for key, n in sorted(
+                self.store.count_actions_by_state().items())}
+        except Exception as exc:   # the store is down: say so, go on
+            LOG.warning('Cannot count the actions in the store: %s', exc)
+            in_store = {}
         with self._lock:
             stats = dict(self._stats)
-            stats['plans_running'] = len(self._runs)
-            stats['actions_ongoing'] = self._ongoing
-            stats['migrations_in_flight'] = sum(
-                len([p for p in run.dispatched | run.resuming
-                     if p in run.migration_hosts])
-                for run in self._runs.values())
-            stats['plans_ended'] = dict(stats['plans_ended'])
-            stats['actions_ended'] = {
-                '%s/%s' % key: n
-                for key, n in sorted(stats['actions_ended'].items())}
-        stats['waiting_tasks'] = self._dispatcher.pending_timers()
-        stats['pool_refusals'] = self._dispatcher.refused
-        return stats
+            return ApplierStatistics(
+                plans_started=stats['plans_started'],
+                plans_resumed=stats['plans_resumed'],
+                plans_running=len(self._runs),
+                plans_ended=dict(stats['plans_ended']),
+                actions_ongoing=self._ongoing,
+                migrations_in_flight=sum(
+                    len([p for p in run.dispatched | run.resuming
+                         if p in run.migration_hosts])
+                    for run in self._runs.values()),
+                actions_ended={'%s/%s' % key: n for key, n in sorted(
+                    stats['actions_ended'].items())},
+                actions_in_store=in_store,
+                peak_parallel=stats['peak_parallel'],
+                peak_migrations=stats['peak_migrations'],
+                last_plan_seconds=stats['last_plan_seconds'],
+                model_refresh=dict(stats['model_refresh'])
+                if stats['model_refresh'] else None,
+                waiting_tasks=self._dispatcher.pending_timers(),
+                pool_refusals=self._dispatcher.refused)
 
     # -- running plans --------------------------------------------------------
 
@@ -182,7 +224,7 @@ class Applier:
         if plan['state'] == st.PENDING:
             started = self.store.transition_plan(
                 plan['uuid'], [st.PENDING], state=st.ONGOING,
-                started_at=models.utcnow())
+                started_at=timeutils.utcnow())
             if started is None:     # cancelled meanwhile
                 return
             plan = started
@@ -196,7 +238,7 @@ class Applier:
             self.store.transition_actions(
                 run.uuid, None, [st.PENDING], state=st.CANCELLED,
                 state_reason='the plan was cancelled',
-                finished_at=models.utcnow())
+                finished_at=timeutils.utcnow())
             self._count_ended(run, dropped, st.CANCELLED)
         with self._lock:
             self._runs[run.uuid] = run
@@ -278,7 +320,7 @@ class Applier:
         return action
 
     def _step_start(self, run, position):
-        now = models.utcnow()
+        now = timeutils.utcnow()
         if not self.store.transition_action(
                 run.uuid, position, [st.PENDING], state=st.ONGOING,
                 started_at=now):
@@ -365,7 +407,7 @@ class Applier:
         if not stored:
             self.store.transition_action(
                 run.uuid, position, [st.ONGOING], state=state,
-                state_reason=reason, finished_at=models.utcnow())
+                state_reason=reason, finished_at=timeutils.utcnow())
         with self._lock:
             self._release(run, position)
             skipped = run.finish(position, state)
@@ -385,7 +427,7 @@ class Applier:
                 run.uuid, stopped, [st.PENDING], state=st.SKIPPED,
                 state_reason='the plan stopped after action %d failed '
                              '([applier] on_failure = stop)' % position,
-                finished_at=models.utcnow())
+                finished_at=timeutils.utcnow())
             self._count_ended(run, stopped, st.SKIPPED)
         self._maybe_end(run)
         self._dispatcher.wake()
@@ -397,7 +439,7 @@ class Applier:
         for reason, positions in by_reason.items():
             self.store.transition_actions(
                 run.uuid, positions, [st.PENDING], state=st.SKIPPED,
-                state_reason=reason, finished_at=models.utcnow())
+                state_reason=reason, finished_at=timeutils.utcnow())
             self._count_ended(run, positions, st.SKIPPED)
 
     def _count_ended(self, run, positions, state):
@@ -424,7 +466,7 @@ class Applier:
             reason += '; stopped after action %d failed' % run.stopped_by
         self.store.transition_plan(
             run.uuid, [st.ONGOING, st.CANCELLING], state=state,
-            state_reason=reason, finished_at=models.utcnow())
+            state_reason=reason, finished_at=timeutils.utcnow())
         seconds = time.monotonic() - run.started
         with self._lock:
             ended = self._stats['plans_ended']

@@ -12,6 +12,7 @@ from sqlalchemy import orm
 
 from decision_engine.common import action_hosts
 from decision_engine.common import plan_states
+from decision_engine.common import timeutils
 from decision_engine.db import models
 
 # NOTE: an arbitrary constant: the PostgreSQL advisory lock key that
@@ -61,7 +62,7 @@ class PlanStoreMixin:
             # NOTE: the UPDATE first (see Store.save_run): on SQLite it
             # takes the write lock, so the overlap check below sees every
             # plan started before and none can start meanwhile.
-            now = models.utcnow()
+            now = timeutils.utcnow()
             result = session.execute(
                 sa.update(models.ActionPlan)
                 .where(models.ActionPlan.uuid == plan_uuid,
@@ -110,7 +111,7 @@ class PlanStoreMixin:
                 sa.update(models.ActionPlan)
                 .where(models.ActionPlan.uuid == plan_uuid,
                        models.ActionPlan.state.in_(list(from_states)))
-                .values(updated_at=models.utcnow(), **values))
+                .values(updated_at=timeutils.utcnow(), **values))
             plan = self._plan(session, plan_uuid)
             if result.rowcount != 1:
                 return None
@@ -130,7 +131,7 @@ class PlanStoreMixin:
             query = (sa.update(models.Action)
                      .where(models.Action.action_plan_id == plan_id,
                             models.Action.state.in_(list(from_states)))
-                     .values(updated_at=models.utcnow(), **values)
+                     .values(updated_at=timeutils.utcnow(), **values)
                      .returning(models.Action.position))
             if positions is not None:
                 query = query.where(

@@ -9,7 +9,7 @@ from decision_engine import conf as conf_mod
 from decision_engine.applier import applier as applier_mod
 from decision_engine.applier.actions import base
 from decision_engine.cloud import connection
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests import dbfixtures

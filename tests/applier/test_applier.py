@@ -135,7 +135,7 @@ def test_per_host_order_is_kept_and_independent_actions_overlap(
                 assert not overlaps, (a, b)
             overlap_any = overlap_any or overlaps
     assert overlap_any, 'no two independent migrations ran at once'
-    assert applier.statistics()['peak_migrations'] == 1
+    assert applier.statistics().peak_migrations == 1
 
 
 def test_failed_migration_skips_its_dependents_only(harness, sim,
@@ -314,7 +314,7 @@ def test_resume_never_replays_what_finished(store, pool, sim, topology):
     second = fx.Harness(store, pool, sim)
     try:
         again = second.applier()
-        assert again.statistics()['plans_resumed'] == 1
+        assert again.statistics().plans_resumed == 1
         assert again.wait(plan_uuid, GUARD)
     finally:
         second.close()
@@ -356,7 +356,7 @@ def test_500_actions_at_the_smallest_pool_finish(sqlite_store, pool):
     if BACKEND == 'threading':
         # NOTE: with eventlet a submission yields, and the nop ends before
         # the next one: the pool never fills there.
-        assert applier.statistics()['pool_refusals'] > 0
+        assert applier.statistics().pool_refusals > 0
 
 
 def test_max_migrations_per_host_lets_departures_overlap(harness, sim,
@@ -377,7 +377,7 @@ def test_max_migrations_per_host_lets_departures_overlap(harness, sim,
     peaks = [sum(1 for b in moves if b['requested'] <= a['requested']
                  < b['ended']) for a in moves]
     assert max(peaks) == 2, moves
-    assert applier.statistics()['peak_migrations'] == 2
+    assert applier.statistics().peak_migrations == 2
 
 
 def test_audit_over_hosts_of_a_running_plan_is_refused(harness, sim,

@@ -21,7 +21,7 @@ says what the cloud shows: ``DONE`` (the post-condition holds), ``RERUN``
 
 import threading
 
-import jsonschema
+from decision_engine.common import schema as schema_mod
 
 DONE = 'done'
 RERUN = 'rerun'
@@ -42,11 +42,18 @@ class InvalidAction(ValueError):
 
 class ActionContext:
     """What actions may use: the configuration, the cloud (connected at
-    the first use, shared by every action), the power drivers."""
+    the first use, shared by every action), the power drivers.
 
-    def __init__(self, conf, connect=None, power_drivers=None):
+    :param connect: ``connect() -> cloud`` (the manager's ``SharedCloud``).
+    :param owns_cloud: whether :meth:`close` closes the cloud (not when the
+        manager shares it with other parts).
+    """
+
+    def __init__(self, conf, connect=None, power_drivers=None,
+                 owns_cloud=True):
         self.conf = conf
         self._connect = connect
+        self._owns_cloud = owns_cloud
         self._cloud = None
         self._lock = threading.Lock()
         self.power_drivers = power_drivers or {}
@@ -67,7 +74,8 @@ class ActionContext:
     def close(self):
         with self._lock:
             cloud, self._cloud = self._cloud, None
-        if cloud is not None and hasattr(cloud, 'close'):
+        if self._owns_cloud and cloud is not None \
+                and hasattr(cloud, 'close'):
             cloud.close()
 
 
@@ -83,12 +91,11 @@ class Action:
     timeout = None
 
     def __init__(self, params, context):
-        error = jsonschema.exceptions.best_match(
-            jsonschema.Draft202012Validator(self.schema).iter_errors(params))
+        error = schema_mod.first_error(self.schema, params)
         if error is not None:
-            where = '.'.join(str(p) for p in error.absolute_path)
+            where, message = error
             raise InvalidAction('invalid input parameters%s: %s' % (
-                ' (%s)' % where if where else '', error.message))
+                ' (%s)' % where if where else '', message))
         self.params = params
         self.context = context
 
