@@ -26,7 +26,7 @@ opts = [
              'verified.'),
     cfg.IntOpt(
         'migration_timeout',
-        default=900, min=10, max=86400, mutable=True,
+        default=900, min=1, max=86400, mutable=True,
         help='Seconds a migration may take, from its request to the '
              'server being ACTIVE on the destination with no task state. '
              'Past it, the action ends FAILED (the migration itself is not '

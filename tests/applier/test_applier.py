@@ -431,3 +431,15 @@ def test_power_actions_go_through_the_power_driver(harness, sim, topology):
                                     'compute-99')
     assert driver.get_power_state(nodes[1]) == power_state.POWER_OFF
     assert driver.get_power_state(nodes[0]) == power_state.POWER_ON
+
+
+def test_migration_past_its_timeout_fails(harness, sim, topology):
+    sim.writes.configure(duration_s=GUARD, jitter=0)
+    actions = chain_plan(topology, 1, kinds=('live',))
+    applier, plan = run(harness, actions,
+                        applier={'migration_timeout': 1})
+    action = plan['actions'][0]
+    assert action['state'] == st.FAILED
+    assert action['state_reason'].startswith(
+        'did not end within 1 s ([applier] migration_timeout)')
+    assert plan['state'] == st.FAILED
