@@ -80,7 +80,9 @@ class PlanRun:
         return result
 
     def final_state(self):
-        if self.cancelling:
+        # NOTE: an action CANCELLED without this run's cancel was cancelled
+        # in the store by another engine's API: the plan was cancelled.
+        if self.cancelling or st.CANCELLED in self.state.values():
             return st.CANCELLED
         if any(s == st.FAILED for s in self.state.values()):
             return st.FAILED

@@ -26,7 +26,8 @@ def make_conf(**groups):
     conf.set_override('poll_interval', 0.02, group='applier')
     for group, values in groups.items():
         for name, value in values.items():
-            conf.set_override(name, value, group=group)
+            conf.set_override(name, value,
+                              group=None if group == 'DEFAULT' else group)
     return conf
 
 

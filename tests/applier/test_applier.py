@@ -443,3 +443,23 @@ def test_migration_past_its_timeout_fails(harness, sim, topology):
     assert action['state_reason'].startswith(
         'did not end within 1 s ([applier] migration_timeout)')
     assert plan['state'] == st.FAILED
+
+
+def test_cancel_through_another_engine_ends_the_plan_cancelled(
+        harness, store):
+    """Engine B (same database) cancels a plan engine A runs: A's next
+    steps find their actions CANCELLED in the store and the plan ends
+    CANCELLED."""
+    ongoing = ongoing_event(store, 0)
+    actions = [act.sleep(0.3)] + [act.nop('after') for _ in range(3)]
+    engine_a = harness.applier(applier={'max_parallel_actions': 1})
+    engine_b = harness.applier(DEFAULT={'host': 'engine-b'})
+    plan_uuid = fx.store_plan(store, actions)
+    engine_a.start_plan(plan_uuid)
+    assert ongoing.wait(GUARD)
+    assert engine_b.cancel_plan(plan_uuid)['state'] == st.CANCELLING
+    assert engine_a.wait(plan_uuid, GUARD)
+    plan = store.get_action_plan(plan_uuid)
+    assert plan['state'] == st.CANCELLED
+    assert [a['state'] for a in plan['actions']] == \
+        [st.SUCCEEDED] + [st.CANCELLED] * 3
