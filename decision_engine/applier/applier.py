@@ -21,13 +21,13 @@ already on the destination -> SUCCEEDED, still moving -> poll again, idle
 on the source -> run again, after its pre-condition).
 """
 
-import dataclasses
 import logging
 import threading
 import time
 
 from decision_engine.applier import dispatcher as dispatcher_mod
 from decision_engine.applier import run as run_mod
+from decision_engine.applier import statistics as statistics_mod
 from decision_engine.applier.actions import base
 from decision_engine.applier.actions import loader as loader_mod
 from decision_engine.common import plan_states as st
@@ -36,31 +36,7 @@ from decision_engine.common import timeutils
 LOG = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
-class ApplierStatistics:
-    """What ``/v1/status`` and ``/metrics`` read of the applier."""
-
-    plans_started: int
-    plans_resumed: int
-    plans_running: int
-    #: ``{plan state: count}`` of the plans this engine ended.
-    plans_ended: dict[str, int]
-    actions_ongoing: int
-    migrations_in_flight: int
-    #: ``{'type/state': count}`` of the actions this engine ended.
-    actions_ended: dict[str, int]
-    #: ``{'type/state': count}`` of every action in the store.
-    actions_in_store: dict[str, int]
-    peak_parallel: int
-    peak_migrations: int
-    last_plan_seconds: float | None
-    #: ``{'plan', 'state', 'requested_at', 'ended_at'}`` of the model
-    #: rebuild the last plan's end asked for, or None.
-    model_refresh: dict | None
-    #: delayed polls and steps waiting for a worker.
-    waiting_tasks: int
-    #: steps the full pool refused (offered again later).
-    pool_refusals: int
+ApplierStatistics = statistics_mod.ApplierStatistics
 
 
 class PlanNotCancellable(RuntimeError):
