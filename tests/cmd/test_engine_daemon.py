@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from tests.functional.engine_process import EngineProcess
-from tests.functional.engine_process import GUARD
+from tests.fixtures.engine_process import EngineProcess
+from tests.fixtures.engine_process import GUARD
 
 BACKENDS = ['threading', 'eventlet']
 
