@@ -15,6 +15,7 @@ another engine on the same database are left to it; a PENDING audit queued
 by several engines is run by the one whose compare-and-set wins.
 """
 
+import dataclasses
 import logging
 
 import jsonschema
@@ -186,6 +187,7 @@ class AuditService:
         return queued
 
     def statistics(self):
-        stats = self.runner.statistics()
-        stats['by_state'] = self.store.count_by_state()
-        return stats
+        """:class:`~decision_engine.audit.runner.AuditStatistics`."""
+        return runner_mod.AuditStatistics(
+            by_state=self.store.count_by_state(),
+            **dataclasses.asdict(self.runner.statistics()))

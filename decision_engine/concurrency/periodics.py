@@ -31,6 +31,7 @@ the caller gives a tighter bound.
 drivers; it logs a deprecation warning once and applies :func:`periodic`.
 """
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -124,6 +125,22 @@ def driver_periodic_task(spacing=None, parallel=True, **kwargs):
     return periodic(spacing if spacing is not None else 60, **kwargs)
 
 
+@dataclasses.dataclass(frozen=True)
+class PeriodicStatistics:
+    """One periodic task's numbers (``/v1/status``, ``/metrics``, report)."""
+
+    spacing: float
+    runs: int
+    failures: int
+    #: runs skipped because the previous run was still going.
+    skipped: int
+    running: bool
+    last_duration: float | None
+    #: how late past its spacing the last run started.
+    last_lateness: float | None
+    last_error: str | None
+
+
 class PeriodicTask:
     """One collected periodic: a bound callable, its spacing, its numbers.
 
@@ -204,17 +221,14 @@ class PeriodicTask:
         return self.callable
 
     def statistics(self):
+        """A snapshot of this task's numbers (:class:`PeriodicStatistics`)."""
         with self._stats_lock:
-            return {
-                'spacing': self.spacing,
-                'runs': self.runs,
-                'failures': self.failures,
-                'skipped': self.skipped,
-                'running': self._running.locked(),
-                'last_duration': self.last_duration,
-                'last_lateness': self.last_lateness,
-                'last_error': self.last_error,
-            }
+            return PeriodicStatistics(
+                spacing=self.spacing, runs=self.runs, failures=self.failures,
+                skipped=self.skipped, running=self._running.locked(),
+                last_duration=self.last_duration,
+                last_lateness=self.last_lateness,
+                last_error=self.last_error)
 
 
 def _named(func, name):

@@ -14,6 +14,7 @@ time, the ones that failed last time first.
 """
 
 import abc
+import dataclasses
 import logging
 import threading
 import time
@@ -31,6 +32,20 @@ class InvalidDriverInfo(ValueError):
 
 class PowerDriverError(RuntimeError):
     """A BMC call failed. The message must never contain credentials."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepStatistics:
+    """A driver's power-state sweeps (``/v1/status``, ``/metrics``)."""
+
+    #: completed sweeps.
+    sweeps: int
+    #: failed node polls (a sweep failing as a whole counts one).
+    failures: int
+    #: the last sweep's seconds, None before the first.
+    last_duration: float | None
+    #: nodes this driver polls.
+    nodes: int
 
 
 class PowerDriver(metaclass=abc.ABCMeta):
@@ -93,12 +108,11 @@ class PowerDriver(metaclass=abc.ABCMeta):
         return False
 
     def sweep_statistics(self):
-        """``{sweeps, failures, last_duration, nodes}``: completed sweeps,
-        failed node polls (a sweep failing as a whole counts one), the
-        last sweep's seconds (None before the first) and nodes known."""
-        return {'sweeps': self.sweeps, 'failures': self.sweep_failures,
-                'last_duration': self.last_sweep_duration,
-                'nodes': len(self.nodes)}
+        """This driver's :class:`SweepStatistics`."""
+        return SweepStatistics(sweeps=self.sweeps,
+                               failures=self.sweep_failures,
+                               last_duration=self.last_sweep_duration,
+                               nodes=len(self.nodes))
 
     def _record_failure(self, node, error):
         """Count a failed poll of ``node`` and log it (without secrets).
