@@ -213,7 +213,7 @@ def test_store_problems_fail_before_the_fork(tmp_path, case):
     """A server store that is not at the current schema, or not there at
     all, is refused by the pre-flight: status 2, one line naming the store
     (never its password) and what to do."""
-    from tests import dbfixtures
+    from tests.fixtures import dbfixtures
 
     engine = EngineProcess(tmp_path)
     with dbfixtures.postgres_url() as url:
