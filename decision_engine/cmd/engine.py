@@ -37,8 +37,7 @@ def parse_config(argv, conf=None):
 
 
 def _register_all(conf):
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     log.register_options(conf)
 
 

@@ -275,17 +275,14 @@ def main(argv=None, conf=None):
     """Entry point of ``decision-engine-status``."""
     argv = sys.argv[1:] if argv is None else argv
     conf = conf or conf_mod.CONF
-    checks = Checks(conf)
-    upgradecheck.register_cli_options(conf, checks)
     try:
-        conf(argv, project=PROJECT, prog='decision-engine-status')
+        # NOTE: main(), not run(): --json is read from the configuration
+        # that main() records, and nothing else sets it publicly.
+        return upgradecheck.main(conf, PROJECT, Checks(conf), argv)
     except cfg.Error as exc:
         sys.stderr.write('decision-engine-status: error: %s\n'
                          % validation.describe(exc))
         return 2
-    # NOTE: oslo.upgradecheck reads --json from its module-level CONF.
-    upgradecheck.CONF = conf
-    return upgradecheck.run(conf)
 
 
 if __name__ == '__main__':
