@@ -1,7 +1,8 @@
 """The layout of tests/ itself: it mirrors decision_engine/ package by
-package, and a test module imports no other test module or conftest, only
-the shared helpers in tests/fixtures/ (and the ``tests`` package's
-constants, BACKEND and fresh_conf).
+package (a top-level module such as service.py may have a folder too), and
+a test module imports no other test module or conftest, only the shared
+helpers in tests/fixtures/ (and the ``tests`` package's constants, BACKEND
+and fresh_conf).
 
 Why: a newcomer looking for the tests of decision_engine/<package>/ finds
 them in tests/<package>/, and moving or deleting one test module cannot
@@ -73,7 +74,10 @@ def folder_violations(tests_dir, package_dir, exceptions=EXCEPTIONS):
         rel = folder.relative_to(tests_dir)
         if rel.parts[0] in exceptions:
             continue
-        if not (package_dir / rel / '__init__.py').is_file():
+        # NOTE: a module of its own (decision_engine/service.py) may have a
+        # folder too, as tests/service/ has.
+        if not ((package_dir / rel / '__init__.py').is_file()
+                or (package_dir / rel).with_suffix('.py').is_file()):
             bad.append('tests/%s has no package decision_engine/%s'
                        % (rel.as_posix(), rel.as_posix()))
     return bad
@@ -92,7 +96,8 @@ def test_the_checks_catch_a_bad_layout(tmp_path):
     package_dir = tmp_path / 'decision_engine'
     (package_dir / 'model').mkdir(parents=True)
     (package_dir / 'model' / '__init__.py').write_text('')
-    for folder in ('model', 'unit', 'fixtures', 'deploy'):
+    (package_dir / 'service.py').write_text('')
+    for folder in ('model', 'service', 'unit', 'fixtures', 'deploy'):
         (tests_dir / folder).mkdir(parents=True)
         (tests_dir / folder / '__init__.py').write_text('')
     (tests_dir / 'fixtures' / 'truth.py').write_text('X = 1\n')
