@@ -15,11 +15,22 @@ from tests import fresh_conf
 PASSWORD = 'Pw-9f2c!never-log-me'
 
 
+# NOTE: the redfish test modules run every test through both read paths.
+POWER_READS = ('lean', 'sushy')
+
+
 @pytest.fixture
-def conf():
+def power_read():
+    """``[redfish] power_read``; a module overrides it to run both."""
+    return 'lean'
+
+
+@pytest.fixture
+def conf(power_read):
     c = fresh_conf()
     c.set_override('connect_timeout', 2.0, group='redfish')
     c.set_override('read_timeout', 2.0, group='redfish')
+    c.set_override('power_read', power_read, group='redfish')
     return c
 
 

@@ -8,6 +8,7 @@ BMC farm and a BMC that accepts connections and never answers.
 import threading
 
 from futurist import periodics as futurist_periodics
+import pytest
 
 from decision_engine.conductor import periodics
 from decision_engine.conf import CONF as global_conf
@@ -16,6 +17,11 @@ from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
 from decision_engine.simulator import bmc
 from tests.drivers import conftest
+
+
+@pytest.fixture(params=conftest.POWER_READS)
+def power_read(request):
+    return request.param
 
 
 class _WatchedTracker(power_state.PowerStateTracker):

@@ -12,6 +12,11 @@ from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests.drivers import conftest
 
+
+@pytest.fixture(params=conftest.POWER_READS)
+def power_read(request):
+    return request.param
+
 SECRET = conftest.PASSWORD
 
 

@@ -18,6 +18,11 @@ from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
 from tests.drivers import conftest
 
+
+@pytest.fixture(params=conftest.POWER_READS)
+def power_read(request):
+    return request.param
+
 SYSTEM = '27946b59-9e44-4fa7-8e91-f3527a1ef094'
 
 

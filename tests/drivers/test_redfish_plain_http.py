@@ -12,6 +12,11 @@ from decision_engine.drivers import redfish
 from tests.drivers import conftest
 
 
+@pytest.fixture(params=conftest.POWER_READS)
+def power_read(request):
+    return request.param
+
+
 def _driver(conf, pool, tracker, nodes=()):
     driver = redfish.RedfishPowerDriver(conf=conf, pool=pool,
                                         nodes=list(nodes), tracker=tracker)
