@@ -331,6 +331,7 @@ class RedfishPowerDriver(base.PowerDriver):
         self._with_system(node, switch)
         LOG.info('Requested %s of node %s over Redfish', state,
                  node.hostname)
+
     def close(self):
         """Forget every client (sushy closes their Redfish sessions) and
         close the kept-open connections."""

@@ -17,6 +17,7 @@ from tests.drivers import conftest
 def power_read(request):
     return request.param
 
+
 SECRET = conftest.PASSWORD
 
 
