@@ -31,7 +31,8 @@ error classes (:func:`sushy.exceptions.raise_for_response`). The poll goes
 through sushy instead when an HTTP proxy applies to the BMC address (the
 lean read does not speak to proxies), when the session token was refused
 (sushy re-authenticates and retries, as on its own path) and when the BMC
-refuses ``Accept-Encoding: identity`` (406, sushy retries without it).
+refuses ``Accept-Encoding: identity`` (406, sushy retries without it) or
+redirects (3xx, requests follows).
 """
 
 import base64
@@ -309,11 +310,13 @@ class RedfishPowerDriver(base.PowerDriver):
 
         def lean(client, settings):
             resp = self._lean_get(client, settings)
-            if (resp.status_code in (401, 403) and client.uses_session()) \
-                    or resp.status_code == 406:
+            status = resp.status_code
+            if (status in (401, 403) and client.uses_session()) \
+                    or status == 406 or 300 <= status < 400:
                 # NOTE: sushy's path knows what to do next: re-establish
-                # the session and retry, or retry without identity
-                # encoding; it raises sushy's error when that fails too.
+                # the session and retry, retry without identity encoding,
+                # follow a redirect; it raises sushy's error when that
+                # fails too.
                 client.system.refresh(force=True)
                 return read(client.system)
             sushy_exc.raise_for_response('GET', client.url, resp)
