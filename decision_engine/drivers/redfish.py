@@ -320,7 +320,7 @@ class RedfishPowerDriver(base.PowerDriver):
                 client.system.refresh(force=True)
                 return read(client.system)
             sushy_exc.raise_for_response('GET', client.url, resp)
-            return _to_state(node, _lean_value(node, client, resp))
+            return _to_state(node, _lean_value(node, resp))
         return self._with_system(node, read, lean)
 
     def set_power_state(self, node, state):
@@ -352,7 +352,7 @@ def _origin(url):
     return '%s://%s' % (parts.scheme, parts.hostname)
 
 
-def _lean_value(node, client, resp):
+def _lean_value(node, resp):
     """The ``PowerState`` string of a 2xx system resource (None when
     missing or null)."""
     try:
