@@ -180,8 +180,9 @@ def test_auto_auth_that_fell_back_to_basic_sends_basic(conf, pool, tracker,
 
 
 def test_sushy_session_api_is_still_there():
-    """NOTE: the lean read takes the token through these public sushy
-    methods; if sushy renames them, this fails before any BMC does."""
+    """NOTE: the lean read takes the token and the errors through these
+    public sushy functions; if sushy renames them, this fails before any
+    BMC does."""
     from sushy import auth as sushy_auth
     assert callable(getattr(sushy_auth.SessionAuth, 'get_session_key'))
     auth = sushy_auth.SessionOrBasicAuth('u', 'p')
@@ -189,6 +190,11 @@ def test_sushy_session_api_is_still_there():
     assert auth.get_session_key() is None
     from sushy import exceptions as sushy_exc
     assert callable(sushy_exc.raise_for_response)
+    # requests.utils (no underscore, not in requests' API docs): how the
+    # driver decides that a proxy applies, as requests itself does.
+    import requests.utils
+    assert requests.utils.get_environ_proxies(
+        'http://127.0.0.1', no_proxy='127.0.0.1') == {}
 
 
 def test_proxy_leaves_the_poll_to_sushy(conf, pool, tracker, farm,
