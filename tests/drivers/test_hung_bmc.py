@@ -8,6 +8,7 @@ BMC farm and a BMC that accepts connections and never answers.
 import threading
 
 from futurist import periodics as futurist_periodics
+import pytest
 
 from decision_engine.concurrency import periodics
 from decision_engine.drivers import inventory
@@ -15,6 +16,11 @@ from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
 from decision_engine.simulator import bmc
 from tests.fixtures import bmc_farm
+
+
+@pytest.fixture(params=bmc_farm.POWER_READS)
+def power_read(request):
+    return request.param
 
 
 class _WatchedTracker(power_state.PowerStateTracker):

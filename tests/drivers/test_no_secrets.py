@@ -12,6 +12,12 @@ from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests.fixtures import bmc_farm
 
+
+@pytest.fixture(params=bmc_farm.POWER_READS)
+def power_read(request):
+    return request.param
+
+
 SECRET = bmc_farm.PASSWORD
 
 
