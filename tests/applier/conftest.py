@@ -12,7 +12,7 @@ from decision_engine.cloud import connection
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
-from tests import dbfixtures
+from tests.fixtures import dbfixtures
 
 GUARD = 120
 

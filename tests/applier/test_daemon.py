@@ -18,7 +18,7 @@ from decision_engine import conf as conf_mod
 from decision_engine.cloud import connection
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.collector import collector as collector_mod
-from tests import dbfixtures
+from tests.fixtures import dbfixtures
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 
