@@ -16,7 +16,8 @@ Modules: ``topology`` (ground truth, made of ``records``, read by
 fault plans), ``stats`` (counters), ``routing`` (request/response/routes),
 ``identity``/``compute``/``placement``/``baremetal`` (one per emulated
 service; ``compute_servers`` and ``compute_hypervisors`` hold parts of
-Nova), ``admin`` (``/_sim/`` endpoints), ``server`` (the HTTP server and
+Nova, ``migrations`` its write side: migrations, service changes and the
+request log, as ``sim.writes``), ``admin`` (``/_sim/`` endpoints), ``server`` (the HTTP server and
 :class:`Simulator`), ``cmd`` (the ``decision-engine-simulator`` CLI),
 ``bmc`` (a farm of Redfish BMCs, served by ``bmc_http``) and
 ``silent_bmc`` (a peer that never answers).
