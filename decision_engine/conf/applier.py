@@ -23,7 +23,8 @@ opts = [
              '1, consecutive migrations that only leave a host (or only '
              'arrive on it) may overlap, up to this number: their order '
              'does not change any intermediate state the strategy '
-             'verified.'),
+             'verified. A new value bounds running plans at once; the '
+             'overlaps it allows apply to plans started afterwards.'),
     cfg.IntOpt(
         'migration_timeout',
         default=900, min=1, max=86400, mutable=True,
