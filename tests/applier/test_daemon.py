@@ -312,3 +312,24 @@ def test_stop_mid_plan_and_restart_resumes(daemon, sim, how):
             requested[server] = requested.get(server, 0) + 1
     assert set(requested.values()) == {1}, requested
     assert 'Resuming action plan %s' % plan['uuid'] in daemon.log.read_text()
+
+
+def test_cli_audit_create_auto_trigger_applies_the_plan(daemon, sim):
+    cli = [sys.executable, '-m', 'decision_engine.cmd.manage', '--url',
+           daemon.api, '-f', 'json']
+    result = subprocess.run(
+        cli + ['audit', 'create', '--strategy', 'server_consolidation',
+               '--auto-trigger', '--wait', '--timeout', str(GUARD)],
+        capture_output=True, text=True, timeout=GUARD * 2)
+    assert result.returncode == 0, result.stderr
+    assert 'started (--auto-trigger)' in result.stderr
+    audit = daemon.get('/v1/audits')['audits'][0]
+    plan = daemon.get('/v1/action_plans/%s'
+                      % audit['last_action_plan_uuid'])
+    assert plan['state'] == 'SUCCEEDED'
+    where = cloud_hosts(sim)
+    for action in plan['actions']:
+        if action['action_type'] == 'migrate':
+            params = action['input_parameters']
+            assert where[params['instance_uuid']] == \
+                params['destination_node']
