@@ -463,3 +463,18 @@ def test_cancel_through_another_engine_ends_the_plan_cancelled(
     assert plan['state'] == st.CANCELLED
     assert [a['state'] for a in plan['actions']] == \
         [st.SUCCEEDED] + [st.CANCELLED] * 3
+
+
+def test_max_parallel_actions_is_read_at_each_dispatch(harness, store):
+    """A reload (mutable option) widens a running plan at once."""
+    ongoing = ongoing_event(store, 0)
+    applier = harness.applier(applier={'max_parallel_actions': 1})
+    plan_uuid = fx.store_plan(store, [act.sleep(0.2) for _ in range(6)])
+    applier.start_plan(plan_uuid)
+    assert ongoing.wait(GUARD)
+    assert applier.statistics().peak_parallel == 1
+    applier.conf.set_override('max_parallel_actions', 6, group='applier')
+    assert applier.wait(plan_uuid, GUARD)
+    # NOTE: 6 when the widening came while the first sleep still ran.
+    assert applier.statistics().peak_parallel >= 5
+    assert store.get_action_plan(plan_uuid)['state'] == st.SUCCEEDED
