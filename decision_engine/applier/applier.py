@@ -103,7 +103,8 @@ class Applier:
         if not self._running:
             raise ApplierStopped('the applier is not running')
         plan = self.store.start_plan(plan_uuid, self.owner)
-        self._stats['plans_started'] += 1
+        with self._lock:
+            self._stats['plans_started'] += 1
         self._launch(plan)
         return self.store.get_action_plan(plan_uuid)
 
@@ -201,9 +202,14 @@ class Applier:
             started = self.store.transition_plan(
                 plan['uuid'], [st.PENDING], state=st.ONGOING,
                 started_at=timeutils.utcnow())
-            if started is None:     # cancelled meanwhile
-                return
-            plan = started
+            if started is None:
+                # NOTE: cancelled between start and here: end it CANCELLED
+                # (a plan left CANCELLING would hold its hosts).
+                plan = self.store.get_action_plan(plan['uuid'])
+                if plan['state'] != st.CANCELLING:
+                    return
+            else:
+                plan = started
         run = run_mod.PlanRun(plan, self.conf.applier.max_migrations_per_host,
                               self._is_migration)
         run.done = threading.Event()

@@ -478,3 +478,22 @@ def test_max_parallel_actions_is_read_at_each_dispatch(harness, store):
     # NOTE: 6 when the widening came while the first sleep still ran.
     assert applier.statistics().peak_parallel >= 5
     assert store.get_action_plan(plan_uuid)['state'] == st.SUCCEEDED
+
+
+def test_plan_cancelled_before_it_runs_ends_cancelled(harness, store):
+    """Cancelled between the start's PENDING and its ONGOING (another
+    engine's API, say): the plan ends CANCELLED, not stuck CANCELLING."""
+    applier = harness.applier()
+    plan_uuid = fx.store_plan(store, [act.nop('x'), act.nop('y')])
+    real = store.start_plan
+
+    def start_then_cancel(uuid, owner):
+        plan = real(uuid, owner)
+        harness.applier(DEFAULT={'host': 'engine-b'}).cancel_plan(uuid)
+        return plan
+    store.start_plan = start_then_cancel
+    applier.start_plan(plan_uuid)
+    assert applier.wait(plan_uuid, GUARD)
+    plan = store.get_action_plan(plan_uuid)
+    assert plan['state'] == st.CANCELLED
+    assert [a['state'] for a in plan['actions']] == [st.CANCELLED] * 2
