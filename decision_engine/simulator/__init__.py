@@ -17,10 +17,10 @@ fault plans), ``stats`` (counters), ``routing`` (request/response/routes),
 ``identity``/``compute``/``placement``/``baremetal`` (one per emulated
 service; ``compute_servers`` and ``compute_hypervisors`` hold parts of
 Nova, ``migrations`` its write side: migrations, service changes and the
-request log, as ``sim.writes``), ``admin`` (``/_sim/`` endpoints), ``server`` (the HTTP server and
-:class:`Simulator`), ``cmd`` (the ``decision-engine-simulator`` CLI),
-``bmc`` (a farm of Redfish BMCs, served by ``bmc_http``) and
-``silent_bmc`` (a peer that never answers).
+request log, as ``sim.writes``), ``admin`` (``/_sim/`` endpoints),
+``server`` (the HTTP server and :class:`Simulator`), ``cmd`` (the
+``decision-engine-simulator`` CLI), ``bmc`` (a farm of Redfish BMCs,
+served by ``bmc_http``) and ``silent_bmc`` (a peer that never answers).
 """
 
 from decision_engine.simulator.faults import ConfigError  # noqa: F401
