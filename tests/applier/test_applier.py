@@ -7,6 +7,7 @@ import pytest
 
 from decision_engine.applier import applier as applier_mod
 from decision_engine.common import plan_states as st
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.db import api as db_api
 from decision_engine.strategies import actions as act
 from tests import BACKEND
@@ -300,13 +301,18 @@ def test_resume_never_replays_what_finished(store, pool, sim, topology):
     sim.writes.configure(duration_s=0.3, jitter=0)
     actions = chain_plan(topology, 10, kinds=('live', 'cold'))
     predicted = expected_hosts(topology, actions)
-    first = fx.Harness(store, pool, sim)
+    # NOTE: the first engine has a pool of its own, drained at its stop
+    # as a stopping process drains its pool: none of its steps may still
+    # run when the second engine starts.
+    first_pool = pool_mod.WorkerPool(3)
+    first = fx.Harness(store, first_pool, sim)
     ongoing = ongoing_event(store, 0)
     applier = first.applier(applier={'max_parallel_actions': 4})
     plan_uuid = fx.store_plan(store, actions)
     applier.start_plan(plan_uuid)
     assert ongoing.wait(GUARD)
     applier.stop()
+    assert first_pool.shutdown(timeout=GUARD) == []
     stored = store.get_action_plan(plan_uuid)
     assert stored['state'] == st.ONGOING
     assert st.ONGOING in {a['state'] for a in stored['actions']}
