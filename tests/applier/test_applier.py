@@ -11,7 +11,7 @@ from decision_engine.concurrency import pool as pool_mod
 from decision_engine.db import api as db_api
 from decision_engine.strategies import actions as act
 from tests import BACKEND
-from tests.applier import conftest as fx
+from tests.fixtures import applier_harness as fx
 
 GUARD = fx.GUARD
 
