@@ -107,6 +107,9 @@ def build_parser():
     p.add_argument('--username', default='admin')
     p.add_argument('--password', default='secret')
     p.add_argument('--project', default='admin')
+    p.add_argument('--noauth', action='store_true',
+                   help='accept any X-Auth-Token, as Nova and Placement '
+                        'with [api] auth_strategy = noauth2')
     p.add_argument('--ready-file', metavar='PATH',
                    help='write {"url", "auth_url", "port", "pid"} here')
     p.add_argument('--quiet', action='store_true',
@@ -148,7 +151,8 @@ def main(argv=None):
                     token_ttl_s=args.token_ttl_s, faults=args.fault,
                     fault_seed=args.fault_seed,
                     username=args.username, password=args.password,
-                    project=args.project, max_limit=args.max_limit)
+                    project=args.project, max_limit=args.max_limit,
+                    noauth=args.noauth)
     stop = threading.Event()
 
     def _on_signal(signum, frame):

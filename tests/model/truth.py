@@ -96,8 +96,9 @@ class Harness:
     """A cloud connection, a pool and a builder against one simulator."""
 
     def __init__(self, sim, pool_size=16, transport_name='direct',
-                 **settings):
-        self.cloud = connection.from_auth(CONF, sim.auth(), pool_size)
+                 cloud=None, **settings):
+        self.cloud = cloud if cloud is not None else connection.from_auth(
+            CONF, sim.auth(), pool_size)
         self.pool = WorkerPool(pool_size)
         self.transport = transport.make_transport(self.cloud,
                                                   transport_name)
