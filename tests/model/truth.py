@@ -99,6 +99,10 @@ class Harness:
                  cloud=None, **settings):
         self.cloud = cloud if cloud is not None else connection.from_auth(
             CONF, sim.auth(), pool_size)
+        # As the collector does: the proxies (and their version discovery)
+        # are made before the first build, not under its faults.
+        for service_type in connection.MODEL_SERVICES:
+            getattr(self.cloud, service_type)
         self.pool = WorkerPool(pool_size)
         self.transport = transport.make_transport(self.cloud,
                                                   transport_name)
