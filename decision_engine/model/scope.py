@@ -119,10 +119,21 @@ def select(model, scope):
         if scope.host_by_name(node.hostname) and scope.host_by_groups(
                 node.aggregates, node.availability_zone):
             new.add_node(node.copy())
+    placement = model.usage_source == 'placement'
     for hostname in new._by_hostname:
+        held = None
         for inst in model._on_host.get(hostname, {}).values():
             if scope.project(inst.project_id):
                 new.add_instance(inst.copy())
+            elif placement:
+                # NOTE: as a scoped build reads it from Placement: another
+                # project's instance still holds its resources there.
+                if held is None:
+                    held = dict(new._by_hostname[hostname].held)
+                for rc, amount in inst.resources.items():
+                    held[rc] = held.get(rc, 0) + amount
+        if held is not None:
+            new._by_hostname[hostname].held = held
     new.aggregates = {name: tuple(h for h in hosts if h in new._by_hostname)
                       for name, hosts in model.aggregates.items()}
     zones = {}
@@ -135,4 +146,10 @@ def select(model, scope):
     new.build_seconds = model.build_seconds
     new.requests = 0
     new.scope = scope
+    new.usage_source = model.usage_source
+    new.excluded = {uuid: dict(entry)
+                    for uuid, entry in model.excluded.items()
+                    if scope.host_by_name(entry['hostname'])
+                    and scope.host_by_groups(entry['aggregates'],
+                                             entry['availability_zone'])}
     return new

@@ -65,6 +65,12 @@ class ServersAPI:
             host_status = 'MAINTENANCE'
         else:
             host_status = 'UP'
+        # Nova shows "" for a server booted from a volume, else the image
+        # id and its bookmark link.
+        image = {'id': s.image_id, 'links': [{
+            'rel': 'bookmark',
+            'href': '%s/images/%s' % (base.rsplit('/v2.1', 1)[0],
+                                      s.image_id)}]} if s.image_id else ''
         host_id = hashlib.sha224(
             (s.project_id + (s.host or '')).encode()).hexdigest() \
             if s.host else ''
@@ -72,7 +78,7 @@ class ServersAPI:
             'id': s.uuid, 'name': s.name, 'status': s.status,
             'tenant_id': s.project_id, 'user_id': s.user_id,
             'metadata': dict(s.metadata), 'hostId': host_id,
-            'image': '', 'flavor': flavor,
+            'image': image, 'flavor': flavor,
             'created': s.created, 'updated': s.created,
             'addresses': {}, 'accessIPv4': '', 'accessIPv6': '',
             'links': [{'rel': 'self',
@@ -85,7 +91,7 @@ class ServersAPI:
             'config_drive': '', 'key_name': None,
             'OS-SRV-USG:launched_at': s.created.replace('Z', '.000000'),
             'OS-SRV-USG:terminated_at': None,
-            'OS-EXT-SRV-ATTR:host': s.host,
+            'OS-EXT-SRV-ATTR:host': host.compute_host if host else None,
             'OS-EXT-SRV-ATTR:instance_name': 'instance-%08x'
                                              % (self._rank[s.uuid] + 1),
             'OS-EXT-SRV-ATTR:hypervisor_hostname': s.host,

@@ -10,11 +10,19 @@ from decision_engine.model import builder
 from decision_engine.model import elements
 from decision_engine.model import fetch
 from decision_engine.model import transport
+from decision_engine.simulator import nova_allocations
 
 
-def expected_model(topo, scope=None):
-    """The ComputeModel of ``topo`` (optionally of a Scope of it)."""
+def expected_model(topo, scope=None, usage_source='flavors'):
+    """The ComputeModel of ``topo`` (optionally of a Scope of it).
+
+    Usage is what the simulator's Placement holds (Nova's rules): with
+    ``usage_source='placement'`` nodes also get what migrations and
+    out-of-scope instances hold on them.
+    """
     model = elements.ComputeModel()
+    model.usage_source = usage_source
+    allocations = nova_allocations.provider_allocations(topo)
     aggs_of = {}
     for agg in topo.aggregates:
         for host in agg.hosts:
@@ -22,8 +30,17 @@ def expected_model(topo, scope=None):
     for h in topo.hosts:
         aggs = tuple(aggs_of.get(h.hostname, ()))
         if scope is not None and not (
-                scope.host_by_name(h.hostname)
+                scope.host_by_name(h.compute_host)
                 and scope.host_by_groups(aggs, h.availability_zone)):
+            continue
+        if h.is_ironic or not h.resource_provider:
+            model.excluded[h.uuid] = {
+                'uuid': h.uuid, 'hostname': h.compute_host,
+                'reason': (elements.IRONIC_HYPERVISOR if h.is_ironic
+                           else elements.NO_RESOURCE_PROVIDER),
+                'hypervisor_type': h.hypervisor_type,
+                'aggregates': list(aggs_of.get(h.compute_host, ())),
+                'availability_zone': h.availability_zone}
             continue
         model.add_node(elements.ComputeNode(
             uuid=h.uuid, hostname=h.hostname, status=h.status,
@@ -34,6 +51,8 @@ def expected_model(topo, scope=None):
             memory_allocation_ratio=h.ram_allocation_ratio,
             disk_gb=h.disk_gb, disk_gb_reserved=h.disk_gb_reserved,
             disk_allocation_ratio=h.disk_allocation_ratio,
+            pcpus=h.pcpus, pcpus_reserved=h.pcpus_reserved,
+            pcpu_allocation_ratio=1.0,
             aggregates=aggs, availability_zone=h.availability_zone))
     for i in topo.instances:
         if model.get_node_by_hostname(i.host) is None:
@@ -46,7 +65,18 @@ def expected_model(topo, scope=None):
             project_id=i.project_id, host=i.host, vcpus=f.vcpus,
             memory_mb=f.ram, disk_gb=f.disk, ephemeral_gb=f.ephemeral,
             swap_mb=f.swap, metadata=dict(i.metadata), locked=i.locked,
-            created=i.created))
+            created=i.created, volume_backed=i.volume_backed,
+            resources=nova_allocations.flavor_resources(
+                f, i.volume_backed)))
+    if usage_source == 'placement':
+        for node in model.nodes.values():
+            held = {}
+            for consumer, resources in allocations[node.uuid].items():
+                if consumer in model.instances:
+                    continue
+                for rc, amount in resources.items():
+                    held[rc] = held.get(rc, 0) + amount
+            node.held = held
     model.aggregates = {
         a.name: tuple(h for h in a.hosts
                       if model.get_node_by_hostname(h) is not None)
@@ -57,6 +87,20 @@ def expected_model(topo, scope=None):
     model.availability_zones = {z: tuple(sorted(h))
                                 for z, h in zones.items()}
     return model
+
+
+def placement_usage(topo):
+    """``{hostname: {class: amount}}``: the sum of Placement's
+    allocations on each host's provider (the simulator's ground truth)."""
+    allocations = nova_allocations.provider_allocations(topo)
+    result = {}
+    for h in topo.hosts:
+        total = {}
+        for resources in allocations.get(h.uuid, {}).values():
+            for rc, amount in resources.items():
+                total[rc] = total.get(rc, 0) + amount
+        result[h.hostname] = total
+    return result
 
 
 def assert_same(model, truth):
@@ -75,6 +119,8 @@ def assert_same(model, truth):
             == sorted(i.uuid for i in truth.instances_on(node.hostname))
     assert model.aggregates == truth.aggregates
     assert model.availability_zones == truth.availability_zones
+    assert model.excluded == truth.excluded
+    assert model.usage_source == truth.usage_source
     assert model == truth
 
 
