@@ -40,8 +40,8 @@ from oslo_config import cfg
 
 from benchmarks import _report
 from decision_engine import conf as conf_mod
-from decision_engine.conductor import periodics
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import periodics
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.drivers import fake
 from decision_engine.drivers import inventory
 from decision_engine.drivers import power_state

@@ -16,7 +16,7 @@ from webob import exc as webob_exc
 from decision_engine.api import metrics as metrics_mod
 from decision_engine.api import openapi
 from decision_engine.audit import service as audit_service
-from decision_engine.audit import states
+from decision_engine.common import states
 from decision_engine.db import api as db_api
 
 LOG = logging.getLogger(__name__)

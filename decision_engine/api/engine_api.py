@@ -1,7 +1,7 @@
 """The small interface between the HTTP API and the engine.
 
-The API calls only these methods; the manager builds one
-:class:`EngineAPI` from its parts (:meth:`EngineAPI.from_manager`).
+The API calls only these methods; the manager builds one :class:`EngineAPI`
+from its parts and hands it to :func:`decision_engine.api.server.start`.
 Everything returned is JSON-able (datetimes become ISO 8601 strings).
 """
 
@@ -40,11 +40,6 @@ class EngineAPI:
         self.collector = collector
         self._status = status or (lambda: {})
         self.started_at = time.time()
-
-    @classmethod
-    def from_manager(cls, manager):
-        return cls(manager.audits, manager.store,
-                   getattr(manager, 'collector', None), manager.status)
 
     # -- audits --------------------------------------------------------------
 

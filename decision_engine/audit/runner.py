@@ -26,9 +26,9 @@ import time
 
 from decision_engine.audit import schedule
 from decision_engine.audit import scope as scope_mod
-from decision_engine.audit import states
-from decision_engine.conductor import pool as pool_mod
-from decision_engine.db import models
+from decision_engine.common import states
+from decision_engine.common import timeutils
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
 from decision_engine.strategies import verify
@@ -156,7 +156,7 @@ class AuditRunner:
         :returns: the audit as stored at the end (None if it was not
             PENDING when the run began).
         """
-        started = models.utcnow()
+        started = timeutils.utcnow()
         audit = self.store.take(audit_uuid, self.host,
                                 started_at=started, state_reason=None)
         if audit is None:
@@ -253,7 +253,7 @@ class AuditRunner:
                                      'strategy_seconds')}
 
     def _done_values(self, audit, plan):
-        now = models.utcnow()
+        now = timeutils.utcnow()
         values = dict(self._timings(plan), finished_at=now)
         if audit['audit_type'] == states.CONTINUOUS:
             values.update(state=states.PENDING, next_run_at=schedule.next_run(
@@ -264,7 +264,7 @@ class AuditRunner:
         return values
 
     def _failed_values(self, audit, reason, final):
-        now = models.utcnow()
+        now = timeutils.utcnow()
         if audit['audit_type'] == states.CONTINUOUS and not final:
             return {'state': states.PENDING, 'finished_at': now,
                     'state_reason': 'last run failed: %s' % reason,

@@ -22,9 +22,9 @@ import jsonschema
 from decision_engine.audit import runner as runner_mod
 from decision_engine.audit import schedule
 from decision_engine.audit import scope as scope_mod
-from decision_engine.audit import states
-from decision_engine.conductor import periodics
-from decision_engine.db import models
+from decision_engine.common import states
+from decision_engine.common import timeutils
+from decision_engine.concurrency import periodics
 from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
 
@@ -75,11 +75,6 @@ def _find_nul(value, path=()):
 
 class AuditNotCancellable(ValueError):
     pass
-
-
-def _conf():
-    from decision_engine.conf import CONF
-    return CONF
 
 
 class AuditService:
@@ -149,7 +144,7 @@ class AuditService:
         return {'name': body.get('name'), 'strategy': body['strategy'],
                 'audit_type': audit_type, 'parameters': params,
                 'scope': scope, 'interval': interval, 'cron': cron,
-                'next_run_at': models.utcnow()
+                'next_run_at': timeutils.utcnow()
                 if audit_type == states.CONTINUOUS else None}
 
     def create(self, body):
@@ -167,7 +162,7 @@ class AuditService:
         audit = self.store.transition(
             audit_uuid, [states.PENDING, states.ONGOING],
             state=states.CANCELLED, state_reason='cancelled by request',
-            finished_at=models.utcnow(), next_run_at=None)
+            finished_at=timeutils.utcnow(), next_run_at=None)
         if audit is None:
             current = self.store.get_audit(audit_uuid)
             raise AuditNotCancellable(
@@ -178,10 +173,10 @@ class AuditService:
     # -- continuous audits -----------------------------------------------
 
     @periodics.periodic(
-        spacing=lambda: _conf().audit.continuous_check_interval)
+        spacing=lambda self: self.conf.audit.continuous_check_interval)
     def run_due_continuous_audits(self):
         """Queue the CONTINUOUS audits whose next run time has come."""
-        now = models.utcnow()
+        now = timeutils.utcnow()
         due = [a for a in self.store.list_audits(
             state=states.PENDING, audit_type=states.CONTINUOUS)
             if a['next_run_at'] is None or a['next_run_at'] <= now]

@@ -5,10 +5,10 @@ import sys
 from oslo_config import cfg
 from oslo_log import log
 
-from decision_engine import backend
+from decision_engine.concurrency import backend
 from decision_engine import conf as conf_mod
 from decision_engine.conf import validation
-from decision_engine import systemd
+from decision_engine.common import systemd
 
 PROG = 'decision-engine'
 
@@ -65,7 +65,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     conf = parse_config(argv)
     # Must come before anything imports oslo_service.service or futurist's
-    # executors: see decision_engine.backend.
+    # executors: see decision_engine.concurrency.backend.
     backend.select(conf.concurrency_backend)
     preflight(conf)
     log.setup(conf, 'decision-engine')

@@ -20,7 +20,7 @@ import time
 
 from oslo_utils import strutils
 
-from decision_engine.conductor import periodics
+from decision_engine.concurrency import periodics
 
 LOG = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class PowerDriver(metaclass=abc.ABCMeta):
             LOG.warning('Power-state poll of node %s failed: %s',
                         node.hostname, error)
 
-    @periodics.periodic(spacing=lambda: _conf().power.sync_interval,
+    @periodics.periodic(spacing=lambda self: self.conf.power.sync_interval,
                         run_immediately=True)
     def sync_power_states(self):
         """Poll every node of this driver once (one sweep).
@@ -200,10 +200,3 @@ def redact(text, node):
     for secret in secret_values(node):
         text = text.replace(secret, '***')
     return text
-
-
-def _conf():
-    # NOTE: imported late so that this module stays importable (and its
-    # decorators declarable) before the options are registered.
-    from decision_engine.conf import CONF
-    return CONF

@@ -9,7 +9,7 @@ from decision_engine.api import auth
 from decision_engine.api import engine_api
 from decision_engine.api import server
 from decision_engine.audit import service as service_mod
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from tests import dbfixtures
 from tests.audit import fakes
 from tests.audit import test_audits

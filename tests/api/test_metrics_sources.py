@@ -10,13 +10,13 @@ import webob
 
 from decision_engine.api import engine_api
 from decision_engine.api import server
-from decision_engine.conductor import periodics
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import periodics
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.drivers import base
 from decision_engine.drivers import fake
 from decision_engine.drivers import inventory
 from decision_engine.drivers import power_state
-from decision_engine.model import collector as collector_mod
+from decision_engine.collector import collector as collector_mod
 from decision_engine.model.errors import ModelBuildError
 from tests import BACKEND
 from tests.api import test_metrics

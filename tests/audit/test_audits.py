@@ -3,12 +3,12 @@ import threading
 
 import pytest
 
+from decision_engine.common import timeutils
 from decision_engine.audit import scope as scope_mod
 from decision_engine.audit import service as service_mod
-from decision_engine.audit import states
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.common import states
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.db import api as db_api
-from decision_engine.db import models
 from tests import dbfixtures
 from tests.audit import fakes
 from tests.strategies import helpers as h
@@ -257,11 +257,11 @@ def test_continuous_audit_reruns_when_due(store, pool):
         after_one = store.get_audit(audit['uuid'])
         assert after_one['state'] == states.PENDING
         assert after_one['runs'] == 1
-        assert after_one['next_run_at'] > models.utcnow()
+        assert after_one['next_run_at'] > timeutils.utcnow()
         assert service.run_due_continuous_audits() == 0
         # Make it due.
         store.transition(audit['uuid'], [states.PENDING],
-                         next_run_at=models.utcnow()
+                         next_run_at=timeutils.utcnow()
                          - datetime.timedelta(seconds=1))
         assert service.run_due_continuous_audits() == 1
         assert service.runner.wait_idle(30)
@@ -284,7 +284,7 @@ def test_cron_schedule_next_run():
 
 
 def test_periodic_is_collectable():
-    from decision_engine.conductor import periodics
+    from decision_engine.concurrency import periodics
     service = service_mod.AuditService(fakes.make_conf(), None, None, None)
     names = [t.name for t in periodics.collect(service, prefix='audit')]
     assert names == ['audit.run_due_continuous_audits']

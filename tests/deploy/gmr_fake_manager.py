@@ -9,7 +9,7 @@ import threading
 
 from oslo_config import cfg
 
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine import reports
 
 

@@ -15,7 +15,7 @@ import threading
 import pytest
 from oslo_config import cfg
 
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine import reports
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -119,9 +119,9 @@ def test_setup_off_the_main_thread_is_refused():
 
 DAEMON = '''
 import sys
-from decision_engine import backend
+from decision_engine.concurrency import backend
 from decision_engine.cmd import engine as engine_cmd
-from decision_engine import systemd
+from decision_engine.common import systemd
 
 conf = engine_cmd.parse_config(sys.argv[1:])
 backend.select(conf.concurrency_backend)

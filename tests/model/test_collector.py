@@ -8,15 +8,15 @@ from oslo_config import cfg
 import pytest
 
 from decision_engine.cloud import connection
-from decision_engine.conductor import periodics
-from decision_engine.conductor.pool import WorkerPool
+from decision_engine.concurrency import periodics
+from decision_engine.concurrency.pool import WorkerPool
 from decision_engine.conf import cloud as cloud_conf
 from decision_engine.conf import collector as collector_conf
 from decision_engine.conf import ironic as ironic_conf
 from decision_engine.conf import nova as nova_conf
 from decision_engine.conf import placement as placement_conf
 from decision_engine.conf import simulator as simulator_conf
-from decision_engine.model import collector as collector_mod
+from decision_engine.collector import collector as collector_mod
 from decision_engine.model import scope as scope_mod
 from decision_engine.model.errors import ModelBuildError
 from decision_engine.simulator import Simulator
@@ -144,21 +144,20 @@ def test_failed_build_keeps_the_old_model_and_reports_stale(
 
 
 def test_refresh_is_a_periodic_with_a_mutable_spacing(tmp_path, sim, made):
-    from decision_engine.conf import CONF
-    collector = _collector(_conf(tmp_path), sim, made)
+    conf = _conf(tmp_path)
+    collector = _collector(conf, sim, made)
     assert periodics.collect(collector) == []     # no cloud configured
-    CONF.set_override('period', 123, group='collector')
-    CONF.set_override('cloud_name', 'somewhere', group='cloud')
-    try:
-        tasks = periodics.collect(collector, prefix='collector')
-        assert [t.name for t in tasks] == ['collector.refresh_model']
-        assert tasks[0].spacing == 123
-        CONF.set_override('period', 45, group='collector')
-        tasks[0].refresh()
-        assert tasks[0].spacing == 45
-    finally:
-        CONF.clear_override('period', group='collector')
-        CONF.clear_override('cloud_name', group='cloud')
+    # The spacing and the switch come from the collector's own conf, not
+    # from the process's global CONF.
+    conf.set_override('period', 123, group='collector')
+    conf.set_override('cloud_name', 'somewhere', group='cloud')
+    tasks = periodics.collect(collector, prefix='collector')
+    assert [t.name for t in tasks] == ['collector.refresh_model']
+    assert tasks[0].spacing == 123
+    conf.set_override('period', 45, group='collector')
+    assert tasks[0].refresh() is True
+    assert tasks[0].spacing == 45
+    conf.clear_override('cloud_name', group='cloud')
     collector.refresh_model()
     assert collector.status()['nodes'] == 23
 
@@ -211,8 +210,10 @@ def test_embedded_simulator_is_started_and_stopped(tmp_path, made):
     pool = WorkerPool(4)
     made.append(lambda: pool.shutdown(timeout=30))
     connector = connection.CloudConnector(conf)
-    collector = collector_mod.ModelCollector(conf, pool, connector)
+    shared = connection.SharedCloud(conf, 4, connector)
+    collector = collector_mod.ModelCollector(conf, pool, shared)
     made.append(collector.stop)
+    made.append(shared.close)
     model = collector.get_model()
     truth.assert_same(model, truth.expected_model(
         Topology.generate(hosts=7, instances=30, aggregates=3, azs=2,
@@ -221,6 +222,9 @@ def test_embedded_simulator_is_started_and_stopped(tmp_path, made):
     assert process.poll() is None
     assert os.getpgid(process.pid) != os.getpgid(0)   # own session
     collector.stop()
+    # The collector leaves the shared cloud to its owner (the manager).
+    assert process.poll() is None
+    shared.close()
     assert process.poll() is not None
 
 
@@ -232,9 +236,10 @@ def test_embedded_simulator_with_a_bad_topology_says_why(tmp_path, made):
         'topology_file = %s' % topology_file, '']))
     pool = WorkerPool(4)
     made.append(lambda: pool.shutdown(timeout=30))
-    collector = collector_mod.ModelCollector(
-        conf, pool, connection.CloudConnector(conf))
+    shared = connection.SharedCloud(conf, 4)
+    collector = collector_mod.ModelCollector(conf, pool, shared)
     made.append(collector.stop)
+    made.append(shared.close)
     with pytest.raises(ModelBuildError) as info:
         collector.get_model()
     message = str(info.value)

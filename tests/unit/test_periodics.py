@@ -6,8 +6,8 @@ import threading
 from futurist import periodics as futurist_periodics
 import pytest
 
-from decision_engine.conductor import periodics
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import periodics
+from decision_engine.concurrency import pool as pool_mod
 from tests import BACKEND
 
 GUARD = 30

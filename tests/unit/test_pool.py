@@ -3,10 +3,9 @@
 import threading
 import traceback
 
-import futurist
 import pytest
 
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from tests import BACKEND
 
 # Guards against a hang turning into a stuck test run; never a pass/fail
@@ -315,25 +314,20 @@ def test_reserved_workers():
     assert pool_mod.reserved_workers(3, 50) == 2
 
 
-def test_get_pool_before_start_is_a_clear_error():
-    pool_mod.set_pool(None)
-    with pytest.raises(RuntimeError, match='not running'):
-        pool_mod.get_pool()
-
-
 def test_cancelled_task_gives_its_slot_back():
     p = pool_mod.WorkerPool(3, backend=BACKEND)
-    # Seam: an executor with one thread, taken by work outside the pool, so
-    # the pool's next task is accepted but waits in the executor's queue.
-    p._executor = futurist.ThreadPoolExecutor(1)
+    # Seam: the pool's own executor, its three threads taken by work
+    # submitted around the pool, so the pool's next task is accepted (the
+    # pool has free slots) but waits in the executor's queue.
     gate = Gate()
-    outside = p._executor.submit(gate.task)
-    gate.wait_started(1)
+    outside = [p._executor.submit(gate.task) for _ in range(3)]
+    gate.wait_started(3)
     queued = p.submit(lambda: 'never')
     assert p.statistics()['queued'] == 1
     assert queued.cancel()
     stats = p.statistics()
     assert stats['cancelled'] == 1 and stats['free'] == 3
     gate.release.set()
-    outside.result(GUARD)
+    for fut in outside:
+        fut.result(GUARD)
     assert p.shutdown(timeout=GUARD) == []

@@ -22,7 +22,7 @@ the latter leaves out every host whose service is disabled, which would put
 those hosts in no zone.
 
 Concurrency: at most ``[collector] build_workers`` requests run at once, on
-workers of the shared :class:`~decision_engine.conductor.pool.WorkerPool`;
+workers of the shared :class:`~decision_engine.concurrency.pool.WorkerPool`;
 the calling thread only merges results. Work is handed to the pool as slots
 free up (``for_each_completed``), so the build never floods the pool and
 never meets ``NoFreeWorker`` for more than a moment; a build started from a
@@ -30,7 +30,7 @@ pool worker when the pool is full runs its next request inline.
 
 Completeness: a build returns a complete model or raises one
 :class:`~decision_engine.model.errors.ModelBuildError` naming what failed.
-Every request is retried (:mod:`decision_engine.model.fetch`) within one
+Every request is retried (:mod:`decision_engine.collector.fetch`) within one
 deadline (``[collector] build_timeout``); the first request that still
 fails aborts the whole build. Instances are those listed under an in-scope
 host; servers with no host (never scheduled) are not in the model.
@@ -55,9 +55,9 @@ import collections
 import logging
 import time
 
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.model import elements
-from decision_engine.model import fetch
+from decision_engine.collector import fetch
 from decision_engine.model import parse
 from decision_engine.model import scope as scope_mod
 from decision_engine.model.errors import ModelBuildError
@@ -97,7 +97,7 @@ class BuildSettings:
 class ModelBuilder:
     """Builds :class:`~decision_engine.model.elements.ComputeModel` s.
 
-    :param transport: a transport of :mod:`decision_engine.model.transport`
+    :param transport: a transport of :mod:`decision_engine.collector.transport`
         (it holds the cloud connection).
     :param pool: the shared :class:`WorkerPool`.
     :param settings: :class:`BuildSettings`.

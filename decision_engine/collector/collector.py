@@ -25,10 +25,10 @@ import threading
 import time
 
 from decision_engine.cloud import connection as connection_mod
-from decision_engine.conductor import periodics
-from decision_engine.model import builder as builder_mod
+from decision_engine.concurrency import periodics
+from decision_engine.collector import builder as builder_mod
 from decision_engine.model import scope as scope_mod
-from decision_engine.model import transport as transport_mod
+from decision_engine.collector import transport as transport_mod
 from decision_engine.model.errors import ModelBuildError
 
 LOG = logging.getLogger(__name__)
@@ -46,16 +46,29 @@ class _ScopeState:
         self.failures = 0
 
 
+class DisabledCollector:
+    """Stands in for the collector with ``[collector] enabled = false``."""
+
+    def get_model(self, max_age=None, scope=None):
+        raise ModelBuildError('the model collector is disabled ([collector] '
+                              'enabled = false)')
+
+    def status(self):
+        return {'enabled': False}
+
+
 class ModelCollector:
     """Owner of the current compute models.
 
     :param conf: the engine's ``ConfigOpts``.
-    :param pool: the shared :class:`~decision_engine.conductor.pool.
+    :param pool: the shared :class:`~decision_engine.concurrency.pool.
         WorkerPool`.
     :param connection_factory: ``factory(pool_maxsize) -> cloud`` (an
-        object with ``compute`` and ``placement`` SDK proxies); by default a
-        :class:`~decision_engine.cloud.connection.CloudConnector`. Called
-        once, at the first build.
+        object with ``compute`` and ``placement`` SDK proxies), called once,
+        at the first build: the manager hands its
+        :class:`~decision_engine.cloud.connection.SharedCloud` and closes it
+        itself; by default the collector makes (and closes) a
+        :class:`~decision_engine.cloud.connection.CloudConnector`.
     :param power_states: optional callable returning ``{hostname: {'state':
         'power on'|'power off'|None, 'power_failure': bool, ...}}`` (the
         manager's ``PowerStateTracker.snapshot``); snapshots get each
@@ -68,6 +81,9 @@ class ModelCollector:
         self.conf = conf
         self.pool = pool
         self._power_states = power_states
+        # NOTE: a factory handed in (the manager's SharedCloud) belongs to
+        # whoever handed it; only one made here is closed by stop().
+        self._owns_factory = connection_factory is None
         self._factory = connection_factory or \
             connection_mod.CloudConnector(conf)
         self._lock = threading.Lock()
@@ -84,10 +100,10 @@ class ModelCollector:
 
     # -- the periodic --------------------------------------------------------
 
-    @periodics.periodic(spacing=lambda: _conf().collector.period,
+    @periodics.periodic(spacing=lambda self: self.conf.collector.period,
                         run_immediately=True,
-                        enabled=lambda: connection_mod.cloud_configured(
-                            _conf()))
+                        enabled=lambda self: connection_mod.cloud_configured(
+                            self.conf))
     def refresh_model(self):
         """Rebuild the whole-cloud model (shared with a build in flight)."""
         try:
@@ -270,12 +286,11 @@ class ModelCollector:
         with self._connect_lock:
             if self._transport is not None:
                 self._transport.close()
-            if self._cloud is not None and hasattr(self._cloud, 'close'):
+            if self._owns_factory and self._cloud is not None:
                 self._cloud.close()
             self._transport = self._cloud = None
-        close = getattr(self._factory, 'close', None)
-        if close is not None:
-            close()
+        if self._owns_factory:
+            self._factory.close()
 
 
 def _describe(state, now, max_age, building):
@@ -305,8 +320,3 @@ def _describe(state, now, max_age, building):
         'failures': state.failures,
         'last_failure_at': state.failed_at,
     }
-
-
-def _conf():
-    from decision_engine.conf import CONF
-    return CONF

@@ -8,16 +8,20 @@ worker pool (``ExistingExecutor``): each run takes a pool worker, so a task
 that blocks delays only itself, and futurist never starts a task again before
 its previous run ended, so a task never overlaps itself.
 
-Spacing may be a number or a callable, typically reading an option::
+Spacing may be a number or a callable of the instance, typically reading
+an option of the configuration the instance was given::
 
-    @periodics.periodic(spacing=lambda: CONF.power.sync_interval)
+    @periodics.periodic(spacing=lambda self: self.conf.power.sync_interval)
     def sync_power_states(self):
         ...
 
-A callable spacing is resolved when the manager starts, not at import (so
-the config file has been read by then), and again after a SIGHUP so a
-mutable interval takes effect without a restart: the next run then comes
-one new interval after the reload (see :meth:`PeriodicTask.refresh`).
+A callable spacing (and a callable ``enabled``) is resolved when the tasks
+are collected from the instance, not at import (so the config file has been
+read by then, and each instance answers from its own ``conf``), and again
+after a SIGHUP so a mutable interval takes effect without a restart: the
+next run then comes one new interval after the reload (see
+:meth:`PeriodicTask.refresh`). A callable taking no argument is accepted
+too, for out-of-tree drivers written against the old interface.
 
 Per-node work inside a periodic fans out into the pool with
 :func:`fan_out_nodes`, bounded by ``[conductor] periodic_max_workers`` unless
@@ -50,13 +54,23 @@ class PeriodicSpec:
         self.run_immediately = run_immediately
         self.enabled = enabled
 
-    def resolve(self, name):
+    def resolve(self, name, owner):
         """The spacing in seconds; a callable spacing is called now."""
-        spacing = self.spacing() if callable(self.spacing) else self.spacing
-        return _check_spacing(spacing, name)
+        return _check_spacing(_value_for(self.spacing, owner), name)
 
-    def is_enabled(self):
-        return self.enabled() if callable(self.enabled) else self.enabled
+    def is_enabled(self, owner):
+        return bool(_value_for(self.enabled, owner))
+
+
+def _value_for(value, owner):
+    """``value``, or what it returns for ``owner`` when it is callable."""
+    if not callable(value):
+        return value
+    try:
+        takes_owner = bool(inspect.signature(value).parameters)
+    except (TypeError, ValueError):     # a builtin without a signature
+        takes_owner = False
+    return value(owner) if takes_owner else value()
 
 
 def _check_spacing(spacing, name):
@@ -71,10 +85,12 @@ def periodic(spacing, run_immediately=False, enabled=True):
     """Declare a method (or function) as a periodic task.
 
     :param spacing: seconds between two starts of the task, or a callable
-        returning them (resolved when the manager starts and after SIGHUP).
+        of the instance returning them (resolved when the task is collected
+        and after SIGHUP).
     :param run_immediately: run once as soon as the manager starts.
-    :param enabled: a bool, or a callable returning one, resolved when the
-        manager starts; a disabled task is not scheduled at all.
+    :param enabled: a bool, or a callable of the instance returning one,
+        resolved when the task is collected; a disabled task is not
+        scheduled at all.
     """
     spec = PeriodicSpec(spacing, run_immediately, enabled)
 
@@ -103,7 +119,7 @@ def driver_periodic_task(spacing=None, parallel=True, **kwargs):
             _deprecation_logged = True
             LOG.warning('driver_periodic_task is deprecated and will be '
                         'removed; decorate the method with '
-                        'decision_engine.conductor.periodics.periodic '
+                        'decision_engine.concurrency.periodics.periodic '
                         'instead.')
     return periodic(spacing if spacing is not None else 60, **kwargs)
 
@@ -117,10 +133,11 @@ class PeriodicTask:
     going is skipped and counted in ``skipped``.
     """
 
-    def __init__(self, name, func, spec):
+    def __init__(self, name, func, spec, owner=None):
         self.name = name
         self.spec = spec
         self._func = func
+        self._owner = owner
         self._running = threading.Lock()
         self._stats_lock = threading.Lock()
         self.runs = 0
@@ -130,7 +147,7 @@ class PeriodicTask:
         self.last_lateness = None
         self.last_error = None
         self._last_started = None
-        self.spacing = spec.resolve(name)
+        self.spacing = spec.resolve(name, owner)
         self.callable = self._make_callable(spec.run_immediately)
 
     def _make_callable(self, run_immediately):
@@ -173,7 +190,7 @@ class PeriodicTask:
             :meth:`rescheduled` to a new ``PeriodicWorker``, because
             futurist keeps the next run time it computed with the old one.
         """
-        spacing = self.spec.resolve(self.name)
+        spacing = self.spec.resolve(self.name, self._owner)
         if spacing == self.spacing:
             return False
         LOG.info('Periodic task %s now runs every %s s (was %s s)',
@@ -232,10 +249,10 @@ def collect(obj, prefix=None):
         if spec is None:
             continue
         name = '%s.%s' % (prefix, attr)
-        if not spec.is_enabled():
+        if not spec.is_enabled(obj):
             LOG.debug('Periodic task %s is disabled', name)
             continue
-        tasks.append(PeriodicTask(name, getattr(obj, attr), spec))
+        tasks.append(PeriodicTask(name, getattr(obj, attr), spec, owner=obj))
     return tasks
 
 
