@@ -69,8 +69,7 @@ class ComputeService(ServersAPI, HypervisorsAPI):
                 self._by_host.setdefault(s.host, []).append(r)
             self._by_project.setdefault(s.project_id, []).append(r)
         self._all = list(range(len(self._servers)))
-        self._cache = {False: [None] * len(self._servers),
-                       True: [None] * len(self._servers)}
+        self._cache = {}    # server_variant -> [body bytes | None]
         self._hyp_cache = {}
         self._usage = {h.hostname: self._host_usage(h) for h in topo.hosts}
 
