@@ -183,7 +183,7 @@ class Application:
         return _json(self.engine.model_summary())
 
     def status(self, request):
-        return _json(self.engine.status())
+        return _json(self.engine.status_document())
 
     def openapi(self, request):
         return _json(openapi.document())

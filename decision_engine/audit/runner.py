@@ -20,6 +20,7 @@ was cancelled meanwhile).
 """
 
 import collections
+import dataclasses
 import logging
 import threading
 import time
@@ -38,6 +39,26 @@ LOG = logging.getLogger(__name__)
 # NOTE: how long the dispatcher waits before retrying when the pool is full
 # of work that is not ours (periodics): their end does not notify us.
 _FULL_POOL_RETRY = 0.2
+
+
+@dataclasses.dataclass(frozen=True)
+class RunnerStatistics:
+    """Audits in this engine (``/v1/status``, ``/metrics``)."""
+
+    queued: int
+    running: int
+    max_concurrent: int
+    runs: int
+    succeeded: int
+    failed: int
+    cancelled: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditStatistics(RunnerStatistics):
+    """:class:`RunnerStatistics` and the store's audits by state."""
+
+    by_state: dict[str, int]
 
 
 class AuditRunner:
@@ -86,18 +107,14 @@ class AuditRunner:
             self._cond.notify_all()
             return True
 
-    def is_busy(self, audit_uuid):
-        with self._cond:
-            return audit_uuid in self._queued or audit_uuid in self._running
-
     def statistics(self):
+        """This engine's :class:`RunnerStatistics`."""
         with self._cond:
-            stats = {'queued': len(self._queue),
-                     'running': len(self._running),
-                     'max_concurrent': self.conf.audit.max_concurrent_audits}
-        stats.update({k: self.counters[k] for k in (
-            'runs', 'succeeded', 'failed', 'cancelled')})
-        return stats
+            return RunnerStatistics(
+                queued=len(self._queue), running=len(self._running),
+                max_concurrent=self.conf.audit.max_concurrent_audits,
+                **{k: self.counters[k] for k in (
+                    'runs', 'succeeded', 'failed', 'cancelled')})
 
     def wait_idle(self, timeout=None):
         """Block until nothing is queued or running (for tests and tools).

@@ -20,6 +20,7 @@ they may change freely.
 """
 
 import concurrent.futures
+import dataclasses
 import logging
 import threading
 import time
@@ -46,15 +47,53 @@ class _ScopeState:
         self.failures = 0
 
 
+@dataclasses.dataclass(frozen=True)
+class ScopeStatus:
+    """The current model of one scope: age, staleness, last build."""
+
+    #: the scope (``None`` for the whole cloud).
+    scope: dict | None
+    built_at: float | None
+    age: float | None
+    stale: bool
+    #: why it is stale, or None.
+    reason: str | None
+    #: a build of this scope is in flight.
+    building: bool
+    build_seconds: float | None
+    requests: int | None
+    nodes: int | None
+    instances: int | None
+    builds: int
+    failures: int
+    last_failure_at: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildTotals:
+    """Since start, over every scope: builds, failed builds, and the
+    requests of the successful ones (counters that never go down)."""
+
+    builds: int
+    failures: int
+    requests: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CollectorStatus(ScopeStatus):
+    """The whole-cloud model's :class:`ScopeStatus`, the scoped ones and
+    the totals (``/v1/model``, ``/metrics``)."""
+
+    scoped: list[ScopeStatus]
+    totals: BuildTotals
+
+
 class DisabledCollector:
     """Stands in for the collector with ``[collector] enabled = false``."""
 
     def get_model(self, max_age=None, scope=None):
         raise ModelBuildError('the model collector is disabled ([collector] '
                               'enabled = false)')
-
-    def status(self):
-        return {'enabled': False}
 
 
 class ModelCollector:
@@ -253,10 +292,11 @@ class ModelCollector:
     # -- state ---------------------------------------------------------------
 
     def status(self):
-        """Age, staleness and reason, last build time and request count of
-        the whole-cloud model (top level) and of each scope kept; under
-        ``totals``, the builds, failed builds and requests of successful
-        builds of every scope since start."""
+        """The :class:`CollectorStatus`: age, staleness and reason, last
+        build time and request count of the whole-cloud model (top level)
+        and of each scope kept (``scoped``); under ``totals``, the builds,
+        failed builds and requests of successful builds of every scope
+        since start."""
         max_age = self.conf.collector.max_age
         now = time.time()
         with self._lock:
@@ -270,13 +310,12 @@ class ModelCollector:
             if key == ():
                 result = entry
             else:
-                scopes.append(entry)
+                scopes.append(ScopeStatus(**entry))
         if result is None:
             result = _describe(_ScopeState(None), now, max_age,
                                () in building)
-        result['scoped'] = scopes
-        result['totals'] = totals
-        return result
+        return CollectorStatus(scoped=scopes, totals=BuildTotals(**totals),
+                               **result)
 
     def stop(self):
         """Refuse new builds, close the connection (and stop an embedded
@@ -305,18 +344,13 @@ def _describe(state, now, max_age, building):
                                % max_age)
     else:
         stale, reason = False, None
-    return {
-        'scope': state.scope.to_dict() if state.scope is not None else None,
-        'built_at': model.built_at if model else None,
-        'age': age,
-        'stale': stale,
-        'reason': reason,
-        'building': building,
-        'build_seconds': model.build_seconds if model else None,
-        'requests': model.requests if model else None,
-        'nodes': len(model.nodes) if model else None,
-        'instances': len(model.instances) if model else None,
-        'builds': state.builds,
-        'failures': state.failures,
-        'last_failure_at': state.failed_at,
-    }
+    return dict(
+        scope=state.scope.to_dict() if state.scope is not None else None,
+        built_at=model.built_at if model else None,
+        age=age, stale=stale, reason=reason, building=building,
+        build_seconds=model.build_seconds if model else None,
+        requests=model.requests if model else None,
+        nodes=len(model.nodes) if model else None,
+        instances=len(model.instances) if model else None,
+        builds=state.builds, failures=state.failures,
+        last_failure_at=state.failed_at)

@@ -52,6 +52,7 @@ Helpers
 """
 
 from concurrent import futures as cf
+import dataclasses
 import itertools
 import logging
 import math
@@ -66,6 +67,28 @@ LOG = logging.getLogger(__name__)
 
 DEFAULT_LANE = 'default'
 PERIODIC_LANE = 'periodic'
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolStatistics:
+    """A snapshot of the pool's numbers (``/v1/status``, ``/metrics``)."""
+
+    size: int
+    reserved: int
+    backend: str
+    #: tasks on a worker now.
+    busy: int
+    #: tasks accepted and waiting for their worker to pick them up.
+    queued: int
+    free: int
+    submitted: int
+    #: submissions refused with :class:`NoFreeWorker`.
+    rejected: int
+    #: submissions run in the submitting worker because the pool was full.
+    caller_ran: int
+    executed: int
+    failed: int
+    cancelled: int
 
 
 class NoFreeWorker(futurist.RejectedSubmission):
@@ -84,8 +107,8 @@ class NoFreeWorker(futurist.RejectedSubmission):
             '%(outstanding)d of %(limit)d workers usable by that lane are '
             'taken (pool size %(size)d, busy %(busy)d, queued %(queued)d, '
             'reserved %(reserved)d, rejected so far %(rejected)d)'
-            % dict(stats, lane=lane, limit=limit,
-                   outstanding=stats['busy'] + stats['queued']))
+            % dict(dataclasses.asdict(stats), lane=lane, limit=limit,
+                   outstanding=stats.busy + stats.queued))
 
 
 class PoolTimeout(TimeoutError):
@@ -389,26 +412,19 @@ class WorkerPool:
     # -- introspection and life cycle --------------------------------------
 
     def statistics(self):
-        """A snapshot of the pool's numbers, as a dict."""
+        """A snapshot of the pool's numbers (:class:`PoolStatistics`)."""
         with self._lock:
             return self._stats_locked()
 
     def _stats_locked(self):
         busy = len(self._running)
-        return {
-            'size': self.size,
-            'reserved': self.reserved,
-            'backend': self.backend,
-            'busy': busy,
-            'queued': max(0, self._outstanding - busy),
-            'free': self.size - self._outstanding,
-            'submitted': self._submitted,
-            'rejected': self._rejected,
-            'caller_ran': self._caller_ran,
-            'executed': self._executed,
-            'failed': self._failed,
-            'cancelled': self._cancelled,
-        }
+        return PoolStatistics(
+            size=self.size, reserved=self.reserved, backend=self.backend,
+            busy=busy, queued=max(0, self._outstanding - busy),
+            free=self.size - self._outstanding, submitted=self._submitted,
+            rejected=self._rejected, caller_ran=self._caller_ran,
+            executed=self._executed, failed=self._failed,
+            cancelled=self._cancelled)
 
     def running_tasks(self):
         """``[(name, seconds running)]`` of the tasks on a worker now."""

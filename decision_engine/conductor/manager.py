@@ -27,6 +27,7 @@ into the manager):
 releases everything in the reverse order.
 """
 
+import dataclasses
 import logging
 import threading
 import time
@@ -36,16 +37,31 @@ from futurist import periodics as futurist_periodics
 from decision_engine.api import auth as api_auth
 from decision_engine.api import engine_api as engine_api_mod
 from decision_engine.api import server as api_server
+from decision_engine.audit import runner as audit_runner
 from decision_engine.audit import service as audit_service_mod
 from decision_engine.cloud import connection as connection_mod
 from decision_engine.collector import collector as collector_mod
 from decision_engine.concurrency import periodics
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.db import api as db_api
+from decision_engine.drivers import base as drivers_base
 from decision_engine.drivers import loader
 from decision_engine.drivers import power_state
 
 LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineStatus:
+    """What ``/v1/status``, ``/metrics`` and the report read of the engine;
+    each field is the typed status of the part that produces it."""
+
+    pool: pool_mod.PoolStatistics | None
+    periodics: dict[str, periodics.PeriodicStatistics]
+    #: ``{hostname: power-state record}`` (``PowerStateTracker.snapshot``).
+    power_states: dict[str, dict]
+    power_sweeps: dict[str, drivers_base.SweepStatistics]
+    audits: audit_runner.AuditStatistics | None
 
 
 class ConductorManager:
@@ -220,17 +236,18 @@ class ConductorManager:
         return self._started.is_set()
 
     def periodic_statistics(self):
-        """``{task name: {spacing, runs, failures, skipped, ...}}``."""
+        """``{task name: PeriodicStatistics}``."""
         return {task.name: task.statistics() for task in self.periodic_tasks}
 
     def status(self):
-        return {
-            'pool': self.pool.statistics() if self.pool else None,
-            'periodics': self.periodic_statistics(),
-            'power_states': self.tracker.snapshot() if self.tracker else {},
-            'power_sweeps': {name: driver.sweep_statistics()
-                             for name, driver in self.drivers.items()},
-        }
+        """The engine's :class:`EngineStatus`."""
+        return EngineStatus(
+            pool=self.pool.statistics() if self.pool else None,
+            periodics=self.periodic_statistics(),
+            power_states=self.tracker.snapshot() if self.tracker else {},
+            power_sweeps={name: driver.sweep_statistics()
+                          for name, driver in self.drivers.items()},
+            audits=self.audits.statistics() if self.audits else None)
 
     # -- periodic tasks of the manager itself ------------------------------
 
@@ -240,4 +257,4 @@ class ConductorManager:
         stats = self.pool.statistics()
         LOG.debug('Worker pool: %(busy)d busy, %(queued)d queued, %(free)d '
                   'free of %(size)d; %(executed)d executed, %(failed)d '
-                  'failed, %(rejected)d rejected', stats)
+                  'failed, %(rejected)d rejected', dataclasses.asdict(stats))

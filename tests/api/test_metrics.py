@@ -98,8 +98,8 @@ REFRESH = 'collector.refresh_model'
 def test_contract_is_exposed_and_moves_with_work(manager):
     url = manager.api_server.url
     stats = manager.periodic_statistics
-    wait_for(lambda: stats()[SYNC]['runs'] == 1
-             and stats()[REFRESH]['runs'] == 1, 'the first runs')
+    wait_for(lambda: stats()[SYNC].runs == 1
+             and stats()[REFRESH].runs == 1, 'the first runs')
 
     before, types = scrape(url)
     for name in CONTRACT:

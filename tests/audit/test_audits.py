@@ -217,13 +217,13 @@ def test_ten_audits_on_the_smallest_pool_share_one_build(store, pool):
         gate.set()
         service.stop()
     # The fan-out ran inline in the audit's worker instead of deadlocking.
-    assert pool.statistics()['caller_ran'] > 0
+    assert pool.statistics().caller_ran > 0
     final = [store.get_audit(a['uuid']) for a in audits]
     assert [a['state'] for a in final] == [states.SUCCEEDED] * 10, [
         a['state_reason'] for a in final]
     assert collector.builds == 1
     stats = pool.statistics()
-    assert stats['size'] == 3 and stats['failed'] == 0
+    assert stats.size == 3 and stats.failed == 0
 
 
 def test_max_concurrent_audits_bounds_the_running_ones(store, pool):
@@ -235,7 +235,7 @@ def test_max_concurrent_audits_bounds_the_running_ones(store, pool):
         first = service.create({'strategy': 'dummy'})
         second = service.create({'strategy': 'dummy'})
         assert collector.build_started.wait(30)
-        assert service.runner.statistics()['running'] == 1
+        assert service.runner.statistics().running == 1
         assert store.get_audit(second['uuid'])['state'] == states.PENDING
         gate.set()
         assert service.runner.wait_idle(30)

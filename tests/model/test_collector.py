@@ -88,7 +88,7 @@ def test_scoped_request_is_served_from_the_whole_model(tmp_path, sim,
     built = collector.get_model(max_age=0, scope=scope)
     truth.assert_same(built, truth.expected_model(topology, scope))
     assert sim.stats()['total'] > 0
-    assert collector.status()['scoped'][0]['scope'] == {
+    assert collector.status().scoped[0].scope == {
         'include_azs': ['az-1']}
 
 
@@ -125,7 +125,7 @@ def test_failed_build_keeps_the_old_model_and_reports_stale(
     collector = _collector(conf, sim, made)
     good = collector.get_model()
     status = collector.status()
-    assert status['stale'] is False and status['requests'] > 0
+    assert status.stale is False and status.requests > 0
     host = topology.host('compute-3')
     sim.add_fault('error', status=503, retry_after=0,
                   path=host.uuid + '/inventories')
@@ -133,14 +133,14 @@ def test_failed_build_keeps_the_old_model_and_reports_stale(
         collector.get_model(max_age=0)
     collector.refresh_model()       # logs, does not raise
     status = collector.status()
-    assert status['stale'] is True
-    assert 'compute-3' in status['reason'] and 'HTTP 503' in status['reason']
-    assert status['failures'] == 2
+    assert status.stale is True
+    assert 'compute-3' in status.reason and 'HTTP 503' in status.reason
+    assert status.failures == 2
     assert collector.current_model() == good
     assert collector.get_model(max_age=3600) == good
     sim.clear_faults()
     collector.refresh_model()
-    assert collector.status()['stale'] is False
+    assert collector.status().stale is False
 
 
 def test_refresh_is_a_periodic_with_a_mutable_spacing(tmp_path, sim, made):
@@ -159,7 +159,7 @@ def test_refresh_is_a_periodic_with_a_mutable_spacing(tmp_path, sim, made):
     assert tasks[0].spacing == 45
     conf.clear_override('cloud_name', group='cloud')
     collector.refresh_model()
-    assert collector.status()['nodes'] == 23
+    assert collector.status().nodes == 23
 
 
 def test_connection_from_nova_options(tmp_path, sim, topology, made):
@@ -200,7 +200,7 @@ def test_no_cloud_configured_is_one_clear_error(tmp_path, made):
     collector = collector_mod.ModelCollector(conf, pool)
     with pytest.raises(ModelBuildError, match=r'no cloud configured'):
         collector.get_model()
-    assert 'no cloud configured' in collector.status()['reason']
+    assert 'no cloud configured' in collector.status().reason
 
 
 def test_embedded_simulator_is_started_and_stopped(tmp_path, made):
@@ -321,7 +321,7 @@ def test_a_stalled_identity_endpoint_fails_by_the_request_timeout(
     assert len(outcome) == 1
     assert 'cannot connect to the cloud' in str(outcome[0])
     assert 'timed out' in str(outcome[0])
-    assert collector.status()['stale'] is True
+    assert collector.status().stale is True
 
 
 def test_a_failed_refresh_is_logged_on_one_line_once(tmp_path, made):
