@@ -339,6 +339,16 @@ def _from_conf(conf, pool_maxsize, service_types):
                  {st: service_source(conf, st) for st in service_types})
 
 
+def services_for(conf):
+    """The service types the enabled features use: compute and placement
+    for the model (``[collector] enabled``), baremetal for the ``ironic``
+    power driver."""
+    services = list(MODEL_SERVICES) if conf.collector.enabled else []
+    if 'ironic' in conf.enabled_power_drivers:
+        services.append('baremetal')
+    return tuple(services) or MODEL_SERVICES
+
+
 def cloud_configured(conf):
     """Whether the configuration names a cloud to connect to."""
     return bool(conf.simulator.embedded or conf.cloud.cloud_name
@@ -349,12 +359,14 @@ class CloudConnector:
     """``connector(pool_maxsize) -> Cloud`` for the configured cloud.
 
     With ``[simulator] embedded = true`` the first call starts the simulated
-    cloud in a child process; :meth:`close` stops it.
+    cloud in a child process; :meth:`close` stops it. ``service_types``
+    (default: :func:`services_for` the configuration) are the services the
+    cloud may be asked for.
     """
 
-    def __init__(self, conf, service_types=MODEL_SERVICES):
+    def __init__(self, conf, service_types=None):
         self.conf = conf
-        self.service_types = tuple(service_types)
+        self.service_types = tuple(service_types or services_for(conf))
         self.simulator = None
 
     def __call__(self, pool_maxsize):

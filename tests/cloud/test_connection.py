@@ -142,3 +142,13 @@ def test_unreachable_keystone_error_names_the_auth_url():
             'the compute service: ' % url)
     finally:
         cloud.close()
+
+
+def test_services_are_those_of_the_enabled_features():
+    assert connection.services_for(fresh_conf()) == ('compute', 'placement')
+    conf = fresh_conf(enabled_power_drivers=['fake', 'ironic'])
+    assert connection.services_for(conf) == ('compute', 'placement',
+                                             'baremetal')
+    conf.set_override('enabled', False, 'collector')
+    assert connection.services_for(conf) == ('baremetal',)
+    assert connection.CloudConnector(conf).service_types == ('baremetal',)
