@@ -377,6 +377,15 @@ class _Build:
             service = self.services.get(node.hostname)
             if service is not None:
                 node.availability_zone = service[0]
+        missing = [e for e in self.excluded.values()
+                   if e['reason'] == elements.NO_RESOURCE_PROVIDER]
+        if missing and not model.nodes:
+            # NOTE: not one provider known: more likely a wrong Placement
+            # endpoint than a cloud whose every node is still registering.
+            raise ModelBuildError(
+                'Placement has no resource provider for any of the %d '
+                'hypervisor(s) (e.g. %s): check the [placement] endpoint'
+                % (len(missing), missing[0]['uuid']))
         for entry in self.excluded.values():
             entry['aggregates'] = list(members.get(entry['hostname'], ()))
             service = self.services.get(entry['hostname'])

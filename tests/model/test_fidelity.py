@@ -146,3 +146,14 @@ def test_scoped_build_equals_selection_equals_truth(harnesses, usage_source):
     expected = truth.expected_model(topo, scope, usage_source)
     truth.assert_same(scoped, expected)
     truth.assert_same(scope_mod.select(whole, scope), expected)
+
+
+def test_no_provider_at_all_fails_the_build(harnesses):
+    topo = _messy(9, hosts=4, instances=10)
+    with Simulator(topo) as sim:
+        harness = harnesses(sim)
+        sim.add_fault('error', status=404, path='inventories')
+        with pytest.raises(ModelBuildError) as info:
+            harness.build()
+    assert 'Placement has no resource provider for any of the 6 ' \
+        'hypervisor(s)' in str(info.value)
