@@ -343,8 +343,14 @@ def services_for(conf):
     """The service types the enabled features use: compute and placement
     for the model (``[collector] enabled``), baremetal for the ``ironic``
     power driver."""
+    # NOTE: a configuration without the power options (a collector-only
+    # tool) has no ironic driver.
+    try:
+        drivers = conf.enabled_power_drivers
+    except cfg.NoSuchOptError:
+        drivers = ()
     services = list(MODEL_SERVICES) if conf.collector.enabled else []
-    if 'ironic' in conf.enabled_power_drivers:
+    if 'ironic' in (drivers or ()):
         services.append('baremetal')
     return tuple(services) or MODEL_SERVICES
 
