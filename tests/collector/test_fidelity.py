@@ -11,7 +11,7 @@ from decision_engine.model import scope as scope_mod
 from decision_engine.model.errors import ModelBuildError
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
-from tests.model import truth
+from tests.fixtures import truth
 
 
 def _messy(seed, hosts=25, instances=400):

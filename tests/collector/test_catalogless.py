@@ -8,7 +8,7 @@ import pytest
 from decision_engine.cloud import connection
 from decision_engine.simulator import Simulator
 from tests import fresh_conf
-from tests.model import truth
+from tests.fixtures import truth
 
 
 @pytest.mark.parametrize('transport_name', ['direct', 'sdk'])
