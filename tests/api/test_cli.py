@@ -184,3 +184,23 @@ def test_http_basic_credentials(tmp_path, capsys):
             in err
     finally:
         engine.close()
+
+
+def test_value_format_picks_fields_for_the_shell(engine, capsys):
+    status, out, err = run(capsys, '--url', engine.url, 'audit', 'create',
+                           '--strategy', 'dummy', '--wait', '-f', 'value',
+                           '-c', 'last_action_plan_uuid')
+    assert status == 0, err
+    plan_uuid = out.strip()
+    assert '\n' not in plan_uuid and plan_uuid
+    status, out, _ = run(capsys, '--url', engine.url, 'action-plan', 'show',
+                         plan_uuid, '-f', 'value', '-c', 'state',
+                         '-c', 'uuid')
+    assert status == 0 and out == 'RECOMMENDED %s\n' % plan_uuid
+    status, out, _ = run(capsys, '--url', engine.url, 'audit', 'list',
+                         '-c', 'strategy')
+    assert status == 0 and '| strategy' in out and '| state' not in out
+    status, _, err = run(capsys, '--url', engine.url, 'audit', 'list',
+                         '-f', 'value', '-c', 'nope')
+    assert status == 2 and err.count('\n') == 1
+    assert 'unknown -c column nope (known: uuid, name' in err
