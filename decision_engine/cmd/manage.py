@@ -434,6 +434,11 @@ def main(argv=None):
         return exc.status
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # ``... | head``: the reader left; say nothing more (not even the
+        # flush at exit) and end as a shell would after SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == '__main__':

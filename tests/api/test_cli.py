@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -131,6 +132,22 @@ def test_unreachable_api_exits_3():
     assert result.stderr.strip() == (
         'decision-engine-manage: error: cannot reach the decision-engine '
         'API at http://127.0.0.1:1 (is the engine running? see --url)')
+
+
+def test_a_reader_that_left_is_no_traceback(engine):
+    """``... | head``: the pipe's reader is gone before the table is
+    written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, '-m', 'decision_engine.cmd.manage', '--url',
+             engine.url, 'audit', 'list'],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141
+    assert result.stderr == ''
 
 
 @pytest.mark.parametrize('kind', ['sqlite', 'postgresql'])
