@@ -20,7 +20,9 @@ PG_URL = os.environ.get(
 
 
 @contextlib.contextmanager
-def postgres_url():
+def postgres_url(scheme=None):
+    """The URL of a fresh schema; ``scheme`` replaces the URL's
+    ``dialect+driver`` (``postgresql`` is psycopg 3 in SQLAlchemy 2.1)."""
     schema = 'de_test_%s' % uuid.uuid4().hex[:12]
     admin = sa.create_engine(PG_URL, connect_args={'connect_timeout': 5})
     try:
@@ -31,7 +33,9 @@ def postgres_url():
             'PostgreSQL is needed at %s for the store tests: %s'
             % (PG_URL, str(exc.orig).strip().splitlines()[0]))
     try:
-        yield '%s?options=-csearch_path%%3D%s' % (PG_URL, schema)
+        base = PG_URL if scheme is None else (
+            scheme + PG_URL[PG_URL.index('://'):])
+        yield '%s?options=-csearch_path%%3D%s' % (base, schema)
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text('DROP SCHEMA %s CASCADE' % schema))

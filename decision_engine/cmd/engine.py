@@ -43,7 +43,8 @@ def _register_all(conf):
 
 
 def preflight(conf):
-    """Check what can be checked before forking: the inventory and drivers.
+    """Check what can be checked before forking: the inventory, the power
+    drivers and the database driver.
 
     A mistake found here exits with status 2 and one line, instead of a
     worker process that fails to start (and would be restarted).
@@ -58,6 +59,13 @@ def preflight(conf):
                             power_state.PowerStateTracker(1), nodes)
     except loader.DriverLoadError as exc:
         sys.stderr.write('%s: error: %s\n' % (PROG, exc))
+        raise SystemExit(2)
+    from decision_engine.db import session
+    try:
+        session.import_driver(session.url_from_conf(conf))
+    except ValueError as exc:
+        sys.stderr.write('%s: error: [database] connection: %s\n'
+                         % (PROG, exc))
         raise SystemExit(2)
 
 
