@@ -53,6 +53,7 @@ class EngineProcess:
         self.inventory_path = tmp_path / 'inventory.yaml'
         self.notify = NotifySocket(str(tmp_path / 'notify.sock'))
         self.proc = None
+        self._output = None
 
     def write_config(self, debug=True, sync_interval=3600, bmc_delay=0,
                      graceful=20, nodes=('compute-1',), extra=''):
@@ -133,10 +134,14 @@ enabled = false
         os.kill(self.proc.pid, signo)
 
     def output(self):
+        """What the daemon printed, once it has exited ('' before)."""
         if self.proc.poll() is None:
             return ''
-        out, err = self.proc.communicate()
-        return (out or b'').decode() + (err or b'').decode()
+        if self._output is None:
+            # communicate() reads both pipes to the end and closes them.
+            out, err = self.proc.communicate()
+            self._output = (out or b'').decode() + (err or b'').decode()
+        return self._output
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -146,4 +151,6 @@ enabled = false
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if self.proc:
+            self.output()
         self.notify.close()
