@@ -2,7 +2,7 @@
 
 The simulated cloud runs in a child process (its own CPU); this process is
 the engine side: the openstacksdk connection, the shared WorkerPool and the
-:class:`~decision_engine.model.builder.ModelBuilder`, configured from the
+:class:`~decision_engine.collector.builder.ModelBuilder`, configured from the
 ``[collector]`` defaults. Builds, in order:
 
 1. a warm-up build at 0 ms (token, endpoint discovery, connections);
@@ -39,9 +39,9 @@ from benchmarks import _report
 from decision_engine.cloud import connection
 from decision_engine.cloud import embedded
 from decision_engine import conf as conf_mod
-from decision_engine.conductor import pool as pool_mod
-from decision_engine.model import builder as builder_mod
-from decision_engine.model import transport as transport_mod
+from decision_engine.concurrency import pool as pool_mod
+from decision_engine.collector import builder as builder_mod
+from decision_engine.collector import transport as transport_mod
 
 
 def digest(model):
@@ -80,8 +80,7 @@ def _print_truth_digest(args):
 
 def _conf(args):
     conf = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     conf([], project='decision-engine', default_config_files=[])
     conf.set_override('build_workers', args.pool_size, group='collector')
     conf.set_override('http_transport', args.transport, group='collector')

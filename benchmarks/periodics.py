@@ -19,8 +19,8 @@ import time
 from futurist import periodics as futurist_periodics
 
 from benchmarks import _report
-from decision_engine.conductor import periodics
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import periodics
+from decision_engine.concurrency import pool as pool_mod
 
 BOUND_MS = 50.0
 

@@ -18,7 +18,7 @@ import futurist
 from futurist import waiters
 
 from benchmarks import _report
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 
 BOUND = 0.9
 

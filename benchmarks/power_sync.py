@@ -40,8 +40,8 @@ from oslo_config import cfg
 
 from benchmarks import _report
 from decision_engine import conf as conf_mod
-from decision_engine.conductor import periodics
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import periodics
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.drivers import fake
 from decision_engine.drivers import inventory
 from decision_engine.drivers import power_state
@@ -50,8 +50,7 @@ from decision_engine.drivers import redfish
 
 def _conf(args):
     conf = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     conf([], project='decision-engine', default_config_files=[])
     conf.set_override('sync_workers', args.sync_workers, group='power')
     conf.set_override('periodic_max_workers', args.sync_workers,

@@ -25,6 +25,7 @@ With ``[oslo_reports] file_event_handler`` set, touching that file triggers
 a report instead of the signal, from any thread.
 """
 
+import dataclasses
 import logging
 import os
 import signal
@@ -98,16 +99,15 @@ def pool_report(manager):
     pool = getattr(manager, 'pool', None) if manager is not None else None
     if pool is None:
         return {'state': 'not started: the conductor manager has no pool'}
-    data = {'state': 'running' if getattr(manager, 'started', True)
-            else 'stopped'}
-    data['statistics'] = pool.statistics()
+    data = {'state': 'running' if manager.started else 'stopped'}
+    data['statistics'] = dataclasses.asdict(pool.statistics())
     threads = pool_threads(pool)
     data['threads'] = ['%s (ident %s): %s' % thread for thread in threads]
     data['running tasks'] = ['%s for %.1f s' % (name, seconds)
                              for name, seconds in pool.running_tasks()]
-    periodic_statistics = getattr(manager, 'periodic_statistics', None)
-    if callable(periodic_statistics):
-        data['periodic tasks'] = periodic_statistics()
+    data['periodic tasks'] = {
+        name: dataclasses.asdict(stats)
+        for name, stats in manager.periodic_statistics().items()}
     return data
 
 

@@ -30,6 +30,9 @@ fi
 echo "== flake8"
 "$VENV/bin/flake8" decision_engine tests benchmarks
 
+echo "== import layers (lint-imports, contracts in setup.cfg)"
+"$VENV/bin/lint-imports"
+
 echo "== test suite (threading backend)"
 "$VENV/bin/python" -m pytest tests "$@"
 

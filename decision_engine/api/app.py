@@ -16,7 +16,7 @@ from webob import exc as webob_exc
 from decision_engine.api import metrics as metrics_mod
 from decision_engine.api import openapi
 from decision_engine.audit import service as audit_service
-from decision_engine.audit import states
+from decision_engine.common import states
 from decision_engine.db import api as db_api
 
 LOG = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ class Application:
         return _json(self.engine.model_summary())
 
     def status(self, request):
-        return _json(self.engine.status())
+        return _json(self.engine.status_document())
 
     def openapi(self, request):
         return _json(openapi.document())

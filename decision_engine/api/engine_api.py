@@ -1,10 +1,11 @@
 """The small interface between the HTTP API and the engine.
 
-The API calls only these methods; the manager builds one
-:class:`EngineAPI` from its parts (:meth:`EngineAPI.from_manager`).
+The API calls only these methods; the manager builds one :class:`EngineAPI`
+from its parts and hands it to :func:`decision_engine.api.server.start`.
 Everything returned is JSON-able (datetimes become ISO 8601 strings).
 """
 
+import dataclasses
 import datetime
 import time
 
@@ -15,6 +16,8 @@ NotFound = db_api.NotFound
 
 
 def jsonable(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
     if isinstance(value, datetime.datetime):
         return value.isoformat() + 'Z'
     if isinstance(value, dict):
@@ -29,22 +32,17 @@ class EngineAPI:
 
     :param audits: the :class:`~decision_engine.audit.service.AuditService`.
     :param store: the :class:`~decision_engine.db.api.Store`.
-    :param collector: the model collector (``status()``, and optionally
+    :param collector: the model collector (``status()`` and
         ``current_model()``), or None.
-    :param status: a callable returning the manager's status dict.
+    :param status: a callable returning the manager's ``EngineStatus``.
     """
 
     def __init__(self, audits, store, collector=None, status=None):
         self.audits = audits
         self.store = store
         self.collector = collector
-        self._status = status or (lambda: {})
+        self._status = status
         self.started_at = time.time()
-
-    @classmethod
-    def from_manager(cls, manager):
-        return cls(manager.audits, manager.store,
-                   getattr(manager, 'collector', None), manager.status)
 
     # -- audits --------------------------------------------------------------
 
@@ -73,9 +71,10 @@ class EngineAPI:
     # -- engine state ------------------------------------------------------
 
     def collector_status(self):
-        """The collector's own status (cheap: no model copy), or None."""
-        status = getattr(self.collector, 'status', None)
-        return jsonable(status()) if status else None
+        """The collector's own status (cheap: no model copy), or None:
+        a ``CollectorStatus`` (see :mod:`decision_engine.collector.
+        collector`)."""
+        return self.collector.status() if self.collector else None
 
     def model_summary(self):
         """The current model's summary and how stale it is."""
@@ -83,9 +82,8 @@ class EngineAPI:
         if self.collector is None:
             result['collector'] = None
             return result
-        result['collector'] = self.collector_status()
-        current = getattr(self.collector, 'current_model', None)
-        model = current() if current else None
+        result['collector'] = jsonable(self.collector_status())
+        model = self.collector.current_model()
         if model is not None:
             result['summary'] = jsonable(model.summary())
             age = model.age()
@@ -95,7 +93,11 @@ class EngineAPI:
         return result
 
     def status(self):
-        status = dict(self._status())
-        status['audits'] = self.audits.statistics()
-        status['uptime_seconds'] = time.time() - self.started_at
-        return jsonable(status)
+        """The engine's typed status (the manager's ``EngineStatus``)."""
+        return self._status()
+
+    def status_document(self):
+        """``GET /v1/status``: the engine's status and its uptime."""
+        document = jsonable(self.status())
+        document['uptime_seconds'] = time.time() - self.started_at
+        return document

@@ -95,29 +95,34 @@ class EngineCollector:
         # NOTE: one source failing (e.g. the store is down for the audit
         # counts) must not take the other metrics with it.
         try:
-            return method() or {}
+            return method()
         except Exception as exc:
             LOG.warning('Metrics: cannot read the %s: %s: %s', what,
                         type(exc).__name__, exc)
-            return {}
+            return None
 
     def collect(self):
+        # NOTE: the sources are typed (dataclasses defined next to their
+        # producers) and read by attribute, never by key with a default:
+        # a renamed field fails the metrics tests instead of silently
+        # dropping a sample. A source that is absent (not started, read
+        # failed) still exposes every family, with no sample.
         status = self._read('engine status', self.engine.status)
-        yield from self._pool(status.get('pool') or {})
-        yield from self._periodics(status.get('periodics') or {})
+        yield from self._pool(status.pool if status else None)
+        yield from self._periodics(status.periodics if status else {})
         yield from self._model(self._read('model collector status',
                                           self.engine.collector_status))
-        yield from self._power(status.get('power_sweeps') or {},
-                               status.get('power_states') or {})
-        yield from self._audits(status.get('audits') or {})
+        yield from self._power(status.power_sweeps if status else {},
+                               status.power_states if status else {})
+        yield from self._audits(status.audits if status else None)
 
     def _pool(self, pool):
         for key, doc in _POOL_GAUGES:
             yield _gauge('pool_' + key, 'Worker pool: %s' % doc,
-                         pool.get(key))
+                         getattr(pool, key) if pool else None)
         for key, doc in _POOL_COUNTERS:
             yield _counter('pool_' + key, 'Worker pool: %s' % doc,
-                           pool.get(key))
+                           getattr(pool, key) if pool else None)
 
     def _periodics(self, periodics):
         label = ['task']
@@ -148,41 +153,43 @@ class EngineCollector:
         }
         for task, stats in sorted(periodics.items()):
             for key, family in families.items():
-                value = stats.get(key)
+                value = getattr(stats, key)
                 if isinstance(value, bool):
                     value = int(value)
                 _add(family, [task], value)
         yield from families.values()
 
     def _model(self, model):
-        totals = model.get('totals') or {}
+        def field(name):
+            return getattr(model, name) if model else None
+
+        totals = field('totals')
         yield _gauge('model_build_duration_seconds', 'Duration of the build '
                      'of the current whole-cloud model',
-                     model.get('build_seconds'))
+                     field('build_seconds'))
         yield _counter('model_build_requests', 'HTTP requests (retries '
                        'included) sent by the successful model builds',
-                       totals.get('requests'))
+                       totals.requests if totals else None)
         yield _counter('model_build_errors', 'Failed model builds (any '
-                       'scope)', totals.get('failures',
-                                             model.get('failures')))
+                       'scope)', totals.failures if totals else None)
         yield _gauge('model_staleness_seconds', 'Age of the current '
                      'whole-cloud model (no sample before the first build)',
-                     model.get('age'))
-        stale = model.get('stale')
+                     field('age'))
+        stale = field('stale')
         yield _gauge('model_stale', '1 when the whole-cloud model is stale '
                      '(too old, last build failed, or none built)',
                      None if stale is None else int(bool(stale)))
         yield _gauge('model_nodes', 'Compute nodes in the current '
-                     'whole-cloud model', model.get('nodes'))
+                     'whole-cloud model', field('nodes'))
         yield _gauge('model_instances', 'Instances in the current '
-                     'whole-cloud model', model.get('instances'))
+                     'whole-cloud model', field('instances'))
         # Deprecated: the names before the dashboard contract; kept for
         # existing scrapers and the API tests.
         yield _gauge('model_builds', 'Deprecated: builds of the whole-cloud '
-                     'model since start', model.get('builds'))
+                     'model since start', field('builds'))
         yield _gauge('model_age_seconds', 'Deprecated: use '
                      'decision_engine_model_staleness_seconds',
-                     model.get('age'))
+                     field('age'))
 
     def _power(self, sweeps, states):
         label = ['driver']
@@ -196,27 +203,28 @@ class EngineCollector:
             _name('power_sweeps'), 'Finished power-state sweeps of each '
             'driver', labels=label)
         for driver, stats in sorted(sweeps.items()):
-            _add(duration, [driver], stats.get('last_duration'))
-            _add(failures, [driver], stats.get('failures'))
-            _add(runs, [driver], stats.get('sweeps'))
+            _add(duration, [driver], stats.last_duration)
+            _add(failures, [driver], stats.failures)
+            _add(runs, [driver], stats.sweeps)
         yield duration
         yield failures
         yield runs
         yield _gauge('power_failure_nodes', 'Nodes flagged power_failure '
                      '(too many failed polls in a row)',
                      sum(1 for record in states.values()
-                         if (record or {}).get('power_failure')))
+                         if record['power_failure']))
 
     def _audits(self, audits):
         by_state = core.GaugeMetricFamily(
             _name('audits'), 'Audits in the store, by state',
             labels=['state'])
-        for state, count in sorted((audits.get('by_state') or {}).items()):
+        for state, count in sorted((audits.by_state if audits
+                                    else {}).items()):
             _add(by_state, [state], count)
         yield by_state
         for key in ('queued', 'running'):
             yield _gauge('audits_%s' % key, 'Audits %s in this engine' % key,
-                         audits.get(key))
+                         getattr(audits, key) if audits else None)
 
 
 class Metrics:

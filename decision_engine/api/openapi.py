@@ -2,7 +2,7 @@
 
 from decision_engine.audit import scope as scope_mod
 from decision_engine.audit import service as audit_service
-from decision_engine.audit import states
+from decision_engine.common import states
 
 
 def _ok(description, schema=None):

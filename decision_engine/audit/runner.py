@@ -20,15 +20,16 @@ was cancelled meanwhile).
 """
 
 import collections
+import dataclasses
 import logging
 import threading
 import time
 
 from decision_engine.audit import schedule
 from decision_engine.audit import scope as scope_mod
-from decision_engine.audit import states
-from decision_engine.conductor import pool as pool_mod
-from decision_engine.db import models
+from decision_engine.common import states
+from decision_engine.common import timeutils
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
 from decision_engine.strategies import verify
@@ -38,6 +39,26 @@ LOG = logging.getLogger(__name__)
 # NOTE: how long the dispatcher waits before retrying when the pool is full
 # of work that is not ours (periodics): their end does not notify us.
 _FULL_POOL_RETRY = 0.2
+
+
+@dataclasses.dataclass(frozen=True)
+class RunnerStatistics:
+    """Audits in this engine (``/v1/status``, ``/metrics``)."""
+
+    queued: int
+    running: int
+    max_concurrent: int
+    runs: int
+    succeeded: int
+    failed: int
+    cancelled: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditStatistics(RunnerStatistics):
+    """:class:`RunnerStatistics` and the store's audits by state."""
+
+    by_state: dict[str, int]
 
 
 class AuditRunner:
@@ -86,18 +107,14 @@ class AuditRunner:
             self._cond.notify_all()
             return True
 
-    def is_busy(self, audit_uuid):
-        with self._cond:
-            return audit_uuid in self._queued or audit_uuid in self._running
-
     def statistics(self):
+        """This engine's :class:`RunnerStatistics`."""
         with self._cond:
-            stats = {'queued': len(self._queue),
-                     'running': len(self._running),
-                     'max_concurrent': self.conf.audit.max_concurrent_audits}
-        stats.update({k: self.counters[k] for k in (
-            'runs', 'succeeded', 'failed', 'cancelled')})
-        return stats
+            return RunnerStatistics(
+                queued=len(self._queue), running=len(self._running),
+                max_concurrent=self.conf.audit.max_concurrent_audits,
+                **{k: self.counters[k] for k in (
+                    'runs', 'succeeded', 'failed', 'cancelled')})
 
     def wait_idle(self, timeout=None):
         """Block until nothing is queued or running (for tests and tools).
@@ -156,7 +173,7 @@ class AuditRunner:
         :returns: the audit as stored at the end (None if it was not
             PENDING when the run began).
         """
-        started = models.utcnow()
+        started = timeutils.utcnow()
         audit = self.store.take(audit_uuid, self.host,
                                 started_at=started, state_reason=None)
         if audit is None:
@@ -253,7 +270,7 @@ class AuditRunner:
                                      'strategy_seconds')}
 
     def _done_values(self, audit, plan):
-        now = models.utcnow()
+        now = timeutils.utcnow()
         values = dict(self._timings(plan), finished_at=now)
         if audit['audit_type'] == states.CONTINUOUS:
             values.update(state=states.PENDING, next_run_at=schedule.next_run(
@@ -264,7 +281,7 @@ class AuditRunner:
         return values
 
     def _failed_values(self, audit, reason, final):
-        now = models.utcnow()
+        now = timeutils.utcnow()
         if audit['audit_type'] == states.CONTINUOUS and not final:
             return {'state': states.PENDING, 'finished_at': now,
                     'state_reason': 'last run failed: %s' % reason,

@@ -15,16 +15,16 @@ another engine on the same database are left to it; a PENDING audit queued
 by several engines is run by the one whose compare-and-set wins.
 """
 
+import dataclasses
 import logging
-
-import jsonschema
 
 from decision_engine.audit import runner as runner_mod
 from decision_engine.audit import schedule
 from decision_engine.audit import scope as scope_mod
-from decision_engine.audit import states
-from decision_engine.conductor import periodics
-from decision_engine.db import models
+from decision_engine.common import schema as schema_mod
+from decision_engine.common import states
+from decision_engine.common import timeutils
+from decision_engine.concurrency import periodics
 from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
 
@@ -77,11 +77,6 @@ class AuditNotCancellable(ValueError):
     pass
 
 
-def _conf():
-    from decision_engine.conf import CONF
-    return CONF
-
-
 class AuditService:
     """See the module docstring."""
 
@@ -117,12 +112,11 @@ class AuditService:
         """
         if not isinstance(body, dict):
             raise InvalidAudit('the request body must be a JSON object')
-        error = jsonschema.exceptions.best_match(
-            jsonschema.Draft202012Validator(CREATE_SCHEMA).iter_errors(body))
+        error = schema_mod.first_error(CREATE_SCHEMA, body)
         if error is not None:
-            where = '.'.join(str(p) for p in error.absolute_path)
+            where, message = error
             raise InvalidAudit('invalid audit%s: %s' % (
-                ' field %r' % where if where else '', error.message))
+                ' field %r' % where if where else '', message))
         nul = _find_nul(body)
         if nul is not None:
             raise InvalidAudit('invalid audit field %r: NUL characters are '
@@ -149,7 +143,7 @@ class AuditService:
         return {'name': body.get('name'), 'strategy': body['strategy'],
                 'audit_type': audit_type, 'parameters': params,
                 'scope': scope, 'interval': interval, 'cron': cron,
-                'next_run_at': models.utcnow()
+                'next_run_at': timeutils.utcnow()
                 if audit_type == states.CONTINUOUS else None}
 
     def create(self, body):
@@ -167,7 +161,7 @@ class AuditService:
         audit = self.store.transition(
             audit_uuid, [states.PENDING, states.ONGOING],
             state=states.CANCELLED, state_reason='cancelled by request',
-            finished_at=models.utcnow(), next_run_at=None)
+            finished_at=timeutils.utcnow(), next_run_at=None)
         if audit is None:
             current = self.store.get_audit(audit_uuid)
             raise AuditNotCancellable(
@@ -178,10 +172,10 @@ class AuditService:
     # -- continuous audits -----------------------------------------------
 
     @periodics.periodic(
-        spacing=lambda: _conf().audit.continuous_check_interval)
+        spacing=lambda self: self.conf.audit.continuous_check_interval)
     def run_due_continuous_audits(self):
         """Queue the CONTINUOUS audits whose next run time has come."""
-        now = models.utcnow()
+        now = timeutils.utcnow()
         due = [a for a in self.store.list_audits(
             state=states.PENDING, audit_type=states.CONTINUOUS)
             if a['next_run_at'] is None or a['next_run_at'] <= now]
@@ -191,6 +185,7 @@ class AuditService:
         return queued
 
     def statistics(self):
-        stats = self.runner.statistics()
-        stats['by_state'] = self.store.count_by_state()
-        return stats
+        """:class:`~decision_engine.audit.runner.AuditStatistics`."""
+        return runner_mod.AuditStatistics(
+            by_state=self.store.count_by_state(),
+            **dataclasses.asdict(self.runner.statistics()))

@@ -22,6 +22,7 @@ as large as the build's concurrency.
 """
 
 import logging
+import threading
 
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
@@ -224,3 +225,50 @@ class CloudConnector:
         simulator, self.simulator = self.simulator, None
         if simulator is not None:
             simulator.stop()
+
+
+class SharedCloud:
+    """The engine's one :class:`Cloud`, connected on first use.
+
+    The manager makes one and hands it to every part that talks to the
+    cloud (the model collector, the ``ironic`` power driver), so they share
+    one set of sessions and connection pools and all follow ``[simulator]
+    embedded``. Calling it (``shared(pool_maxsize)``, the collector's
+    connection factory interface) or reading :attr:`compute`,
+    :attr:`placement` or :attr:`baremetal` connects once; the connection
+    pools are sized for ``pool_maxsize``, the largest concurrency of its
+    users. :meth:`close` closes the connection and stops an embedded
+    simulator; the manager calls it after its users stopped.
+    """
+
+    def __init__(self, conf, pool_maxsize, connector=None):
+        self._connector = connector or CloudConnector(conf)
+        self._pool_maxsize = pool_maxsize
+        self._lock = threading.Lock()
+        self._cloud = None
+
+    def __call__(self, pool_maxsize=None):
+        with self._lock:
+            if self._cloud is None:
+                self._cloud = self._connector(
+                    max(self._pool_maxsize, pool_maxsize or 0))
+            return self._cloud
+
+    @property
+    def compute(self):
+        return self().compute
+
+    @property
+    def placement(self):
+        return self().placement
+
+    @property
+    def baremetal(self):
+        return self().baremetal
+
+    def close(self):
+        with self._lock:
+            cloud, self._cloud = self._cloud, None
+        if cloud is not None:
+            cloud.close()
+        self._connector.close()

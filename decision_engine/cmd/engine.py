@@ -5,10 +5,10 @@ import sys
 from oslo_config import cfg
 from oslo_log import log
 
-from decision_engine import backend
+from decision_engine.concurrency import backend
 from decision_engine import conf as conf_mod
 from decision_engine.conf import validation
-from decision_engine import systemd
+from decision_engine.common import systemd
 
 PROG = 'decision-engine'
 
@@ -37,18 +37,20 @@ def parse_config(argv, conf=None):
 
 
 def _register_all(conf):
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     log.register_options(conf)
 
 
 def preflight(conf):
-    """Check what can be checked before forking: the inventory, the power
-    drivers and the database driver.
+    """Check what can be checked before forking: the inventory and the
+    drivers, the API's address, and the store.
 
     A mistake found here exits with status 2 and one line, instead of a
     worker process that fails to start (and would be restarted).
     """
+    from decision_engine.api import auth
+    from decision_engine.api import server
+    from decision_engine.db import api as db_api
     from decision_engine.drivers import loader
     from decision_engine.drivers import power_state
     try:
@@ -57,15 +59,15 @@ def preflight(conf):
         # constructors must not do I/O (see PowerDriver).
         loader.load_drivers(conf, None,
                             power_state.PowerStateTracker(1), nodes)
-    except loader.DriverLoadError as exc:
+        if conf.api.enabled:
+            auth.check_bind(conf)
+            server.check_listen(conf)
+        # NOTE: the embedded SQLite store is created or migrated here, as
+        # the engine would do at start; a server database is only read.
+        db_api.Store.open_for_engine(conf).dispose()
+    except (loader.DriverLoadError, auth.AuthConfigError,
+            server.CannotListen, db_api.StoreUnavailable) as exc:
         sys.stderr.write('%s: error: %s\n' % (PROG, exc))
-        raise SystemExit(2)
-    from decision_engine.db import session
-    try:
-        session.import_driver(session.url_from_conf(conf))
-    except ValueError as exc:
-        sys.stderr.write('%s: error: [database] connection: %s\n'
-                         % (PROG, exc))
         raise SystemExit(2)
 
 
@@ -73,7 +75,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     conf = parse_config(argv)
     # Must come before anything imports oslo_service.service or futurist's
-    # executors: see decision_engine.backend.
+    # executors: see decision_engine.concurrency.backend.
     backend.select(conf.concurrency_backend)
     preflight(conf)
     log.setup(conf, 'decision-engine')

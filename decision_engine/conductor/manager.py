@@ -1,27 +1,67 @@
-"""The conductor-style manager: owner of the pool, periodics and drivers.
+"""The conductor-style manager: the one place that wires the engine together.
 
 One manager per engine process. :meth:`ConductorManager.start` builds, in
-this order, the one :class:`~decision_engine.conductor.pool.WorkerPool`
-(``[conductor] workers_pool_size``), the enabled power drivers (stevedore),
-and one ``futurist.periodics.PeriodicWorker`` running the periodic tasks of
-the manager and of every driver on that pool. :meth:`reset` applies a
-mutated configuration; :meth:`stop` drains.
+this order, and hands each part the pieces it needs (no part reaches back
+into the manager):
+
+1. the one :class:`~decision_engine.concurrency.pool.WorkerPool`
+   (``[conductor] workers_pool_size``);
+2. the store (:meth:`~decision_engine.db.api.Store.open_for_engine`: the
+   embedded SQLite store is created or migrated, a server database must be
+   at the current schema);
+3. the engine's one cloud connection
+   (:class:`~decision_engine.cloud.connection.SharedCloud`, connected on
+   first use; it starts the embedded simulator when ``[simulator]
+   embedded`` says so);
+4. the power-state tracker and the enabled power drivers (stevedore);
+5. the model collector, which joins the tracker's power states to the
+   models it hands out;
+6. the audit service;
+7. the HTTP API server (``[api] enabled``);
+8. one ``futurist.periodics.PeriodicWorker`` running the periodic tasks of
+   the manager, the drivers, the collector and the audit service on the
+   pool: last, so that a start failing earlier has begun nothing it must
+   then wait for.
+
+:meth:`reset` applies a mutated configuration; :meth:`stop` drains and
+releases everything in the reverse order.
 """
 
+import dataclasses
 import logging
 import threading
 import time
 
 from futurist import periodics as futurist_periodics
 
-from decision_engine.audit import wiring as audit_wiring
-from decision_engine.conductor import periodics
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.api import auth as api_auth
+from decision_engine.api import engine_api as engine_api_mod
+from decision_engine.api import server as api_server
+from decision_engine.audit import runner as audit_runner
+from decision_engine.audit import service as audit_service_mod
+from decision_engine.cloud import connection as connection_mod
+from decision_engine.collector import collector as collector_mod
+from decision_engine.concurrency import periodics
+from decision_engine.concurrency import pool as pool_mod
+from decision_engine.db import api as db_api
+from decision_engine.drivers import base as drivers_base
 from decision_engine.drivers import loader
 from decision_engine.drivers import power_state
-from decision_engine.model import collector as collector_mod
 
 LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineStatus:
+    """What ``/v1/status``, ``/metrics`` and the report read of the engine;
+    each field is the typed status of the part that produces it."""
+
+    pool: pool_mod.PoolStatistics | None
+    periodics: dict[str, periodics.PeriodicStatistics]
+    #: ``{hostname: power-state record}`` (``PowerStateTracker.snapshot``).
+    power_states: dict[str, dict]
+    power_sweeps: dict[str, drivers_base.SweepStatistics]
+    audits: audit_runner.AuditStatistics | None
 
 
 class ConductorManager:
@@ -30,10 +70,13 @@ class ConductorManager:
         self.conf = conf
         self.backend = backend
         self.pool = None
+        self.store = None
+        self.cloud = None
         self.drivers = {}
         self.tracker = None
         self.collector = None
-        self.audit_engine = None
+        self.audits = None
+        self.api_server = None
         self.periodic_tasks = []
         self._worker = None
         self._worker_thread = None
@@ -44,32 +87,19 @@ class ConductorManager:
 
     def start(self):
         conf = self.conf
+        # Refuse a bad API setup before anything starts.
+        if conf.api.enabled:
+            api_auth.check_bind(conf)
         size = conf.conductor.workers_pool_size
         self.pool = pool_mod.WorkerPool(
             size, backend=self.backend,
             reserved=pool_mod.reserved_workers(
                 size, conf.conductor.reserved_workers_percentage),
             default_fan_out=conf.conductor.periodic_max_workers)
-        pool_mod.set_pool(self.pool)
-        self.tracker = power_state.PowerStateTracker(conf.power.max_retries)
-        nodes = loader.load_nodes(conf)
-        self.drivers = loader.load_drivers(conf, self.pool, self.tracker,
-                                           nodes)
-        self.periodic_tasks = periodics.collect(self, prefix='manager')
-        for name, driver in self.drivers.items():
-            self.periodic_tasks += periodics.collect(
-                driver, prefix='power_driver.%s' % name)
-        if conf.collector.enabled:
-            self.collector = collector_mod.ModelCollector(
-                conf, self.pool, power_states=self.tracker.snapshot)
-            self.periodic_tasks += periodics.collect(self.collector,
-                                                     prefix='collector')
         try:
-            self.audit_engine = audit_wiring.AuditEngine(conf, self)
-            self.periodic_tasks += self.audit_engine.periodic_tasks()
-            self.audit_engine.start()
+            self._build_parts()
         except Exception:
-            self._abort_start()
+            self._release()
             raise
         # NOTE: periodics start last: a start that fails above must not
         # have begun model builds or sweeps it then has to wait for.
@@ -83,17 +113,55 @@ class ConductorManager:
                  ', '.join('%s every %ss' % (t.name, t.spacing)
                            for t in self.periodic_tasks) or 'none')
 
-    def _abort_start(self):
-        """Release what a failed :meth:`start` had set up."""
-        if self.audit_engine is not None:
-            self.audit_engine.stop(0)
-            self.audit_engine.close()
+    def _build_parts(self):
+        conf = self.conf
+        self.store = db_api.Store.open_for_engine(conf)
+        self.cloud = connection_mod.SharedCloud(conf, max(
+            self.pool.size, conf.collector.build_workers,
+            conf.power.sync_workers))
+        self.tracker = power_state.PowerStateTracker(conf.power.max_retries)
+        self.drivers = loader.load_drivers(
+            conf, self.pool, self.tracker, loader.load_nodes(conf),
+            cloud=self.cloud)
+        tasks = periodics.collect(self, prefix='manager')
+        for name, driver in self.drivers.items():
+            tasks += periodics.collect(driver,
+                                       prefix='power_driver.%s' % name)
+        if conf.collector.enabled:
+            self.collector = collector_mod.ModelCollector(
+                conf, self.pool, connection_factory=self.cloud,
+                power_states=self.tracker.snapshot)
+            tasks += periodics.collect(self.collector, prefix='collector')
+        self.audits = audit_service_mod.AuditService(
+            conf, self.store, self.pool,
+            self.collector or collector_mod.DisabledCollector())
+        tasks += periodics.collect(self.audits, prefix='audit')
+        self.periodic_tasks = tasks
+        self.audits.start()
+        if conf.api.enabled:
+            self.api_server = api_server.start(conf, engine_api_mod.EngineAPI(
+                self.audits, self.store, self.collector, status=self.status))
+
+    def _release(self, timeout=0):
+        """Release every part built so far, in the reverse order.
+
+        :returns: the tasks abandoned because they were still running.
+        """
+        if self.api_server is not None:
+            self.api_server.stop()
+            self.api_server = None
+        if self.audits is not None:
+            self.audits.stop(timeout)
+        abandoned = self.pool.shutdown(timeout=timeout)
         if self.collector is not None:
             self.collector.stop()
         for driver in self.drivers.values():
             driver.close()
-        self.pool.shutdown(timeout=0)
-        pool_mod.set_pool(None)
+        if self.cloud is not None:
+            self.cloud.close()
+        if self.store is not None:
+            self.store.dispose()
+        return abandoned
 
     def _start_periodic_worker(self, callables):
         self._worker = futurist_periodics.PeriodicWorker(
@@ -133,6 +201,11 @@ class ConductorManager:
     def stop(self, timeout=None):
         """Stop the periodics, then wait up to ``timeout`` for running work.
 
+        The API stops serving and the audit service stops dispatching
+        first; running audits and sweeps then get what is left of
+        ``timeout`` on the pool (an audit still running is settled as
+        interrupted at the next start).
+
         :returns: the tasks abandoned because they were still running.
         """
         if not self._started.is_set():
@@ -144,13 +217,7 @@ class ConductorManager:
         # NOTE: stop() only sets the tombstone: no new periodic starts, the
         # running ones carry on and are waited for by the pool below.
         self._worker.stop()
-        self.audit_engine.stop(timeout)
-        abandoned = self.pool.shutdown(timeout=timeout)
-        self.audit_engine.close()
-        if self.collector is not None:
-            self.collector.stop()
-        for driver in self.drivers.values():
-            driver.close()
+        abandoned = self._release(timeout)
         for worker in self._retired_workers + [self._worker]:
             worker.wait(max(0.0, timeout - (time.monotonic() - started)))
         if abandoned:
@@ -160,7 +227,6 @@ class ConductorManager:
                         ', '.join('%s (%.1f s)' % t for t in abandoned))
         else:
             LOG.info('Conductor manager stopped; all running tasks finished')
-        pool_mod.set_pool(None)
         return abandoned
 
     # -- state -------------------------------------------------------------
@@ -170,28 +236,25 @@ class ConductorManager:
         return self._started.is_set()
 
     def periodic_statistics(self):
-        """``{task name: {spacing, runs, failures, skipped, ...}}``."""
+        """``{task name: PeriodicStatistics}``."""
         return {task.name: task.statistics() for task in self.periodic_tasks}
 
     def status(self):
-        return {
-            'pool': self.pool.statistics() if self.pool else None,
-            'periodics': self.periodic_statistics(),
-            'power_states': self.tracker.snapshot() if self.tracker else {},
-            'power_sweeps': {name: driver.sweep_statistics()
-                             for name, driver in self.drivers.items()},
-        }
+        """The engine's :class:`EngineStatus`."""
+        return EngineStatus(
+            pool=self.pool.statistics() if self.pool else None,
+            periodics=self.periodic_statistics(),
+            power_states=self.tracker.snapshot() if self.tracker else {},
+            power_sweeps={name: driver.sweep_statistics()
+                          for name, driver in self.drivers.items()},
+            audits=self.audits.statistics() if self.audits else None)
 
     # -- periodic tasks of the manager itself ------------------------------
 
-    @periodics.periodic(spacing=lambda: _conf().conductor.stats_interval)
+    @periodics.periodic(
+        spacing=lambda self: self.conf.conductor.stats_interval)
     def log_statistics(self):
         stats = self.pool.statistics()
         LOG.debug('Worker pool: %(busy)d busy, %(queued)d queued, %(free)d '
                   'free of %(size)d; %(executed)d executed, %(failed)d '
-                  'failed, %(rejected)d rejected', stats)
-
-
-def _conf():
-    from decision_engine.conf import CONF
-    return CONF
+                  'failed, %(rejected)d rejected', dataclasses.asdict(stats))

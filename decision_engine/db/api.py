@@ -6,20 +6,37 @@ are compare-and-set (:meth:`Store.transition`): an audit cancelled through
 the API while it runs cannot be flipped back to SUCCEEDED by the runner.
 """
 
+import logging
+import os
+import re
 import uuid as uuid_mod
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import orm
 
-from decision_engine.audit import states
+from decision_engine.common import states
+from decision_engine.common import timeutils
 from decision_engine.db import migration
 from decision_engine.db import models
 from decision_engine.db import session as session_mod
 
+LOG = logging.getLogger(__name__)
+
 
 class NotFound(LookupError):
     pass
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be opened; the message is one line naming it."""
+
+
+def one_line(exc):
+    """``exc`` as one line, without SQLAlchemy's "Background on this
+    error" link."""
+    text = ' '.join(str(exc).split()) or type(exc).__name__
+    return re.sub(r'\s*\(Background on this error at: [^)]*\)', '', text)
 
 
 class StoreError(RuntimeError):
@@ -69,6 +86,41 @@ class Store:
             session_mod.url_from_conf(conf),
             timeout=conf.database.connection_timeout,
             pool_size=conf.database.max_pool_size))
+
+    @classmethod
+    def open_for_engine(cls, conf):
+        """The engine's store, ready for use, or a one-line error.
+
+        The embedded SQLite store (no ``[database] connection``) is created
+        under ``[DEFAULT] state_path`` or upgraded on the spot; a server
+        database must already be at the current schema
+        (``decision-engine-manage db sync``).
+
+        :raises StoreUnavailable: one line naming the store (password
+            hidden) and what is wrong: unreachable, refused, or a server
+            database not at the current schema.
+        """
+        embedded = not conf.database.connection
+        url = session_mod.url_from_conf(conf)
+        shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+        store = None
+        try:
+            if embedded:
+                os.makedirs(conf.state_path, exist_ok=True)
+            store = cls.from_conf(conf)
+            if embedded:
+                store.upgrade()
+            else:
+                store.check_schema()
+        except Exception as exc:
+            if store is not None:
+                store.dispose()
+            if isinstance(exc, migration.SchemaOutOfDate):
+                raise StoreUnavailable('the store %s: %s' % (shown, exc))
+            raise StoreUnavailable('cannot open the store %s: %s'
+                                   % (shown, one_line(exc)))
+        LOG.info('Store: %s', url if embedded else url.split(':', 1)[0])
+        return store
 
     def upgrade(self):
         migration.upgrade(self.engine)
@@ -144,7 +196,7 @@ class Store:
                 sa.update(models.Audit)
                 .where(models.Audit.id == audit.id,
                        models.Audit.state.in_(list(from_states)))
-                .values(updated_at=models.utcnow(), **values))
+                .values(updated_at=timeutils.utcnow(), **values))
             if result.rowcount != 1:
                 return None
             session.refresh(audit)
@@ -171,7 +223,7 @@ class Store:
             # starts a transaction only at the first write, so a SELECT
             # ... FOR UPDATE first would lock nothing there, and a cancel
             # committed between it and the write would be overwritten).
-            values = dict(audit_values, updated_at=models.utcnow(),
+            values = dict(audit_values, updated_at=timeutils.utcnow(),
                           runs=sa.func.coalesce(models.Audit.runs, 0) + 1)
             if plan_uuid is not None:
                 values['last_action_plan_uuid'] = plan_uuid
@@ -190,7 +242,7 @@ class Store:
                     .where(models.ActionPlan.audit_id == audit.id,
                            models.ActionPlan.state == states.RECOMMENDED)
                     .values(state=states.SUPERSEDED,
-                            updated_at=models.utcnow()))
+                            updated_at=timeutils.utcnow()))
                 row = models.ActionPlan(
                     uuid=plan_uuid, audit_id=audit.id,
                     state=states.RECOMMENDED, strategy=plan['strategy'],
@@ -241,7 +293,7 @@ class Store:
         if not owner:
             raise ValueError('interrupted audits are settled per engine; '
                              'an owner is needed')
-        now = models.utcnow()
+        now = timeutils.utcnow()
         mine = sa.and_(
             models.Audit.state == states.ONGOING,
             sa.or_(models.Audit.owner == owner,

@@ -10,9 +10,7 @@ import datetime
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+from decision_engine.common import timeutils
 
 
 class Base(orm.DeclarativeBase):
@@ -21,9 +19,9 @@ class Base(orm.DeclarativeBase):
 
 class TimestampMixin:
     created_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
-        sa.DateTime, default=utcnow, nullable=False)
+        sa.DateTime, default=timeutils.utcnow, nullable=False)
     updated_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
-        sa.DateTime, onupdate=utcnow)
+        sa.DateTime, onupdate=timeutils.utcnow)
 
 
 class Audit(TimestampMixin, Base):

@@ -14,13 +14,13 @@ time, the ones that failed last time first.
 """
 
 import abc
+import dataclasses
 import logging
-import threading
 import time
 
 from oslo_utils import strutils
 
-from decision_engine.conductor import periodics
+from decision_engine.concurrency import periodics
 
 LOG = logging.getLogger(__name__)
 
@@ -31,6 +31,20 @@ class InvalidDriverInfo(ValueError):
 
 class PowerDriverError(RuntimeError):
     """A BMC call failed. The message must never contain credentials."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepStatistics:
+    """A driver's power-state sweeps (``/v1/status``, ``/metrics``)."""
+
+    #: completed sweeps.
+    sweeps: int
+    #: failed node polls (a sweep failing as a whole counts one).
+    failures: int
+    #: the last sweep's seconds, None before the first.
+    last_duration: float | None
+    #: nodes this driver polls.
+    nodes: int
 
 
 class PowerDriver(metaclass=abc.ABCMeta):
@@ -46,13 +60,12 @@ class PowerDriver(metaclass=abc.ABCMeta):
         self.tracker = tracker
         self.sweeps = 0
         # NOTE: read by /metrics (sweep_statistics); written only by the
-        # sweep, which never overlaps itself (_sweep_lock).
+        # sweep, which never overlaps itself (_sweeping).
         self.sweep_failures = 0
         self.last_sweep_duration = None
-        # NOTE: futurist never starts a periodic again before its last run
-        # ended; this lock also keeps a manual call (a test, an operator's
-        # "sync now") from overlapping a scheduled sweep.
-        self._sweep_lock = threading.Lock()
+        # NOTE: keeps a manual call (a test, an operator's "sync now") from
+        # overlapping a scheduled sweep.
+        self._sweeping = periodics.NonOverlapping()
         self._capped_logged = False
 
     @abc.abstractmethod
@@ -93,12 +106,11 @@ class PowerDriver(metaclass=abc.ABCMeta):
         return False
 
     def sweep_statistics(self):
-        """``{sweeps, failures, last_duration, nodes}``: completed sweeps,
-        failed node polls (a sweep failing as a whole counts one), the
-        last sweep's seconds (None before the first) and nodes known."""
-        return {'sweeps': self.sweeps, 'failures': self.sweep_failures,
-                'last_duration': self.last_sweep_duration,
-                'nodes': len(self.nodes)}
+        """This driver's :class:`SweepStatistics`."""
+        return SweepStatistics(sweeps=self.sweeps,
+                               failures=self.sweep_failures,
+                               last_duration=self.last_sweep_duration,
+                               nodes=len(self.nodes))
 
     def _record_failure(self, node, error):
         """Count a failed poll of ``node`` and log it (without secrets).
@@ -114,7 +126,7 @@ class PowerDriver(metaclass=abc.ABCMeta):
             LOG.warning('Power-state poll of node %s failed: %s',
                         node.hostname, error)
 
-    @periodics.periodic(spacing=lambda: _conf().power.sync_interval,
+    @periodics.periodic(spacing=lambda self: self.conf.power.sync_interval,
                         run_immediately=True)
     def sync_power_states(self):
         """Poll every node of this driver once (one sweep).
@@ -125,14 +137,14 @@ class PowerDriver(metaclass=abc.ABCMeta):
 
         :returns: False when skipped because a sweep was already running.
         """
-        if not self._sweep_lock.acquire(blocking=False):
+        if not self._sweeping.enter():
             LOG.debug('Power-state sweep of driver %s skipped: the previous '
                       'one is still running', self.name)
             return False
         try:
             self._timed_sweep()
         finally:
-            self._sweep_lock.release()
+            self._sweeping.leave()
         return True
 
     def _sweep(self, nodes):
@@ -200,10 +212,3 @@ def redact(text, node):
     for secret in secret_values(node):
         text = text.replace(secret, '***')
     return text
-
-
-def _conf():
-    # NOTE: imported late so that this module stays importable (and its
-    # decorators declarable) before the options are registered.
-    from decision_engine.conf import CONF
-    return CONF

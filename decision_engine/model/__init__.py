@@ -1,1 +1,1 @@
-"""The compute data model of the cloud: elements, builder and collector."""
+"""The compute data model of the cloud: its elements, parsing and scope."""

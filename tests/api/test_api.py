@@ -9,7 +9,9 @@ from decision_engine.api import auth
 from decision_engine.api import engine_api
 from decision_engine.api import server
 from decision_engine.audit import service as service_mod
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import periodics
+from decision_engine.conductor import manager as manager_mod
+from decision_engine.concurrency import pool as pool_mod
 from tests import dbfixtures
 from tests.audit import fakes
 from tests.audit import test_audits
@@ -33,9 +35,14 @@ class Engine:
         self.audits.start()
         self.api = engine_api.EngineAPI(
             self.audits, self.store, self.collector,
-            status=lambda: {'pool': self.pool.statistics(),
-                            'periodics': {'audit.x': {'runs': 2,
-                                                      'failures': 1}}})
+            status=lambda: manager_mod.EngineStatus(
+                pool=self.pool.statistics(), periodics={
+                    'audit.x': periodics.PeriodicStatistics(
+                        spacing=60, runs=2, failures=1, skipped=0,
+                        running=False, last_duration=0.1,
+                        last_lateness=0.0, last_error='x')},
+                power_states={}, power_sweeps={},
+                audits=self.audits.statistics()))
         self.server = server.start(self.conf, self.api)
         self.url = self.server.url
 

@@ -14,7 +14,6 @@ import pytest
 import requests
 
 from decision_engine.conductor import manager as manager_mod
-from decision_engine.conf import CONF as global_conf
 from tests import BACKEND
 from tests.audit import fakes
 from tests.deploy import test_grafana
@@ -82,19 +81,7 @@ def manager(tmp_path):
         simulator={'embedded': True, 'hosts': 3, 'instances': 6, 'seed': 1})
     conf.set_override('state_path', str(tmp_path))
     manager = manager_mod.ConductorManager(conf, backend=BACKEND)
-    # NOTE: periodic spacings and the collector's "enabled" are callables
-    # reading the global CONF (as in the daemon), resolved at start.
-    overrides = [('sync_interval', 3600, 'power'),
-                 ('stats_interval', 3600, 'conductor'),
-                 ('period', 3600, 'collector'),
-                 ('embedded', True, 'simulator')]
-    for name, setting, group in overrides:
-        global_conf.set_override(name, setting, group=group)
-    try:
-        manager.start()
-    finally:
-        for name, _, group in overrides:
-            global_conf.clear_override(name, group=group)
+    manager.start()
     yield manager
     assert manager.stop(timeout=30) == []
 
@@ -109,10 +96,10 @@ REFRESH = 'collector.refresh_model'
 
 
 def test_contract_is_exposed_and_moves_with_work(manager):
-    url = manager.audit_engine.api_server.url
+    url = manager.api_server.url
     stats = manager.periodic_statistics
-    wait_for(lambda: stats()[SYNC]['runs'] == 1
-             and stats()[REFRESH]['runs'] == 1, 'the first runs')
+    wait_for(lambda: stats()[SYNC].runs == 1
+             and stats()[REFRESH].runs == 1, 'the first runs')
 
     before, types = scrape(url)
     for name in CONTRACT:
@@ -145,7 +132,7 @@ def test_contract_is_exposed_and_moves_with_work(manager):
         'strategy': 'server_consolidation', 'name': 'pack'})
     assert created.status_code == 201, created.text
     assert requests.get(url + '/v1/audits/nosuch').status_code == 404
-    assert manager.audit_engine.service.runner.wait_idle(60)
+    assert manager.audits.runner.wait_idle(60)
 
     after, _ = scrape(url)
     assert value(after, 'decision_engine_periodic_runs_total',

@@ -8,15 +8,15 @@ import threading
 import pytest
 import webob
 
-from decision_engine.api import engine_api
 from decision_engine.api import server
-from decision_engine.conductor import periodics
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.conductor import manager as manager_mod
+from decision_engine.concurrency import periodics
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.drivers import base
 from decision_engine.drivers import fake
 from decision_engine.drivers import inventory
 from decision_engine.drivers import power_state
-from decision_engine.model import collector as collector_mod
+from decision_engine.collector import collector as collector_mod
 from decision_engine.model.errors import ModelBuildError
 from tests import BACKEND
 from tests.api import test_metrics
@@ -31,11 +31,14 @@ class Engine:
         self.collector = collector
 
     def status(self):
-        return engine_api.jsonable(self._status())
+        parts = dict(pool=None, periodics={}, power_states={},
+                     power_sweeps={}, audits=None)
+        parts.update(self._status())
+        return manager_mod.EngineStatus(**parts)
 
     def collector_status(self):
-        return engine_api.jsonable(self.collector.status()) \
-            if self.collector is not None else None
+        return self.collector.status() if self.collector is not None \
+            else None
 
 
 def scrape(engine):
@@ -210,8 +213,13 @@ def test_a_source_that_fails_does_not_break_the_scrape(caplog):
 
     class Collector:
         def status(self):
-            return {'age': 12.5, 'build_seconds': 1.5, 'stale': False,
-                    'totals': {'builds': 1, 'failures': 0, 'requests': 9}}
+            return collector_mod.CollectorStatus(
+                scope=None, built_at=1.0, age=12.5, stale=False,
+                reason=None, building=False, build_seconds=1.5,
+                requests=9, nodes=3, instances=6, builds=1, failures=0,
+                last_failure_at=None, scoped=[],
+                totals=collector_mod.BuildTotals(
+                    builds=1, failures=0, requests=9))
 
     with caplog.at_level(logging.WARNING, 'decision_engine.api.metrics'):
         samples, types = scrape(Engine(status=down, collector=Collector()))

@@ -7,14 +7,14 @@ import time
 
 from oslo_config import cfg
 
+from decision_engine.collector import collector as collector_mod
 from decision_engine import conf as conf_mod
 from decision_engine.model import scope as scope_mod
 
 
 def make_conf(**overrides):
     conf = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     conf([], project='decision-engine-test')
     for group, values in overrides.items():
         for name, value in values.items():
@@ -61,10 +61,17 @@ class FakeCollector:
 
     def status(self):
         model = self._cache.get(())
-        return {'builds': self.builds, 'failures': 0,
-                'age': model.age() if model else None,
-                'build_seconds': model.build_seconds if model else None,
-                'stale': model is None}
+        return collector_mod.CollectorStatus(
+            scope=None, built_at=model.built_at if model else None,
+            age=model.age() if model else None, stale=model is None,
+            reason=None if model else 'no model built yet',
+            building=bool(self._in_flight),
+            build_seconds=model.build_seconds if model else None,
+            requests=None, nodes=len(model.nodes) if model else None,
+            instances=len(model.instances) if model else None,
+            builds=self.builds, failures=0, last_failure_at=None, scoped=[],
+            totals=collector_mod.BuildTotals(
+                builds=self.builds, failures=0, requests=0))
 
     def current_model(self, scope=None):
         model = self._cache.get(scope_mod.key_of(scope))

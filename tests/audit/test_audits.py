@@ -3,12 +3,12 @@ import threading
 
 import pytest
 
+from decision_engine.common import timeutils
 from decision_engine.audit import scope as scope_mod
 from decision_engine.audit import service as service_mod
-from decision_engine.audit import states
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.common import states
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.db import api as db_api
-from decision_engine.db import models
 from tests import dbfixtures
 from tests.audit import fakes
 from tests.strategies import helpers as h
@@ -217,13 +217,13 @@ def test_ten_audits_on_the_smallest_pool_share_one_build(store, pool):
         gate.set()
         service.stop()
     # The fan-out ran inline in the audit's worker instead of deadlocking.
-    assert pool.statistics()['caller_ran'] > 0
+    assert pool.statistics().caller_ran > 0
     final = [store.get_audit(a['uuid']) for a in audits]
     assert [a['state'] for a in final] == [states.SUCCEEDED] * 10, [
         a['state_reason'] for a in final]
     assert collector.builds == 1
     stats = pool.statistics()
-    assert stats['size'] == 3 and stats['failed'] == 0
+    assert stats.size == 3 and stats.failed == 0
 
 
 def test_max_concurrent_audits_bounds_the_running_ones(store, pool):
@@ -235,7 +235,7 @@ def test_max_concurrent_audits_bounds_the_running_ones(store, pool):
         first = service.create({'strategy': 'dummy'})
         second = service.create({'strategy': 'dummy'})
         assert collector.build_started.wait(30)
-        assert service.runner.statistics()['running'] == 1
+        assert service.runner.statistics().running == 1
         assert store.get_audit(second['uuid'])['state'] == states.PENDING
         gate.set()
         assert service.runner.wait_idle(30)
@@ -257,11 +257,11 @@ def test_continuous_audit_reruns_when_due(store, pool):
         after_one = store.get_audit(audit['uuid'])
         assert after_one['state'] == states.PENDING
         assert after_one['runs'] == 1
-        assert after_one['next_run_at'] > models.utcnow()
+        assert after_one['next_run_at'] > timeutils.utcnow()
         assert service.run_due_continuous_audits() == 0
         # Make it due.
         store.transition(audit['uuid'], [states.PENDING],
-                         next_run_at=models.utcnow()
+                         next_run_at=timeutils.utcnow()
                          - datetime.timedelta(seconds=1))
         assert service.run_due_continuous_audits() == 1
         assert service.runner.wait_idle(30)
@@ -284,7 +284,7 @@ def test_cron_schedule_next_run():
 
 
 def test_periodic_is_collectable():
-    from decision_engine.conductor import periodics
+    from decision_engine.concurrency import periodics
     service = service_mod.AuditService(fakes.make_conf(), None, None, None)
     names = [t.name for t in periodics.collect(service, prefix='audit')]
     assert names == ['audit.run_due_continuous_audits']

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from decision_engine.audit import service as service_mod
-from decision_engine.audit import states
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.common import states
+from decision_engine.concurrency import pool as pool_mod
 from tests import dbfixtures
 from tests.audit import fakes
 from tests.audit import test_audits

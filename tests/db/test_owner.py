@@ -6,7 +6,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from decision_engine.audit import states
+from decision_engine.common import timeutils
+from decision_engine.common import states
 from decision_engine.db import migration
 from decision_engine.db import models
 from tests import dbfixtures
@@ -118,7 +119,7 @@ def test_migration_upgrades_a_database_at_the_previous_head(url):
     try:
         migration.upgrade(store.engine, '0001')
         assert migration.current(store.engine) == '0001'
-        now = models.utcnow()
+        now = timeutils.utcnow()
         rows = [('u-ongoing', states.ONGOING), ('u-pending', states.PENDING)]
         with store.engine.begin() as conn:
             for audit_uuid, state in rows:

@@ -87,7 +87,8 @@ def config(tmp_path):
 def test_daemon_says_which_driver_is_missing(config):
     status, out, err = _without_psycopg('engine', '--config-file', config)
     assert status == 2
-    assert err == ('decision-engine: error: [database] connection: %s\n'
+    assert err == ('decision-engine: error: cannot open the store '
+                   'postgresql://postgres@127.0.0.1:5432/test: %s\n'
                    % PSYCOPG_LINE)
 
 

@@ -4,7 +4,7 @@ import threading
 import pytest
 from sqlalchemy import event
 
-from decision_engine.audit import states
+from decision_engine.common import states
 from decision_engine.db import api as db_api
 from decision_engine.db import migration
 from decision_engine.db import session as session_mod

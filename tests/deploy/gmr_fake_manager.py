@@ -9,7 +9,8 @@ import threading
 
 from oslo_config import cfg
 
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import periodics
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine import reports
 
 
@@ -20,7 +21,9 @@ class FakeManager:
         self.pool = pool
 
     def periodic_statistics(self):
-        return {'manager.fake_periodic': {'runs': 3, 'failures': 1}}
+        return {'manager.fake_periodic': periodics.PeriodicStatistics(
+            spacing=60, runs=3, failures=1, skipped=0, running=False,
+            last_duration=0.5, last_lateness=0.0, last_error='boom')}
 
 
 def blocked_task(release):

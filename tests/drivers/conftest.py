@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.drivers import inventory
 from decision_engine.drivers import power_state
 from decision_engine.simulator import bmc

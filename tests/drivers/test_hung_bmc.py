@@ -9,8 +9,7 @@ import threading
 
 from futurist import periodics as futurist_periodics
 
-from decision_engine.conductor import periodics
-from decision_engine.conf import CONF as global_conf
+from decision_engine.concurrency import periodics
 from decision_engine.drivers import inventory
 from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
@@ -94,13 +93,8 @@ def test_hung_bmc_holds_one_worker_for_one_timeout(conf, pool, farm):
             seen['ticks'] = ticker.runs - seen['ticks_at_hang']
     tracker.on_failure = at_failure
 
-    # NOTE: a callable spacing reads the global CONF (as in the daemon).
-    global_conf.set_override('sync_interval', 1, group='power')
-    try:
-        tasks = (periodics.collect(driver, prefix='redfish')
-                 + periodics.collect(ticker, prefix='ticker'))
-    finally:
-        global_conf.clear_override('sync_interval', group='power')
+    tasks = (periodics.collect(driver, prefix='redfish')
+             + periodics.collect(ticker, prefix='ticker'))
     assert tasks[0].spacing == 1
     assert silent.wait_accepted(0)
     worker, thread = _start(pool, tasks)

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
 from tests import BACKEND

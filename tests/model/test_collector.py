@@ -8,15 +8,15 @@ from oslo_config import cfg
 import pytest
 
 from decision_engine.cloud import connection
-from decision_engine.conductor import periodics
-from decision_engine.conductor.pool import WorkerPool
+from decision_engine.concurrency import periodics
+from decision_engine.concurrency.pool import WorkerPool
 from decision_engine.conf import cloud as cloud_conf
 from decision_engine.conf import collector as collector_conf
 from decision_engine.conf import ironic as ironic_conf
 from decision_engine.conf import nova as nova_conf
 from decision_engine.conf import placement as placement_conf
 from decision_engine.conf import simulator as simulator_conf
-from decision_engine.model import collector as collector_mod
+from decision_engine.collector import collector as collector_mod
 from decision_engine.model import scope as scope_mod
 from decision_engine.model.errors import ModelBuildError
 from decision_engine.simulator import Simulator
@@ -88,7 +88,7 @@ def test_scoped_request_is_served_from_the_whole_model(tmp_path, sim,
     built = collector.get_model(max_age=0, scope=scope)
     truth.assert_same(built, truth.expected_model(topology, scope))
     assert sim.stats()['total'] > 0
-    assert collector.status()['scoped'][0]['scope'] == {
+    assert collector.status().scoped[0].scope == {
         'include_azs': ['az-1']}
 
 
@@ -125,7 +125,7 @@ def test_failed_build_keeps_the_old_model_and_reports_stale(
     collector = _collector(conf, sim, made)
     good = collector.get_model()
     status = collector.status()
-    assert status['stale'] is False and status['requests'] > 0
+    assert status.stale is False and status.requests > 0
     host = topology.host('compute-3')
     sim.add_fault('error', status=503, retry_after=0,
                   path=host.uuid + '/inventories')
@@ -133,34 +133,33 @@ def test_failed_build_keeps_the_old_model_and_reports_stale(
         collector.get_model(max_age=0)
     collector.refresh_model()       # logs, does not raise
     status = collector.status()
-    assert status['stale'] is True
-    assert 'compute-3' in status['reason'] and 'HTTP 503' in status['reason']
-    assert status['failures'] == 2
+    assert status.stale is True
+    assert 'compute-3' in status.reason and 'HTTP 503' in status.reason
+    assert status.failures == 2
     assert collector.current_model() == good
     assert collector.get_model(max_age=3600) == good
     sim.clear_faults()
     collector.refresh_model()
-    assert collector.status()['stale'] is False
+    assert collector.status().stale is False
 
 
 def test_refresh_is_a_periodic_with_a_mutable_spacing(tmp_path, sim, made):
-    from decision_engine.conf import CONF
-    collector = _collector(_conf(tmp_path), sim, made)
+    conf = _conf(tmp_path)
+    collector = _collector(conf, sim, made)
     assert periodics.collect(collector) == []     # no cloud configured
-    CONF.set_override('period', 123, group='collector')
-    CONF.set_override('cloud_name', 'somewhere', group='cloud')
-    try:
-        tasks = periodics.collect(collector, prefix='collector')
-        assert [t.name for t in tasks] == ['collector.refresh_model']
-        assert tasks[0].spacing == 123
-        CONF.set_override('period', 45, group='collector')
-        tasks[0].refresh()
-        assert tasks[0].spacing == 45
-    finally:
-        CONF.clear_override('period', group='collector')
-        CONF.clear_override('cloud_name', group='cloud')
+    # The spacing and the switch come from the collector's own conf, not
+    # from the process's global CONF.
+    conf.set_override('period', 123, group='collector')
+    conf.set_override('cloud_name', 'somewhere', group='cloud')
+    tasks = periodics.collect(collector, prefix='collector')
+    assert [t.name for t in tasks] == ['collector.refresh_model']
+    assert tasks[0].spacing == 123
+    conf.set_override('period', 45, group='collector')
+    assert tasks[0].refresh() is True
+    assert tasks[0].spacing == 45
+    conf.clear_override('cloud_name', group='cloud')
     collector.refresh_model()
-    assert collector.status()['nodes'] == 23
+    assert collector.status().nodes == 23
 
 
 def test_connection_from_nova_options(tmp_path, sim, topology, made):
@@ -201,7 +200,7 @@ def test_no_cloud_configured_is_one_clear_error(tmp_path, made):
     collector = collector_mod.ModelCollector(conf, pool)
     with pytest.raises(ModelBuildError, match=r'no cloud configured'):
         collector.get_model()
-    assert 'no cloud configured' in collector.status()['reason']
+    assert 'no cloud configured' in collector.status().reason
 
 
 def test_embedded_simulator_is_started_and_stopped(tmp_path, made):
@@ -211,8 +210,10 @@ def test_embedded_simulator_is_started_and_stopped(tmp_path, made):
     pool = WorkerPool(4)
     made.append(lambda: pool.shutdown(timeout=30))
     connector = connection.CloudConnector(conf)
-    collector = collector_mod.ModelCollector(conf, pool, connector)
+    shared = connection.SharedCloud(conf, 4, connector)
+    collector = collector_mod.ModelCollector(conf, pool, shared)
     made.append(collector.stop)
+    made.append(shared.close)
     model = collector.get_model()
     truth.assert_same(model, truth.expected_model(
         Topology.generate(hosts=7, instances=30, aggregates=3, azs=2,
@@ -221,6 +222,9 @@ def test_embedded_simulator_is_started_and_stopped(tmp_path, made):
     assert process.poll() is None
     assert os.getpgid(process.pid) != os.getpgid(0)   # own session
     collector.stop()
+    # The collector leaves the shared cloud to its owner (the manager).
+    assert process.poll() is None
+    shared.close()
     assert process.poll() is not None
 
 
@@ -232,9 +236,10 @@ def test_embedded_simulator_with_a_bad_topology_says_why(tmp_path, made):
         'topology_file = %s' % topology_file, '']))
     pool = WorkerPool(4)
     made.append(lambda: pool.shutdown(timeout=30))
-    collector = collector_mod.ModelCollector(
-        conf, pool, connection.CloudConnector(conf))
+    shared = connection.SharedCloud(conf, 4)
+    collector = collector_mod.ModelCollector(conf, pool, shared)
     made.append(collector.stop)
+    made.append(shared.close)
     with pytest.raises(ModelBuildError) as info:
         collector.get_model()
     message = str(info.value)
@@ -316,7 +321,7 @@ def test_a_stalled_identity_endpoint_fails_by_the_request_timeout(
     assert len(outcome) == 1
     assert 'cannot connect to the cloud' in str(outcome[0])
     assert 'timed out' in str(outcome[0])
-    assert collector.status()['stale'] is True
+    assert collector.status().stale is True
 
 
 def test_a_failed_refresh_is_logged_on_one_line_once(tmp_path, made):

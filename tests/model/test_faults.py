@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from decision_engine.model import fetch
+from decision_engine.collector import fetch
 from decision_engine.model.errors import ModelBuildError
 from decision_engine.model.errors import TransportError
 from decision_engine.simulator import Simulator

@@ -4,12 +4,12 @@ ground truth (its Topology), and helpers to build against a simulator."""
 import math
 
 from decision_engine.cloud import connection
-from decision_engine.conductor.pool import WorkerPool
+from decision_engine.concurrency.pool import WorkerPool
 from decision_engine.conf import CONF
-from decision_engine.model import builder
+from decision_engine.collector import builder
 from decision_engine.model import elements
-from decision_engine.model import fetch
-from decision_engine.model import transport
+from decision_engine.collector import fetch
+from decision_engine.collector import transport
 
 
 def expected_model(topo, scope=None):

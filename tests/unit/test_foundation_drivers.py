@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from decision_engine.conductor import manager as manager_mod
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from tests import BACKEND
 from tests import fresh_conf
 from decision_engine.drivers import fake
@@ -140,9 +140,11 @@ def test_manager_collects_periodics_from_itself_and_drivers(conf, tmp_path):
         names = set(manager.periodic_statistics())
         assert {'manager.log_statistics',
                 'power_driver.fake.sync_power_states'} <= names
-        assert pool_mod.get_pool() is manager.pool
+        # Every part the manager built was handed its one pool.
+        assert manager.drivers['fake'].pool is manager.pool
+        assert manager.audits.runner.pool is manager.pool
         assert manager.pool.size == 3
     finally:
         assert manager.stop(timeout=10) == []
-    with pytest.raises(RuntimeError):
-        pool_mod.get_pool()
+    with pytest.raises(pool_mod.PoolShutDown):
+        manager.pool.submit(lambda: None)

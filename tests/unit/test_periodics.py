@@ -6,8 +6,8 @@ import threading
 from futurist import periodics as futurist_periodics
 import pytest
 
-from decision_engine.conductor import periodics
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import periodics
+from decision_engine.concurrency import pool as pool_mod
 from tests import BACKEND
 
 GUARD = 30
@@ -61,7 +61,7 @@ def test_blocked_periodic_does_not_block_the_others():
         # All the others ran five times while the blocked one still holds
         # its worker, and it never started a second, overlapping run.
         assert not release.is_set()
-        assert tasks[0].statistics()['running']
+        assert tasks[0].statistics().running
         assert tasks[0].runs == 0
     finally:
         release.set()
@@ -152,8 +152,8 @@ def test_task_statistics_count_failures():
     with pytest.raises(RuntimeError):
         task.callable()
     stats = task.statistics()
-    assert stats['runs'] == 1 and stats['failures'] == 1
-    assert stats['last_error'] == 'RuntimeError: bmc down'
+    assert stats.runs == 1 and stats.failures == 1
+    assert stats.last_error == 'RuntimeError: bmc down'
 
 
 def test_task_never_overlaps_itself():
@@ -171,8 +171,8 @@ def test_task_never_overlaps_itself():
     task.callable()  # a second run while the first is going: skipped
     release.set()
     first.join(GUARD)
-    assert task.statistics()['skipped'] == 1
-    assert task.statistics()['runs'] == 1
+    assert task.statistics().skipped == 1
+    assert task.statistics().runs == 1
 
 
 def test_fan_out_nodes_uses_tighter_bound_and_keeps_failures():

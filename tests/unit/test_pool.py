@@ -3,10 +3,9 @@
 import threading
 import traceback
 
-import futurist
 import pytest
 
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from tests import BACKEND
 
 # Guards against a hang turning into a stuck test run; never a pass/fail
@@ -87,8 +86,8 @@ def test_full_pool_rejects_with_numbers_then_recovers(pool):
         pool.submit(lambda: None)
     message = str(info.value)
     assert '4 of 4 workers' in message and 'pool size 4' in message
-    assert info.value.stats['busy'] == 4
-    assert pool.statistics()['rejected'] == 1
+    assert info.value.stats.busy == 4
+    assert pool.statistics().rejected == 1
 
     # Free exactly one worker: the next submission is accepted at once.
     last_gate.release.set()
@@ -96,7 +95,7 @@ def test_full_pool_rejects_with_numbers_then_recovers(pool):
     assert pool.submit(lambda: 'again').result(GUARD) == 'again'
     gate.release.set()
     pool.wait_all(futs, timeout=GUARD)
-    assert pool.statistics()['free'] == 4
+    assert pool.statistics().free == 4
 
 
 def test_slot_is_free_when_future_completes():
@@ -248,7 +247,7 @@ def test_fan_out_from_outside_progresses_when_pool_is_full(pool):
     blockers = [pool.submit(gate.task) for _ in range(4)]
     gate.wait_started(4)
     assert pool.fan_out(lambda i: i + 1, range(3), timeout=GUARD) == [1, 2, 3]
-    assert pool.statistics()['caller_ran'] == 3
+    assert pool.statistics().caller_ran == 3
     gate.release.set()
     pool.wait_all(blockers, timeout=GUARD)
 
@@ -272,7 +271,7 @@ def test_nested_waits_complete_at_small_sizes(size):
 
     futs = [p.submit(parent, 5) for _ in range(size)]
     assert p.wait_all(futs, timeout=GUARD) == [20] * size
-    assert p.statistics()['caller_ran'] > 0
+    assert p.statistics().caller_ran > 0
     p.shutdown(GUARD)
 
 
@@ -281,9 +280,9 @@ def test_statistics_count_work(pool):
     with pytest.raises(ValueError):
         pool.submit(_boom, 'x').result(GUARD)
     stats = pool.statistics()
-    assert stats['executed'] == 2 and stats['failed'] == 1
-    assert stats['size'] == 4 and stats['reserved'] == 1
-    assert stats['busy'] == 0 and stats['queued'] == 0
+    assert stats.executed == 2 and stats.failed == 1
+    assert stats.size == 4 and stats.reserved == 1
+    assert stats.busy == 0 and stats.queued == 0
 
 
 def test_shutdown_refuses_new_work_and_reports_abandoned():
@@ -315,25 +314,20 @@ def test_reserved_workers():
     assert pool_mod.reserved_workers(3, 50) == 2
 
 
-def test_get_pool_before_start_is_a_clear_error():
-    pool_mod.set_pool(None)
-    with pytest.raises(RuntimeError, match='not running'):
-        pool_mod.get_pool()
-
-
 def test_cancelled_task_gives_its_slot_back():
     p = pool_mod.WorkerPool(3, backend=BACKEND)
-    # Seam: an executor with one thread, taken by work outside the pool, so
-    # the pool's next task is accepted but waits in the executor's queue.
-    p._executor = futurist.ThreadPoolExecutor(1)
+    # Seam: the pool's own executor, its three threads taken by work
+    # submitted around the pool, so the pool's next task is accepted (the
+    # pool has free slots) but waits in the executor's queue.
     gate = Gate()
-    outside = p._executor.submit(gate.task)
-    gate.wait_started(1)
+    outside = [p._executor.submit(gate.task) for _ in range(3)]
+    gate.wait_started(3)
     queued = p.submit(lambda: 'never')
-    assert p.statistics()['queued'] == 1
+    assert p.statistics().queued == 1
     assert queued.cancel()
     stats = p.statistics()
-    assert stats['cancelled'] == 1 and stats['free'] == 3
+    assert stats.cancelled == 1 and stats.free == 3
     gate.release.set()
-    outside.result(GUARD)
+    for fut in outside:
+        fut.result(GUARD)
     assert p.shutdown(timeout=GUARD) == []

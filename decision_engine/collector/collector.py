@@ -20,15 +20,16 @@ they may change freely.
 """
 
 import concurrent.futures
+import dataclasses
 import logging
 import threading
 import time
 
 from decision_engine.cloud import connection as connection_mod
-from decision_engine.conductor import periodics
-from decision_engine.model import builder as builder_mod
+from decision_engine.concurrency import periodics
+from decision_engine.collector import builder as builder_mod
 from decision_engine.model import scope as scope_mod
-from decision_engine.model import transport as transport_mod
+from decision_engine.collector import transport as transport_mod
 from decision_engine.model.errors import ModelBuildError
 
 LOG = logging.getLogger(__name__)
@@ -46,16 +47,67 @@ class _ScopeState:
         self.failures = 0
 
 
+@dataclasses.dataclass(frozen=True)
+class ScopeStatus:
+    """The current model of one scope: age, staleness, last build."""
+
+    #: the scope (``None`` for the whole cloud).
+    scope: dict | None
+    built_at: float | None
+    age: float | None
+    stale: bool
+    #: why it is stale, or None.
+    reason: str | None
+    #: a build of this scope is in flight.
+    building: bool
+    build_seconds: float | None
+    requests: int | None
+    nodes: int | None
+    instances: int | None
+    builds: int
+    failures: int
+    last_failure_at: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildTotals:
+    """Since start, over every scope: builds, failed builds, and the
+    requests of the successful ones (counters that never go down)."""
+
+    builds: int
+    failures: int
+    requests: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CollectorStatus(ScopeStatus):
+    """The whole-cloud model's :class:`ScopeStatus`, the scoped ones and
+    the totals (``/v1/model``, ``/metrics``)."""
+
+    scoped: list[ScopeStatus]
+    totals: BuildTotals
+
+
+class DisabledCollector:
+    """Stands in for the collector with ``[collector] enabled = false``."""
+
+    def get_model(self, max_age=None, scope=None):
+        raise ModelBuildError('the model collector is disabled ([collector] '
+                              'enabled = false)')
+
+
 class ModelCollector:
     """Owner of the current compute models.
 
     :param conf: the engine's ``ConfigOpts``.
-    :param pool: the shared :class:`~decision_engine.conductor.pool.
+    :param pool: the shared :class:`~decision_engine.concurrency.pool.
         WorkerPool`.
     :param connection_factory: ``factory(pool_maxsize) -> cloud`` (an
-        object with ``compute`` and ``placement`` SDK proxies); by default a
-        :class:`~decision_engine.cloud.connection.CloudConnector`. Called
-        once, at the first build.
+        object with ``compute`` and ``placement`` SDK proxies), called once,
+        at the first build: the manager hands its
+        :class:`~decision_engine.cloud.connection.SharedCloud` and closes it
+        itself; by default the collector makes (and closes) a
+        :class:`~decision_engine.cloud.connection.CloudConnector`.
     :param power_states: optional callable returning ``{hostname: {'state':
         'power on'|'power off'|None, 'power_failure': bool, ...}}`` (the
         manager's ``PowerStateTracker.snapshot``); snapshots get each
@@ -68,6 +120,9 @@ class ModelCollector:
         self.conf = conf
         self.pool = pool
         self._power_states = power_states
+        # NOTE: a factory handed in (the manager's SharedCloud) belongs to
+        # whoever handed it; only one made here is closed by stop().
+        self._owns_factory = connection_factory is None
         self._factory = connection_factory or \
             connection_mod.CloudConnector(conf)
         self._lock = threading.Lock()
@@ -84,10 +139,10 @@ class ModelCollector:
 
     # -- the periodic --------------------------------------------------------
 
-    @periodics.periodic(spacing=lambda: _conf().collector.period,
+    @periodics.periodic(spacing=lambda self: self.conf.collector.period,
                         run_immediately=True,
-                        enabled=lambda: connection_mod.cloud_configured(
-                            _conf()))
+                        enabled=lambda self: connection_mod.cloud_configured(
+                            self.conf))
     def refresh_model(self):
         """Rebuild the whole-cloud model (shared with a build in flight)."""
         try:
@@ -227,10 +282,11 @@ class ModelCollector:
     # -- state ---------------------------------------------------------------
 
     def status(self):
-        """Age, staleness and reason, last build time and request count of
-        the whole-cloud model (top level) and of each scope kept; under
-        ``totals``, the builds, failed builds and requests of successful
-        builds of every scope since start."""
+        """The :class:`CollectorStatus`: age, staleness and reason, last
+        build time and request count of the whole-cloud model (top level)
+        and of each scope kept (``scoped``); under ``totals``, the builds,
+        failed builds and requests of successful builds of every scope
+        since start."""
         max_age = self.conf.collector.max_age
         now = time.time()
         with self._lock:
@@ -244,13 +300,12 @@ class ModelCollector:
             if key == ():
                 result = entry
             else:
-                scopes.append(entry)
+                scopes.append(ScopeStatus(**entry))
         if result is None:
             result = _describe(_ScopeState(None), now, max_age,
                                () in building)
-        result['scoped'] = scopes
-        result['totals'] = totals
-        return result
+        return CollectorStatus(scoped=scopes, totals=BuildTotals(**totals),
+                               **result)
 
     def stop(self):
         """Refuse new builds, close the connection (and stop an embedded
@@ -260,12 +315,11 @@ class ModelCollector:
         with self._connect_lock:
             if self._transport is not None:
                 self._transport.close()
-            if self._cloud is not None and hasattr(self._cloud, 'close'):
+            if self._owns_factory and self._cloud is not None:
                 self._cloud.close()
             self._transport = self._cloud = None
-        close = getattr(self._factory, 'close', None)
-        if close is not None:
-            close()
+        if self._owns_factory:
+            self._factory.close()
 
 
 def _describe(state, now, max_age, building):
@@ -280,23 +334,13 @@ def _describe(state, now, max_age, building):
                                % max_age)
     else:
         stale, reason = False, None
-    return {
-        'scope': state.scope.to_dict() if state.scope is not None else None,
-        'built_at': model.built_at if model else None,
-        'age': age,
-        'stale': stale,
-        'reason': reason,
-        'building': building,
-        'build_seconds': model.build_seconds if model else None,
-        'requests': model.requests if model else None,
-        'nodes': len(model.nodes) if model else None,
-        'instances': len(model.instances) if model else None,
-        'builds': state.builds,
-        'failures': state.failures,
-        'last_failure_at': state.failed_at,
-    }
-
-
-def _conf():
-    from decision_engine.conf import CONF
-    return CONF
+    return dict(
+        scope=state.scope.to_dict() if state.scope is not None else None,
+        built_at=model.built_at if model else None,
+        age=age, stale=stale, reason=reason, building=building,
+        build_seconds=model.build_seconds if model else None,
+        requests=model.requests if model else None,
+        nodes=len(model.nodes) if model else None,
+        instances=len(model.instances) if model else None,
+        builds=state.builds, failures=state.failures,
+        last_failure_at=state.failed_at)

@@ -3,8 +3,8 @@
 Every piece of parallel work in a decision-engine process runs on one
 :class:`WorkerPool`, created by the conductor manager from
 ``[conductor] workers_pool_size``: the periodic tasks, their per-node
-fan-out, and the parallel model builds that audits trigger. Code that is not
-handed the pool reaches it through :func:`get_pool`.
+fan-out, and the parallel model builds that audits trigger. There is no
+module-level accessor: the manager hands the pool to every part it builds.
 
 Contract
 --------
@@ -52,19 +52,43 @@ Helpers
 """
 
 from concurrent import futures as cf
+import dataclasses
 import itertools
 import logging
 import math
-import queue
 import threading
 import time
 
 import futurist
 
+from decision_engine.concurrency import completions as completions_mod
+
 LOG = logging.getLogger(__name__)
 
 DEFAULT_LANE = 'default'
 PERIODIC_LANE = 'periodic'
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolStatistics:
+    """A snapshot of the pool's numbers (``/v1/status``, ``/metrics``)."""
+
+    size: int
+    reserved: int
+    backend: str
+    #: tasks on a worker now.
+    busy: int
+    #: tasks accepted and waiting for their worker to pick them up.
+    queued: int
+    free: int
+    submitted: int
+    #: submissions refused with :class:`NoFreeWorker`.
+    rejected: int
+    #: submissions run in the submitting worker because the pool was full.
+    caller_ran: int
+    executed: int
+    failed: int
+    cancelled: int
 
 
 class NoFreeWorker(futurist.RejectedSubmission):
@@ -83,8 +107,8 @@ class NoFreeWorker(futurist.RejectedSubmission):
             '%(outstanding)d of %(limit)d workers usable by that lane are '
             'taken (pool size %(size)d, busy %(busy)d, queued %(queued)d, '
             'reserved %(reserved)d, rejected so far %(rejected)d)'
-            % dict(stats, lane=lane, limit=limit,
-                   outstanding=stats['busy'] + stats['queued']))
+            % dict(dataclasses.asdict(stats), lane=lane, limit=limit,
+                   outstanding=stats.busy + stats.queued))
 
 
 class PoolTimeout(TimeoutError):
@@ -101,22 +125,6 @@ class PoolTimeout(TimeoutError):
 
 class PoolShutDown(RuntimeError):
     """The pool no longer accepts work because the engine is stopping."""
-
-
-class _Deadline:
-    """One overall deadline shared by every wait of a helper call."""
-
-    def __init__(self, timeout):
-        self.timeout = timeout
-        self._end = None if timeout is None else time.monotonic() + timeout
-
-    def remaining(self):
-        if self._end is None:
-            return None
-        return max(0.0, self._end - time.monotonic())
-
-    def expired(self):
-        return self._end is not None and time.monotonic() >= self._end
 
 
 class WorkerPool:
@@ -148,11 +156,13 @@ class WorkerPool:
             raise ValueError('unknown concurrency backend %r' % backend)
         # NOTE: futurist's public submit() also keeps statistics of its own
         # (a lock and a new ExecutorStatistics object per task) that ours
-        # replace; its _submit() skips them, which is most of the pool's
-        # overhead over a bare executor (benchmarks/pool.py). Shutdown and
-        # admission are checked by this class before it is called.
-        self._executor_submit = getattr(self._executor, '_submit',
-                                        self._executor.submit)
+        # replace; its private _submit() skips them, which is most of the
+        # pool's overhead over a bare executor (benchmarks/pool.py).
+        # Shutdown and admission are checked by this class before it is
+        # called. No fallback: if futurist renames it, constructing a pool
+        # fails at once (and tests/concurrency/test_library_internals.py
+        # says why) instead of silently getting slower.
+        self._executor_submit = self._executor._submit
         self._periodic_limit = size - reserved
         self._lock = threading.Lock()
         # Notified when the last task ends once shutdown has begun.
@@ -166,10 +176,6 @@ class WorkerPool:
         self._executed = self._failed = self._cancelled = 0
 
     # -- admission ---------------------------------------------------------
-
-    def in_worker(self):
-        """Whether the calling thread is one of this pool's workers."""
-        return self._local.lane is not None
 
     def submit(self, fn, *args, **kwargs):
         """Run ``fn(*args, **kwargs)`` on a free worker.
@@ -293,7 +299,7 @@ class WorkerPool:
                                 return_when=cf.FIRST_EXCEPTION)
         if pending:
             # A task failed early, or the deadline passed.
-            _cancel(pending)
+            completions_mod.cancel_all(pending)
             for fut in done:
                 if not fut.cancelled() and fut.exception() is not None:
                     raise fut.exception()
@@ -316,8 +322,8 @@ class WorkerPool:
         :returns: the number of futures handled.
         :raises PoolTimeout: when the deadline passes before all are done.
         """
-        deadline = _Deadline(timeout)
-        completions = _Completions()
+        deadline = completions_mod.Deadline(timeout)
+        completions = completions_mod.Completions()
         pending = set()
         for fut in futures:
             pending.add(fut)
@@ -326,13 +332,13 @@ class WorkerPool:
         while pending:
             fut = completions.next(deadline)
             if fut is None:
-                _cancel(pending)
+                completions_mod.cancel_all(pending)
                 raise PoolTimeout(timeout, handled, len(pending))
             pending.discard(fut)
             try:
                 more = callback(fut)
             except BaseException:
-                _cancel(pending)
+                completions_mod.cancel_all(pending)
                 raise
             handled += 1
             for new in more or ():
@@ -360,8 +366,8 @@ class WorkerPool:
             submitted are skipped.
         """
         limit = max(1, max_workers or self.default_fan_out)
-        deadline = _Deadline(timeout)
-        completions = _Completions()
+        deadline = completions_mod.Deadline(timeout)
+        completions = completions_mod.Completions()
         results = {}
         running = {}
         source = enumerate(items)
@@ -381,7 +387,7 @@ class WorkerPool:
                 break
             fut = completions.next(deadline)
             if fut is None:
-                _cancel(running)
+                completions_mod.cancel_all(running)
                 raise PoolTimeout(timeout, len(results), len(running))
             index = running.pop(fut)
             exc = fut.exception()
@@ -406,26 +412,19 @@ class WorkerPool:
     # -- introspection and life cycle --------------------------------------
 
     def statistics(self):
-        """A snapshot of the pool's numbers, as a dict."""
+        """A snapshot of the pool's numbers (:class:`PoolStatistics`)."""
         with self._lock:
             return self._stats_locked()
 
     def _stats_locked(self):
         busy = len(self._running)
-        return {
-            'size': self.size,
-            'reserved': self.reserved,
-            'backend': self.backend,
-            'busy': busy,
-            'queued': max(0, self._outstanding - busy),
-            'free': self.size - self._outstanding,
-            'submitted': self._submitted,
-            'rejected': self._rejected,
-            'caller_ran': self._caller_ran,
-            'executed': self._executed,
-            'failed': self._failed,
-            'cancelled': self._cancelled,
-        }
+        return PoolStatistics(
+            size=self.size, reserved=self.reserved, backend=self.backend,
+            busy=busy, queued=max(0, self._outstanding - busy),
+            free=self.size - self._outstanding, submitted=self._submitted,
+            rejected=self._rejected, caller_ran=self._caller_ran,
+            executed=self._executed, failed=self._failed,
+            cancelled=self._cancelled)
 
     def running_tasks(self):
         """``[(name, seconds running)]`` of the tasks on a worker now."""
@@ -471,35 +470,6 @@ class _LaneExecutor:
         pass
 
 
-class _Completions:
-    """Futures in the order they complete, one O(1) step each.
-
-    A done-callback puts each watched future on a queue as it completes
-    (at once if it is already done), so waiting for the next one never
-    rescans the futures still pending.
-    """
-
-    def __init__(self):
-        # NOTE: queue.Queue, not SimpleQueue: its pure-Python locks are the
-        # ones eventlet's monkey patching turns green.
-        self._done = queue.Queue()
-
-    def watch(self, fut):
-        fut.add_done_callback(self._done.put)
-
-    def next(self, deadline):
-        """The next completed future, or None when the deadline passed."""
-        try:
-            return self._done.get(timeout=deadline.remaining())
-        except queue.Empty:
-            return None
-
-
-def _cancel(futures):
-    for fut in futures:
-        fut.cancel()
-
-
 def _name_of(fn, args=()):
     # NOTE: futurist's PeriodicWorker submits its own runner with the
     # periodic's Work as argument; the Work's name is the one that helps an
@@ -519,23 +489,3 @@ def reserved_workers(size, percentage):
     if percentage <= 0:
         return 0
     return min(size - 1, max(1, math.ceil(size * percentage / 100.0)))
-
-
-_current = None
-
-
-def set_pool(pool):
-    """Make ``pool`` the one :func:`get_pool` returns (the manager does)."""
-    global _current
-    _current = pool
-
-
-def get_pool():
-    """The process's worker pool, for code that cannot be handed it.
-
-    :raises RuntimeError: before the manager has started.
-    """
-    if _current is None:
-        raise RuntimeError('the decision-engine worker pool is not running '
-                           '(the conductor manager has not started)')
-    return _current

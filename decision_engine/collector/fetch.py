@@ -37,7 +37,7 @@ class FetchSettings:
 class Fetcher:
     """GETs JSON documents for one build.
 
-    :param transport: see :mod:`decision_engine.model.transport`.
+    :param transport: see :mod:`decision_engine.collector.transport`.
     :param deadline: ``time.monotonic()`` value after which nothing starts.
     """
 

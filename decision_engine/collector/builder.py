@@ -20,7 +20,7 @@ the latter leaves out every host whose service is disabled, which would put
 those hosts in no zone.
 
 Concurrency: at most ``[collector] build_workers`` requests run at once, on
-workers of the shared :class:`~decision_engine.conductor.pool.WorkerPool`;
+workers of the shared :class:`~decision_engine.concurrency.pool.WorkerPool`;
 the calling thread only merges results. Work is handed to the pool as slots
 free up (``for_each_completed``), so the build never floods the pool and
 never meets ``NoFreeWorker`` for more than a moment; a build started from a
@@ -28,7 +28,7 @@ pool worker when the pool is full runs its next request inline.
 
 Completeness: a build returns a complete model or raises one
 :class:`~decision_engine.model.errors.ModelBuildError` naming what failed.
-Every request is retried (:mod:`decision_engine.model.fetch`) within one
+Every request is retried (:mod:`decision_engine.collector.fetch`) within one
 deadline (``[collector] build_timeout``); the first request that still
 fails aborts the whole build. Instances are those listed under an in-scope
 host; servers with no host (never scheduled) are not in the model.
@@ -38,11 +38,10 @@ import collections
 import logging
 import time
 
-from decision_engine.conductor import pool as pool_mod
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.model import elements
-from decision_engine.model import fetch
+from decision_engine.collector import fetch
 from decision_engine.model import parse
-from decision_engine.model import scope as scope_mod
 from decision_engine.model.errors import ModelBuildError
 
 LOG = logging.getLogger(__name__)
@@ -74,7 +73,7 @@ class BuildSettings:
 class ModelBuilder:
     """Builds :class:`~decision_engine.model.elements.ComputeModel` s.
 
-    :param transport: a transport of :mod:`decision_engine.model.transport`
+    :param transport: a transport of :mod:`decision_engine.collector.transport`
         (it holds the cloud connection).
     :param pool: the shared :class:`WorkerPool`.
     :param settings: :class:`BuildSettings`.
@@ -312,20 +311,12 @@ class _Build:
         for name, hosts in self.aggregates:
             for host in hosts:
                 members[host].append(name)
-        zones = collections.defaultdict(list)
         for node in model.nodes.values():
-            hostname = node.hostname
-            node.aggregates = tuple(members.get(hostname, ()))
-            service = self.services.get(hostname)
+            node.aggregates = tuple(members.get(node.hostname, ()))
+            service = self.services.get(node.hostname)
             if service is not None:
                 node.availability_zone = service[0]
-            zones[node.availability_zone].append(hostname)
-        model.aggregates = {
-            name: tuple(h for h in hosts if h in model._by_hostname)
-            for name, hosts in self.aggregates}
-        model.availability_zones = {
-            zone: tuple(sorted(hosts)) for zone, hosts in zones.items()
-            if zone is not None}
+        model.index_groups(self.aggregates)
         model.build_seconds = time.monotonic() - self.started
         model.built_at = time.time()
         model.requests = self.fetcher.requests
@@ -344,7 +335,3 @@ def _parsed(fn, arg, endpoint, host=None, star=False):
         raise ModelBuildError('GET %s%s: unexpected response: %s' % (
             endpoint, ' for host %s' % host if host else '', exc),
             endpoint, host)
-
-
-def key_of(scope):
-    return scope_mod.key_of(scope)

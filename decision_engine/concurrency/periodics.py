@@ -8,16 +8,20 @@ worker pool (``ExistingExecutor``): each run takes a pool worker, so a task
 that blocks delays only itself, and futurist never starts a task again before
 its previous run ended, so a task never overlaps itself.
 
-Spacing may be a number or a callable, typically reading an option::
+Spacing may be a number or a callable of the instance, typically reading
+an option of the configuration the instance was given::
 
-    @periodics.periodic(spacing=lambda: CONF.power.sync_interval)
+    @periodics.periodic(spacing=lambda self: self.conf.power.sync_interval)
     def sync_power_states(self):
         ...
 
-A callable spacing is resolved when the manager starts, not at import (so
-the config file has been read by then), and again after a SIGHUP so a
-mutable interval takes effect without a restart: the next run then comes
-one new interval after the reload (see :meth:`PeriodicTask.refresh`).
+A callable spacing (and a callable ``enabled``) is resolved when the tasks
+are collected from the instance, not at import (so the config file has been
+read by then, and each instance answers from its own ``conf``), and again
+after a SIGHUP so a mutable interval takes effect without a restart: the
+next run then comes one new interval after the reload (see
+:meth:`PeriodicTask.refresh`). A callable taking no argument is accepted
+too, for out-of-tree drivers written against the old interface.
 
 Per-node work inside a periodic fans out into the pool with
 :func:`fan_out_nodes`, bounded by ``[conductor] periodic_max_workers`` unless
@@ -27,6 +31,7 @@ the caller gives a tighter bound.
 drivers; it logs a deprecation warning once and applies :func:`periodic`.
 """
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -50,13 +55,23 @@ class PeriodicSpec:
         self.run_immediately = run_immediately
         self.enabled = enabled
 
-    def resolve(self, name):
+    def resolve(self, name, owner):
         """The spacing in seconds; a callable spacing is called now."""
-        spacing = self.spacing() if callable(self.spacing) else self.spacing
-        return _check_spacing(spacing, name)
+        return _check_spacing(_value_for(self.spacing, owner), name)
 
-    def is_enabled(self):
-        return self.enabled() if callable(self.enabled) else self.enabled
+    def is_enabled(self, owner):
+        return bool(_value_for(self.enabled, owner))
+
+
+def _value_for(value, owner):
+    """``value``, or what it returns for ``owner`` when it is callable."""
+    if not callable(value):
+        return value
+    try:
+        takes_owner = bool(inspect.signature(value).parameters)
+    except (TypeError, ValueError):     # a builtin without a signature
+        takes_owner = False
+    return value(owner) if takes_owner else value()
 
 
 def _check_spacing(spacing, name):
@@ -71,10 +86,12 @@ def periodic(spacing, run_immediately=False, enabled=True):
     """Declare a method (or function) as a periodic task.
 
     :param spacing: seconds between two starts of the task, or a callable
-        returning them (resolved when the manager starts and after SIGHUP).
+        of the instance returning them (resolved when the task is collected
+        and after SIGHUP).
     :param run_immediately: run once as soon as the manager starts.
-    :param enabled: a bool, or a callable returning one, resolved when the
-        manager starts; a disabled task is not scheduled at all.
+    :param enabled: a bool, or a callable of the instance returning one,
+        resolved when the task is collected; a disabled task is not
+        scheduled at all.
     """
     spec = PeriodicSpec(spacing, run_immediately, enabled)
 
@@ -103,9 +120,49 @@ def driver_periodic_task(spacing=None, parallel=True, **kwargs):
             _deprecation_logged = True
             LOG.warning('driver_periodic_task is deprecated and will be '
                         'removed; decorate the method with '
-                        'decision_engine.conductor.periodics.periodic '
+                        'decision_engine.concurrency.periodics.periodic '
                         'instead.')
     return periodic(spacing if spacing is not None else 60, **kwargs)
+
+
+class NonOverlapping:
+    """At most one run at a time of whatever it guards.
+
+    The one guard against a periodic overlapping itself: futurist never
+    starts a periodic again before its run ended, but a run of a previous
+    ``PeriodicWorker`` (after a SIGHUP) or a direct call (a test, an
+    operator's "sync now") could still overlap one; both use this.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def enter(self):
+        """Take the guard; False (and nothing taken) while a run holds it."""
+        return self._lock.acquire(blocking=False)
+
+    def leave(self):
+        self._lock.release()
+
+    @property
+    def running(self):
+        return self._lock.locked()
+
+
+@dataclasses.dataclass(frozen=True)
+class PeriodicStatistics:
+    """One periodic task's numbers (``/v1/status``, ``/metrics``, report)."""
+
+    spacing: float
+    runs: int
+    failures: int
+    #: runs skipped because the previous run was still going.
+    skipped: int
+    running: bool
+    last_duration: float | None
+    #: how late past its spacing the last run started.
+    last_lateness: float | None
+    last_error: str | None
 
 
 class PeriodicTask:
@@ -117,11 +174,12 @@ class PeriodicTask:
     going is skipped and counted in ``skipped``.
     """
 
-    def __init__(self, name, func, spec):
+    def __init__(self, name, func, spec, owner=None):
         self.name = name
         self.spec = spec
         self._func = func
-        self._running = threading.Lock()
+        self._owner = owner
+        self._running = NonOverlapping()
         self._stats_lock = threading.Lock()
         self.runs = 0
         self.failures = 0
@@ -130,7 +188,7 @@ class PeriodicTask:
         self.last_lateness = None
         self.last_error = None
         self._last_started = None
-        self.spacing = spec.resolve(name)
+        self.spacing = spec.resolve(name, owner)
         self.callable = self._make_callable(spec.run_immediately)
 
     def _make_callable(self, run_immediately):
@@ -141,7 +199,7 @@ class PeriodicTask:
                 _named(self._run, self.name))
 
     def _run(self):
-        if not self._running.acquire(blocking=False):
+        if not self._running.enter():
             with self._stats_lock:
                 self.skipped += 1
             LOG.debug('Periodic task %s is still running; skipping this '
@@ -164,7 +222,7 @@ class PeriodicTask:
             with self._stats_lock:
                 self.runs += 1
                 self.last_duration = time.monotonic() - started
-            self._running.release()
+            self._running.leave()
 
     def refresh(self):
         """Re-resolve a callable spacing after the config changed.
@@ -173,7 +231,7 @@ class PeriodicTask:
             :meth:`rescheduled` to a new ``PeriodicWorker``, because
             futurist keeps the next run time it computed with the old one.
         """
-        spacing = self.spec.resolve(self.name)
+        spacing = self.spec.resolve(self.name, self._owner)
         if spacing == self.spacing:
             return False
         LOG.info('Periodic task %s now runs every %s s (was %s s)',
@@ -187,17 +245,14 @@ class PeriodicTask:
         return self.callable
 
     def statistics(self):
+        """A snapshot of this task's numbers (:class:`PeriodicStatistics`)."""
         with self._stats_lock:
-            return {
-                'spacing': self.spacing,
-                'runs': self.runs,
-                'failures': self.failures,
-                'skipped': self.skipped,
-                'running': self._running.locked(),
-                'last_duration': self.last_duration,
-                'last_lateness': self.last_lateness,
-                'last_error': self.last_error,
-            }
+            return PeriodicStatistics(
+                spacing=self.spacing, runs=self.runs, failures=self.failures,
+                skipped=self.skipped, running=self._running.running,
+                last_duration=self.last_duration,
+                last_lateness=self.last_lateness,
+                last_error=self.last_error)
 
 
 def _named(func, name):
@@ -232,10 +287,10 @@ def collect(obj, prefix=None):
         if spec is None:
             continue
         name = '%s.%s' % (prefix, attr)
-        if not spec.is_enabled():
+        if not spec.is_enabled(obj):
             LOG.debug('Periodic task %s is disabled', name)
             continue
-        tasks.append(PeriodicTask(name, getattr(obj, attr), spec))
+        tasks.append(PeriodicTask(name, getattr(obj, attr), spec, owner=obj))
     return tasks
 
 

@@ -1,0 +1,1 @@
+"""Low-level pieces every layer may use: states and small helpers."""
