@@ -110,6 +110,8 @@ class Namespace:
     def close(self):
         self.holder.kill()
         self.holder.wait()
+        self.holder.stdout.close()
+        self.holder.stderr.close()
 
 
 @pytest.fixture
