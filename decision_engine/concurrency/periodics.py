@@ -281,6 +281,9 @@ def collect(obj, prefix=None):
         func = getattr(member, '__func__', member)
         spec = getattr(func, _MARKER, None)
         if spec is None and futurist_periodics.is_periodic(func):
+            # NOTE: futurist keeps what its decorator recorded in private
+            # attributes and has no public reader for them; tests/
+            # concurrency/test_library_internals.py fails if they move.
             spec = PeriodicSpec(func._periodic_spacing,
                                 func._periodic_run_immediately,
                                 func._is_periodic)
