@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from decision_engine.db import session
-from tests import dbfixtures
+from tests.fixtures import dbfixtures
 
 PSYCOPG_LINE = (
     "the database URL's dialect postgresql+psycopg needs the Python package "
