@@ -211,6 +211,13 @@ class ComputeModel:
         self.nodes[node.uuid] = node
         self._by_hostname[node.hostname] = node
 
+    def remove_node(self, uuid):
+        """Remove a node (its instances stay: remove them first)."""
+        node = self.nodes.pop(uuid)
+        if self._by_hostname.get(node.hostname) is node:
+            del self._by_hostname[node.hostname]
+        return node
+
     def add_instance(self, instance):
         """Add (or replace) an instance and index it by its host."""
         old = self.instances.get(instance.uuid)
