@@ -30,7 +30,8 @@ CONF = cfg.CONF
 # sample config file.
 MODULES = (default, conductor, power, fake_power, redfish, ipmi,
            ironic_power, audit, database, api,
-           collector, notifications, cloud, nova, placement, ironic, simulator, reports)
+           collector, notifications, cloud, nova, placement, ironic,
+           simulator, reports)
 
 for _module in MODULES:
     _module.register_opts(CONF)

@@ -254,8 +254,8 @@ def _deliver(live_model, triple, truth):
 
 
 @pytest.mark.parametrize('seed', range(8))
-def test_shuffled_and_duplicated_deliveries_give_the_same_model(nova,
-                                                               seed):
+def test_shuffled_and_duplicated_deliveries_give_the_same_model(
+        nova, seed):
     history = _history(nova)
     in_order = _model()
     versions = events.Versions()
