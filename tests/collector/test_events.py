@@ -271,3 +271,19 @@ def test_shuffled_and_duplicated_deliveries_give_the_same_model(
     assert shuffled.snapshot() == in_order
     assert {u: i.host for u, i in in_order.instances.items()} == {
         A: 'compute', 'c5e9a2f0-5d0b-4c35-9d59-0a3b8e1e7f01': 'compute'}
+
+
+def test_rabbit_driver_logger_is_the_one_watched():
+    """NOTE: the listener learns of a lost and regained connection only
+    from oslo.messaging's RabbitMQ driver log; fail loudly if its logger
+    or messages change (the listener would never see a gap)."""
+    import inspect
+
+    from oslo_messaging._drivers import impl_rabbit
+
+    from decision_engine.collector import notifications
+
+    assert impl_rabbit.LOG.logger.name == notifications.RABBIT_LOGGER
+    source = inspect.getsource(impl_rabbit)
+    assert 'Reconnected to AMQP server' in source
+    assert 'is unreachable' in source
