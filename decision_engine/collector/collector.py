@@ -98,6 +98,8 @@ class DisabledCollector:
         raise ModelBuildError('the model collector is disabled ([collector] '
                               'enabled = false)')
 
+    get_snapshot = get_model
+
 
 class ModelCollector:
     """Owner of the current compute models.
@@ -176,23 +178,37 @@ class ModelCollector:
             for the whole cloud.
         :raises ModelBuildError: when a build was needed and failed.
         """
+        return self._get(max_age, scope, shared=False)
+
+    def get_snapshot(self, max_age=None, scope=None):
+        """As :meth:`get_model`, but a read-only snapshot that shares the
+        kept model's elements: O(changes), not O(model) (what audits take;
+        see :meth:`~decision_engine.model.elements.ComputeModel.
+        snapshot`). Its elements must not be changed in place."""
+        return self._get(max_age, scope, shared=True)
+
+    def _get(self, max_age, scope, shared):
         if max_age is None:
             max_age = self.conf.collector.max_age
         scope = None if scope is None or scope.is_everything else scope
         if self.live is not None and max_age > 0 and self.live.fresh():
             current = self.live.snapshot()
             if current is not None:
-                return self._with_power(
-                    current if scope is None
-                    else scope_mod.select(current, scope))
+                if scope is not None:
+                    current = scope_mod.select(current, scope)
+                elif not shared:
+                    current = current.copy()
+                return self._with_power(current)
+        copy = (lambda model: model.snapshot()) if shared else \
+            (lambda model: model.copy())
         current = self._fresh(None, max_age)
         if current is not None:
-            return self._with_power(current.copy() if scope is None
+            return self._with_power(copy(current) if scope is None
                                     else scope_mod.select(current, scope))
         if scope is not None:
             current = self._fresh(scope, max_age)
             if current is not None:
-                return self._with_power(current.copy())
+                return self._with_power(copy(current))
         future = self._shared_build(scope)
         timeout = self.conf.collector.build_timeout + 30
         try:
@@ -200,7 +216,7 @@ class ModelCollector:
         except concurrent.futures.TimeoutError:
             raise ModelBuildError('no model: the build in flight did not end '
                                   'within %d s' % timeout)
-        return self._with_power(model.copy())
+        return self._with_power(copy(model))
 
     def _with_power(self, snapshot):
         if self._power_states is None:

@@ -218,10 +218,12 @@ class LiveModel:
             self._lag_ms <= self._max_lag() * 1000.0
 
     def snapshot(self):
-        """A copy of the live model (None before the first build)."""
+        """A snapshot of the live model (None before the first build):
+        O(changes) (:meth:`~decision_engine.model.elements.ComputeModel.
+        snapshot`), and it never changes while events keep arriving."""
         with self._lock:
             model = self._model
-            return model.copy() if model is not None else None
+            return model.snapshot() if model is not None else None
 
     def status(self):
         with self._lock:

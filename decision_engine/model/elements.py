@@ -6,10 +6,19 @@ nodes and 100,000 instances in well under 400 MB of resident memory.
 Snapshot semantics
 ------------------
 The collector keeps the current :class:`ComputeModel` and treats it as
-immutable: nobody mutates it once it is published. Callers (audits) get
-:meth:`ComputeModel.copy`, a copy whose elements are copies too, so an audit
-may change nodes and move instances (:meth:`ComputeModel.move_instance`)
-without anyone else seeing it.
+immutable: nobody mutates it once it is published. :meth:`ComputeModel.copy`
+is a copy whose elements are copies too, so its owner may change nodes and
+move instances (:meth:`ComputeModel.move_instance`) without anyone else
+seeing it.
+
+:meth:`ComputeModel.snapshot` costs O(changes) instead (what audits get,
+and what the notification-fed model hands out): the snapshot shares the
+elements and, through :class:`~decision_engine.model.cow.ShardedMap` and
+per-host member dicts copied on first write, the indexes. Elements are then
+*replaced* on change, never changed in place: the model's own methods
+(``add_*``, ``remove_*``, ``move_instance``) do that, and a holder of a
+snapshot must not assign to its elements' attributes (take :meth:`copy`
+for that).
 
 Disk accounting
 ---------------
@@ -21,6 +30,8 @@ rounds swap up to whole GB), so used and free disk match Placement's view.
 
 import math
 import time
+
+from decision_engine.model import cow
 
 NODE_FIELDS = (
     'uuid', 'hostname', 'status', 'state', 'disabled_reason',
@@ -171,7 +182,8 @@ class ComputeModel:
     """Compute nodes and instances, indexed by uuid and by hostname.
 
     :attr nodes: ``{uuid: ComputeNode}``
-    :attr instances: ``{uuid: Instance}``
+    :attr instances: ``{uuid: Instance}`` (a :class:`~decision_engine.
+        model.cow.ShardedMap`)
     :attr aggregates: ``{aggregate name: tuple of hostnames}``
     :attr availability_zones: ``{zone name: tuple of hostnames}``
     :attr built_at: epoch seconds when the build finished (None if the
@@ -184,11 +196,16 @@ class ComputeModel:
 
     def __init__(self):
         self.nodes = {}
-        self.instances = {}
+        self.instances = cow.ShardedMap()
         self.aggregates = {}
         self.availability_zones = {}
         self._by_hostname = {}
         self._on_host = {}
+        # Hosts whose member dict this model may change in place; None: all
+        # of them (nothing is shared with a snapshot).
+        self._owned_hosts = None
+        # Elements may be shared with a snapshot: replace, never mutate.
+        self._shared = False
         self.built_at = None
         self.build_seconds = None
         self.requests = 0
@@ -224,8 +241,7 @@ class ComputeModel:
         if old is not None:
             self._unindex(old)
         self.instances[instance.uuid] = instance
-        self._on_host.setdefault(instance.host, {})[instance.uuid] = \
-            instance
+        self._members(instance.host)[instance.uuid] = instance
 
     def add_instances(self, instances):
         """Add many new instances (faster than :meth:`add_instance`)."""
@@ -241,15 +257,32 @@ class ComputeModel:
         """Place an instance on another host (for an audit's what-if)."""
         instance = self.instances[uuid]
         self._unindex(instance)
+        if self._shared:
+            instance = instance.copy()
+            self.instances[uuid] = instance
         instance.host = hostname
-        self._on_host.setdefault(hostname, {})[uuid] = instance
+        self._members(hostname)[uuid] = instance
+
+    def _members(self, host):
+        """The member dict of ``host``, this model's own (copy on write)."""
+        members = self._on_host.get(host)
+        owned = self._owned_hosts
+        if members is None:
+            members = self._on_host[host] = {}
+            if owned is not None:
+                owned.add(host)
+        elif owned is not None and host not in owned:
+            members = self._on_host[host] = dict(members)
+            owned.add(host)
+        return members
 
     def _unindex(self, instance):
-        on_host = self._on_host.get(instance.host)
-        if on_host is not None:
-            on_host.pop(instance.uuid, None)
-            if not on_host:
-                del self._on_host[instance.host]
+        if instance.uuid not in self._on_host.get(instance.host, ()):
+            return
+        on_host = self._members(instance.host)
+        del on_host[instance.uuid]
+        if not on_host:
+            del self._on_host[instance.host]
 
     # -- queries -------------------------------------------------------------
 
@@ -343,6 +376,26 @@ class ComputeModel:
                 copied[uuid] = inst
                 instances[uuid] = inst
             on_host[host] = copied
+        new.built_at = self.built_at
+        new.build_seconds = self.build_seconds
+        new.requests = self.requests
+        new.scope = self.scope
+        return new
+
+    def snapshot(self):
+        """A model equal to this one that shares its elements and indexes
+        (see the module): O(hosts + shards), not O(instances). Neither
+        model's later changes show in the other."""
+        new = ComputeModel()
+        new.nodes = dict(self.nodes)
+        new._by_hostname = dict(self._by_hostname)
+        new.instances = self.instances.snapshot()
+        new._on_host = dict(self._on_host)
+        new._owned_hosts = set()
+        self._owned_hosts = set()
+        new._shared = self._shared = True
+        new.aggregates = dict(self.aggregates)
+        new.availability_zones = dict(self.availability_zones)
         new.built_at = self.built_at
         new.build_seconds = self.build_seconds
         new.requests = self.requests

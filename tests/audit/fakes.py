@@ -59,6 +59,9 @@ class FakeCollector:
         with self._lock:
             return self._cache[key].copy()
 
+    # The audit runner takes read-only snapshots; a copy is one.
+    get_snapshot = get_model
+
     def status(self):
         model = self._cache.get(())
         return collector_mod.CollectorStatus(
