@@ -85,6 +85,8 @@ class LiveModel:
         self._rebuilds = 0
         self._last_event_at = None
         self._lag_ms = None
+        #: lags (ms) of the last applied events, for percentiles.
+        self.recent_lags_ms = collections.deque(maxlen=100000)
         self._pending = lambda: 0
         self.changed = threading.Condition(self._lock)
 
@@ -174,6 +176,7 @@ class LiveModel:
         if outcome == events_mod.APPLIED:
             self._last_event_at = event.timestamp
             self._lag_ms = events_mod.lag_ms(event, now)
+            self.recent_lags_ms.append(self._lag_ms)
 
     def count_unhandled(self, event_type, outcome):
         """Count an event of a type not kept, or a malformed/failed one."""
