@@ -11,6 +11,7 @@ from oslo_config import cfg
 import oslo_messaging
 import pytest
 
+from decision_engine.api import engine_api
 from decision_engine.cloud import connection
 from decision_engine.collector import collector as collector_mod
 from decision_engine.collector import fetch
@@ -166,6 +167,10 @@ def test_events_reach_the_model_and_audits_get_it_without_a_build(
     assert status.mode == 'event-fed' and status.connected
     assert status.by_type['instance.power_off.end'] == {'applied': 1}
     assert status.lag_ms is not None and status.last_event_at is not None
+    # What GET /v1/model shows of it.
+    document = engine_api.jsonable(engine.collector.status())
+    assert document['notifications']['mode'] == 'event-fed'
+    assert document['notifications']['applied'] == 1
     # Unknown types are counted and ignored; malformed ones counted.
     publisher.send(('instance.snapshot.end', {}, None))
     publisher.send(('instance.power_on.end', {'nova_object.data': {}},
