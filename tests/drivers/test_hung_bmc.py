@@ -14,7 +14,7 @@ from decision_engine.drivers import inventory
 from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
 from decision_engine.simulator import bmc
-from tests.drivers import conftest
+from tests.fixtures import bmc_farm
 
 
 class _WatchedTracker(power_state.PowerStateTracker):
@@ -76,9 +76,9 @@ def test_hung_bmc_holds_one_worker_for_one_timeout(conf, pool, farm):
     silent = bmc.SilentBMC().start()
     hung = inventory.Node('hung-host', 'redfish', {
         'address': silent.url, 'system_id': '/redfish/v1/Systems/1',
-        'username': 'admin', 'password': conftest.PASSWORD,
+        'username': 'admin', 'password': bmc_farm.PASSWORD,
         'auth_type': 'basic'})
-    healthy = conftest.farm_nodes(farm, count=4)
+    healthy = bmc_farm.farm_nodes(farm, count=4)
     # The hung node first in the inventory: it takes a worker at once.
     driver = redfish.RedfishPowerDriver(conf=conf, pool=pool,
                                         nodes=[hung] + healthy,

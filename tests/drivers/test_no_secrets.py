@@ -10,9 +10,9 @@ from decision_engine.drivers import redfish
 from decision_engine.simulator import bmc
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
-from tests.drivers import conftest
+from tests.fixtures import bmc_farm
 
-SECRET = conftest.PASSWORD
+SECRET = bmc_farm.PASSWORD
 
 
 def _check_clean(all_logs, tracker, *objects):
@@ -30,7 +30,7 @@ def test_redfish_never_logs_the_password(conf, pool, tracker, farm,
     # NOTE: 1 s, not less: under the eventlet backend a stalled hub (pyghmi
     # retransmitting for an earlier test) could time out a healthy call.
     conf.set_override('read_timeout', 1.0, group='redfish')
-    nodes = conftest.farm_nodes(farm, auth_type=auth_type, count=4)
+    nodes = bmc_farm.farm_nodes(farm, auth_type=auth_type, count=4)
     # Failure paths too: wrong password (401), 500, a hang (timeout).
     nodes[1].driver_info['password'] = SECRET + '-wrong'
     farm.set_fault(farm.system_ids[2], 500)
