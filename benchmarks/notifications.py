@@ -2,10 +2,11 @@
 Nova's versioned notifications through RabbitMQ, applied by the engine's
 listener; audits take their model meanwhile.
 
-Everything runs in this process (the simulator, its churn thread and the
-engine's collector, listener and pool), against the RabbitMQ at
-127.0.0.1:5672 (guest/guest) in a virtual host of the run's own
-(``rabbitmqctl add_vhost``, removed at the end).
+The simulated cloud and its churn (which publishes the notifications) run
+in a child process, on a CPU of their own; this process is the engine side
+(collector, listener, pool). Both use the RabbitMQ at 127.0.0.1:5672
+(guest/guest) in a virtual host of the run's own (``rabbitmqctl
+add_vhost``, removed at the end).
 
 1. a full build (``full_build_s``), the listener connected: event-fed;
 2. ``--duration-s`` of churn at ``--churn-per-s`` changes a second
@@ -27,6 +28,7 @@ Bounds (issue 12): ``lag_p99_ms`` <= 100 at 500 events/s, ``drift_elements``
 """
 
 import argparse
+import multiprocessing
 import os
 import subprocess
 import threading
@@ -114,26 +116,48 @@ class _Audits(threading.Thread):
             self.waits_ms.append((time.perf_counter() - started) * 1000)
 
 
+def _cloud_child(args, url, pipe):
+    """The simulator and its churn, driven through ``pipe``."""
+    topo = Topology.generate(hosts=args.hosts, instances=args.instances,
+                             aggregates=args.aggregates, azs=2,
+                             seed=args.seed)
+    sim = Simulator(topo, latency_ms=0).start()
+    publisher = notifier_mod.NovaNotifier(url)
+    pipe.send(sim.auth())
+    churn = churn_mod.Churn(sim, publisher, args.churn_per_s,
+                            seed=args.seed, tick_s=args.tick_s)
+    assert pipe.recv() == 'start'
+    churn.start()
+    assert pipe.recv() == 'stop'
+    churn.stop()
+    pipe.send({'changes': churn.stats.changes,
+               'notifications': churn.stats.notifications,
+               'reload_seconds': churn.stats.reload_seconds})
+    assert pipe.recv() == 'exit'
+    publisher.close()
+    sim.stop()
+
+
 def run(args):
     vhost = 'de-bench-%d-%s' % (os.getpid(), uuid.uuid4().hex[:6])
     _rabbitmqctl('add_vhost', vhost)
     _rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*')
     url = 'rabbit://guest:guest@127.0.0.1:5672/%s' % vhost
-    topo = Topology.generate(hosts=args.hosts, instances=args.instances,
-                             aggregates=args.aggregates, azs=2,
-                             seed=args.seed)
-    sim = Simulator(topo, latency_ms=0).start()
+    pipe, child_pipe = multiprocessing.Pipe()
+    child = multiprocessing.get_context('spawn').Process(
+        target=_cloud_child, args=(args, url, child_pipe), daemon=True)
+    child.start()
+    auth = pipe.recv()
     conf = _conf(url, args.pool_size)
     pool = pool_mod.WorkerPool(args.pool_size)
     listener = notifications.NotificationListener(conf, pool)
 
     def cloud(size):
-        return connection.from_auth(conf, sim.auth(), size)
+        return connection.from_auth(conf, auth, size)
 
     collector = collector_mod.ModelCollector(conf, pool, cloud,
                                              live=listener)
     fresh = collector_mod.ModelCollector(conf, pool, cloud)
-    publisher = notifier_mod.NovaNotifier(url)
     try:
         listener.start(collector.transport,
                        fetch.FetchSettings.from_conf(conf.collector),
@@ -143,18 +167,17 @@ def run(args):
                              % (listener.status().reason,))
         full_build_s = collector.status().build_seconds
         listener.live.recent_lags_ms.clear()
-        churn = churn_mod.Churn(sim, publisher, args.churn_per_s,
-                                seed=args.seed, tick_s=args.tick_s)
         audits = _Audits(collector, listener)
         applied0 = listener.status().applied
         started = time.monotonic()
-        churn.start()
+        pipe.send('start')
         audits.start()
         time.sleep(args.duration_s)
-        churn.stop()
+        pipe.send('stop')
+        churned = pipe.recv()
         audits.stop.set()
         audits.join()
-        sent = churn.stats.notifications
+        sent = churned['notifications']
         _until(lambda: _received(listener.status()) >= sent, 120)
         listener.wait_idle(120)
         elapsed = time.monotonic() - started
@@ -165,7 +188,7 @@ def run(args):
         result = {
             'hosts': args.hosts, 'instances': args.instances,
             'churn_per_s': args.churn_per_s, 'duration_s': args.duration_s,
-            'changes': churn.stats.changes,
+            'changes': churned['changes'],
             'events': sent,
             'events_per_s': round((status.applied - applied0)
                                   / args.duration_s, 1),
@@ -181,7 +204,7 @@ def run(args):
             'audit_model_wait_ms_p99': _round(_report.percentile(
                 audits.waits_ms, 99), 3),
             'mode': status.mode, 'gaps': status.gaps,
-            'simulator_reload_s': round(churn.stats.reload_seconds, 2),
+            'simulator_reload_s': round(churned['reload_seconds'], 2),
             'elapsed_s': round(elapsed, 1),
         }
         for key, bound in BOUNDS.items():
@@ -189,12 +212,17 @@ def run(args):
                 result[key + '_ratio'] = round(result[key] / bound, 3)
         return result
     finally:
-        publisher.close()
         listener.stop()
         collector.stop()
         fresh.stop()
         pool.shutdown(timeout=60)
-        sim.stop()
+        try:
+            pipe.send('exit')
+        except OSError:
+            pass
+        child.join(30)
+        if child.is_alive():
+            child.terminate()
         _rabbitmqctl('delete_vhost', vhost)
 
 
