@@ -85,16 +85,20 @@ class Churn:
             self._thread.join()
 
     def _run(self):
-        next_tick = time.monotonic()
-        while not self._stop.is_set():
-            self._carry += self.rate_per_s * self.tick_s
+        # NOTE: the changes due are counted from the time gone by, so a
+        # slow tick (a large cloud to serve again) makes the next one
+        # larger instead of lowering the rate.
+        last = time.monotonic()
+        while not self._stop.wait(max(0.0, last + self.tick_s
+                                      - time.monotonic())):
+            now = time.monotonic()
+            self._carry += self.rate_per_s * (now - last)
+            last = now
             count, self._carry = int(self._carry), self._carry % 1
             try:
                 self.step(count)
             except Exception:
                 LOG.exception('churn step failed')
-            next_tick += self.tick_s
-            self._stop.wait(max(0.0, next_tick - time.monotonic()))
 
     # -- changes -------------------------------------------------------------
 
