@@ -332,11 +332,12 @@ def _apply_aggregate(model, versions, event):
             node.availability_zone = zone
         model.add_node(node)
     if zone:
-        _rezone(model)
+        rezone(model)
     return APPLIED
 
 
-def _rezone(model):
+def rezone(model):
+    """Recompute the zones' host lists from the nodes."""
     zones = {}
     for node in model.nodes.values():
         if node.availability_zone is not None:

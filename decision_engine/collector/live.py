@@ -162,7 +162,9 @@ class LiveModel:
                 _insert(model, self._versions, event, *fetched)
             outcome = events_mod.apply(model, self._versions, event)
             if fetched is not None and fetched[0] == 'instance' and \
-                    isinstance(outcome, tuple) is False:
+                    outcome == events_mod.STALE:
+                # The fetched instance is Nova's state now, newer than
+                # the event: the event is applied by having fetched it.
                 outcome = events_mod.APPLIED
             if not isinstance(outcome, tuple):
                 self._count(event, outcome)
@@ -254,7 +256,7 @@ def _insert(model, versions, event, kind, element):
                     aggregates = dict(model.aggregates)
                     aggregates[name] = members + (element.hostname,)
                     model.aggregates = aggregates
-            events_mod._rezone(model)
+            events_mod.rezone(model)
     elif element is not None and model.get_instance(element.uuid) is None:
         gone = versions.deleted.get(element.uuid)
         if gone is None or event.version > gone:

@@ -193,10 +193,19 @@ class NotificationListener:
             return
         self.live.rebuild_triggered()
         try:
-            self.pool.submit(self._rebuild)
+            self.pool.submit(self._rebuild_until_fed)
         except Exception as exc:     # full pool: the periodic does it
             LOG.warning('Could not start a full build after a gap now (%s); '
                         'the periodic one will heal the model', exc)
+
+    def _rebuild_until_fed(self):
+        # NOTE: a build already in flight is joined, not restarted; if it
+        # began before the gap it cannot heal it, so build once more.
+        for _ in range(2):
+            self._rebuild()
+            if self._stopped.is_set() or not self.live.connected or \
+                    self.live.status().mode == 'event-fed':
+                return
 
     # -- events --------------------------------------------------------------
 
@@ -241,9 +250,14 @@ class NotificationListener:
             try:
                 if kind == 'instance':
                     instance, host = self.fetcher.instance(name)
+                    if instance is None:
+                        # On no host (never scheduled, shelved
+                        # offloaded): not in the model.
+                        self.live.count_unhandled(event.event_type,
+                                                  events_mod.IGNORED)
+                        return
                     fetched = ('instance', instance)
-                    if host is not None and instance is not None and \
-                            not self.live.knows_host(host):
+                    if not self.live.knows_host(host):
                         fetched = ('host', self.fetcher.host(host))
                 else:
                     fetched = ('host', self.fetcher.host(name))

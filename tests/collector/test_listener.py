@@ -253,3 +253,21 @@ def test_snapshot_does_not_change_while_events_arrive(engine, publisher,
     assert snapshot.get_instance(inst.uuid) == before
     assert engine.collector.get_model(max_age=60).get_instance(
         inst.uuid).state == 'paused'
+
+
+def test_unknown_host_is_fetched(engine, publisher, nova):
+    _fed(engine)
+    model = engine.listener.live._model
+    node = sorted(model.nodes.values(), key=lambda n: n.hostname)[0]
+    for inst in model.instances_on(node.hostname):
+        model.remove_instance(inst.uuid)
+    model.remove_node(node.uuid)
+    publisher.send(nova.service('service.update', node.hostname,
+                                disabled=True, reason='fetched'))
+    _until(lambda: engine.listener.status().applied == 1)
+    got = engine.listener.snapshot().get_node_by_hostname(node.hostname)
+    assert (got.uuid, got.vcpus, got.memory_mb, got.aggregates,
+            got.availability_zone) == (node.uuid, node.vcpus,
+                                       node.memory_mb, node.aggregates,
+                                       node.availability_zone)
+    assert (got.status, got.disabled_reason) == ('disabled', 'fetched')
