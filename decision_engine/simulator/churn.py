@@ -24,7 +24,7 @@ import time
 import uuid as uuid_mod
 
 from decision_engine.simulator import notifier as notifier_mod
-from decision_engine.simulator import topology as topology_mod
+from decision_engine.simulator import records
 
 LOG = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class Churn:
         host = self.rng.choice(list(self._hosts))
         project, user = self.rng.choice(self._owners)
         uuid = str(uuid_mod.UUID(int=self.rng.getrandbits(128)))
-        inst = topology_mod.Instance(
+        inst = records.Instance(
             uuid=uuid, name='churn-%s' % uuid[:8], host=host,
             project_id=project, user_id=user, vm_state='active',
             flavor=self.rng.choice(self._flavors),

@@ -22,9 +22,9 @@ import threading
 from decision_engine.simulator import churn
 from decision_engine.simulator import faults
 from decision_engine.simulator import notifier
+from decision_engine.simulator.records import TopologyError
 from decision_engine.simulator.server import Simulator
 from decision_engine.simulator.topology import Topology
-from decision_engine.simulator.topology import TopologyError
 
 PROG = 'decision-engine-simulator'
 

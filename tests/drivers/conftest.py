@@ -14,10 +14,17 @@ from tests.fixtures import bmc_farm
 
 
 @pytest.fixture
-def conf():
+def power_read():
+    """``[redfish] power_read``; a module overrides it to run both."""
+    return 'lean'
+
+
+@pytest.fixture
+def conf(power_read):
     c = fresh_conf()
     c.set_override('connect_timeout', 2.0, group='redfish')
     c.set_override('read_timeout', 2.0, group='redfish')
+    c.set_override('power_read', power_read, group='redfish')
     return c
 
 

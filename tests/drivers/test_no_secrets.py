@@ -7,10 +7,16 @@ from decision_engine.drivers import base
 from decision_engine.drivers import inventory
 from decision_engine.drivers import ironic
 from decision_engine.drivers import redfish
-from decision_engine.simulator import bmc
+from decision_engine.simulator import silent_bmc
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests.fixtures import bmc_farm
+
+
+@pytest.fixture(params=bmc_farm.POWER_READS)
+def power_read(request):
+    return request.param
+
 
 SECRET = bmc_farm.PASSWORD
 
@@ -75,7 +81,7 @@ def test_redact_masks_every_secret_field():
 
 def test_silent_bmc_error_has_no_secret(conf, pool, tracker, all_logs):
     conf.set_override('read_timeout', 0.3, group='redfish')
-    with bmc.SilentBMC() as silent:
+    with silent_bmc.SilentBMC() as silent:
         node = inventory.Node('h', 'redfish', {
             'address': silent.url, 'username': 'admin', 'password': SECRET})
         driver = redfish.RedfishPowerDriver(conf=conf, pool=pool,

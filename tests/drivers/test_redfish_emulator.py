@@ -18,6 +18,12 @@ from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
 from tests.fixtures import bmc_farm
 
+
+@pytest.fixture(params=bmc_farm.POWER_READS)
+def power_read(request):
+    return request.param
+
+
 SYSTEM = '27946b59-9e44-4fa7-8e91-f3527a1ef094'
 
 
@@ -75,7 +81,7 @@ def _emulator_request(url, method='GET', body=None):
 
 
 def test_reads_state_and_notices_change_made_through_emulator(
-        conf, pool, tracker, emulator, all_logs):
+        conf, pool, tracker, emulator, all_logs, power_read):
     node = inventory.Node('compute-1', 'redfish', {
         'address': emulator, 'system_id': '/redfish/v1/Systems/' + SYSTEM,
         'username': 'admin', 'password': bmc_farm.PASSWORD})
@@ -101,6 +107,8 @@ def test_reads_state_and_notices_change_made_through_emulator(
     assert tracker.get('compute-1')['state'] == power_state.POWER_ON
     driver.sync_power_states()
     assert tracker.get('compute-1')['state'] == power_state.POWER_OFF
+    # The second poll was the lean read on its kept connection, or sushy.
+    assert (driver._http.opened == 1) == (power_read == 'lean')
 
     # A wrong password is a counted failure with no secret in it.
     bad = inventory.Node('compute-2', 'redfish', dict(

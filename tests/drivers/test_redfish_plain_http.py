@@ -12,6 +12,11 @@ from decision_engine.drivers import redfish
 from tests.fixtures import bmc_farm
 
 
+@pytest.fixture(params=bmc_farm.POWER_READS)
+def power_read(request):
+    return request.param
+
+
 def _driver(conf, pool, tracker, nodes=()):
     driver = redfish.RedfishPowerDriver(conf=conf, pool=pool,
                                         nodes=list(nodes), tracker=tracker)

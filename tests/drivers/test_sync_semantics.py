@@ -5,9 +5,16 @@ ordering, no overlap, the slow-sweep warning."""
 import logging
 import threading
 
+import pytest
+
 from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
 from tests.fixtures import bmc_farm
+
+
+@pytest.fixture(params=bmc_farm.POWER_READS)
+def power_read(request):
+    return request.param
 
 
 def _driver(conf, pool, tracker, nodes):
