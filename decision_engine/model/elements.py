@@ -283,6 +283,11 @@ class ComputeModel:
                 copied[uuid] = inst
                 instances[uuid] = inst
             on_host[host] = copied
+        return self._with_build_facts(new)
+
+    def _with_build_facts(self, new):
+        """``new`` with this model's build time, cost, scope and excluded
+        hosts (what :meth:`copy` and :meth:`snapshot` both keep)."""
         new.built_at = self.built_at
         new.build_seconds = self.build_seconds
         new.requests = self.requests
@@ -305,13 +310,7 @@ class ComputeModel:
         new._shared = self._shared = True
         new.aggregates = dict(self.aggregates)
         new.availability_zones = dict(self.availability_zones)
-        new.built_at = self.built_at
-        new.build_seconds = self.build_seconds
-        new.requests = self.requests
-        new.scope = self.scope
-        new.excluded = dict(self.excluded)
-        new.usage_source = self.usage_source
-        return new
+        return self._with_build_facts(new)
 
     def age(self, now=None):
         """Seconds since the model was built (None if never built)."""
