@@ -7,9 +7,12 @@ element attributes documented in :mod:`decision_engine.model.elements` and
 on nothing else of the model.
 """
 
-# Instance states a live migration can move, and those a cold migration can.
+# Instance states a live migration can move, and those a cold migration can:
+# Nova's compute API allows os-migrateLive from the ACTIVE and PAUSED
+# vm_states, and migrate (a resize to the same flavor) from ACTIVE and
+# STOPPED (shown as SHUTOFF) only; a SUSPENDED server cannot move at all.
 LIVE_MIGRATABLE_STATES = frozenset(['active', 'paused'])
-COLD_MIGRATABLE_STATES = frozenset(['shutoff', 'stopped', 'suspended'])
+COLD_MIGRATABLE_STATES = frozenset(['shutoff', 'stopped'])
 
 
 class StrategyContext:
