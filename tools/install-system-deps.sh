@@ -3,7 +3,10 @@
 #   * the shell linter (Debian package shellcheck), run on devstack/ and
 #     tools/ scripts;
 #   * systemd-analyze (Debian package systemd), which verifies
-#     etc/systemd/decision-engine.service.
+#     etc/systemd/decision-engine.service;
+#   * the Prometheus server (Debian package prometheus), which the
+#     datasource tests and benchmarks start on a loopback port to scrape the
+#     simulator's exporter.
 # Idempotent and quiet: apt is not touched when every tool is present.
 # Needs root (or sudo) only when something is missing.
 
@@ -15,6 +18,7 @@ set -o pipefail
 declare -A PACKAGE_OF=(
     [shellcheck]=shellcheck
     [systemd-analyze]=systemd
+    [prometheus]=prometheus
 )
 
 missing=()

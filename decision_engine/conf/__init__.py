@@ -11,6 +11,7 @@ from decision_engine.conf import cloud
 from decision_engine.conf import collector
 from decision_engine.conf import conductor
 from decision_engine.conf import database
+from decision_engine.conf import datasource
 from decision_engine.conf import default
 from decision_engine.conf import fake_power
 from decision_engine.conf import ipmi
@@ -29,7 +30,8 @@ CONF = cfg.CONF
 # sample config file.
 MODULES = (default, conductor, power, fake_power, redfish, ipmi,
            ironic_power, audit, database, api,
-           collector, cloud, nova, placement, ironic, simulator, reports)
+           collector, datasource, cloud, nova, placement, ironic, simulator,
+           reports)
 
 for _module in MODULES:
     _module.register_opts(CONF)
