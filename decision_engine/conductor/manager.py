@@ -16,7 +16,8 @@ into the manager):
 4. the power-state tracker and the enabled power drivers (stevedore);
 5. the model collector, which joins the tracker's power states to the
    models it hands out;
-6. the audit service;
+6. the metrics gatherer of the configured datasource (none without
+   ``[datasource] prometheus_url``), and the audit service it is handed to;
 7. the HTTP API server (``[api] enabled``);
 8. one ``futurist.periodics.PeriodicWorker`` running the periodic tasks of
    the manager, the drivers, the collector and the audit service on the
@@ -43,6 +44,7 @@ from decision_engine.cloud import connection as connection_mod
 from decision_engine.collector import collector as collector_mod
 from decision_engine.concurrency import periodics
 from decision_engine.concurrency import pool as pool_mod
+from decision_engine.datasources import loader as datasource_loader
 from decision_engine.db import api as db_api
 from decision_engine.drivers import base as drivers_base
 from decision_engine.drivers import loader
@@ -75,6 +77,7 @@ class ConductorManager:
         self.drivers = {}
         self.tracker = None
         self.collector = None
+        self.metrics = None
         self.audits = None
         self.api_server = None
         self.periodic_tasks = []
@@ -132,9 +135,11 @@ class ConductorManager:
                 conf, self.pool, connection_factory=self.cloud,
                 power_states=self.tracker.snapshot)
             tasks += periodics.collect(self.collector, prefix='collector')
+        self.metrics = datasource_loader.load(conf, self.pool)
         self.audits = audit_service_mod.AuditService(
             conf, self.store, self.pool,
-            self.collector or collector_mod.DisabledCollector())
+            self.collector or collector_mod.DisabledCollector(),
+            metrics=self.metrics)
         tasks += periodics.collect(self.audits, prefix='audit')
         self.periodic_tasks = tasks
         self.audits.start()
@@ -155,6 +160,8 @@ class ConductorManager:
         abandoned = self.pool.shutdown(timeout=timeout)
         if self.collector is not None:
             self.collector.stop()
+        if self.metrics is not None:
+            self.metrics.datasource.close()
         for driver in self.drivers.values():
             driver.close()
         if self.cloud is not None:
