@@ -144,7 +144,8 @@ class MetricsGatherer:
             with self._lock:
                 self._last_seconds = self._clock() - started
         return metrics_mod.Measurements(values, window=settings.window,
-                                        source=self.datasource.describe())
+                                        source=self.datasource.describe(),
+                                        at=run.at)
 
     def check(self, wanted):
         """``{metric: {'needed', 'present', 'missing': [names]}}`` for the

@@ -145,7 +145,8 @@ class PrometheusDatasource(base.Datasource):
         return session
 
     def run(self, query, timeout, at=None):
-        form = {'query': query.text, 'timeout': '%.3fs' % timeout}
+        form = {'query': query.text,
+                'timeout': '%dms' % max(1, int(timeout * 1000))}
         if at is not None:
             form['time'] = '%.3f' % at
         try:

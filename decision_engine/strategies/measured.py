@@ -58,7 +58,7 @@ class MeasuredLoad:
             self.used[h] = used
         skipped = measurements.skipped_instances
         for u, inst in context.instances.items():
-            if u in skipped or not context.can_move(inst):
+            if u in skipped or not m.measurable(context, inst):
                 continue
             self.usage[u] = {k: measurements.instance(INSTANCE_METRIC[k], u)
                              for k in self.kinds}
@@ -67,7 +67,7 @@ class MeasuredLoad:
         return hostname in self.used
 
     def measured(self, inst):
-        """Whether ``inst`` may be moved: movable and measured."""
+        """Whether ``inst`` may be moved: movable, running, measured."""
         return inst.uuid in self.usage
 
     def fraction(self, host, kind):

@@ -14,8 +14,11 @@ runs, the audit has them gathered for the whole scope (by a datasource, see
     instance without its values is not moved. The plan's message and the
     ``hosts_skipped`` / ``instances_skipped`` indicators say how many.
 
-Which elements need values: every node in scope, and every instance the
-strategy may move (:meth:`StrategyContext.can_move`). Units are those of
+Which elements need values: every node in scope, and every running
+(``active``) instance the strategy may move
+(:meth:`StrategyContext.can_move`). Instances that are not running have no
+CPU use to measure (Ceilometer polls running domains only); the workload
+strategies leave them where they are. Units are those of
 the metric keys below; values are averages over the datasource's window.
 """
 
@@ -37,6 +40,9 @@ INSTANCE_METRICS = {
     INSTANCE_RAM: 'MiB of RAM in use',
 }
 ALL_METRICS = dict(HOST_METRICS, **INSTANCE_METRICS)
+
+#: Instance states whose load is measured.
+MEASURED_STATES = frozenset(['active'])
 
 FAIL = 'fail'
 SKIP = 'skip'
@@ -83,12 +89,14 @@ class Measurements:
         dict has no value (never 0).
     :param window: the averaging window in seconds, for messages.
     :param source: what produced them (e.g. ``prometheus``).
+    :param at: the time (UNIX seconds) the window ends at.
     """
 
-    def __init__(self, values=None, window=None, source=None):
+    def __init__(self, values=None, window=None, source=None, at=None):
         self.values = {m: dict(v) for m, v in (values or {}).items()}
         self.window = window
         self.source = source
+        self.at = at
         self.skipped_hosts = frozenset()
         self.skipped_instances = frozenset()
 
@@ -109,11 +117,17 @@ class Measurements:
         return value
 
 
+def measurable(context, inst):
+    """Whether ``inst`` needs (and may be moved on) measured values."""
+    return (inst.state or '').lower() in MEASURED_STATES and \
+        context.can_move(inst)
+
+
 def needed(context, required):
     """``{metric: [names]}``: who needs each of ``required`` in scope."""
     hosts = sorted(context.nodes)
     instances = sorted(u for u, inst in context.instances.items()
-                       if context.can_move(inst))
+                       if measurable(context, inst))
     return {m: hosts if m in HOST_METRICS else instances
             for m in required}
 
@@ -149,7 +163,7 @@ def apply_policy(context, measurements, required, policy):
     measurements.skipped_hosts = frozenset(hosts)
     measurements.skipped_instances = frozenset(instances)
     movable = [u for u, inst in context.instances.items()
-               if context.can_move(inst)]
+               if measurable(context, inst)]
     if any(m in INSTANCE_METRICS for m in required) and movable and \
             len(instances) == len(movable):
         raise MissingMetrics(absent, 'every movable instance')
