@@ -80,8 +80,7 @@ def _print_truth_digest(args):
 
 def _conf(args):
     conf = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     conf([], project='decision-engine', default_config_files=[])
     conf.set_override('build_workers', args.pool_size, group='collector')
     conf.set_override('http_transport', args.transport, group='collector')

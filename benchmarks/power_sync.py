@@ -50,8 +50,7 @@ from decision_engine.drivers import redfish
 
 def _conf(args):
     conf = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     conf([], project='decision-engine', default_config_files=[])
     conf.set_override('sync_workers', args.sync_workers, group='power')
     conf.set_override('periodic_max_workers', args.sync_workers,

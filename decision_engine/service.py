@@ -107,7 +107,8 @@ def on_new_worker(launcher, hook, consequence):
     :returns: whether the hook was installed.
     """
     # NOTE: ServiceLauncher keeps its cotyledon manager private and has no
-    # hook of its own; without it we keep cotyledon's behaviour.
+    # hook of its own; without it we keep cotyledon's behaviour (and
+    # tests/service/test_launcher_hooks.py fails).
     cotyledon_manager = getattr(launcher, '_manager', None)
     if cotyledon_manager is None:
         LOG.warning('Cannot hook into the threading launcher: %s',
@@ -156,6 +157,10 @@ def route_sighup_to_reset(launcher, conf):
     worker and calls ``reset()``, as the eventlet launcher does. Without the
     hook, SIGHUP restarts the worker (draining it first).
     """
+    # NOTE: reload() is cotyledon's documented override point of a worker
+    # (cotyledon.Service.reload), set here on oslo.service's wrapper
+    # instance, which has no hook of its own; tests/service/
+    # test_launcher_hooks.py fails if either library moves it.
     def _route(wrapper):
         def reload():
             conf.mutate_config_files()

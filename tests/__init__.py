@@ -12,8 +12,7 @@ def fresh_conf(**overrides):
     from decision_engine import conf as conf_mod
 
     conf = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     conf([], project='decision-engine', default_config_files=[])
     for name, value in overrides.items():
         conf.set_override(name, value)

@@ -12,6 +12,7 @@ raises :class:`OSError` when the port cannot be bound.
 """
 
 import logging
+import socket
 import threading
 
 from cheroot import wsgi
@@ -72,6 +73,34 @@ class ApiServer:
         self._server.stop()
         self._thread.join(timeout)
         LOG.info('API server stopped')
+
+
+class CannotListen(OSError):
+    """The API's address cannot be bound; the message is one line."""
+
+
+def check_listen(conf):
+    """Refuse, before anything starts, an API address that cannot be bound.
+
+    Binds ``[api] host`` and ``port`` once and lets go at once (the
+    daemon's pre-flight, before the launcher forks); port 0 needs no check.
+
+    :raises CannotListen: naming the options and the reason.
+    """
+    host, port = conf.api.host, conf.api.port
+    if not port:
+        return
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            # NOTE: as cheroot binds it: a port left in TIME_WAIT by the
+            # previous engine is free, one in use by a listener is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise CannotListen('cannot listen on [api] host %s port %d: %s'
+                           % (host, port, exc.strerror or exc))
 
 
 def start(conf, engine_api):

@@ -115,10 +115,6 @@ class AuditRunner:
             self._cond.notify_all()
             return True
 
-    def is_busy(self, audit_uuid):
-        with self._cond:
-            return audit_uuid in self._queued or audit_uuid in self._running
-
     def statistics(self):
         """This engine's :class:`RunnerStatistics`."""
         with self._cond:

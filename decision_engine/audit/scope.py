@@ -9,8 +9,7 @@ hosts; ``include_projects``, ``exclude_projects`` and ``exclude_instances``
 out of scope on in-scope hosts still count against those hosts' capacity.
 """
 
-import jsonschema
-
+from decision_engine.common import schema
 from decision_engine.model import scope as model_scope_mod
 from decision_engine.strategies import context as context_mod
 
@@ -39,12 +38,11 @@ def validate(scope):
     :raises InvalidScope: one line naming the bad field.
     """
     scope = scope or {}
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(SCHEMA).iter_errors(scope))
+    error = schema.first_error(SCHEMA, scope)
     if error is not None:
-        where = '.'.join(str(p) for p in error.absolute_path)
+        where, message = error
         raise InvalidScope('invalid scope%s: %s' % (
-            ' field %r' % where if where else '', error.message))
+            ' field %r' % where if where else '', message))
     return {k: v for k, v in scope.items() if v}
 
 
@@ -68,9 +66,7 @@ def resolve(model, scope):
         k: tuple(v) for k, v in scope.items()
         if k in ('include_projects', 'exclude_projects')})
     excluded = frozenset(scope.get('exclude_instances', ()))
-    nodes = [n for n in model.nodes.values()
-             if hosts.host_by_name(n.hostname)
-             and hosts.host_by_groups(n.aggregates, n.availability_zone)]
+    nodes = [n for n in model.nodes.values() if hosts.covers(n)]
     names = {n.hostname for n in nodes}
     instances = [i for i in model.instances.values() if i.host in names]
 

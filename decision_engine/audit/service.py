@@ -18,11 +18,10 @@ by several engines is run by the one whose compare-and-set wins.
 import dataclasses
 import logging
 
-import jsonschema
-
 from decision_engine.audit import runner as runner_mod
 from decision_engine.audit import schedule
 from decision_engine.audit import scope as scope_mod
+from decision_engine.common import schema as schema_mod
 from decision_engine.common import states
 from decision_engine.common import timeutils
 from decision_engine.concurrency import periodics
@@ -117,12 +116,11 @@ class AuditService:
         """
         if not isinstance(body, dict):
             raise InvalidAudit('the request body must be a JSON object')
-        error = jsonschema.exceptions.best_match(
-            jsonschema.Draft202012Validator(CREATE_SCHEMA).iter_errors(body))
+        error = schema_mod.first_error(CREATE_SCHEMA, body)
         if error is not None:
-            where = '.'.join(str(p) for p in error.absolute_path)
+            where, message = error
             raise InvalidAudit('invalid audit%s: %s' % (
-                ' field %r' % where if where else '', error.message))
+                ' field %r' % where if where else '', message))
         nul = _find_nul(body)
         if nul is not None:
             raise InvalidAudit('invalid audit field %r: NUL characters are '

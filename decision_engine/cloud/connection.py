@@ -75,16 +75,25 @@ class Cloud:
                           exc_info=True)
 
 
+class SizedAdapter(requests_adapters.HTTPAdapter):
+    """An ``HTTPAdapter`` that says how many connections it keeps per host
+    (requests keeps that private)."""
+
+    def __init__(self, pool_maxsize):
+        super().__init__(pool_connections=10, pool_maxsize=pool_maxsize)
+        self.pool_maxsize = pool_maxsize
+
+
 def size_connection_pool(session, pool_maxsize):
     """Let ``pool_maxsize`` threads share the session's HTTP connections."""
     pool_maxsize = max(10, int(pool_maxsize))
     requests_session = session.session
     for prefix in ('http://', 'https://'):
         current = requests_session.get_adapter(prefix)
-        if getattr(current, '_pool_maxsize', 0) >= pool_maxsize:
+        if isinstance(current, SizedAdapter) and \
+                current.pool_maxsize >= pool_maxsize:
             continue
-        requests_session.mount(prefix, requests_adapters.HTTPAdapter(
-            pool_connections=10, pool_maxsize=pool_maxsize))
+        requests_session.mount(prefix, SizedAdapter(pool_maxsize))
 
 
 def bound_session(session, conf):

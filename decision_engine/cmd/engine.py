@@ -37,17 +37,20 @@ def parse_config(argv, conf=None):
 
 
 def _register_all(conf):
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     log.register_options(conf)
 
 
 def preflight(conf):
-    """Check what can be checked before forking: the inventory and drivers.
+    """Check what can be checked before forking: the inventory and the
+    drivers, the API's address, and the store.
 
     A mistake found here exits with status 2 and one line, instead of a
     worker process that fails to start (and would be restarted).
     """
+    from decision_engine.api import auth
+    from decision_engine.api import server
+    from decision_engine.db import api as db_api
     from decision_engine.drivers import loader
     from decision_engine.drivers import power_state
     try:
@@ -56,7 +59,14 @@ def preflight(conf):
         # constructors must not do I/O (see PowerDriver).
         loader.load_drivers(conf, None,
                             power_state.PowerStateTracker(1), nodes)
-    except loader.DriverLoadError as exc:
+        if conf.api.enabled:
+            auth.check_bind(conf)
+            server.check_listen(conf)
+        # NOTE: the embedded SQLite store is created or migrated here, as
+        # the engine would do at start; a server database is only read.
+        db_api.Store.open_for_engine(conf).dispose()
+    except (loader.DriverLoadError, auth.AuthConfigError,
+            server.CannotListen, db_api.StoreUnavailable) as exc:
         sys.stderr.write('%s: error: %s\n' % (PROG, exc))
         raise SystemExit(2)
 

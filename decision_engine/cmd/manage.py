@@ -35,8 +35,7 @@ def _load_conf(args):
     from decision_engine.conf import validation
 
     conf = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     argv = []
     for path in args.config_file or []:
         argv += ['--config-file', path]

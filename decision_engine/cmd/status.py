@@ -11,7 +11,6 @@ The checks read the configuration and the store only; they change nothing
 
 import configparser
 import glob
-import ipaddress
 import os
 import re
 import sys
@@ -60,11 +59,11 @@ class Checks(upgradecheck.UpgradeCommands):
         if not api.enabled:
             return Result(Code.SUCCESS, 'the API is disabled ([api] '
                                         'enabled = false)')
-        if api.auth_strategy == 'noauth' and not _is_loopback(api.host):
-            return Result(Code.FAILURE,
-                          '[api] auth_strategy = noauth is only allowed on '
-                          'a loopback address, not [api] host = %s'
-                          % api.host)
+        from decision_engine.api import auth
+        try:
+            auth.check_bind(self.conf)
+        except auth.AuthConfigError as exc:
+            return Result(Code.FAILURE, str(exc))
         if api.auth_strategy == 'http_basic' and not os.access(
                 api.http_basic_auth_user_file, os.R_OK):
             return Result(Code.FAILURE,
@@ -152,6 +151,7 @@ class Checks(upgradecheck.UpgradeCommands):
     # -- store ---------------------------------------------------------------
 
     def _check_store_schema(self):
+        from decision_engine.db import api as db_api
         from decision_engine.db import migration
         from decision_engine.db import session
 
@@ -174,7 +174,7 @@ class Checks(upgradecheck.UpgradeCommands):
                 engine.dispose()
         except Exception as exc:
             return Result(Code.FAILURE, 'cannot read the store %s: %s'
-                          % (shown, _one_line(exc)))
+                          % (shown, db_api.one_line(exc)))
         want = migration.head()
         if at is None:
             return Result(Code.FAILURE,
@@ -197,22 +197,6 @@ class Checks(upgradecheck.UpgradeCommands):
         ('systemd stop timeout', _check_stop_timeout),
         ('Store schema', _check_store_schema),
     )
-
-
-def _is_loopback(host):
-    # NOTE: the same rule as the API's own start-up check.
-    if host == 'localhost':
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _one_line(exc):
-    text = ' '.join(str(exc).split())
-    # SQLAlchemy appends a "(Background on this error at: ...)" link.
-    return re.sub(r'\s*\(Background on this error at: [^)]*\)', '', text)
 
 
 def _fmt(value):
@@ -291,17 +275,14 @@ def main(argv=None, conf=None):
     """Entry point of ``decision-engine-status``."""
     argv = sys.argv[1:] if argv is None else argv
     conf = conf or conf_mod.CONF
-    checks = Checks(conf)
-    upgradecheck.register_cli_options(conf, checks)
     try:
-        conf(argv, project=PROJECT, prog='decision-engine-status')
+        # NOTE: main(), not run(): --json is read from the configuration
+        # that main() records, and nothing else sets it publicly.
+        return upgradecheck.main(conf, PROJECT, Checks(conf), argv)
     except cfg.Error as exc:
         sys.stderr.write('decision-engine-status: error: %s\n'
                          % validation.describe(exc))
         return 2
-    # NOTE: oslo.upgradecheck reads --json from its module-level CONF.
-    upgradecheck.CONF = conf
-    return upgradecheck.run(conf)
 
 
 if __name__ == '__main__':

@@ -42,7 +42,6 @@ from decision_engine.concurrency import pool as pool_mod
 from decision_engine.model import elements
 from decision_engine.collector import fetch
 from decision_engine.model import parse
-from decision_engine.model import scope as scope_mod
 from decision_engine.model.errors import ModelBuildError
 
 LOG = logging.getLogger(__name__)
@@ -312,20 +311,12 @@ class _Build:
         for name, hosts in self.aggregates:
             for host in hosts:
                 members[host].append(name)
-        zones = collections.defaultdict(list)
         for node in model.nodes.values():
-            hostname = node.hostname
-            node.aggregates = tuple(members.get(hostname, ()))
-            service = self.services.get(hostname)
+            node.aggregates = tuple(members.get(node.hostname, ()))
+            service = self.services.get(node.hostname)
             if service is not None:
                 node.availability_zone = service[0]
-            zones[node.availability_zone].append(hostname)
-        model.aggregates = {
-            name: tuple(h for h in hosts if h in model._by_hostname)
-            for name, hosts in self.aggregates}
-        model.availability_zones = {
-            zone: tuple(sorted(hosts)) for zone, hosts in zones.items()
-            if zone is not None}
+        model.index_groups(self.aggregates)
         model.build_seconds = time.monotonic() - self.started
         model.built_at = time.time()
         model.requests = self.fetcher.requests
@@ -344,7 +335,3 @@ def _parsed(fn, arg, endpoint, host=None, star=False):
         raise ModelBuildError('GET %s%s: unexpected response: %s' % (
             endpoint, ' for host %s' % host if host else '', exc),
             endpoint, host)
-
-
-def key_of(scope):
-    return scope_mod.key_of(scope)

@@ -156,7 +156,10 @@ class DirectTransport:
         if ctx is None:
             verify = session.verify
             if verify is False:
-                ctx = ssl._create_unverified_context()
+                # As requests does with verify=False: no CA, no hostname.
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
             else:
                 ctx = ssl.create_default_context(
                     cafile=verify if isinstance(verify, str)

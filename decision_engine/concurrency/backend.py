@@ -69,11 +69,6 @@ def _wake_hub_on_signals():
     eventlet.spawn_n(_drain)
 
 
-def selected():
-    """The selected backend, or None before :func:`select`."""
-    return _selected
-
-
 def log_choice():
     if _selected == EVENTLET:
         LOG.warning('Running on the eventlet backend, which eventlet itself '

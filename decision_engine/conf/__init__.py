@@ -33,5 +33,12 @@ MODULES = (default, conductor, power, fake_power, redfish, ipmi,
            collector, datasource, cloud, nova, placement, ironic, simulator,
            reports)
 
-for _module in MODULES:
-    _module.register_opts(CONF)
+
+def register_opts(conf):
+    """Register every option of every group on ``conf`` (a fresh
+    ``ConfigOpts`` of a tool or test, or the global ``CONF``)."""
+    for module in MODULES:
+        module.register_opts(conf)
+
+
+register_opts(CONF)

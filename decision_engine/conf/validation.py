@@ -6,7 +6,9 @@ of range or an unknown choice stops it at once, with one line naming the
 option and the value, instead of failing later inside a worker.
 """
 
+import glob
 import logging
+import os
 import re
 
 from oslo_config import cfg
@@ -49,6 +51,11 @@ def guard_reloads(conf, register_opts):
 
     :returns: the wrapped ``mutate_config_files``.
     """
+    # NOTE: oslo.config has no hook that runs before a mutation (its mutate
+    # hooks run after the new values are applied), so the instance's method
+    # is wrapped. Every reloader calls it on this object; if one stopped
+    # doing so, the daemon's "SIGHUP with a bad value keeps the running
+    # config" test fails on that backend.
     original = conf.mutate_config_files
 
     def mutate_config_files():
@@ -87,15 +94,31 @@ def _all_options(conf):
 
 
 def _raw_value(conf, group, name):
-    """The value as written in the config file, for the error message."""
-    try:
-        # NOTE: private, but it is the only way to show the bad text; the
-        # message degrades gracefully if oslo.config changes it.
-        values = conf._namespace._get_file_value(
-            [(group or 'DEFAULT', name)])[0]
-        return repr(values[-1] if isinstance(values, list) else values)
-    except Exception:
-        return '(as configured)'
+    """The value as written in the config files, for the error message.
+
+    The files are read again with oslo.config's public parser (the last
+    file that sets the option wins, as when oslo.config parsed them).
+    """
+    found = None
+    for path in _config_files(conf):
+        sections = {}
+        try:
+            cfg.ConfigParser(path, sections).parse()
+        except (OSError, cfg.Error, ValueError):
+            continue
+        values = sections.get(group or 'DEFAULT', {}).get(name)
+        if values:
+            found = values[-1]
+    return repr(found) if found is not None else '(as configured)'
+
+
+def _config_files(conf):
+    """The files oslo.config read, in its order: files, then dirs."""
+    files = list(conf.config_file or [])
+    dirs = conf.config_dir or []
+    for directory in [dirs] if isinstance(dirs, str) else dirs:
+        files.extend(sorted(glob.glob(os.path.join(directory, '*.conf'))))
+    return files
 
 
 _ORACLE_MESSAGE = re.compile(

@@ -8,6 +8,7 @@ the API while it runs cannot be flipped back to SUCCEEDED by the runner.
 
 import logging
 import os
+import re
 import uuid as uuid_mod
 
 import sqlalchemy as sa
@@ -25,6 +26,17 @@ LOG = logging.getLogger(__name__)
 
 class NotFound(LookupError):
     pass
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be opened; the message is one line naming it."""
+
+
+def one_line(exc):
+    """``exc`` as one line, without SQLAlchemy's "Background on this
+    error" link."""
+    text = ' '.join(str(exc).split()) or type(exc).__name__
+    return re.sub(r'\s*\(Background on this error at: [^)]*\)', '', text)
 
 
 class StoreError(RuntimeError):
@@ -84,21 +96,29 @@ class Store:
         database must already be at the current schema
         (``decision-engine-manage db sync``).
 
-        :raises migration.SchemaOutOfDate: a server database not at head.
+        :raises StoreUnavailable: one line naming the store (password
+            hidden) and what is wrong: unreachable, refused, or a server
+            database not at the current schema.
         """
         embedded = not conf.database.connection
-        if embedded:
-            os.makedirs(conf.state_path, exist_ok=True)
-        store = cls.from_conf(conf)
+        url = session_mod.url_from_conf(conf)
+        shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+        store = None
         try:
+            if embedded:
+                os.makedirs(conf.state_path, exist_ok=True)
+            store = cls.from_conf(conf)
             if embedded:
                 store.upgrade()
             else:
                 store.check_schema()
-        except Exception:
-            store.dispose()
-            raise
-        url = session_mod.url_from_conf(conf)
+        except Exception as exc:
+            if store is not None:
+                store.dispose()
+            if isinstance(exc, migration.SchemaOutOfDate):
+                raise StoreUnavailable('the store %s: %s' % (shown, exc))
+            raise StoreUnavailable('cannot open the store %s: %s'
+                                   % (shown, one_line(exc)))
         LOG.info('Store: %s', url if embedded else url.split(':', 1)[0])
         return store
 

@@ -16,7 +16,6 @@ time, the ones that failed last time first.
 import abc
 import dataclasses
 import logging
-import threading
 import time
 
 from oslo_utils import strutils
@@ -61,13 +60,12 @@ class PowerDriver(metaclass=abc.ABCMeta):
         self.tracker = tracker
         self.sweeps = 0
         # NOTE: read by /metrics (sweep_statistics); written only by the
-        # sweep, which never overlaps itself (_sweep_lock).
+        # sweep, which never overlaps itself (_sweeping).
         self.sweep_failures = 0
         self.last_sweep_duration = None
-        # NOTE: futurist never starts a periodic again before its last run
-        # ended; this lock also keeps a manual call (a test, an operator's
-        # "sync now") from overlapping a scheduled sweep.
-        self._sweep_lock = threading.Lock()
+        # NOTE: keeps a manual call (a test, an operator's "sync now") from
+        # overlapping a scheduled sweep.
+        self._sweeping = periodics.NonOverlapping()
         self._capped_logged = False
 
     @abc.abstractmethod
@@ -139,14 +137,14 @@ class PowerDriver(metaclass=abc.ABCMeta):
 
         :returns: False when skipped because a sweep was already running.
         """
-        if not self._sweep_lock.acquire(blocking=False):
+        if not self._sweeping.enter():
             LOG.debug('Power-state sweep of driver %s skipped: the previous '
                       'one is still running', self.name)
             return False
         try:
             self._timed_sweep()
         finally:
-            self._sweep_lock.release()
+            self._sweeping.leave()
         return True
 
     def _sweep(self, nodes):

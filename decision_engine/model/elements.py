@@ -283,6 +283,26 @@ class ComputeModel:
                 node.memory_mb_capacity - memory,
                 node.disk_gb_capacity - disk)
 
+    def index_groups(self, aggregates):
+        """Set :attr:`aggregates` and :attr:`availability_zones` from the
+        nodes' own ``aggregates`` and ``availability_zone``.
+
+        :param aggregates: ``{name: hostnames}`` (or pairs) as Nova lists
+            them; hosts the model does not hold are left out.
+        """
+        items = aggregates.items() if isinstance(aggregates, dict) \
+            else aggregates
+        self.aggregates = {
+            name: tuple(h for h in hosts if h in self._by_hostname)
+            for name, hosts in items}
+        zones = {}
+        for node in self.nodes.values():
+            if node.availability_zone is not None:
+                zones.setdefault(node.availability_zone, []).append(
+                    node.hostname)
+        self.availability_zones = {zone: tuple(sorted(hosts))
+                                   for zone, hosts in zones.items()}
+
     def __eq__(self, other):
         """Same nodes, instances, aggregates and zones (metadata ignored)."""
         if not isinstance(other, ComputeModel):

@@ -96,6 +96,12 @@ class Scope:
             return False
         return not self.include_azs or zone in self.include_azs
 
+    def covers(self, node):
+        """Whether the compute ``node`` (its name, aggregates and AZ) is in
+        scope."""
+        return self.host_by_name(node.hostname) and self.host_by_groups(
+            node.aggregates, node.availability_zone)
+
     def project(self, project_id):
         if project_id in self.exclude_projects:
             return False
@@ -116,21 +122,13 @@ def select(model, scope):
     from decision_engine.model import elements
     new = elements.ComputeModel()
     for node in model.nodes.values():
-        if scope.host_by_name(node.hostname) and scope.host_by_groups(
-                node.aggregates, node.availability_zone):
+        if scope.covers(node):
             new.add_node(node.copy())
     for hostname in new._by_hostname:
         for inst in model._on_host.get(hostname, {}).values():
             if scope.project(inst.project_id):
                 new.add_instance(inst.copy())
-    new.aggregates = {name: tuple(h for h in hosts if h in new._by_hostname)
-                      for name, hosts in model.aggregates.items()}
-    zones = {}
-    for node in new.nodes.values():
-        if node.availability_zone is not None:
-            zones.setdefault(node.availability_zone, []).append(
-                node.hostname)
-    new.availability_zones = {z: tuple(sorted(h)) for z, h in zones.items()}
+    new.index_groups(model.aggregates)
     new.built_at = model.built_at
     new.build_seconds = model.build_seconds
     new.requests = 0

@@ -15,7 +15,7 @@ the pool: it only decides.
 
 import copy
 
-import jsonschema
+from decision_engine.common import schema
 
 
 class StrategyError(Exception):
@@ -60,14 +60,12 @@ class Strategy:
         params = copy.deepcopy(params or {})
         if not isinstance(params, dict):
             raise InvalidParameters('parameters must be a JSON object')
-        validator = jsonschema.Draft202012Validator(cls.parameters_schema)
-        error = jsonschema.exceptions.best_match(
-            validator.iter_errors(params))
+        error = schema.first_error(cls.parameters_schema, params)
         if error is not None:
-            where = '.'.join(str(p) for p in error.absolute_path)
+            where, message = error
             raise InvalidParameters(
                 'invalid parameter%s for strategy %s: %s'
-                % (' %r' % where if where else 's', cls.name, error.message))
+                % (' %r' % where if where else 's', cls.name, message))
         for key, prop in cls.parameters_schema.get('properties',
                                                    {}).items():
             if key not in params and 'default' in prop:

@@ -14,8 +14,7 @@ from decision_engine.model import scope as scope_mod
 
 def make_conf(**overrides):
     conf = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     conf([], project='decision-engine-test')
     for group, values in overrides.items():
         for name, value in values.items():

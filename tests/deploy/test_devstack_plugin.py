@@ -183,8 +183,7 @@ def test_post_config_is_valid_for_the_engine(devstack, tmp_path):
     path.write_text(''.join('[%s]\n%s\n' % (s, '\n'.join(lines))
                             for s, lines in sections.items()))
     conf = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(conf)
+    conf_mod.register_opts(conf)
     conf(['--config-file', str(path)], project='decision-engine')
     validation.check_all(conf)
     assert conf.api.auth_strategy == 'keystone'

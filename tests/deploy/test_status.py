@@ -40,8 +40,7 @@ def deployment(tmp_path, monkeypatch, capsys):
                                        for kv in opts.items()))
             for s, opts in values.items()))
         conf = cfg.ConfigOpts()
-        for module in conf_mod.MODULES:
-            module.register_opts(conf)
+        conf_mod.register_opts(conf)
         capsys.readouterr()
         code = status.main(['--config-file', str(path), 'upgrade', 'check',
                             '--json'], conf=conf)

@@ -115,8 +115,28 @@ def test_bad_inventory_exits_nonzero_with_one_line(tmp_path):
 
 
 def test_failed_start_exits_1_once_without_traceback(engine):
-    """A failure only the worker can see (the API port is taken) stops the
-    daemon with status 1 instead of a worker restarted forever."""
+    """A failure only the worker can see (the API's htpasswd file, read
+    when the API starts) stops the daemon with status 1 instead of a
+    worker restarted forever."""
+    users = engine.tmp / 'htpasswd'
+    users.write_text('admin:not-a-bcrypt-hash\n')
+    engine.write_config(extra='[api]\nenabled = true\nport = 0\n'
+                              'auth_strategy = http_basic\n'
+                              'http_basic_auth_user_file = %s\n' % users)
+    engine.config_path.write_text(engine.config_path.read_text().replace(
+        '[api]\nenabled = false\n', ''))
+    engine.start()
+    assert engine.proc.wait(GUARD) == 1
+    output = engine.output()
+    assert 'Traceback' not in output
+    log = engine.log()
+    assert log.count('decision-engine failed to start: AuthConfigError') == 1
+    assert 'the hash of user admin' in log
+
+
+def test_api_port_in_use_fails_before_the_fork(engine):
+    """The pre-flight binds the API's address before the launcher forks:
+    exit status 2 and one line naming the options."""
     with socket.socket() as taken:
         taken.bind(('127.0.0.1', 0))
         taken.listen()
@@ -125,12 +145,11 @@ def test_failed_start_exits_1_once_without_traceback(engine):
         engine.config_path.write_text(engine.config_path.read_text().replace(
             '[api]\nenabled = false\n', ''))
         engine.start()
-        assert engine.proc.wait(GUARD) == 1
-    output = engine.output()
-    assert 'Traceback' not in output
-    log = engine.log()
-    assert log.count('decision-engine failed to start: OSError') == 1
-    assert 'Address already in use' in log
+        assert engine.proc.wait(GUARD) == 2
+    [line] = engine.output().strip().splitlines()
+    assert line == ('decision-engine: error: cannot listen on [api] host '
+                    '127.0.0.1 port %d: Address already in use' % port)
+    assert 'failed to start' not in engine.log()    # no worker was forked
 
 
 def test_sighup_with_a_bad_value_keeps_the_running_config(engine):
@@ -182,3 +201,33 @@ def test_stop_right_after_a_reload_still_drains(tmp_path, backend):
             assert engine.proc.wait(GUARD) == 0
         finally:
             engine.stop()
+
+
+@pytest.mark.parametrize('case', ['empty schema', 'unreachable'])
+def test_store_problems_fail_before_the_fork(tmp_path, case):
+    """A server store that is not at the current schema, or not there at
+    all, is refused by the pre-flight: status 2, one line naming the store
+    (never its password) and what to do."""
+    from tests import dbfixtures
+
+    engine = EngineProcess(tmp_path)
+    with dbfixtures.postgres_url() as url:
+        if case == 'unreachable':
+            url = 'postgresql+psycopg2://postgres:s3cret@127.0.0.1:9/test'
+        engine.write_config(extra='[database]\nconnection = %s\n' % url)
+        engine.start()
+        try:
+            assert engine.proc.wait(GUARD) == 2
+            [line] = engine.output().strip().splitlines()
+        finally:
+            engine.notify.close()
+    assert line.startswith('decision-engine: error: ')
+    assert 's3cret' not in line
+    if case == 'empty schema':
+        assert 'schema is at revision none (empty)' in line
+        assert 'decision-engine-manage db sync' in line
+    else:
+        assert line.startswith('decision-engine: error: cannot open the '
+                               'store postgresql+psycopg2://postgres:***@'
+                               '127.0.0.1:9/test: ')
+        assert 'Connection refused' in line

@@ -17,8 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 
 def _conf():
     c = cfg.ConfigOpts()
-    for module in conf_mod.MODULES:
-        module.register_opts(c)
+    conf_mod.register_opts(c)
     return c
 
 
