@@ -140,6 +140,12 @@ class EngineAPI:
         collector`)."""
         return self.collector.status() if self.collector else None
 
+    def gathering_statistics(self):
+        """The metrics gatherer's ``GatheringStatistics``, or None without
+        a datasource."""
+        gatherer = self.audits.metrics
+        return gatherer.statistics() if gatherer is not None else None
+
     def model_summary(self):
         """The current model's summary and how stale it is."""
         result = {'max_model_age': self.audits.conf.audit.max_model_age}

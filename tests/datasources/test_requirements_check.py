@@ -94,3 +94,16 @@ def test_manage_strategy_show(api, env, capsys):
     assert status == (1 if hidden_on_1 else 0)
     assert 'host_ram_usage' in out
     assert all(u in out for u in hidden_on_1)
+
+
+def test_gathering_shows_in_engine_metrics(api):
+    get(api, 'workload_balance')
+    text = requests.get(api + '/metrics').text
+    samples = {line.split(' ')[0]: float(line.split(' ')[1])
+               for line in text.splitlines()
+               if line.startswith('decision_engine_metrics_')}
+    assert samples['decision_engine_metrics_gatherings_total'] == 1
+    # Hosts and instances, and the fallback by instance label for the
+    # host (compute-6) that has no fqdn series.
+    assert samples['decision_engine_metrics_queries_total'] == 3
+    assert samples['decision_engine_metrics_query_errors_total'] == 0
