@@ -17,7 +17,9 @@ Prometheus holds a full ``--window`` of samples. Measured:
    one at a time, in the same run), so ``bound_s = waves x median`` with
    ``waves = ceil(queries / parallelism)``; ``ratio_to_bound = wall_s /
    bound_s`` (target <= 1.5) and ``queries`` <= ``per_resource_queries``
-   / 100;
+   / 100; ``sequential_wall_s`` is the same gathering one query at a time
+   (``parallel_speedup`` = sequential / parallel, which a machine whose
+   cores are busy caps near 1);
 3. an end-to-end ``workload_balance`` audit the way the runner does it:
    the real model build (the embedded simulator in a child process, its
    own CPU, same generator arguments) + the gathering (cache off) + the
@@ -119,6 +121,13 @@ def run(args):
         queries = gatherer.statistics().queries - before
         values = sum(len(v) for v in measured.values.values())
         complete = not m.missing(measured, wanted)
+        # The same gathering one query at a time: what the parallelism
+        # buys on this machine, under its current load.
+        conf.set_override('parallelism', 1, group='datasource')
+        s0 = time.perf_counter()
+        gatherer.gather(wanted)
+        sequential = time.perf_counter() - s0
+        conf.set_override('parallelism', args.parallelism, group='datasource')
         median = _median_query(gatherer, wanted, args.sample,
                                args.chunk_size, args.window)
         waves = math.ceil(queries / args.parallelism)
@@ -172,6 +181,8 @@ def run(args):
         'queries_ratio_to_target': round(queries / (per_resource / 100.0),
                                          3),
         'wall_s': round(wall, 3),
+        'sequential_wall_s': round(sequential, 3),
+        'parallel_speedup': round(sequential / wall, 2) if wall else None,
         'median_query_s': round(median, 4),
         'waves': waves,
         'bound_s': round(bound, 3),

@@ -107,6 +107,12 @@ def build_parser():
     p.add_argument('--username', default='admin')
     p.add_argument('--password', default='secret')
     p.add_argument('--project', default='admin')
+    p.add_argument('--exporter-port', type=_port, default=None,
+                   help='also serve the load model as Prometheus metrics '
+                        '(node_exporter and Ceilometer names) on this port '
+                        '(0: a free one); migrations move the load')
+    p.add_argument('--load-seed', type=int, default=0,
+                   help='seed of the load model (--exporter-port)')
     p.add_argument('--ready-file', metavar='PATH',
                    help='write {"url", "auth_url", "port", "pid"} here')
     p.add_argument('--quiet', action='store_true',
@@ -149,6 +155,18 @@ def main(argv=None):
                     fault_seed=args.fault_seed,
                     username=args.username, password=args.password,
                     project=args.project, max_limit=args.max_limit)
+    exporter = None
+    if args.exporter_port is not None:
+        from decision_engine.simulator import exporter as exporter_mod
+        from decision_engine.simulator import load as load_mod
+        try:
+            exporter = exporter_mod.ExporterServer(
+                exporter_mod.LoadExporter(
+                    topology, load_mod.LoadModel(seed=args.load_seed)),
+                host=args.host, port=args.exporter_port).start()
+        except OSError as exc:
+            return _fail('--exporter-port %s: %s'
+                         % (args.exporter_port, exc.strerror or exc))
     stop = threading.Event()
 
     def _on_signal(signum, frame):
@@ -173,13 +191,18 @@ def main(argv=None):
         try:
             with open(tmp, 'w', encoding='utf-8') as f:
                 json.dump({'url': sim.url, 'auth_url': sim.auth_url,
-                           'port': sim.port, 'pid': os.getpid()}, f)
+                           'port': sim.port, 'pid': os.getpid(),
+                           'exporter': exporter.address if exporter
+                           else None}, f)
             os.replace(tmp, args.ready_file)
         except OSError as exc:
             sim.stop()
             return _fail('--ready-file %s: %s' % (args.ready_file,
                                                   exc.strerror))
     print('%s listening on %s' % (PROG, sim.url), flush=True)
+    if exporter is not None:
+        print('load exporter: http://%s/metrics' % exporter.address,
+              flush=True)
     if not args.quiet:
         print('auth_url: %s' % sim.auth_url)
         print('# clouds.yaml')
@@ -190,6 +213,8 @@ def main(argv=None):
             pass
     finally:
         sim.stop()
+        if exporter is not None:
+            exporter.stop()
     return 0
 
 

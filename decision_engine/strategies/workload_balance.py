@@ -125,12 +125,20 @@ class WorkloadBalance(base.Strategy):
             if usage >= need:
                 return (0, usage, inst.uuid)
             return (1, -usage, inst.uuid)
-        dests = sorted((h for h in targets if h != source),
-                       key=lambda h: (load.fraction(h, kind), h))
+        # NOTE: a destination takes ``usage`` only if its headroom under
+        # the threshold (in cores or MiB) is at least that much: checked
+        # first, cheaply, and an instance bigger than every headroom is
+        # not tried at all, so large clouds where little fits stay fast.
+        dests = sorted(
+            ((load.fraction(h, kind), threshold * load.total[h][kind]
+              - load.used[h][kind] + 1e-9, h)
+             for h in targets if h != source))
+        widest = max((room for _, room, _ in dests), default=0.0)
         for inst in sorted(candidates, key=order):
             usage = load.usage[inst.uuid][kind]
-            for dest in dests:
-                if placement.fits(inst, dest) and load.fraction_after(
-                        dest, kind, usage) <= threshold + 1e-9:
+            if usage > widest:
+                continue
+            for _, room, dest in dests:
+                if usage <= room and placement.fits(inst, dest):
                     return inst, dest
         return None
