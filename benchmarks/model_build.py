@@ -71,7 +71,7 @@ def _truth_digest(args):
 
 def _print_truth_digest(args):
     from decision_engine.simulator import Topology
-    from tests.model import truth
+    from tests.fixtures import truth
     topo = Topology.generate(hosts=args.hosts, instances=args.instances,
                              aggregates=args.aggregates, azs=args.azs,
                              seed=args.seed)

@@ -30,7 +30,7 @@ def sim(topology):
 def url(request, tmp_path):
     """A fresh store database of each kind (PostgreSQL at 127.0.0.1:5432,
     database ``test``, a schema of its own; absent means a loud failure)."""
-    from tests import dbfixtures
+    from tests.fixtures import dbfixtures
 
     with dbfixtures.database_url(request.param, tmp_path) as url:
         yield url

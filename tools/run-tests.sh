@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh machine and run all of
 # it: style checks, the whole suite on the threading backend, and the pool,
-# periodics and daemon tests again in an eventlet-patched process.
+# periodics, config, driver loading and manager tests again in an
+# eventlet-patched process (EVENTLET_TESTS, the same list as tox -e
+# py3-eventlet).
 #
 # Usage: tools/run-tests.sh [pytest args...]
 # Environment: VENV (default .venv) is where the virtualenv goes.
@@ -36,6 +38,10 @@ echo "== import layers (lint-imports, contracts in setup.cfg)"
 echo "== test suite (threading backend)"
 "$VENV/bin/python" -m pytest tests "$@"
 
-echo "== pool and periodics on the eventlet backend"
+echo "== pool, periodics, config, drivers and manager on the eventlet backend"
+EVENTLET_TESTS=(tests/concurrency tests/conductor tests/conf
+                tests/drivers/test_inventory.py
+                tests/drivers/test_fake_driver.py
+                tests/deploy/test_docs_examples.py)
 DECISION_ENGINE_TEST_BACKEND=eventlet \
-    "$VENV/bin/python" -m pytest tests/unit "$@"
+    "$VENV/bin/python" -m pytest "${EVENTLET_TESTS[@]}" "$@"

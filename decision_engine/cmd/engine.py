@@ -48,6 +48,9 @@ def preflight(conf):
     A mistake found here exits with status 2 and one line, instead of a
     worker process that fails to start (and would be restarted).
     """
+    # NOTE: imported here, after main() selected the concurrency backend:
+    # these import futurist and SQLAlchemy, which create locks at import
+    # time that eventlet must have patched first.
     from decision_engine.api import auth
     from decision_engine.api import server
     from decision_engine.db import api as db_api
@@ -82,6 +85,7 @@ def main(argv=None):
     backend.log_choice()
     notifier = systemd.take_notify_socket()
 
+    # NOTE: imported once the backend is selected (see preflight).
     from oslo_service import opts as oslo_service_opts
     from oslo_service import service as oslo_service_mod
 

@@ -29,6 +29,9 @@ class CommandError(Exception):
 # -- configuration -----------------------------------------------------------
 
 def _load_conf(args):
+    # NOTE: imported here, as the store below: most commands only talk to
+    # the engine's API over HTTP and should start fast (oslo.config and
+    # SQLAlchemy are only needed by the commands that read the config).
     from oslo_config import cfg
 
     from decision_engine import conf as conf_mod
@@ -49,6 +52,7 @@ def _load_conf(args):
 
 
 def db_sync(args):
+    # NOTE: imported here: see _load_conf.
     from decision_engine.db import api as db_api
     from decision_engine.db import migration
     from decision_engine.db import session as session_mod

@@ -59,6 +59,8 @@ class Checks(upgradecheck.UpgradeCommands):
         if not api.enabled:
             return Result(Code.SUCCESS, 'the API is disabled ([api] '
                                         'enabled = false)')
+        # NOTE: imported here: the API package pulls in WebOb and
+        # keystonemiddleware, needed only when the API is enabled.
         from decision_engine.api import auth
         try:
             auth.check_bind(self.conf)
@@ -93,6 +95,8 @@ class Checks(upgradecheck.UpgradeCommands):
                                    ', '.join(sorted(installed)) or 'none'))
         path = self.conf.power.inventory_file
         if path:
+            # NOTE: imported only when there is an inventory to check: the
+            # drivers pull in futurist, sushy and pyghmi.
             from decision_engine.drivers import loader
             try:
                 nodes = loader.load_nodes(self.conf)
@@ -151,6 +155,8 @@ class Checks(upgradecheck.UpgradeCommands):
     # -- store ---------------------------------------------------------------
 
     def _check_store_schema(self):
+        # NOTE: imported when the check runs: SQLAlchemy and alembic are
+        # the slowest imports of this tool.
         from decision_engine.db import api as db_api
         from decision_engine.db import migration
         from decision_engine.db import session
@@ -257,6 +263,7 @@ def _invalid_driver_info(conf, nodes):
     """The loader's one-line error for the nodes' ``driver_info``, as the
     daemon's pre-flight check would report it, or None when all is valid.
     """
+    # NOTE: imported here: see _check_power_drivers.
     from decision_engine.drivers import loader
     from decision_engine.drivers import power_state
     try:

@@ -36,6 +36,41 @@ opts = [
              'it with ``verify_ca`` in its ``driver_info`` (true, false, or '
              'the path of a CA bundle). Turning this off exposes the BMC '
              'credentials to anyone on the path.'),
+    cfg.StrOpt(
+        'power_read',
+        default='lean',
+        choices=[
+            ('lean', 'One GET of the system resource over a kept-open '
+                     'connection, PowerState taken from the JSON (sushy '
+                     'still authenticates, finds the system and switches '
+                     'power).'),
+            ('sushy', 'Every poll through sushy\'s resource objects, on a '
+                      'new connection each time.'),
+        ],
+        mutable=True,
+        help='How the periodic power-state poll reads a Redfish BMC. '
+             '"lean" costs a fraction of the CPU of "sushy"; it uses sushy '
+             'anyway for a BMC reached through an HTTP proxy (set in the '
+             'environment), and for the poll after a BMC refused the '
+             'session token. Choose "sushy" for BMCs that misbehave on '
+             'persistent connections.'),
+    cfg.IntOpt(
+        'lean_connections_per_bmc',
+        default=4, min=1, max=1000, mutable=True,
+        help='Most idle connections kept open to one BMC endpoint (scheme, '
+             'host, port) between lean reads. A BMC managing one system '
+             'needs one; a service managing many systems behind one '
+             'address (a chassis manager, an emulator) is polled up to '
+             '[power] sync_workers at a time, and connections beyond this '
+             'bound are closed after their request.'),
+    cfg.IntOpt(
+        'lean_idle_connections',
+        default=1000, min=1, max=100000, mutable=True,
+        help='Most idle connections the lean read keeps open over all '
+             'BMCs (each is a socket of the engine and a connection the BMC '
+             'holds). Beyond it, the least recently polled BMCs lose their '
+             'idle connections and the next poll of each opens a new one; '
+             'keep it under the process\'s open-file limit.'),
 ]
 
 

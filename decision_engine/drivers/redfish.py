@@ -19,17 +19,36 @@ one read timeout, and the next sweep is the retry.
 One sushy client per node is kept between sweeps, so a steady-state poll is
 one ``GET`` of the system; a failed call drops the node's client and the
 next poll reconnects (and re-authenticates).
+
+The periodic power read (``[redfish] power_read = lean``, the default)
+skips sushy's resource objects once a node is connected: sushy still
+authenticates, finds the system's path and switches power, but the poll is
+one ``GET`` of that path over a kept-open connection
+(:mod:`decision_engine.drivers.keepalive`) taking ``PowerState`` from the
+JSON, with sushy's timeouts, TLS settings, credentials (its session token
+through :meth:`sushy.auth.SessionAuth.get_session_key`, or basic) and its
+error classes (:func:`sushy.exceptions.raise_for_response`). The poll goes
+through sushy instead when an HTTP proxy applies to the BMC address (the
+lean read does not speak to proxies), when the session token was refused
+(sushy re-authenticates and retries, as on its own path) and when the BMC
+refuses ``Accept-Encoding: identity`` (406, sushy retries without it) or
+redirects (3xx, requests follows).
 """
 
+import base64
+import json
 import logging
 import threading
+from urllib import parse as urlparse
 
+import requests
 import sushy
 from sushy import auth as sushy_auth
 from sushy import exceptions as sushy_exc
 
 from decision_engine.drivers import base
 from decision_engine.drivers import driver_info as info_checks
+from decision_engine.drivers import keepalive
 from decision_engine.drivers import power_state
 
 LOG = logging.getLogger(__name__)
@@ -48,6 +67,12 @@ _STATES = {
 }
 _RESETS = {power_state.POWER_ON: sushy.ResetType.ON,
            power_state.POWER_OFF: sushy.ResetType.FORCE_OFF}
+# NOTE: the Redfish values (Resource.PowerState, DMTF schema: On, Off,
+# PoweringOn, PoweringOff, Paused), as the lean read finds them in JSON.
+_VALUES = {member.value: state for member, state in _STATES.items()}
+_LEAN_HEADERS = {'Accept': 'application/json', 'OData-Version': '4.0',
+                 'Accept-Encoding': 'identity',
+                 'User-Agent': 'decision-engine'}
 
 
 class _Settings:
@@ -74,13 +99,42 @@ class _Settings:
 
 
 class _Client:
-    __slots__ = ('key', 'root', 'system', 'lock')
+    """A node's sushy client and what its lean read needs.
+
+    ``target`` is ``(scheme, host, port, path)`` of the system resource,
+    or None when the lean read cannot be used for this node (a proxy).
+    """
+
+    __slots__ = ('key', 'root', 'system', 'lock', 'auth', 'url', 'target',
+                 'basic')
 
     def __init__(self, key):
         self.key = key
         self.root = None
         self.system = None
         self.lock = threading.Lock()
+        self.auth = None
+        self.url = None
+        self.target = None
+        self.basic = None
+
+    def lean_headers(self):
+        """Request headers with the credentials sushy would send now."""
+        headers = dict(_LEAN_HEADERS)
+        token = None
+        if isinstance(self.auth, sushy_auth.SessionAuth):
+            # NOTE: public sushy API; None when "auto" fell back to basic
+            # or the session is being re-established.
+            token = self.auth.get_session_key()
+        if token:
+            headers['X-Auth-Token'] = token
+        elif self.basic:
+            headers['Authorization'] = self.basic
+        return headers
+
+    def uses_session(self):
+        return (isinstance(self.auth, sushy_auth.SessionAuth)
+                and bool(self.auth.get_session_key()))
 
 
 class RedfishPowerDriver(base.PowerDriver):
@@ -91,6 +145,10 @@ class RedfishPowerDriver(base.PowerDriver):
         self._clients = {}
         self._clients_lock = threading.Lock()
         self._plain_http_logged = False
+        self._proxy_logged = False
+        self._http = keepalive.KeepAlivePool(
+            conf.redfish.lean_connections_per_bmc,
+            conf.redfish.lean_idle_connections)
 
     def validate(self, driver_info):
         info_checks.check_known(driver_info, KNOWN_FIELDS, 'redfish')
@@ -145,17 +203,17 @@ class RedfishPowerDriver(base.PowerDriver):
             if self._clients.get(node.hostname) is client:
                 del self._clients[node.hostname]
 
-    def _connect(self, settings):
+    def _connect(self, settings, client):
         if settings.auth_type == 'basic':
             auth_cls = sushy_auth.BasicAuth
         elif settings.auth_type == 'session':
             auth_cls = sushy_auth.SessionAuth
         else:
             auth_cls = sushy_auth.SessionOrBasicAuth
+        auth = auth_cls(username=settings.username,
+                        password=settings.password)
         root = sushy.Sushy(
-            settings.address,
-            auth=auth_cls(username=settings.username,
-                          password=settings.password),
+            settings.address, auth=auth,
             verify=settings.verify,
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
@@ -164,16 +222,42 @@ class RedfishPowerDriver(base.PowerDriver):
             # one connect + one read timeout. A 5xx answer to a GET is
             # retried once, at once (delay 0).
             server_side_retries=1, server_side_retries_delay=0)
-        return root, root.get_system(settings.system_id)
+        system = root.get_system(settings.system_id)
+        client.root, client.system, client.auth = root, system, auth
+        client.url = urlparse.urljoin(settings.address, system.path)
+        client.target = self._lean_target(client.url)
+        if settings.username is not None:
+            client.basic = 'Basic ' + base64.b64encode(
+                ('%s:%s' % (settings.username, settings.password))
+                .encode('utf-8')).decode('ascii')
 
-    def _with_system(self, node, action):
-        """Run ``action(system)`` on the node's (fresh) system resource."""
+    def _lean_target(self, url):
+        """``(scheme, host, port, path)`` of ``url``, or None when a proxy
+        applies to it (sushy's requests session would use the proxy)."""
+        if requests.utils.get_environ_proxies(url):
+            if not self._proxy_logged:
+                self._proxy_logged = True
+                LOG.info('An HTTP proxy is set for Redfish BMC addresses '
+                         '(e.g. %s): their power states are read through '
+                         'sushy, not the lean read', _origin(url))
+            return None
+        parts = urlparse.urlsplit(url)
+        path = parts.path + ('?' + parts.query if parts.query else '')
+        port = parts.port or (443 if parts.scheme == 'https' else 80)
+        return parts.scheme, parts.hostname, port, path
+
+    def _with_system(self, node, action, lean=None):
+        """Run ``action(system)`` on the node's (fresh) system resource, or
+        ``lean(client, settings)`` when the lean read applies."""
         settings = _Settings(self.conf, node.driver_info)
         client = self._client(node, settings)
         try:
             with client.lock:
                 if client.system is None:
-                    client.root, client.system = self._connect(settings)
+                    self._connect(settings, client)
+                elif (lean is not None and client.target is not None
+                        and self.conf.redfish.power_read == 'lean'):
+                    return lean(client, settings)
                 else:
                     client.system.refresh(force=True)
                 return action(client.system)
@@ -181,24 +265,63 @@ class RedfishPowerDriver(base.PowerDriver):
             self._drop(node, client)
             raise base.PowerDriverError(base.redact(
                 'Redfish BMC of node %s: %s' % (node.hostname, exc), node))
+        except base.PowerDriverError:
+            self._drop(node, client)
+            raise
+        except json.JSONDecodeError as exc:
+            # NOTE: sushy lets the JSON decoder's error through.
+            self._drop(node, client)
+            raise base.PowerDriverError(base.redact(
+                'Redfish BMC of node %s: the system resource is not valid '
+                'JSON (%s)' % (node.hostname, exc), node))
         except Exception as exc:
             self._drop(node, client)
             raise base.PowerDriverError(base.redact(
                 'Redfish BMC of node %s: %s: %s'
                 % (node.hostname, type(exc).__name__, exc), node))
 
+    def _lean_get(self, client, settings):
+        """One GET of the system over a kept-open connection (a 5xx is
+        retried once, at once, as sushy does); the response."""
+        scheme, host, port, path = client.target
+        self._http.per_bmc = self.conf.redfish.lean_connections_per_bmc
+        self._http.total = self.conf.redfish.lean_idle_connections
+        for attempt in (1, 2):
+            try:
+                resp = self._http.get(
+                    scheme, host, port, path, client.lean_headers(),
+                    settings.verify, settings.connect_timeout,
+                    settings.read_timeout)
+            except keepalive.TransportError as exc:
+                raise sushy_exc.ConnectionError(url=client.url, error=exc)
+            if resp.status_code < 500:
+                return resp
+            LOG.debug('Redfish GET %s answered %d%s', client.url,
+                      resp.status_code,
+                      ', retrying once' if attempt == 1 else '')
+        return resp
+
     # -- the interface ---------------------------------------------------
 
     def get_power_state(self, node):
         def read(system):
-            state = _STATES.get(system.power_state)
-            if state is None:
-                raise base.PowerDriverError(
-                    'Redfish BMC of node %s reports power state %r'
-                    % (node.hostname, getattr(system.power_state, 'value',
-                                              system.power_state)))
-            return state
-        return self._with_system(node, read)
+            value = system.power_state
+            return _to_state(node, getattr(value, 'value', value))
+
+        def lean(client, settings):
+            resp = self._lean_get(client, settings)
+            status = resp.status_code
+            if (status in (401, 403) and client.uses_session()) \
+                    or status == 406 or 300 <= status < 400:
+                # NOTE: sushy's path knows what to do next: re-establish
+                # the session and retry, retry without identity encoding,
+                # follow a redirect; it raises sushy's error when that
+                # fails too.
+                client.system.refresh(force=True)
+                return read(client.system)
+            sushy_exc.raise_for_response('GET', client.url, resp)
+            return _to_state(node, _lean_value(node, resp))
+        return self._with_system(node, read, lean)
 
     def set_power_state(self, node, state):
         if state not in _RESETS:
@@ -213,10 +336,57 @@ class RedfishPowerDriver(base.PowerDriver):
                  node.hostname)
 
     def close(self):
-        """Forget every client (sushy closes their Redfish sessions)."""
+        """Forget every client (sushy closes their Redfish sessions) and
+        close the kept-open connections."""
         with self._clients_lock:
             self._clients.clear()
+        self._http.close()
 
 
 def _plain_http(address):
     return address.lower().startswith('http://')
+
+
+def _origin(url):
+    parts = urlparse.urlsplit(url)
+    return '%s://%s' % (parts.scheme, parts.hostname)
+
+
+def _lean_value(node, resp):
+    """The ``PowerState`` string of a 2xx system resource (None when
+    missing or null)."""
+    try:
+        body = json.loads(resp.content)
+    except ValueError as exc:
+        raise base.PowerDriverError(
+            'Redfish BMC of node %s: the system resource is not valid JSON '
+            '(%s)' % (node.hostname, exc))
+    if not isinstance(body, dict):
+        raise base.PowerDriverError(
+            'Redfish BMC of node %s: the system resource is not a JSON '
+            'object' % node.hostname)
+    value = body.get('PowerState')
+    if value is not None and not isinstance(value, str):
+        raise base.PowerDriverError(
+            'Redfish BMC of node %s reports a PowerState that is not a '
+            'string' % node.hostname)
+    return value
+
+
+def _to_state(node, value):
+    """Our power state for the Redfish ``PowerState`` ``value``.
+
+    The sushy path only knows sushy's enum: a value sushy does not know
+    reaches us as None, like a missing one.
+    """
+    state = _VALUES.get(value)
+    if state is not None:
+        return state
+    if value is None:
+        raise base.PowerDriverError(
+            'Redfish BMC of node %s reports no known PowerState (missing, '
+            'null or not a Redfish value)' % node.hostname)
+    raise base.PowerDriverError(
+        'Redfish BMC of node %s reports PowerState %r, which is not a '
+        'Redfish power state (On, Off, PoweringOn, PoweringOff, Paused)'
+        % (node.hostname, value[:40]))

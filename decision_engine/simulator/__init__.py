@@ -11,22 +11,26 @@ Public API::
     sim.stats(); sim.reset_stats(); sim.add_fault('error', status=503)
     sim.stop()
 
-Modules: ``topology`` (ground truth), ``faults`` (latency and fault
-plans), ``stats`` (counters), ``routing`` (request/response/routes),
+Modules: ``topology`` (ground truth, made of ``records``, read by
+``topology_document``, seeded by ``generator``), ``faults`` (latency and
+fault plans), ``stats`` (counters), ``routing`` (request/response/routes),
 ``identity``/``compute``/``placement``/``baremetal`` (one per emulated
-service), ``admin`` (``/_sim/`` endpoints), ``server`` (the HTTP server and
-:class:`Simulator`), ``cmd`` (the ``decision-engine-simulator`` CLI).
+service; ``compute_servers`` and ``compute_hypervisors`` hold parts of
+Nova), ``admin`` (``/_sim/`` endpoints), ``server`` (the HTTP server and
+:class:`Simulator`), ``cmd`` (the ``decision-engine-simulator`` CLI),
+``bmc`` (a farm of Redfish BMCs, served by ``bmc_http``) and
+``silent_bmc`` (a peer that never answers).
 """
 
 from decision_engine.simulator.faults import ConfigError  # noqa: F401
 from decision_engine.simulator.faults import FaultRule  # noqa: F401
+from decision_engine.simulator.records import Aggregate  # noqa: F401
+from decision_engine.simulator.records import Flavor  # noqa: F401
+from decision_engine.simulator.records import Host  # noqa: F401
+from decision_engine.simulator.records import Instance  # noqa: F401
+from decision_engine.simulator.records import TopologyError  # noqa: F401
 from decision_engine.simulator.server import Simulator  # noqa: F401
-from decision_engine.simulator.topology import Aggregate  # noqa: F401
-from decision_engine.simulator.topology import Flavor  # noqa: F401
-from decision_engine.simulator.topology import Host  # noqa: F401
-from decision_engine.simulator.topology import Instance  # noqa: F401
 from decision_engine.simulator.topology import Topology  # noqa: F401
-from decision_engine.simulator.topology import TopologyError  # noqa: F401
 
 __all__ = ['Aggregate', 'ConfigError', 'FaultRule', 'Flavor', 'Host',
            'Instance', 'Simulator', 'Topology', 'TopologyError']

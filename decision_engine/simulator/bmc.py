@@ -22,8 +22,9 @@ Authentication: with a username, a request for a system needs HTTP basic
 credentials or an ``X-Auth-Token`` from ``POST
 /redfish/v1/SessionService/Sessions``; otherwise it is answered 401.
 
-:class:`SilentBMC` is the other kind of bad peer: a TCP socket that
-accepts connections and never sends a byte.
+:class:`~.silent_bmc.SilentBMC` is the other kind of bad peer: a TCP
+socket that accepts connections and never sends a byte.  The HTTP server
+itself is :mod:`.bmc_http`.
 
 Run it alone (for ``benchmarks.power_sync`` or by hand)::
 
@@ -35,14 +36,14 @@ prints one JSON line with the URL once listening, then serves until killed.
 import argparse
 import base64
 import collections
-import http.server
 import json
 import secrets
 import signal
-import socket
 import sys
 import threading
 import time
+
+from decision_engine.simulator import bmc_http
 
 ROOT = '/redfish/v1'
 SYSTEMS = ROOT + '/Systems'
@@ -108,7 +109,8 @@ class BMCFarm:
         if self._server is not None:
             raise RuntimeError('BMC farm already started')
         self._release = threading.Event()
-        self._server = _Server((self.host, self._requested_port), self)
+        self._server = bmc_http.FarmServer(
+            (self.host, self._requested_port), self)
         self.port = self._server.server_address[1]
         self.url = 'http://%s:%d' % (self.host, self.port)
         self._thread = threading.Thread(
@@ -394,143 +396,6 @@ def _json(body):
 
 def _error(message):
     return {'error': {'code': 'Base.1.0.GeneralError', 'message': message}}
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-    # NOTE: without this, small answers wait for the peer's delayed ACK
-    # (about 40 ms each on Linux).
-    disable_nagle_algorithm = True
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def _serve(self):
-        length = int(self.headers.get('Content-Length') or 0)
-        body = self.rfile.read(length) if length else b''
-        answer = self.server.farm.handle(self.command, self.path,
-                                         self.headers, body)
-        if answer is None:
-            # A hang ends with the connection closed, never an answer.
-            self.close_connection = True
-            return
-        status, headers, doc = answer
-        data = b'' if doc is None else json.dumps(doc).encode('utf-8')
-        self.send_response(status)
-        if doc is not None:
-            self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(data)))
-        if self.close_connection:
-            # NOTE: the client asked for it (sushy always does); say so, or
-            # its pool reuses a socket this side is about to close.
-            self.send_header('Connection', 'close')
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
-
-    do_GET = do_POST = do_DELETE = do_PATCH = _serve
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    # NOTE: a sweep opens up to sync_workers connections at once; the
-    # default backlog of 5 would drop SYNs and add a 1 s retransmit.
-    request_queue_size = 1024
-
-    def __init__(self, address, farm):
-        self.farm = farm
-        super().__init__(address, _Handler)
-
-
-class SilentBMC:
-    """A TCP listener that accepts connections and never answers.
-
-    ``accepted`` counts connections; :meth:`wait_accepted` blocks until a
-    number of them arrived; :meth:`closed_by_peer` counts connections the
-    client gave up on (it closed its end), which is how a test sees that a
-    worker was freed.
-    """
-
-    def __init__(self, host='127.0.0.1'):
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, 0))
-        self._sock.listen(64)
-        self.host = host
-        self.port = self._sock.getsockname()[1]
-        self.url = 'http://%s:%d' % (host, self.port)
-        self._cond = threading.Condition()
-        self.accepted = 0
-        self.closed_by_peer = 0
-        self._conns = []
-        self._stopping = False
-        self._thread = threading.Thread(target=self._accept, daemon=True,
-                                        name='silent-bmc-%d' % self.port)
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            with self._cond:
-                if self._stopping:
-                    conn.close()
-                    return
-                self.accepted += 1
-                self._conns.append(conn)
-                self._cond.notify_all()
-            threading.Thread(target=self._drain, args=(conn,),
-                             daemon=True).start()
-
-    def _drain(self, conn):
-        # Read (and ignore) what the client sends until it hangs up.
-        try:
-            while conn.recv(65536):
-                pass
-        except OSError:
-            pass
-        with self._cond:
-            if not self._stopping:
-                self.closed_by_peer += 1
-            self._cond.notify_all()
-
-    def wait_accepted(self, n, timeout=10.0):
-        with self._cond:
-            return self._cond.wait_for(lambda: self.accepted >= n, timeout)
-
-    def wait_closed_by_peer(self, n, timeout=10.0):
-        with self._cond:
-            return self._cond.wait_for(lambda: self.closed_by_peer >= n,
-                                       timeout)
-
-    def stop(self):
-        with self._cond:
-            self._stopping = True
-            conns, self._conns = self._conns, []
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._sock.close()
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def main(argv=None):

@@ -20,9 +20,9 @@ import sys
 import threading
 
 from decision_engine.simulator import faults
+from decision_engine.simulator.records import TopologyError
 from decision_engine.simulator.server import Simulator
 from decision_engine.simulator.topology import Topology
-from decision_engine.simulator.topology import TopologyError
 
 PROG = 'decision-engine-simulator'
 

@@ -1,6 +1,9 @@
 """Nova v2.1 emulation (microversions 2.1 .. 2.96).
 
 Served under ``/compute``; the catalog endpoint is ``/compute/v2.1``.
+This module holds the service plumbing, versions, aggregates, zones and
+services; the servers API is :mod:`.compute_servers` and the hypervisors
+API :mod:`.compute_hypervisors`.
 
 Behaviour copied from real Nova because clients trip on it:
 
@@ -27,25 +30,20 @@ Server bodies are serialized once per server and variant (< 2.47,
 bytes.
 """
 
-import bisect
-import hashlib
-
 from decision_engine.simulator import routing
-from decision_engine.simulator.routing import HTTPError, Route, dumps
-from decision_engine.simulator.topology import DEFAULT_AZ
+from decision_engine.simulator.compute_hypervisors import HypervisorsAPI
+from decision_engine.simulator.compute_servers import ServersAPI
+from decision_engine.simulator.routing import Route, dumps
+from decision_engine.simulator.records import DEFAULT_AZ
 
 MIN_VERSION = (2, 1)
 MAX_VERSION = (2, 96)
 MAX_LIMIT = 1000
 _UPDATED = '2013-07-23T11:33:21Z'
-_POWER = {'active': 1, 'paused': 3, 'stopped': 4, 'suspended': 7,
-          'shelved': 4, 'error': 0, 'building': 0, 'resized': 1}
 _CONTROLLER_SERVICES = ('nova-scheduler', 'nova-conductor')
-_TRUE = {'', '1', 't', 'true', 'on', 'y', 'yes'}
-_FALSE = {'0', 'f', 'false', 'off', 'n', 'no'}
 
 
-class ComputeService:
+class ComputeService(ServersAPI, HypervisorsAPI):
     name = 'compute'
     prefix = '/compute'
 
@@ -167,131 +165,6 @@ class ComputeService:
     def version(self, req):
         return routing.json_response({'version': self._version_doc(req)})
 
-    # -- servers -----------------------------------------------------------
-
-    def preserialize(self, base_url, embedded=True):
-        """Serialize every server now (called by Simulator.start once the
-        address is known) so the first listing is not slower than the
-        next; about 20 us per server."""
-        base = base_url + '/compute/v2.1'
-        for rank in range(len(self._servers)):
-            self._server_bytes(rank, embedded, base)
-
-    def _server_bytes(self, rank, embedded, base):
-        cache = self._cache[embedded]
-        data = cache[rank]
-        if data is None:
-            data = dumps(self._server_dict(self._servers[rank], embedded,
-                                           base))
-            cache[rank] = data
-        return data
-
-    def _server_dict(self, s, embedded, base):
-        host = self._host_by_name.get(s.host) if s.host else None
-        if embedded:
-            f = s.flavor
-            flavor = {'vcpus': f.vcpus, 'ram': f.ram, 'disk': f.disk,
-                      'ephemeral': f.ephemeral, 'swap': f.swap,
-                      'original_name': f.name,
-                      'extra_specs': dict(f.extra_specs)}
-        else:
-            flavor = {'id': s.flavor.id or s.flavor.name, 'links': [{
-                'rel': 'bookmark',
-                'href': '%s/flavors/%s' % (base, s.flavor.id
-                                           or s.flavor.name)}]}
-        if host is None:
-            host_status = ''
-        elif host.state == 'down':
-            host_status = 'DOWN'
-        elif host.status == 'disabled':
-            host_status = 'MAINTENANCE'
-        else:
-            host_status = 'UP'
-        host_id = hashlib.sha224(
-            (s.project_id + (s.host or '')).encode()).hexdigest() \
-            if s.host else ''
-        return {
-            'id': s.uuid, 'name': s.name, 'status': s.status,
-            'tenant_id': s.project_id, 'user_id': s.user_id,
-            'metadata': dict(s.metadata), 'hostId': host_id,
-            'image': '', 'flavor': flavor,
-            'created': s.created, 'updated': s.created,
-            'addresses': {}, 'accessIPv4': '', 'accessIPv6': '',
-            'links': [{'rel': 'self',
-                       'href': '%s/servers/%s' % (base, s.uuid)},
-                      {'rel': 'bookmark',
-                       'href': '%s/servers/%s' % (base, s.uuid)}],
-            'OS-DCF:diskConfig': 'MANUAL', 'progress': 0,
-            'OS-EXT-AZ:availability_zone': (host.availability_zone
-                                            if host else ''),
-            'config_drive': '', 'key_name': None,
-            'OS-SRV-USG:launched_at': s.created.replace('Z', '.000000'),
-            'OS-SRV-USG:terminated_at': None,
-            'OS-EXT-SRV-ATTR:host': s.host,
-            'OS-EXT-SRV-ATTR:instance_name': 'instance-%08x'
-                                             % (self._rank[s.uuid] + 1),
-            'OS-EXT-SRV-ATTR:hypervisor_hostname': s.host,
-            'OS-EXT-STS:task_state': None,
-            'OS-EXT-STS:vm_state': s.vm_state,
-            'OS-EXT-STS:power_state': _POWER.get(s.vm_state, 0),
-            'os-extended-volumes:volumes_attached': [],
-            'security_groups': [{'name': 'default'}],
-            'locked': s.locked, 'locked_reason': None,
-            'host_status': host_status, 'description': None, 'tags': [],
-            'trusted_image_certificates': None,
-            'pinned_availability_zone': None,
-        }
-
-    def _filtered(self, req):
-        """Sorted ranks matching the request's filters."""
-        all_tenants = req.arg('all_tenants')
-        if all_tenants is not None:
-            value = all_tenants.strip().lower()
-            if value in _TRUE:
-                all_tenants = True
-            elif value in _FALSE:
-                all_tenants = False
-            else:
-                raise HTTPError(400, "Invalid input for query parameter "
-                                "'all_tenants'. Value: %s." % all_tenants)
-        host = req.arg('host')
-        node = req.arg('node')
-        if host is not None and node is not None and host != node:
-            return []
-        host = host if host is not None else node
-        if host is not None:
-            ranks = self._by_host.get(host, [])
-        elif all_tenants:
-            ranks = self._all
-        else:
-            ranks = self._by_project.get(req.token['project_id'], [])
-        project = req.arg('project_id', req.arg('tenant_id'))
-        if not all_tenants:
-            project = req.token['project_id']
-        status = req.arg('status')
-        uuid = req.arg('uuid')
-        if project is not None or status is not None or uuid is not None:
-            servers = self._servers
-            status = status.upper() if status else None
-            ranks = [r for r in ranks
-                     if (project is None
-                         or servers[r].project_id == project)
-                     and (status is None or servers[r].status == status)
-                     and (uuid is None or servers[r].uuid == uuid)]
-        return ranks
-
-    def _page(self, req, ranks):
-        limit = self._limit(req)
-        marker = req.arg('marker')
-        start = 0
-        if marker is not None:
-            rank = self._rank.get(marker)
-            if rank is None:
-                raise HTTPError(400, 'marker [%s] not found' % marker)
-            start = bisect.bisect_right(ranks, rank)
-        page = ranks[start:start + limit]
-        return page, (len(page) == limit and limit > 0)
-
     def _listing(self, req, collection, items, full, last_id):
         body = b'{"%s":[%s]' % (collection.encode(), b','.join(items))
         if full:
@@ -300,154 +173,6 @@ class ComputeService:
             body += b',"%s_links":%s' % (
                 collection.encode(), dumps([{'rel': 'next', 'href': link}]))
         return body + b'}'
-
-    def servers_detail(self, req):
-        version = self.microversion(req)
-        embedded = version >= (2, 47)
-        page, full = self._page(req, self._filtered(req))
-        base = self._base(req)
-        items = [self._server_bytes(r, embedded, base) for r in page]
-        last = self._servers[page[-1]].uuid if page else None
-        return routing.json_response(
-            self._listing(req, 'servers', items, full, last),
-            headers=self.response_headers(version))
-
-    def servers_index(self, req):
-        version = self.microversion(req)
-        page, full = self._page(req, self._filtered(req))
-        base = self._base(req)
-        items = [dumps({'id': self._servers[r].uuid,
-                        'name': self._servers[r].name,
-                        'links': [{'rel': 'self', 'href': '%s/servers/%s'
-                                   % (base, self._servers[r].uuid)}]})
-                 for r in page]
-        last = self._servers[page[-1]].uuid if page else None
-        return routing.json_response(
-            self._listing(req, 'servers', items, full, last),
-            headers=self.response_headers(version))
-
-    def server_show(self, req):
-        version = self.microversion(req)
-        rank = self._rank.get(req.params['id'])
-        if rank is None:
-            raise HTTPError(404, 'Instance %s could not be found.'
-                            % req.params['id'])
-        body = b'{"server":%s}' % self._server_bytes(
-            rank, version >= (2, 47), self._base(req))
-        return routing.json_response(body,
-                                     headers=self.response_headers(version))
-
-    # -- hypervisors -------------------------------------------------------
-
-    def _host_usage(self, host):
-        vcpus = ram = disk = count = 0
-        for r in self._by_host.get(host.hostname, ()):
-            f = self._servers[r].flavor
-            vcpus += f.vcpus
-            ram += f.ram
-            disk += f.disk + f.ephemeral
-            count += 1
-        return vcpus, ram, disk, count
-
-    def _hypervisor_dict(self, h, version, detail=True):
-        uuids = version >= (2, 53)
-        d = {'id': h.uuid if uuids else h.id,
-             'hypervisor_hostname': h.hostname,
-             'state': h.state, 'status': h.status}
-        if not detail:
-            return d
-        d.update({
-            'hypervisor_type': 'QEMU', 'hypervisor_version': 8002000,
-            'host_ip': h.host_ip,
-            'service': {'host': h.hostname,
-                        'id': h.service_uuid if uuids else h.id,
-                        'disabled_reason': h.disabled_reason},
-        })
-        if version < (2, 88):
-            vcpus_used, ram_used, disk_used, count = \
-                self._usage[h.hostname]
-            ram_used += h.memory_mb_reserved
-            d.update({
-                'vcpus': h.vcpus, 'memory_mb': h.memory_mb,
-                'local_gb': h.disk_gb, 'vcpus_used': vcpus_used,
-                'memory_mb_used': ram_used, 'local_gb_used': disk_used,
-                'free_ram_mb': h.memory_mb - ram_used,
-                'free_disk_gb': h.disk_gb - disk_used,
-                'current_workload': 0, 'running_vms': count,
-                'disk_available_least': h.disk_gb - disk_used,
-                'cpu_info': ({'arch': 'x86_64', 'model': 'host-model',
-                              'vendor': 'Intel',
-                              'topology': {'cores': h.vcpus, 'threads': 1,
-                                           'sockets': 1}}
-                             if version >= (2, 28) else
-                             '{"arch": "x86_64", "vendor": "Intel"}'),
-            })
-        else:
-            d['uptime'] = None
-        return d
-
-    def _hypervisor_bytes(self, h, version, detail=True):
-        # Shape depends only on these version thresholds.
-        key = (h.uuid, detail, version >= (2, 28), version >= (2, 53),
-               version >= (2, 88))
-        data = self._hyp_cache.get(key)
-        if data is None:
-            data = dumps(self._hypervisor_dict(h, version, detail))
-            self._hyp_cache[key] = data
-        return data
-
-    def _hypervisor_listing(self, req, detail):
-        version = self.microversion(req)
-        hosts = self._hosts
-        full = False
-        pattern = req.arg('hypervisor_hostname_pattern') \
-            if version >= (2, 53) else None
-        if pattern is not None:
-            if req.has_arg('limit') or req.has_arg('marker'):
-                raise HTTPError(400, 'Paging over hypervisors with the '
-                                'hypervisor_hostname_pattern query '
-                                'parameter is not supported.')
-            hosts = [h for h in hosts if pattern in h.hostname]
-            if not hosts:
-                raise HTTPError(404, "No hypervisor matching '%s' could "
-                                "be found." % pattern)
-        elif version >= (2, 33):
-            limit = self._limit(req)
-            marker = req.arg('marker')
-            start = 0
-            if marker is not None:
-                h = (self._host_by_uuid if version >= (2, 53)
-                     else self._host_by_id).get(marker)
-                if h is None:
-                    raise HTTPError(400, 'marker [%s] not found' % marker)
-                start = bisect.bisect_right([x.id for x in hosts], h.id)
-            hosts = hosts[start:start + limit]
-            full = len(hosts) == limit
-        items = [self._hypervisor_bytes(h, version, detail) for h in hosts]
-        last = None
-        if hosts:
-            last = hosts[-1].uuid if version >= (2, 53) else hosts[-1].id
-        return routing.json_response(
-            self._listing(req, 'hypervisors', items, full, last),
-            headers=self.response_headers(version))
-
-    def hypervisors_detail(self, req):
-        return self._hypervisor_listing(req, True)
-
-    def hypervisors_index(self, req):
-        return self._hypervisor_listing(req, False)
-
-    def hypervisor_show(self, req):
-        version = self.microversion(req)
-        ident = req.params['id']
-        h = (self._host_by_uuid if version >= (2, 53)
-             else self._host_by_id).get(ident)
-        if h is None:
-            raise HTTPError(404, 'Hypervisor with ID %s could not be found.'
-                            % ident)
-        return routing.json_response(
-            b'{"hypervisor":%s}' % self._hypervisor_bytes(h, version),
-            headers=self.response_headers(version))
 
     # -- aggregates, AZs, services -----------------------------------------
 

@@ -17,8 +17,8 @@ import uuid
 
 from decision_engine.simulator import routing
 from decision_engine.simulator.routing import HTTPError, Route
-from decision_engine.simulator.topology import ADMIN_PROJECT_ID
-from decision_engine.simulator.topology import ADMIN_USER_ID
+from decision_engine.simulator.records import ADMIN_PROJECT_ID
+from decision_engine.simulator.records import ADMIN_USER_ID
 
 CATALOG_SERVICES = (
     # type, name, path under the base url

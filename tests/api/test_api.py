@@ -6,51 +6,10 @@ import pytest
 import requests
 
 from decision_engine.api import auth
-from decision_engine.api import engine_api
 from decision_engine.api import server
-from decision_engine.audit import service as service_mod
-from decision_engine.concurrency import periodics
-from decision_engine.conductor import manager as manager_mod
-from decision_engine.concurrency import pool as pool_mod
-from tests import dbfixtures
-from tests.audit import fakes
-from tests.audit import test_audits
-
-
-class Engine:
-    """A started audit service, store and pool behind a real API server."""
-
-    def __init__(self, tmp_path, gate=None, **api_opts):
-        self.store = dbfixtures.open_store(
-            'sqlite:///%s' % (tmp_path / 'api.sqlite'))
-        self.pool = pool_mod.WorkerPool(3)
-        self.conf = fakes.make_conf(
-            api=dict({'port': 0, 'max_request_body_size': 1024},
-                     **api_opts),
-            audit={'min_continuous_interval': 1})
-        self.collector = fakes.FakeCollector(
-            self.pool, test_audits.small_model, gate=gate)
-        self.audits = service_mod.AuditService(
-            self.conf, self.store, self.pool, self.collector)
-        self.audits.start()
-        self.api = engine_api.EngineAPI(
-            self.audits, self.store, self.collector,
-            status=lambda: manager_mod.EngineStatus(
-                pool=self.pool.statistics(), periodics={
-                    'audit.x': periodics.PeriodicStatistics(
-                        spacing=60, runs=2, failures=1, skipped=0,
-                        running=False, last_duration=0.1,
-                        last_lateness=0.0, last_error='x')},
-                power_states={}, power_sweeps={},
-                audits=self.audits.statistics()))
-        self.server = server.start(self.conf, self.api)
-        self.url = self.server.url
-
-    def close(self):
-        self.server.stop()
-        self.audits.stop()
-        self.pool.shutdown(timeout=10)
-        self.store.dispose()
+from tests.fixtures import fakes
+from tests.fixtures.api_engine import Engine
+from tests.fixtures.api_engine import write_htpasswd
 
 
 @pytest.fixture
@@ -208,12 +167,6 @@ def test_noauth_on_a_public_address_is_refused(tmp_path):
         server.start(conf, None)
     conf = fakes.make_conf(api={'host': '::1', 'port': 0})
     auth.check_bind(conf)
-
-
-def write_htpasswd(tmp_path, lines):
-    path = tmp_path / 'htpasswd'
-    path.write_text('\n'.join(lines) + '\n')
-    return str(path)
 
 
 def test_http_basic(tmp_path):

@@ -9,16 +9,16 @@ The contract is the list of metric families the Grafana dashboard queries
 import textwrap
 import time
 
-from prometheus_client import parser
 import pytest
 import requests
 
 from decision_engine.conductor import manager as manager_mod
 from tests import BACKEND
-from tests.audit import fakes
-from tests.deploy import test_grafana
-
-CONTRACT = test_grafana.METRICS
+from tests.fixtures import fakes
+from tests.fixtures.metrics import family_of
+from tests.fixtures.metrics import METRICS as CONTRACT
+from tests.fixtures.metrics import parse
+from tests.fixtures.metrics import value
 
 
 def scrape(url):
@@ -28,31 +28,6 @@ def scrape(url):
     assert response.status_code == 200, response.text
     assert response.headers['Content-Type'].startswith('text/plain')
     return parse(response.text)
-
-
-def parse(text):
-    """``({sample name: {labels: value}}, {family: type})`` of a Prometheus
-    text exposition, through prometheus-client's own parser."""
-    samples, types = {}, {}
-    for family in parser.text_string_to_metric_families(text):
-        types[family.name] = family.type
-        for sample in family.samples:
-            samples.setdefault(sample.name, {})[
-                frozenset(sample.labels.items())] = sample.value
-    return samples, types
-
-
-def family_of(name, types):
-    """The (parsed) family a contract name belongs to, and its type."""
-    if name in types:
-        return name, types[name]
-    if name.endswith('_total') and types.get(name[:-6]) == 'counter':
-        return name[:-6], 'counter'
-    return None, None
-
-
-def value(samples, name, **labels):
-    return samples.get(name, {}).get(frozenset(labels.items()))
 
 
 def wait_for(predicate, what, timeout=60):

@@ -19,8 +19,8 @@ from decision_engine.drivers import power_state
 from decision_engine.collector import collector as collector_mod
 from decision_engine.model.errors import ModelBuildError
 from tests import BACKEND
-from tests.api import test_metrics
-from tests.audit import fakes
+from tests.fixtures import fakes
+from tests.fixtures import metrics
 
 
 class Engine:
@@ -50,10 +50,10 @@ def scrape(engine):
     wsgi_app, _ = server.build_app(fakes.make_conf(), engine)
     response = webob.Request.blank('/metrics').get_response(wsgi_app)
     assert response.status_code == 200, response.text
-    return test_metrics.parse(response.text)
+    return metrics.parse(response.text)
 
 
-value = test_metrics.value
+value = metrics.value
 
 
 @pytest.fixture
@@ -65,8 +65,8 @@ def pool():
 
 def test_every_contract_family_is_exposed_even_with_nothing_known():
     samples, types = scrape(Engine())
-    for name in test_metrics.CONTRACT:
-        family, kind = test_metrics.family_of(name, types)
+    for name in metrics.METRICS:
+        family, kind = metrics.family_of(name, types)
         assert family, '%s is not exposed' % name
         assert (kind == 'counter') == name.endswith('_total'), (name, kind)
     # No figure yet: no sample rather than a made-up zero.
@@ -230,5 +230,5 @@ def test_a_source_that_fails_does_not_break_the_scrape(caplog):
         'down' in caplog.text
     assert value(samples, 'decision_engine_model_staleness_seconds') == 12.5
     assert value(samples, 'decision_engine_model_build_requests_total') == 9
-    for name in test_metrics.CONTRACT:
-        assert test_metrics.family_of(name, types)[0], name
+    for name in metrics.METRICS:
+        assert metrics.family_of(name, types)[0], name

@@ -9,18 +9,9 @@ from decision_engine.audit import service as service_mod
 from decision_engine.common import states
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.db import api as db_api
-from tests import dbfixtures
-from tests.audit import fakes
-from tests.strategies import helpers as h
-
-
-def small_model():
-    return h.model(
-        [h.node('a', aggregates=('ag1',), availability_zone='az1'),
-         h.node('b', aggregates=('ag1',), availability_zone='az1'),
-         h.node('c', aggregates=('ag2',), availability_zone='az2')],
-        [h.instance('1', 'a', vcpus=4), h.instance('2', 'b'),
-         h.instance('3', 'c', project_id='p2')])
+from tests.fixtures import dbfixtures
+from tests.fixtures import fakes
+from tests.fixtures import model_helpers as h
 
 
 @pytest.fixture
@@ -40,7 +31,7 @@ def pool():
 def make_service(store, pool, gate=None, **audit_opts):
     conf = fakes.make_conf(audit=dict({'min_continuous_interval': 1},
                                       **audit_opts))
-    collector = fakes.FakeCollector(pool, small_model, gate=gate)
+    collector = fakes.FakeCollector(pool, h.small_model, gate=gate)
     service = service_mod.AuditService(conf, store, pool, collector)
     return service, collector
 
@@ -100,7 +91,7 @@ def test_cron_more_often_than_allowed_is_refused(store, pool):
 
 
 def test_scope_chooses_hosts_and_movable_instances():
-    model = small_model()
+    model = h.small_model()
     ctx = scope_mod.resolve(model, {'include_aggregates': ['ag1']})
     assert set(ctx.nodes) == {'a', 'b'}
     ctx = scope_mod.resolve(model, {'include_azs': ['az1'],

@@ -15,7 +15,7 @@ import requests
 from decision_engine.audit import scope as scope_mod
 from decision_engine.simulator import Topology
 from decision_engine.strategies import verify
-from tests.model import truth
+from tests.fixtures import truth
 
 TOPOLOGY = dict(hosts=12, instances=60, aggregates=2, azs=2, seed=7)
 GUARD = 120

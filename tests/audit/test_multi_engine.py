@@ -9,9 +9,9 @@ import pytest
 from decision_engine.audit import service as service_mod
 from decision_engine.common import states
 from decision_engine.concurrency import pool as pool_mod
-from tests import dbfixtures
-from tests.audit import fakes
-from tests.audit import test_audits
+from tests.fixtures import dbfixtures
+from tests.fixtures import fakes
+from tests.fixtures import model_helpers
 
 
 class Engine:
@@ -21,7 +21,7 @@ class Engine:
         conf = fakes.make_conf(audit={'min_continuous_interval': 1})
         conf.set_override('host', host)
         self.collector = fakes.FakeCollector(
-            self.pool, test_audits.small_model, gate=gate)
+            self.pool, model_helpers.small_model, gate=gate)
         self.service = service_mod.AuditService(
             conf, self.store, self.pool, self.collector)
 

@@ -10,7 +10,7 @@ from decision_engine.common import timeutils
 from decision_engine.common import states
 from decision_engine.db import migration
 from decision_engine.db import models
-from tests import dbfixtures
+from tests.fixtures import dbfixtures
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from decision_engine.common import states
 from decision_engine.db import api as db_api
 from decision_engine.db import migration
 from decision_engine.db import session as session_mod
-from tests import dbfixtures
+from tests.fixtures import dbfixtures
 
 
 @pytest.fixture

@@ -6,25 +6,11 @@ import json
 import pathlib
 import re
 
+from tests.fixtures.metrics import METRICS
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / 'etc' / 'grafana' / 'decision-engine.json'
 
-# The /metrics contract (issue 6): the metric families the engine exports.
-METRICS = {
-    'decision_engine_pool_size', 'decision_engine_pool_busy',
-    'decision_engine_pool_queued', 'decision_engine_pool_rejected_total',
-    'decision_engine_periodic_runs_total',
-    'decision_engine_periodic_failures_total',
-    'decision_engine_periodic_duration_seconds',
-    'decision_engine_periodic_lateness_seconds',
-    'decision_engine_model_build_duration_seconds',
-    'decision_engine_model_build_requests_total',
-    'decision_engine_model_build_errors_total',
-    'decision_engine_model_staleness_seconds',
-    'decision_engine_power_sweep_duration_seconds',
-    'decision_engine_power_sweep_failures_total',
-    'decision_engine_audits', 'decision_engine_api_requests_total',
-}
 LABELS = {'decision_engine_audits': 'state',
           'decision_engine_api_requests_total': 'status'}
 # A histogram or summary family is queried through these series.

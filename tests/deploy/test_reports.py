@@ -18,7 +18,7 @@ from oslo_config import cfg
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine import reports
 
-HERE = pathlib.Path(__file__).resolve().parent
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / 'fixtures'
 # Generous: only a bound on a hung process, never a speed check.
 TIMEOUT = 60
 
@@ -44,7 +44,7 @@ def _read_until(stream, marker, timeout=TIMEOUT):
 
 def test_sigusr2_report_names_every_pool_thread():
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / 'gmr_fake_manager.py')],
+        [sys.executable, str(FIXTURES / 'gmr_fake_manager.py')],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)
     try:

@@ -6,20 +6,25 @@ import logging
 import pytest
 
 from decision_engine.concurrency import pool as pool_mod
-from decision_engine.drivers import inventory
 from decision_engine.drivers import power_state
 from decision_engine.simulator import bmc
 from tests import BACKEND
 from tests import fresh_conf
-
-PASSWORD = 'Pw-9f2c!never-log-me'
+from tests.fixtures import bmc_farm
 
 
 @pytest.fixture
-def conf():
+def power_read():
+    """``[redfish] power_read``; a module overrides it to run both."""
+    return 'lean'
+
+
+@pytest.fixture
+def conf(power_read):
     c = fresh_conf()
     c.set_override('connect_timeout', 2.0, group='redfish')
     c.set_override('read_timeout', 2.0, group='redfish')
+    c.set_override('power_read', power_read, group='redfish')
     return c
 
 
@@ -37,16 +42,9 @@ def tracker(conf):
 
 @pytest.fixture
 def farm():
-    f = bmc.BMCFarm(8, username='admin', password=PASSWORD).start()
+    f = bmc.BMCFarm(8, username='admin', password=bmc_farm.PASSWORD).start()
     yield f
     f.stop()
-
-
-def farm_nodes(farm, auth_type='basic', count=None):
-    ids = farm.system_ids[:count]
-    return [inventory.Node('compute-%d' % i, 'redfish',
-                           farm.driver_info(ident, auth_type=auth_type))
-            for i, ident in enumerate(ids)]
 
 
 class _Capture(logging.Handler):

@@ -15,7 +15,7 @@ from oslo_log import log as oslo_logging
 
 from decision_engine.drivers import base
 from decision_engine.drivers import inventory
-from tests.drivers import conftest
+from tests.fixtures import bmc_farm
 
 
 class _LeakyDriver(base.PowerDriver):
@@ -47,7 +47,7 @@ def test_poll_failure_is_one_redacted_line_under_oslo_log(conf, pool,
                                                           tracker):
     node = inventory.Node('compute-1', 'leaky',
                           {'username': 'admin',
-                           'password': conftest.PASSWORD})
+                           'password': bmc_farm.PASSWORD})
     driver = _LeakyDriver(conf=conf, pool=pool, nodes=[node],
                           tracker=tracker)
     driver.name = 'leaky'
@@ -67,6 +67,6 @@ def test_poll_failure_is_one_redacted_line_under_oslo_log(conf, pool,
     failures = [line for line in capture.lines
                 if 'Power-state poll of node compute-1 failed' in line]
     assert len(failures) == 1, capture.lines
-    assert conftest.PASSWORD not in failures[0]
+    assert bmc_farm.PASSWORD not in failures[0]
     assert failures[0].count('refused') == 1, failures[0]
     assert tracker.get('compute-1')['failures'] == 1

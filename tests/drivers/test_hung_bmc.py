@@ -8,13 +8,19 @@ BMC farm and a BMC that accepts connections and never answers.
 import threading
 
 from futurist import periodics as futurist_periodics
+import pytest
 
 from decision_engine.concurrency import periodics
 from decision_engine.drivers import inventory
 from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
-from decision_engine.simulator import bmc
-from tests.drivers import conftest
+from decision_engine.simulator import silent_bmc
+from tests.fixtures import bmc_farm
+
+
+@pytest.fixture(params=bmc_farm.POWER_READS)
+def power_read(request):
+    return request.param
 
 
 class _WatchedTracker(power_state.PowerStateTracker):
@@ -73,12 +79,12 @@ def test_hung_bmc_holds_one_worker_for_one_timeout(conf, pool, farm):
     conf.set_override('connect_timeout', 1.0, group='redfish')
     conf.set_override('sync_interval', 1, group='power')
     tracker = _WatchedTracker(conf.power.max_retries)
-    silent = bmc.SilentBMC().start()
+    silent = silent_bmc.SilentBMC().start()
     hung = inventory.Node('hung-host', 'redfish', {
         'address': silent.url, 'system_id': '/redfish/v1/Systems/1',
-        'username': 'admin', 'password': conftest.PASSWORD,
+        'username': 'admin', 'password': bmc_farm.PASSWORD,
         'auth_type': 'basic'})
-    healthy = conftest.farm_nodes(farm, count=4)
+    healthy = bmc_farm.farm_nodes(farm, count=4)
     # The hung node first in the inventory: it takes a worker at once.
     driver = redfish.RedfishPowerDriver(conf=conf, pool=pool,
                                         nodes=[hung] + healthy,

@@ -1,5 +1,5 @@
 """The ipmi driver against an IPMI BMC served locally by pyghmi's own BMC
-server class (tests/drivers/ipmi_bmc.py, in a process of its own)."""
+server class (tests/fixtures/ipmi_bmc.py, in a process of its own)."""
 
 import os
 import socket
@@ -12,7 +12,7 @@ from decision_engine.drivers import base
 from decision_engine.drivers import inventory
 from decision_engine.drivers import ipmi
 from decision_engine.drivers import power_state
-from tests.drivers import conftest
+from tests.fixtures import bmc_farm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -21,8 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 class _Bmc:
     def __init__(self):
         self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'tests.drivers.ipmi_bmc', 'admin',
-             conftest.PASSWORD], cwd=ROOT, stdin=subprocess.PIPE,
+            [sys.executable, '-m', 'tests.fixtures.ipmi_bmc', 'admin',
+             bmc_farm.PASSWORD], cwd=ROOT, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert line.startswith('READY '), 'IPMI BMC did not start: %r' % line
@@ -58,7 +58,7 @@ def test_reads_sets_and_notices_changes(conf, pool, tracker, ipmi_bmc,
                                         all_logs):
     node = inventory.Node('compute-1', 'ipmi', {
         'address': '127.0.0.1', 'port': ipmi_bmc.port, 'username': 'admin',
-        'password': conftest.PASSWORD})
+        'password': bmc_farm.PASSWORD})
     driver = _driver(conf, pool, tracker, [node])
     driver.sync_power_states()
     assert tracker.get('compute-1')['state'] == power_state.POWER_ON
@@ -73,11 +73,11 @@ def test_reads_sets_and_notices_changes(conf, pool, tracker, ipmi_bmc,
     assert tracker.get('compute-1')['state'] == power_state.POWER_ON
     # A wrong password is a counted failure.
     bad = inventory.Node('compute-2', 'ipmi', dict(
-        node.driver_info, password='x' + conftest.PASSWORD))
+        node.driver_info, password='x' + bmc_farm.PASSWORD))
     driver.nodes.append(bad)
     driver.sync_power_states()
     assert 'Incorrect password' in tracker.get('compute-2')['last_error']
-    assert all(conftest.PASSWORD not in line for line in all_logs)
+    assert all(bmc_farm.PASSWORD not in line for line in all_logs)
 
 
 def test_silent_bmc_fails_at_command_timeout(conf, pool, tracker):
@@ -86,7 +86,7 @@ def test_silent_bmc_fails_at_command_timeout(conf, pool, tracker):
         silent.bind(('127.0.0.1', 0))
         node = inventory.Node('compute-9', 'ipmi', {
             'address': '127.0.0.1', 'port': silent.getsockname()[1],
-            'username': 'admin', 'password': conftest.PASSWORD})
+            'username': 'admin', 'password': bmc_farm.PASSWORD})
         driver = _driver(conf, pool, tracker, [node])
         driver.sync_power_states()
         # The client did talk to it (it is not a refused port) ...

@@ -9,7 +9,7 @@ from decision_engine.drivers import ipmi
 from decision_engine.drivers import ironic
 from decision_engine.drivers import loader
 from decision_engine.drivers import redfish
-from tests.drivers import conftest
+from tests.fixtures import bmc_farm
 
 
 def _inventory(conf, tmp_path, text):
@@ -29,7 +29,7 @@ def test_loads_every_real_driver(conf, pool, tracker, tmp_path):
         - {hostname: compute-2, driver: ipmi,
            driver_info: {address: 10.0.0.2, username: a, password: b}}
         - {hostname: compute-3, driver: ironic}
-        """ % conftest.PASSWORD)
+        """ % bmc_farm.PASSWORD)
     cloud = object()
     drivers = loader.load_drivers(conf, pool, tracker, nodes, cloud=cloud)
     assert isinstance(drivers['redfish'], redfish.RedfishPowerDriver)
@@ -40,9 +40,9 @@ def test_loads_every_real_driver(conf, pool, tracker, tmp_path):
 
 
 @pytest.mark.parametrize('info, message', [
-    ('{username: admin, password: "%s"}' % conftest.PASSWORD,
+    ('{username: admin, password: "%s"}' % bmc_farm.PASSWORD,
      '"address" is required'),
-    ('{address: "https://admin:%s@bmc"}' % conftest.PASSWORD,
+    ('{address: "https://admin:%s@bmc"}' % bmc_farm.PASSWORD,
      'must not contain credentials'),
     ('{address: "ftp://bmc"}', "must use http or https, not 'ftp'"),
     ('{address: bmc, username: admin}', '"username" and "password" go'),
@@ -60,5 +60,5 @@ def test_bad_redfish_driver_info(conf, pool, tracker, tmp_path, info,
     text = str(err.value)
     assert 'node compute-1: invalid driver_info for driver redfish' in text
     assert message in text
-    assert conftest.PASSWORD not in text
+    assert bmc_farm.PASSWORD not in text
     assert '\n' not in text

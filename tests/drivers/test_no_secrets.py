@@ -7,12 +7,18 @@ from decision_engine.drivers import base
 from decision_engine.drivers import inventory
 from decision_engine.drivers import ironic
 from decision_engine.drivers import redfish
-from decision_engine.simulator import bmc
+from decision_engine.simulator import silent_bmc
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
-from tests.drivers import conftest
+from tests.fixtures import bmc_farm
 
-SECRET = conftest.PASSWORD
+
+@pytest.fixture(params=bmc_farm.POWER_READS)
+def power_read(request):
+    return request.param
+
+
+SECRET = bmc_farm.PASSWORD
 
 
 def _check_clean(all_logs, tracker, *objects):
@@ -30,7 +36,7 @@ def test_redfish_never_logs_the_password(conf, pool, tracker, farm,
     # NOTE: 1 s, not less: under the eventlet backend a stalled hub (pyghmi
     # retransmitting for an earlier test) could time out a healthy call.
     conf.set_override('read_timeout', 1.0, group='redfish')
-    nodes = conftest.farm_nodes(farm, auth_type=auth_type, count=4)
+    nodes = bmc_farm.farm_nodes(farm, auth_type=auth_type, count=4)
     # Failure paths too: wrong password (401), 500, a hang (timeout).
     nodes[1].driver_info['password'] = SECRET + '-wrong'
     farm.set_fault(farm.system_ids[2], 500)
@@ -75,7 +81,7 @@ def test_redact_masks_every_secret_field():
 
 def test_silent_bmc_error_has_no_secret(conf, pool, tracker, all_logs):
     conf.set_override('read_timeout', 0.3, group='redfish')
-    with bmc.SilentBMC() as silent:
+    with silent_bmc.SilentBMC() as silent:
         node = inventory.Node('h', 'redfish', {
             'address': silent.url, 'username': 'admin', 'password': SECRET})
         driver = redfish.RedfishPowerDriver(conf=conf, pool=pool,

@@ -16,7 +16,13 @@ import pytest
 from decision_engine.drivers import inventory
 from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
-from tests.drivers import conftest
+from tests.fixtures import bmc_farm
+
+
+@pytest.fixture(params=bmc_farm.POWER_READS)
+def power_read(request):
+    return request.param
+
 
 SYSTEM = '27946b59-9e44-4fa7-8e91-f3527a1ef094'
 
@@ -31,7 +37,7 @@ def _free_port():
 def emulator(tmp_path):
     auth = tmp_path / 'htpasswd'
     auth.write_text('admin:%s\n' % bcrypt.hashpw(
-        conftest.PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode())
+        bmc_farm.PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode())
     config = tmp_path / 'emulator.conf'
     config.write_text(
         'SUSHY_EMULATOR_FAKE_DRIVER = True\n'
@@ -68,17 +74,17 @@ def _emulator_request(url, method='GET', body=None):
     request.add_header('Content-Type', 'application/json')
     import base64
     request.add_header('Authorization', 'Basic ' + base64.b64encode(
-        ('admin:' + conftest.PASSWORD).encode()).decode())
+        ('admin:' + bmc_farm.PASSWORD).encode()).decode())
     with urllib.request.urlopen(request, timeout=10) as answer:
         data = answer.read()
     return json.loads(data) if data else None
 
 
 def test_reads_state_and_notices_change_made_through_emulator(
-        conf, pool, tracker, emulator, all_logs):
+        conf, pool, tracker, emulator, all_logs, power_read):
     node = inventory.Node('compute-1', 'redfish', {
         'address': emulator, 'system_id': '/redfish/v1/Systems/' + SYSTEM,
-        'username': 'admin', 'password': conftest.PASSWORD})
+        'username': 'admin', 'password': bmc_farm.PASSWORD})
     driver = redfish.RedfishPowerDriver(conf=conf, pool=pool, nodes=[node],
                                         tracker=tracker)
     driver.name = 'redfish'
@@ -101,14 +107,16 @@ def test_reads_state_and_notices_change_made_through_emulator(
     assert tracker.get('compute-1')['state'] == power_state.POWER_ON
     driver.sync_power_states()
     assert tracker.get('compute-1')['state'] == power_state.POWER_OFF
+    # The second poll was the lean read on its kept connection, or sushy.
+    assert (driver._http.opened == 1) == (power_read == 'lean')
 
     # A wrong password is a counted failure with no secret in it.
     bad = inventory.Node('compute-2', 'redfish', dict(
-        node.driver_info, password='not-' + conftest.PASSWORD))
+        node.driver_info, password='not-' + bmc_farm.PASSWORD))
     driver.nodes.append(bad)
     driver.sync_power_states()
     record = tracker.get('compute-2')
     assert record['failures'] == 1 and '401' in record['last_error']
-    assert conftest.PASSWORD not in record['last_error']
-    assert all(conftest.PASSWORD not in line for line in all_logs)
+    assert bmc_farm.PASSWORD not in record['last_error']
+    assert all(bmc_farm.PASSWORD not in line for line in all_logs)
     assert any(line.startswith('sushy') for line in all_logs)

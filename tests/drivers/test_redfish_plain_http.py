@@ -9,7 +9,12 @@ import pytest
 from decision_engine.drivers import base
 from decision_engine.drivers import loader
 from decision_engine.drivers import redfish
-from tests.drivers import conftest
+from tests.fixtures import bmc_farm
+
+
+@pytest.fixture(params=bmc_farm.POWER_READS)
+def power_read(request):
+    return request.param
 
 
 def _driver(conf, pool, tracker, nodes=()):
@@ -29,12 +34,12 @@ def test_explicit_verify_on_http_is_refused(conf, pool, tracker, tmp_path,
     with pytest.raises(base.InvalidDriverInfo) as err:
         driver.validate({'address': 'http://10.0.0.1:8000',
                          'username': 'admin',
-                         'password': conftest.PASSWORD,
+                         'password': bmc_farm.PASSWORD,
                          'verify_ca': verify})
     text = str(err.value)
     assert '"verify_ca" asks for TLS verification but "address" is ' \
         'http://' in text
-    assert conftest.PASSWORD not in text and '\n' not in text
+    assert bmc_farm.PASSWORD not in text and '\n' not in text
 
 
 @pytest.mark.parametrize('info', [
@@ -62,7 +67,7 @@ def test_loader_names_the_node(conf, pool, tracker, tmp_path):
 
 def test_plain_http_nodes_are_named_once(conf, pool, tracker, farm,
                                          caplog):
-    nodes = conftest.farm_nodes(farm, count=3)
+    nodes = bmc_farm.farm_nodes(farm, count=3)
     assert all(n.driver_info['address'].startswith('http://')
                for n in nodes)
     driver = _driver(conf, pool, tracker, nodes)

@@ -8,7 +8,7 @@ from decision_engine.concurrency import pool as pool_mod
 from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
 from tests import BACKEND
-from tests.drivers import conftest
+from tests.fixtures import bmc_farm
 
 
 @pytest.mark.parametrize('reserved', [2, 0])
@@ -17,7 +17,7 @@ def test_audit_gets_a_worker_during_a_full_sweep(conf, farm, reserved):
     conf.set_override('sync_workers', 50, group='power')
     conf.set_override('periodic_max_workers', 50, group='conductor')
     tracker = power_state.PowerStateTracker(3)
-    nodes = conftest.farm_nodes(farm)
+    nodes = bmc_farm.farm_nodes(farm)
     for ident in farm.system_ids:
         farm.set_fault(ident, 'hang')
     driver = redfish.RedfishPowerDriver(conf=conf, pool=pool, nodes=nodes,

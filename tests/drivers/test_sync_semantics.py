@@ -5,9 +5,16 @@ ordering, no overlap, the slow-sweep warning."""
 import logging
 import threading
 
+import pytest
+
 from decision_engine.drivers import power_state
 from decision_engine.drivers import redfish
-from tests.drivers import conftest
+from tests.fixtures import bmc_farm
+
+
+@pytest.fixture(params=bmc_farm.POWER_READS)
+def power_read(request):
+    return request.param
 
 
 def _driver(conf, pool, tracker, nodes):
@@ -20,7 +27,7 @@ def _driver(conf, pool, tracker, nodes):
 
 
 def test_sweep_reads_states_and_notices_changes(conf, pool, tracker, farm):
-    nodes = conftest.farm_nodes(farm)
+    nodes = bmc_farm.farm_nodes(farm)
     farm.set_power(farm.system_ids[2], 'Off')
     driver = _driver(conf, pool, tracker, nodes)
     driver.sync_power_states()
@@ -38,7 +45,7 @@ def test_sweep_reads_states_and_notices_changes(conf, pool, tracker, farm):
 
 
 def test_set_power_state(conf, pool, tracker, farm):
-    nodes = conftest.farm_nodes(farm, count=2)
+    nodes = bmc_farm.farm_nodes(farm, count=2)
     driver = _driver(conf, pool, tracker, nodes)
     driver.set_power_state(nodes[1], power_state.POWER_OFF)
     assert farm.power_state(farm.system_ids[1]) == 'Off'
@@ -50,7 +57,7 @@ def test_set_power_state(conf, pool, tracker, farm):
 def test_failures_counted_flagged_then_recovered(conf, pool, tracker, farm):
     conf.set_override('max_retries', 3, group='power')
     tracker.set_max_retries(3)
-    nodes = conftest.farm_nodes(farm, count=3)
+    nodes = bmc_farm.farm_nodes(farm, count=3)
     driver = _driver(conf, pool, tracker, nodes)
     bad = farm.system_ids[1]
     farm.set_fault(bad, 500)
@@ -80,7 +87,7 @@ def test_power_failure_is_logged_once_as_error(conf, pool, tracker, farm,
                                                caplog):
     conf.set_override('max_retries', 2, group='power')
     tracker.set_max_retries(2)
-    nodes = conftest.farm_nodes(farm, count=1)
+    nodes = bmc_farm.farm_nodes(farm, count=1)
     farm.set_fault(farm.system_ids[0], 503)
     driver = _driver(conf, pool, tracker, nodes)
     with caplog.at_level(logging.WARNING, 'decision_engine'):
@@ -93,7 +100,7 @@ def test_power_failure_is_logged_once_as_error(conf, pool, tracker, farm,
 
 def test_failed_nodes_go_first(conf, pool, tracker, farm):
     conf.set_override('sync_workers', 1, group='power')
-    nodes = conftest.farm_nodes(farm)
+    nodes = bmc_farm.farm_nodes(farm)
     driver = _driver(conf, pool, tracker, nodes)
     late = [farm.system_ids[5], farm.system_ids[7]]
     for ident in late:
@@ -114,7 +121,7 @@ def test_failed_nodes_go_first(conf, pool, tracker, farm):
 
 
 def test_sweep_never_overlaps_itself(conf, pool, tracker, farm):
-    nodes = conftest.farm_nodes(farm, count=2)
+    nodes = bmc_farm.farm_nodes(farm, count=2)
     driver = _driver(conf, pool, tracker, nodes)
     farm.set_fault(farm.system_ids[0], 'hang')
     first = threading.Thread(target=driver.sync_power_states)
@@ -131,7 +138,7 @@ def test_sweep_never_overlaps_itself(conf, pool, tracker, farm):
 
 def test_slow_sweep_warns(conf, pool, tracker, farm, caplog):
     conf.set_override('sync_interval', 1, group='power')
-    nodes = conftest.farm_nodes(farm, count=1)
+    nodes = bmc_farm.farm_nodes(farm, count=1)
     driver = _driver(conf, pool, tracker, nodes)
     # NOTE: a clock that jumps 4 intervals during the sweep, instead of a
     # sweep that really lasts 3 s.

@@ -1,6 +1,6 @@
 """Nova and Ironic details beyond the SDK happy path."""
 
-from decision_engine.simulator.topology import ADMIN_PROJECT_ID
+from decision_engine.simulator.records import ADMIN_PROJECT_ID
 
 C = '/compute/v2.1'
 

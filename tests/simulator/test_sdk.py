@@ -1,6 +1,6 @@
 """openstacksdk against the simulator: the calls the engine makes."""
 
-from decision_engine.simulator.topology import DEFAULT_AZ
+from decision_engine.simulator.records import DEFAULT_AZ
 
 
 def test_auth_and_catalog(conn, sim):

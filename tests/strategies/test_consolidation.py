@@ -4,7 +4,7 @@ from decision_engine.strategies import actions as act
 from decision_engine.strategies import base
 from decision_engine.strategies import server_consolidation
 from decision_engine.strategies import verify
-from tests.strategies import helpers as h
+from tests.fixtures import model_helpers as h
 
 
 def run(m, movable=None, **params):

@@ -7,7 +7,7 @@ from decision_engine.strategies import host_maintenance
 from decision_engine.strategies import loader
 from decision_engine.strategies import saving_energy
 from decision_engine.strategies import verify
-from tests.strategies import helpers as h
+from tests.fixtures import model_helpers as h
 
 
 def run(cls, m, **params):

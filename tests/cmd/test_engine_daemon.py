@@ -1,5 +1,10 @@
 """The daemon under oslo.service, on both backends: start, SIGHUP, SIGTERM,
-systemd notifications and start-up errors."""
+systemd notifications and start-up errors.
+
+It lives in tests/cmd/ rather than tests/service/: every test starts the
+``decision-engine`` console script (decision_engine/cmd/engine.py) as a
+process and judges it from outside (exit code, log, sd_notify); service.py
+is reached only through that entry point, as in production."""
 
 import signal
 import socket
@@ -8,8 +13,8 @@ import sys
 
 import pytest
 
-from tests.functional.engine_process import EngineProcess
-from tests.functional.engine_process import GUARD
+from tests.fixtures.engine_process import EngineProcess
+from tests.fixtures.engine_process import GUARD
 
 BACKENDS = ['threading', 'eventlet']
 
@@ -208,7 +213,7 @@ def test_store_problems_fail_before_the_fork(tmp_path, case):
     """A server store that is not at the current schema, or not there at
     all, is refused by the pre-flight: status 2, one line naming the store
     (never its password) and what to do."""
-    from tests import dbfixtures
+    from tests.fixtures import dbfixtures
 
     engine = EngineProcess(tmp_path)
     with dbfixtures.postgres_url() as url:

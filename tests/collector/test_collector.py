@@ -21,7 +21,7 @@ from decision_engine.model import scope as scope_mod
 from decision_engine.model.errors import ModelBuildError
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
-from tests.model import truth
+from tests.fixtures import truth
 
 MODULES = (collector_conf, cloud_conf, nova_conf, placement_conf,
            ironic_conf, simulator_conf)

@@ -10,7 +10,7 @@ from decision_engine.model.errors import ModelBuildError
 from decision_engine.model.errors import TransportError
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
-from tests.model import truth
+from tests.fixtures import truth
 
 
 @pytest.mark.parametrize('rule', [

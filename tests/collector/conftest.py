@@ -5,7 +5,7 @@ import pytest
 
 from decision_engine.conf import CONF
 from decision_engine.simulator import Topology
-from tests.model import truth
+from tests.fixtures import truth
 
 
 @pytest.fixture(scope='session', autouse=True)

@@ -6,7 +6,7 @@ import pytest
 from decision_engine.model import scope as scope_mod
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
-from tests.model import truth
+from tests.fixtures import truth
 
 
 @pytest.mark.parametrize('seed,hosts,instances', [

@@ -6,13 +6,13 @@ import pytest
 
 from decision_engine.cmd import manage
 from decision_engine.db import migration
-from tests import dbfixtures
-from tests.api import test_api
+from tests.fixtures import api_engine
+from tests.fixtures import dbfixtures
 
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = test_api.Engine(tmp_path)
+    engine = api_engine.Engine(tmp_path)
     yield engine
     engine.close()
 
@@ -109,7 +109,7 @@ def test_a_malformed_url_is_bad_usage(capsys, url):
 
 
 def test_list_follows_every_page(tmp_path, capsys):
-    engine = test_api.Engine(tmp_path, max_limit=2)
+    engine = api_engine.Engine(tmp_path, max_limit=2)
     try:
         uuids = [engine.store.create_audit(
             {'strategy': 'dummy', 'state': 'CANCELLED'})['uuid']
@@ -171,9 +171,9 @@ def test_db_sync_bad_config_is_one_line(tmp_path):
 def test_http_basic_credentials(tmp_path, capsys):
     import bcrypt
     digest = bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=4)).decode()
-    path = test_api.write_htpasswd(tmp_path, ['ops:' + digest])
-    engine = test_api.Engine(tmp_path, auth_strategy='http_basic',
-                             http_basic_auth_user_file=path)
+    path = api_engine.write_htpasswd(tmp_path, ['ops:' + digest])
+    engine = api_engine.Engine(tmp_path, auth_strategy='http_basic',
+                               http_basic_auth_user_file=path)
     try:
         status, out, _ = run(capsys, '--url', engine.url, '--user', 'ops',
                              '--password', 'pw', 'audit', 'list')

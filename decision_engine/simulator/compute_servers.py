@@ -1,0 +1,187 @@
+"""Nova's servers API for the simulator (``/servers``, ``/servers/detail``,
+``/servers/{id}``), mixed into :class:`~.compute.ComputeService`.
+
+``host`` (and ``node``) filter by EXACT match; without ``all_tenants`` only
+the token's project is listed; sorted by ``created`` then ``id``, both
+descending (Nova's default); an unknown ``marker`` is a 400.  From 2.47 the
+flavor is embedded.  Server bodies are serialized once per server and
+variant (< 2.47, >= 2.47) on first use and reused; listings are index
+slices joined as bytes.
+"""
+
+import bisect
+import hashlib
+
+from decision_engine.simulator import routing
+from decision_engine.simulator.routing import HTTPError, dumps
+
+_POWER = {'active': 1, 'paused': 3, 'stopped': 4, 'suspended': 7,
+          'shelved': 4, 'error': 0, 'building': 0, 'resized': 1}
+_TRUE = {'', '1', 't', 'true', 'on', 'y', 'yes'}
+_FALSE = {'0', 'f', 'false', 'off', 'n', 'no'}
+
+
+class ServersAPI:
+    """The server routes' handlers; needs the indexes ComputeService builds
+    (``_servers``, ``_rank``, ``_by_host``, ``_by_project``, ``_all``,
+    ``_cache``, ``_host_by_name``) and its plumbing (``microversion``,
+    ``response_headers``, ``_limit``, ``_base``, ``_listing``)."""
+
+    def preserialize(self, base_url, embedded=True):
+        """Serialize every server now (called by Simulator.start once the
+        address is known) so the first listing is not slower than the
+        next; about 20 us per server."""
+        base = base_url + '/compute/v2.1'
+        for rank in range(len(self._servers)):
+            self._server_bytes(rank, embedded, base)
+
+    def _server_bytes(self, rank, embedded, base):
+        cache = self._cache[embedded]
+        data = cache[rank]
+        if data is None:
+            data = dumps(self._server_dict(self._servers[rank], embedded,
+                                           base))
+            cache[rank] = data
+        return data
+
+    def _server_dict(self, s, embedded, base):
+        host = self._host_by_name.get(s.host) if s.host else None
+        if embedded:
+            f = s.flavor
+            flavor = {'vcpus': f.vcpus, 'ram': f.ram, 'disk': f.disk,
+                      'ephemeral': f.ephemeral, 'swap': f.swap,
+                      'original_name': f.name,
+                      'extra_specs': dict(f.extra_specs)}
+        else:
+            flavor = {'id': s.flavor.id or s.flavor.name, 'links': [{
+                'rel': 'bookmark',
+                'href': '%s/flavors/%s' % (base, s.flavor.id
+                                           or s.flavor.name)}]}
+        if host is None:
+            host_status = ''
+        elif host.state == 'down':
+            host_status = 'DOWN'
+        elif host.status == 'disabled':
+            host_status = 'MAINTENANCE'
+        else:
+            host_status = 'UP'
+        host_id = hashlib.sha224(
+            (s.project_id + (s.host or '')).encode()).hexdigest() \
+            if s.host else ''
+        return {
+            'id': s.uuid, 'name': s.name, 'status': s.status,
+            'tenant_id': s.project_id, 'user_id': s.user_id,
+            'metadata': dict(s.metadata), 'hostId': host_id,
+            'image': '', 'flavor': flavor,
+            'created': s.created, 'updated': s.created,
+            'addresses': {}, 'accessIPv4': '', 'accessIPv6': '',
+            'links': [{'rel': 'self',
+                       'href': '%s/servers/%s' % (base, s.uuid)},
+                      {'rel': 'bookmark',
+                       'href': '%s/servers/%s' % (base, s.uuid)}],
+            'OS-DCF:diskConfig': 'MANUAL', 'progress': 0,
+            'OS-EXT-AZ:availability_zone': (host.availability_zone
+                                            if host else ''),
+            'config_drive': '', 'key_name': None,
+            'OS-SRV-USG:launched_at': s.created.replace('Z', '.000000'),
+            'OS-SRV-USG:terminated_at': None,
+            'OS-EXT-SRV-ATTR:host': s.host,
+            'OS-EXT-SRV-ATTR:instance_name': 'instance-%08x'
+                                             % (self._rank[s.uuid] + 1),
+            'OS-EXT-SRV-ATTR:hypervisor_hostname': s.host,
+            'OS-EXT-STS:task_state': None,
+            'OS-EXT-STS:vm_state': s.vm_state,
+            'OS-EXT-STS:power_state': _POWER.get(s.vm_state, 0),
+            'os-extended-volumes:volumes_attached': [],
+            'security_groups': [{'name': 'default'}],
+            'locked': s.locked, 'locked_reason': None,
+            'host_status': host_status, 'description': None, 'tags': [],
+            'trusted_image_certificates': None,
+            'pinned_availability_zone': None,
+        }
+
+    def _filtered(self, req):
+        """Sorted ranks matching the request's filters."""
+        all_tenants = req.arg('all_tenants')
+        if all_tenants is not None:
+            value = all_tenants.strip().lower()
+            if value in _TRUE:
+                all_tenants = True
+            elif value in _FALSE:
+                all_tenants = False
+            else:
+                raise HTTPError(400, "Invalid input for query parameter "
+                                "'all_tenants'. Value: %s." % all_tenants)
+        host = req.arg('host')
+        node = req.arg('node')
+        if host is not None and node is not None and host != node:
+            return []
+        host = host if host is not None else node
+        if host is not None:
+            ranks = self._by_host.get(host, [])
+        elif all_tenants:
+            ranks = self._all
+        else:
+            ranks = self._by_project.get(req.token['project_id'], [])
+        project = req.arg('project_id', req.arg('tenant_id'))
+        if not all_tenants:
+            project = req.token['project_id']
+        status = req.arg('status')
+        uuid = req.arg('uuid')
+        if project is not None or status is not None or uuid is not None:
+            servers = self._servers
+            status = status.upper() if status else None
+            ranks = [r for r in ranks
+                     if (project is None
+                         or servers[r].project_id == project)
+                     and (status is None or servers[r].status == status)
+                     and (uuid is None or servers[r].uuid == uuid)]
+        return ranks
+
+    def _page(self, req, ranks):
+        limit = self._limit(req)
+        marker = req.arg('marker')
+        start = 0
+        if marker is not None:
+            rank = self._rank.get(marker)
+            if rank is None:
+                raise HTTPError(400, 'marker [%s] not found' % marker)
+            start = bisect.bisect_right(ranks, rank)
+        page = ranks[start:start + limit]
+        return page, (len(page) == limit and limit > 0)
+
+    def servers_detail(self, req):
+        version = self.microversion(req)
+        embedded = version >= (2, 47)
+        page, full = self._page(req, self._filtered(req))
+        base = self._base(req)
+        items = [self._server_bytes(r, embedded, base) for r in page]
+        last = self._servers[page[-1]].uuid if page else None
+        return routing.json_response(
+            self._listing(req, 'servers', items, full, last),
+            headers=self.response_headers(version))
+
+    def servers_index(self, req):
+        version = self.microversion(req)
+        page, full = self._page(req, self._filtered(req))
+        base = self._base(req)
+        items = [dumps({'id': self._servers[r].uuid,
+                        'name': self._servers[r].name,
+                        'links': [{'rel': 'self', 'href': '%s/servers/%s'
+                                   % (base, self._servers[r].uuid)}]})
+                 for r in page]
+        last = self._servers[page[-1]].uuid if page else None
+        return routing.json_response(
+            self._listing(req, 'servers', items, full, last),
+            headers=self.response_headers(version))
+
+    def server_show(self, req):
+        version = self.microversion(req)
+        rank = self._rank.get(req.params['id'])
+        if rank is None:
+            raise HTTPError(404, 'Instance %s could not be found.'
+                            % req.params['id'])
+        body = b'{"server":%s}' % self._server_bytes(
+            rank, version >= (2, 47), self._base(req))
+        return routing.json_response(body,
+                                     headers=self.response_headers(version))
