@@ -5,37 +5,11 @@ import pytest
 
 from decision_engine.audit import service as service_mod
 from decision_engine.common import states
-from decision_engine.model import elements
-from tests import dbfixtures
-from tests.audit import fakes
-from tests.datasources import conftest
-from tests.datasources import test_prometheus as tp
-
-
-def model_of(topology):
-    model = elements.ComputeModel()
-    for host in topology.hosts:
-        model.add_node(elements.ComputeNode(
-            uuid=host.uuid, hostname=host.hostname, vcpus=host.vcpus,
-            vcpus_reserved=host.vcpus_reserved,
-            vcpu_allocation_ratio=host.cpu_allocation_ratio,
-            memory_mb=host.memory_mb,
-            memory_mb_reserved=host.memory_mb_reserved,
-            memory_allocation_ratio=host.ram_allocation_ratio,
-            disk_gb=host.disk_gb, disk_gb_reserved=host.disk_gb_reserved,
-            disk_allocation_ratio=host.disk_allocation_ratio,
-            power_state='power on'))
-    for inst in topology.instances:
-        if inst.host is None:
-            continue
-        model.add_instance(elements.Instance(
-            uuid=inst.uuid, name=inst.name, state=inst.vm_state,
-            project_id=inst.project_id, host=inst.host,
-            vcpus=inst.flavor.vcpus, memory_mb=inst.flavor.ram,
-            disk_gb=inst.flavor.disk, ephemeral_gb=inst.flavor.ephemeral,
-            swap_mb=inst.flavor.swap, metadata=dict(inst.metadata),
-            locked=inst.locked))
-    return model
+from tests.fixtures import dbfixtures
+from tests.fixtures import fakes
+from tests.fixtures import load_env
+from tests.fixtures.load_env import make_gatherer
+from tests.fixtures.load_env import model_of
 
 
 @pytest.fixture
@@ -50,7 +24,7 @@ def run_audit(env, store, pool, body):
     collector = fakes.FakeCollector(pool, lambda: model_of(env.topology))
     service = service_mod.AuditService(
         conf, store, pool, collector,
-        metrics=tp.make_gatherer(pool, env.prometheus.url))
+        metrics=make_gatherer(pool, env.prometheus.url))
     service.start()
     try:
         audit = service.create(body)
@@ -70,7 +44,7 @@ def test_missing_metrics_fail_the_audit_naming_them(env, store, pool):
     reason = audit['state_reason']
     assert reason.startswith('metrics missing: host_cpu_usage for 1 '
                              'host(s): compute-6; instance_cpu_usage for ')
-    hidden = sorted(conftest.HIDDEN - {'compute-6'})
+    hidden = sorted(load_env.HIDDEN - {'compute-6'})
     assert all(u in reason for u in hidden)
 
 

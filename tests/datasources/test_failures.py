@@ -17,7 +17,7 @@ import pytest
 
 from decision_engine.datasources import gather
 from decision_engine.strategies import metrics as m
-from tests.datasources import test_prometheus as tp
+from tests.fixtures import load_env
 
 
 class Proxy:
@@ -95,7 +95,7 @@ def proxy(env):
 
 def test_errors_are_retried_then_one_error(proxy, pool):
     proxy.mode = 'error'
-    g = tp.make_gatherer(pool, proxy.url, max_retries=2)
+    g = load_env.make_gatherer(pool, proxy.url, max_retries=2)
     with pytest.raises(gather.GatheringError) as err:
         g.gather({m.HOST_RAM: ['compute-1']})
     message = str(err.value)
@@ -107,7 +107,8 @@ def test_errors_are_retried_then_one_error(proxy, pool):
 
 def test_slow_prometheus_times_out_as_one_error(proxy, pool):
     proxy.mode = 'slow'
-    g = tp.make_gatherer(pool, proxy.url, max_retries=0, query_timeout=0.5)
+    g = load_env.make_gatherer(pool, proxy.url, max_retries=0,
+                               query_timeout=0.5)
     with pytest.raises(gather.GatheringError,
                        match=r'failed: no answer from .*ReadTimeout'):
         g.gather({m.HOST_CPU: ['compute-1']})
@@ -115,7 +116,7 @@ def test_slow_prometheus_times_out_as_one_error(proxy, pool):
 
 def test_truncated_answer_is_retried_then_one_error(proxy, pool):
     proxy.mode = 'truncated'
-    g = tp.make_gatherer(pool, proxy.url, max_retries=1)
+    g = load_env.make_gatherer(pool, proxy.url, max_retries=1)
     with pytest.raises(gather.GatheringError, match='HTTP 200 from .* '
                        r'\(after 2 attempts\)'):
         g.gather({m.HOST_CPU: ['compute-1']})
@@ -126,10 +127,10 @@ def test_one_failing_chunk_fails_the_gathering(env, proxy, pool):
     # NOTE: the query holds the uuid regex-escaped; its first group has no
     # character to escape.
     proxy.poison = poisoned.split('-')[0]
-    g = tp.make_gatherer(pool, proxy.url, max_retries=1,
-                         query_chunk_size=3, parallelism=4)
+    g = load_env.make_gatherer(pool, proxy.url, max_retries=1,
+                               query_chunk_size=3, parallelism=4)
     with pytest.raises(gather.GatheringError) as err:
-        g.gather(tp.wanted(env))
+        g.gather(load_env.wanted(env))
     # The error names the failing query (its chunk holds the poisoned
     # uuid), and nothing was returned for the chunks that succeeded.
     assert proxy.poison in str(err.value)
@@ -137,7 +138,7 @@ def test_one_failing_chunk_fails_the_gathering(env, proxy, pool):
 
 def test_recovers_after_a_transient_error(env, proxy, pool):
     answers = iter(['error', 'forward'])
-    g = tp.make_gatherer(pool, proxy.url, max_retries=2)
+    g = load_env.make_gatherer(pool, proxy.url, max_retries=2)
     proxy.mode = 'error'
     # First attempt errors; switch the proxy to forwarding for the retry.
     orig = g.datasource.run

@@ -13,28 +13,13 @@ from decision_engine.datasources import gather
 from decision_engine.datasources import loader
 from decision_engine.strategies import metrics as m
 from tests import fresh_conf
-from tests.datasources import conftest
+from tests.fixtures import load_env
+from tests.fixtures.load_env import make_gatherer
+from tests.fixtures.load_env import wanted
 
 ALL = (m.HOST_CPU, m.HOST_RAM, m.INSTANCE_CPU, m.INSTANCE_RAM)
 KIND = {m.HOST_CPU: 'cpu', m.HOST_RAM: 'ram', m.INSTANCE_CPU: 'cpu',
         m.INSTANCE_RAM: 'ram'}
-
-
-def make_gatherer(pool, url, **options):
-    conf = fresh_conf()
-    conf.set_override('prometheus_url', url, group='datasource')
-    conf.set_override('window', conftest.WINDOW, group='datasource')
-    conf.set_override('retry_delay', 0.0, group='datasource')
-    for name, value in options.items():
-        conf.set_override(name, value, group='datasource')
-    return loader.load(conf, pool)
-
-
-def wanted(env, hosts=None, instances=None):
-    hosts = env.hostnames if hosts is None else hosts
-    instances = env.running if instances is None else instances
-    return {m.HOST_CPU: hosts, m.HOST_RAM: hosts,
-            m.INSTANCE_CPU: instances, m.INSTANCE_RAM: instances}
 
 
 def assert_truth(env, measurements, names_of):
@@ -44,7 +29,7 @@ def assert_truth(env, measurements, names_of):
     for metric in ALL:
         for name in names_of[metric]:
             got = measurements.get(metric, name)
-            truth = env.exporter.truth(name, KIND[metric], conftest.WINDOW,
+            truth = env.exporter.truth(name, KIND[metric], load_env.WINDOW,
                                        end=measurements.at)
             assert got is not None, (metric, name)
             # NOTE: Prometheus extrapolates rate() to the window's edges
@@ -59,8 +44,8 @@ def assert_truth(env, measurements, names_of):
 
 def test_default_names_match_ground_truth(env, pool):
     g = make_gatherer(pool, env.prometheus.url, query_chunk_size=4)
-    shown = [h for h in env.hostnames if h not in conftest.HIDDEN]
-    running = [u for u in env.running if u not in conftest.HIDDEN]
+    shown = [h for h in env.hostnames if h not in load_env.HIDDEN]
+    running = [u for u in env.running if u not in load_env.HIDDEN]
     ms = g.gather(wanted(env, shown, running))
     assert assert_truth(env, ms, wanted(env, shown, running)) == \
         2 * len(shown) + 2 * len(running)
@@ -77,7 +62,7 @@ def test_metric_map_and_instance_label_fallback(renamed_env, pool,
                                                 tmp_path):
     path = tmp_path / 'map.yaml'
     path.write_text(json.dumps({
-        'metrics': {k: v for k, v in conftest.RENAMED.items()
+        'metrics': {k: v for k, v in load_env.RENAMED.items()
                     if k not in ('resource', 'mode')},
         'labels': {'resource': 'vm_uuid', 'mode': 'cpu_mode'}}))
     g = make_gatherer(pool, renamed_env.prometheus.url,
@@ -103,7 +88,7 @@ def test_cache_serves_the_same_scope_again(env, pool):
 def test_missing_series_are_absent_never_zero(env, pool):
     g = make_gatherer(pool, env.prometheus.url)
     report = g.check(wanted(env))
-    hidden_instances = sorted(conftest.HIDDEN - {'compute-6'})
+    hidden_instances = sorted(load_env.HIDDEN - {'compute-6'})
     assert report[m.HOST_CPU]['missing'] == ['compute-6']
     assert report[m.INSTANCE_RAM]['missing'] == hidden_instances
     assert report[m.HOST_RAM]['present'] == len(env.hostnames) - 1

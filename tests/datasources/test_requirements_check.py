@@ -11,11 +11,9 @@ from decision_engine.api import engine_api
 from decision_engine.api import server
 from decision_engine.audit import service as service_mod
 from decision_engine.cmd import manage
-from tests import dbfixtures
-from tests.audit import fakes
-from tests.datasources import conftest
-from tests.datasources import test_audits
-from tests.datasources import test_prometheus as tp
+from tests.fixtures import dbfixtures
+from tests.fixtures import fakes
+from tests.fixtures import load_env
 
 
 @pytest.fixture
@@ -23,10 +21,10 @@ def api(env, pool, tmp_path):
     store = dbfixtures.open_store('sqlite:///%s' % (tmp_path / 'a.sqlite'))
     conf = fakes.make_conf(api={'port': 0})
     collector = fakes.FakeCollector(
-        pool, lambda: test_audits.model_of(env.topology))
+        pool, lambda: load_env.model_of(env.topology))
     audits = service_mod.AuditService(
         conf, store, pool, collector,
-        metrics=tp.make_gatherer(pool, env.prometheus.url))
+        metrics=load_env.make_gatherer(pool, env.prometheus.url))
     srv = server.start(conf, engine_api.EngineAPI(audits, store, collector))
     yield srv.url
     srv.stop()
@@ -45,13 +43,13 @@ def test_names_what_is_missing_for_the_scope(api):
     assert check['available'] is False
     assert check['datasource'].startswith('prometheus at http://127.0.0.1')
     assert check['metrics']['host_cpu_usage']['missing'] == ['compute-6']
-    hidden = sorted(conftest.HIDDEN - {'compute-6'})
+    hidden = sorted(load_env.HIDDEN - {'compute-6'})
     assert check['metrics']['instance_cpu_usage']['missing'] == hidden
 
 
 def test_available_for_a_scope_without_the_gaps(api):
     scope = {'exclude_hosts': ['compute-6'],
-             'exclude_instances': sorted(conftest.HIDDEN - {'compute-6'})}
+             'exclude_instances': sorted(load_env.HIDDEN - {'compute-6'})}
     body = get(api, 'workload_stabilization', scope=scope,
                parameters={'metric': 'ram'}).json()
     check = body['metrics_check']
@@ -90,7 +88,7 @@ def test_manage_strategy_show(api, env, capsys):
                           '--param', 'metric=ram'])
     out = capsys.readouterr().out
     hidden_on_1 = [i.uuid for i in env.topology.instances
-                   if i.uuid in conftest.HIDDEN and i.host == 'compute-1']
+                   if i.uuid in load_env.HIDDEN and i.host == 'compute-1']
     assert status == (1 if hidden_on_1 else 0)
     assert 'host_ram_usage' in out
     assert all(u in out for u in hidden_on_1)

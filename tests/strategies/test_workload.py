@@ -12,7 +12,7 @@ from decision_engine.strategies import verify
 from decision_engine.strategies import vm_workload_consolidation as vwc
 from decision_engine.strategies import workload_balance as wb
 from decision_engine.strategies import workload_stabilization as ws
-from tests.strategies import helpers as h
+from tests.fixtures import model_helpers as h
 
 
 def measured(ctx, host_cpu=None, inst_cpu=None, host_ram=None,
