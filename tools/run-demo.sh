@@ -66,6 +66,7 @@ cleanup() {
     wait 2>/dev/null || true
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # The same cloud as the embedded demo ([simulator] of the demo config).
 "$VENV/bin/decision-engine-simulator" --hosts 50 --instances 500 \
@@ -129,6 +130,10 @@ CONF
 echo "run-demo: simulator $AUTH_URL, load exporter" \
      "http://127.0.0.1:$EXPORTER_PORT/metrics, Prometheus" \
      "http://127.0.0.1:$PROMETHEUS_PORT" >&2
+# NOTE: in the background and waited for, so that Ctrl-C or SIGTERM runs
+# the traps, which stop the engine, Prometheus and the simulator.
 OS_CLIENT_CONFIG_FILE="$STATE/clouds.yaml" "$VENV/bin/decision-engine" \
     --config-file etc/decision-engine/decision-engine-demo.conf \
-    --config-file "$STATE/metrics.conf" "$@"
+    --config-file "$STATE/metrics.conf" "$@" &
+PIDS=("$!" "${PIDS[@]}")
+wait "${PIDS[0]}"
