@@ -124,22 +124,35 @@ class VMWorkloadConsolidation(base.Strategy):
 
     @staticmethod
     def _evacuate(load, placement, insts, source, dests, target):
-        """All of ``insts`` onto ``dests`` or none; :returns: the moves."""
+        """All of ``insts`` onto ``dests`` or none; :returns: the moves.
+
+        Destinations are tried fullest first (measured load when this
+        host's evacuation starts: a destination only gets fuller as it
+        receives, so it keeps its place or deserves an earlier one).
+        """
+        cpu, ram = measured_mod.CPU, measured_mod.RAM
         ordered = sorted(insts, key=lambda i: (
-            -load.usage[i.uuid][measured_mod.CPU],
-            -load.usage[i.uuid][measured_mod.RAM], i.uuid))
+            -load.usage[i.uuid][cpu], -load.usage[i.uuid][ram], i.uuid))
+        # NOTE: the headroom test first: cheap, and it rules out most
+        # destinations of a large, busy cloud before placement.fits.
+        dests = sorted(dests, key=lambda d: (load.load(d), d), reverse=True)
         moves = []
         for inst in ordered:
             usage = load.usage[inst.uuid]
-            fitting = [d for d in dests if placement.fits(inst, d) and all(
-                load.fraction_after(d, k, usage[k]) <= target + 1e-9
-                for k in measured_mod.KINDS)]
-            if not fitting:
+            dest = None
+            for d in dests:
+                if usage[cpu] <= target * load.total[d][cpu] \
+                        - load.used[d][cpu] + 1e-9 \
+                        and usage[ram] <= target * load.total[d][ram] \
+                        - load.used[d][ram] + 1e-9 \
+                        and placement.fits(inst, d):
+                    dest = d
+                    break
+            if dest is None:
                 for moved, src, dst in reversed(moves):
                     placement.move_back(moved, src)
                     load.move(moved, dst, src)
                 return None
-            dest = max(fitting, key=lambda d: (load.load(d), d))
             placement.move(inst, dest)
             load.move(inst, source, dest)
             moves.append((inst, source, dest))
