@@ -20,7 +20,8 @@ part of the queries: it is all of them or the error.
 
 Answers are cached per (metric, names of the chunk, window) for
 ``cache_ttl`` seconds, so audits over the same scope within that time share
-them. A name absent from every answer is missing, which is the audit's
+them; a query already on its way for another audit is waited for, not sent
+twice. A name absent from every answer is missing, which is the audit's
 policy to judge (:func:`decision_engine.strategies.metrics.apply_policy`).
 """
 
@@ -100,6 +101,7 @@ class MetricsGatherer:
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._cache = collections.OrderedDict()
+        self._in_flight = {}
         self._counters = collections.Counter()
         self._last_seconds = None
 
@@ -186,6 +188,24 @@ class MetricsGatherer:
             while len(self._cache) > 4096:
                 self._cache.popitem(last=False)
 
+    def _join(self, key, ttl):
+        """``(True, event)`` for the first asker of ``key``, ``(False,
+        its event)`` for the others while it runs (only with a cache)."""
+        with self._lock:
+            event = self._in_flight.get(key)
+            if event is not None:
+                return False, event
+            event = threading.Event()
+            if ttl > 0:
+                self._in_flight[key] = event
+            return True, event
+
+    def _leave(self, key):
+        with self._lock:
+            event = self._in_flight.pop(key, None)
+        if event is not None:
+            event.set()
+
     def _count(self, name, n=1):
         with self._lock:
             self._counters[name] += n
@@ -248,6 +268,22 @@ class _Run:
         cached = self.g._cached(key, s.cache_ttl)
         if cached is not None:
             return cached
+        owner, event = self.g._join(key, s.cache_ttl)
+        if not owner:
+            # NOTE: another gathering is asking the same query: its answer
+            # lands in the cache; ask ourselves only if it failed.
+            event.wait(max(0.0, self.deadline - self.g._clock()))
+            cached = self.g._cached(key, s.cache_ttl)
+            if cached is not None:
+                return cached
+        try:
+            return self._fetch(query, key)
+        finally:
+            if owner:
+                self.g._leave(key)
+
+    def _fetch(self, query, key):
+        s = self.settings
         attempt = 0
         while True:
             if self.aborted.is_set():

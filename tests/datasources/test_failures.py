@@ -27,6 +27,7 @@ class Proxy:
         self.poison = None
         self.requests = 0
         self.release = threading.Event()
+        self.arrived = threading.Condition()
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -37,11 +38,16 @@ class Proxy:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers['Content-Length']))
-                proxy.requests += 1
+                with proxy.arrived:
+                    proxy.requests += 1
+                    proxy.arrived.notify_all()
                 query = urllib.parse.parse_qs(body.decode())['query'][0]
                 mode = proxy.mode
                 if proxy.poison is not None:
                     mode = 'error' if proxy.poison in query else 'forward'
+                if mode == 'gate':
+                    proxy.release.wait(30)
+                    mode = 'forward'
                 if mode == 'slow':
                     # NOTE: held until the test ends, far past the client's
                     # timeout: an event, not a sleep of a guessed length.
@@ -150,3 +156,31 @@ def test_recovers_after_a_transient_error(env, proxy, pool):
     ms = g.gather({m.HOST_CPU: ['compute-1']})
     assert ms.get(m.HOST_CPU, 'compute-1') is not None
     assert g.statistics().retries == 1
+
+
+def test_concurrent_gatherings_share_queries_in_flight(env, proxy, pool):
+    proxy.mode = 'gate'
+    # One query per metric, all in flight at once on the pool of 6.
+    g = load_env.make_gatherer(pool, proxy.url, cache_ttl=600,
+                               query_chunk_size=100)
+    # (Nothing hidden in this scope: no second wave by instance label.)
+    scope = load_env.wanted(
+        env, [h for h in env.hostnames if h not in load_env.HIDDEN],
+        [u for u in env.running if u not in load_env.HIDDEN])
+    n = len(scope)
+    results = []
+    first = threading.Thread(target=lambda: results.append(g.gather(scope)))
+    first.start()
+    with proxy.arrived:
+        assert proxy.arrived.wait_for(lambda: proxy.requests >= n, 30)
+    second = threading.Thread(target=lambda: results.append(
+        g.gather(scope)))
+    second.start()
+    # The second gathering waits on the first one's queries; only then
+    # are they answered.
+    proxy.release.set()
+    first.join(30)
+    second.join(30)
+    assert proxy.requests == n
+    assert len(results) == 2 and results[0].values == results[1].values
+    assert g.statistics().cache_hits == n
