@@ -4,8 +4,14 @@ Where to read and what names to read (``name``, ``prometheus_url``, the
 labels and the metric map) take effect on restart; how to gather (timeouts,
 retries, chunk size, parallelism, window, cache) is re-read at every
 gathering, so a SIGHUP applies to the next audit.
+
+For a Keystone-protected Prometheus API (Aetos), the group also carries
+keystoneauth's session options (TLS, ...) and auth options: when
+``auth_type`` is set, every query goes through a keystoneauth session that
+adds the token (and gets a new one after a 401).
 """
 
+from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 GROUP = 'datasource'
@@ -21,9 +27,10 @@ opts = [
         'prometheus_url',
         schemes=['http', 'https'],
         help='Base URL of the Prometheus HTTP API (the part before '
-             '/api/v1), e.g. http://prometheus.example.org:9090. Unset: no '
-             'datasource, and audits of strategies that need metrics fail '
-             'saying so.'),
+             '/api/v1), e.g. http://prometheus.example.org:9090, or of an '
+             'Aetos proxy (then set auth_type and its options here). '
+             'Unset: no datasource, and audits of strategies that need '
+             'metrics fail saying so.'),
     cfg.FloatOpt(
         'query_timeout',
         default=30.0, min=0.1, max=600.0, mutable=True,
@@ -96,7 +103,16 @@ opts = [
 
 def register_opts(conf):
     conf.register_opts(opts, group=GROUP)
+    ks_loading.register_session_conf_options(conf, GROUP)
+    ks_loading.register_auth_conf_options(conf, GROUP)
 
 
 def list_opts():
-    return opts
+    """Ours, keystoneauth's session options and the common and
+    ``password`` auth options (for the sample config)."""
+    unique = {opt.dest: opt for opt in (
+        ks_loading.get_session_conf_options()
+        + ks_loading.get_auth_common_conf_options()
+        + ks_loading.get_auth_plugin_conf_options('password'))}
+    return opts + [o for d, o in unique.items()
+                   if d not in {x.dest for x in opts}]

@@ -35,6 +35,8 @@ import math
 import re
 import threading
 
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
 import requests
 
 from decision_engine.datasources import base
@@ -77,6 +79,19 @@ class PrometheusDatasource(base.Datasource):
         self._local = threading.local()
         self._sessions = []
         self._lock = threading.Lock()
+        # NOTE: Aetos (Keystone-protected Prometheus API): one keystoneauth
+        # session, shared by the workers (it is thread-safe and caches the
+        # token), when [datasource] auth_type is set.
+        self._keystone = None
+        if group.auth_type:
+            try:
+                auth = ks_loading.load_auth_from_conf_options(
+                    conf, 'datasource')
+                self._keystone = ks_loading.load_session_from_conf_options(
+                    conf, 'datasource', auth=auth)
+            except ks_exc.ClientException as exc:
+                raise base.DatasourceError(
+                    '[datasource] auth_type %s: %s' % (group.auth_type, exc))
 
     def describe(self):
         return 'prometheus at %s' % self.url
@@ -150,11 +165,27 @@ class PrometheusDatasource(base.Datasource):
         if at is not None:
             form['time'] = '%.3f' % at
         try:
-            resp = self._session().post(self.url, data=form,
-                                        timeout=timeout)
-        except requests.RequestException as exc:
+            if self._keystone is not None:
+                resp = self._keystone.post(self.url, data=form,
+                                           timeout=timeout, raise_exc=False)
+            else:
+                resp = self._session().post(self.url, data=form,
+                                            timeout=timeout)
+        except (requests.RequestException, ks_exc.ConnectionError,
+                ks_exc.RequestTimeout) as exc:
             raise base.RetryableError('no answer from %s: %s: %s' % (
                 self.url, type(exc).__name__, exc))
+        except ks_exc.ClientException as exc:
+            # NOTE: keystoneauth could not get a token (bad credentials,
+            # Keystone down): named, not retried here.
+            raise base.DatasourceError('no token for %s: %s: %s' % (
+                self.url, type(exc).__name__, exc))
+        if resp.status_code == 401 and self._keystone is not None:
+            # The token expired or was revoked: the next attempt gets a
+            # new one.
+            self._keystone.invalidate()
+            raise base.RetryableError('HTTP 401 from %s: token refused'
+                                      % self.url)
         try:
             doc = resp.json()
         except ValueError:
