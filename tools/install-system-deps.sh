@@ -6,7 +6,10 @@
 #     etc/systemd/decision-engine.service;
 #   * unshare and nsenter (util-linux), ip (iproute2) and curl, with which
 #     tests/deploy/test_readme.py runs the README's commands against a demo
-#     engine in a network namespace of its own.
+#     engine in a network namespace of its own;
+#   * the Prometheus server (Debian package prometheus), which the
+#     datasource tests and benchmarks start on a loopback port to scrape the
+#     simulator's exporter.
 # Idempotent and quiet: apt is not touched when every tool is present.
 # Needs root (or sudo) only when something is missing.
 
@@ -25,6 +28,7 @@ declare -A PACKAGE_OF=(
     [nsenter]=util-linux
     [ip]=iproute2
     [curl]=curl
+    [prometheus]=prometheus
 )
 
 missing=()

@@ -11,6 +11,7 @@ from decision_engine.conf import cloud
 from decision_engine.conf import collector
 from decision_engine.conf import conductor
 from decision_engine.conf import database
+from decision_engine.conf import datasource
 from decision_engine.conf import default
 from decision_engine.conf import fake_power
 from decision_engine.conf import ipmi
@@ -30,8 +31,8 @@ CONF = cfg.CONF
 # sample config file.
 MODULES = (default, conductor, power, fake_power, redfish, ipmi,
            ironic_power, audit, database, api,
-           collector, notifications, cloud, nova, placement, ironic,
-           simulator, reports)
+           collector, notifications, datasource, cloud, nova, placement,
+           ironic, simulator, reports)
 
 
 def register_opts(conf):

@@ -37,6 +37,9 @@ class StrategyContext:
         for listed in self.instances_by_host.values():
             listed.sort(key=lambda i: i.uuid)
         self._scope_allows = movable or (lambda inst: True)
+        #: :class:`~decision_engine.strategies.metrics.Measurements` the
+        #: audit gathered for a strategy that needs metrics, else None.
+        self.metrics = None
 
     def can_move(self, inst):
         """Whether the strategy may migrate ``inst`` at all."""
