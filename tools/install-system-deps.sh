@@ -3,7 +3,13 @@
 #   * the shell linter (Debian package shellcheck), run on devstack/ and
 #     tools/ scripts;
 #   * systemd-analyze (Debian package systemd), which verifies
-#     etc/systemd/decision-engine.service.
+#     etc/systemd/decision-engine.service;
+#   * unshare and nsenter (util-linux), ip (iproute2) and curl, with which
+#     tests/deploy/test_readme.py runs the README's commands against a demo
+#     engine in a network namespace of its own;
+#   * the Prometheus server (Debian package prometheus), which the
+#     datasource tests and benchmarks start on a loopback port to scrape the
+#     simulator's exporter.
 # Idempotent and quiet: apt is not touched when every tool is present.
 # Needs root (or sudo) only when something is missing.
 
@@ -11,10 +17,18 @@ set -o errexit
 set -o nounset
 set -o pipefail
 
+# ip lives in /usr/sbin, which a user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
+
 # tool -> Debian package that ships it
 declare -A PACKAGE_OF=(
     [shellcheck]=shellcheck
     [systemd-analyze]=systemd
+    [unshare]=util-linux
+    [nsenter]=util-linux
+    [ip]=iproute2
+    [curl]=curl
+    [prometheus]=prometheus
 )
 
 missing=()

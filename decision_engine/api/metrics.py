@@ -22,6 +22,13 @@ operator guide's Metrics section)::
     decision_engine_power_sweep_duration_seconds{driver} gauge, last sweep
     decision_engine_power_sweep_failures_total{driver}   counter
     decision_engine_audits{state}                        gauge
+    decision_engine_metrics_gatherings_total             counter
+    decision_engine_metrics_gathering_failures_total     counter
+    decision_engine_metrics_queries_total                counter
+    decision_engine_metrics_query_retries_total          counter
+    decision_engine_metrics_query_errors_total           counter
+    decision_engine_metrics_cache_hits_total             counter
+    decision_engine_metrics_gathering_duration_seconds   gauge, last one
     decision_engine_api_requests_total{method,status}    counter
     decision_engine_actions{type,state}                  gauge, in the store
     decision_engine_applier_actions_ended_total{type,state}  counter
@@ -122,6 +129,8 @@ class EngineCollector:
         yield from self._power(status.power_sweeps if status else {},
                                status.power_states if status else {})
         yield from self._audits(status.audits if status else None)
+        yield from self._gathering(self._read(
+            'metrics gathering statistics', self.engine.gathering_statistics))
         yield from self._applier(status.applier if status else None)
 
     def _pool(self, pool):
@@ -198,6 +207,38 @@ class EngineCollector:
         yield _gauge('model_age_seconds', 'Deprecated: use '
                      'decision_engine_model_staleness_seconds',
                      field('age'))
+        yield from self._notifications(field('notifications'))
+
+    def _notifications(self, feed):
+        """The ``[notifications]`` listener (no samples without one)."""
+        events = core.CounterMetricFamily(
+            _name('notification_events'), 'Nova notifications received, by '
+            'event type and outcome (applied, stale, ignored, failed)',
+            labels=['event_type', 'outcome'])
+        if feed is not None:
+            for event_type, outcomes in sorted(feed.by_type.items()):
+                for outcome, count in sorted(outcomes.items()):
+                    events.add_metric([event_type, outcome], count)
+        yield events
+        yield _gauge('notification_lag_seconds', 'Seconds from Nova\'s '
+                     'timestamp to applied, of the last applied event',
+                     None if feed is None or feed.lag_ms is None
+                     else feed.lag_ms / 1000.0)
+        yield _gauge('notification_pending', 'Received events waiting to '
+                     'be applied', feed.pending if feed else None)
+        yield _gauge('notification_event_fed', '1 while the model is '
+                     'event-fed, 0 while rebuild-only',
+                     None if feed is None
+                     else int(feed.mode == 'event-fed'))
+        yield _gauge('notification_connected', '1 while the listener is '
+                     'connected to the message bus',
+                     None if feed is None else int(feed.connected))
+        yield _counter('notification_gaps', 'Gaps (disconnects, refused '
+                       'or unappliable events) that made the model '
+                       'rebuild-only', feed.gaps if feed else None)
+        yield _counter('notification_rebuilds', 'Full builds asked for by '
+                       'the listener (at connect and after a gap)',
+                       feed.rebuilds_triggered if feed else None)
 
     def _power(self, sweeps, states):
         label = ['driver']
@@ -262,6 +303,26 @@ class EngineCollector:
         yield _gauge('applier_plan_duration_seconds', 'Wall time of the '
                      'last action plan this engine ended',
                      applier.last_plan_seconds if applier else None)
+
+    def _gathering(self, stats):
+        for family, key, doc in (
+                ('metrics_gatherings', 'gatherings',
+                 'Metrics gatherings of audits'),
+                ('metrics_gathering_failures', 'failed',
+                 'Metrics gatherings that failed as a whole'),
+                ('metrics_queries', 'queries',
+                 'Datasource queries sent (retries included)'),
+                ('metrics_query_retries', 'retries',
+                 'Datasource queries sent again after a failure'),
+                ('metrics_query_errors', 'errors',
+                 'Datasource queries that failed'),
+                ('metrics_cache_hits', 'cache_hits',
+                 'Queries answered from the metrics cache')):
+            yield _counter(family, doc, getattr(stats, key) if stats
+                           else None)
+        yield _gauge('metrics_gathering_duration_seconds',
+                     'Duration of the last metrics gathering',
+                     stats.last_seconds if stats else None)
 
 
 class Metrics:

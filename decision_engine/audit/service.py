@@ -86,13 +86,17 @@ class AuditConflict(ValueError):
 class AuditService:
     """See the module docstring."""
 
-    def __init__(self, conf, store, pool, collector, strategies=None):
+    def __init__(self, conf, store, pool, collector, strategies=None,
+                 metrics=None):
         self.conf = conf
         self.store = store
         self.collector = collector
         self._strategies = strategies or loader.get
+        #: the metrics gatherer (or None), also for the requirements check.
+        self.metrics = metrics
         self.runner = runner_mod.AuditRunner(conf, store, pool, collector,
-                                             strategies=self._strategies)
+                                             strategies=self._strategies,
+                                             metrics=metrics)
 
     def start(self):
         settled = self.store.fail_interrupted(self.conf.host)

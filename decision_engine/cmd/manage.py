@@ -4,7 +4,9 @@
 ``[database] connection``). Every other command talks to the engine's HTTP
 API (``--url``, else ``[api] host``/``port`` of ``--config-file``, else
 ``http://127.0.0.1:9322``), with ``--user``/``--password`` for http_basic or
-``--token`` for keystone. Output is a table, or JSON with ``-f json``. Any
+``--token`` for keystone. Output is a table, JSON with ``-f json``, or bare
+values with ``-f value`` (``-c FIELD`` picks fields, as in the openstack
+client: ``PLAN=$(... -f value -c last_action_plan_uuid)``). Any
 error is one line on stderr and a non-zero exit status: 1 for a refused or
 failed request, 2 for bad usage, 3 when the API cannot be reached.
 """
@@ -161,9 +163,29 @@ def _client(args):
 
 # -- output ------------------------------------------------------------------
 
+def _cell(value):
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return '' if value is None else value
+
+
 def _emit(args, data, columns=None, rows=None):
     if args.format == 'json':
         print(json.dumps(data, indent=2, sort_keys=True))
+        return
+    picked = getattr(args, 'column', None)
+    if picked:
+        known = columns or sorted(data)
+        unknown = [c for c in picked if c not in known]
+        if unknown:
+            raise CommandError('unknown -c column %s (known: %s)' % (
+                ', '.join(unknown), ', '.join(known)), status=2)
+        columns = picked
+    if args.format == 'value':
+        # One line per object (row), its fields separated by spaces.
+        for row in rows if rows is not None else [data]:
+            print(' '.join(str(_cell(row.get(c)))
+                           for c in columns or sorted(row)))
         return
     import prettytable
     table = prettytable.PrettyTable()
@@ -171,16 +193,12 @@ def _emit(args, data, columns=None, rows=None):
         table.field_names = ['Field', 'Value']
         table.align = 'l'
         for key in columns or sorted(data):
-            value = data.get(key)
-            if isinstance(value, (dict, list)):
-                value = json.dumps(value, sort_keys=True)
-            table.add_row([key, '' if value is None else value])
+            table.add_row([key, _cell(data.get(key))])
     else:
         table.field_names = columns
         table.align = 'l'
         for row in rows:
-            table.add_row(['' if row.get(c) is None else row.get(c)
-                           for c in columns])
+            table.add_row([_cell(row.get(c)) for c in columns])
     print(table)
 
 
@@ -204,10 +222,8 @@ def _json_arg(text, what):
     return value
 
 
-def audit_create(args):
-    body = {'strategy': args.strategy, 'audit_type': args.audit_type}
-    if args.name:
-        body['name'] = args.name
+def _params(args):
+    """``--parameters`` JSON updated by every ``--param KEY=VALUE``."""
     params = _json_arg(args.parameters, '--parameters') \
         if args.parameters else {}
     for item in args.param or []:
@@ -219,6 +235,14 @@ def audit_create(args):
             params[key] = json.loads(value)
         except ValueError:
             params[key] = value
+    return params
+
+
+def audit_create(args):
+    body = {'strategy': args.strategy, 'audit_type': args.audit_type}
+    if args.name:
+        body['name'] = args.name
+    params = _params(args)
     if params:
         body['parameters'] = params
     if args.scope:
@@ -305,6 +329,39 @@ def audit_cancel(args):
           AUDIT_FIELDS)
 
 
+def strategy_show(args):
+    """A strategy and whether the metrics it needs exist for ``--scope``;
+    exit status 1 when they do not."""
+    import urllib.parse
+    query = {}
+    if args.scope:
+        query['scope'] = json.dumps(_json_arg(args.scope, '--scope'))
+    params = _params(args)
+    if params:
+        query['parameters'] = json.dumps(params)
+    strategy = _client(args).call(
+        'GET', '/v1/strategies/%s' % urllib.parse.quote(args.name, safe='')
+        + ('?' + urllib.parse.urlencode(query) if query else ''))
+    check = strategy['metrics_check']
+    if args.format == 'json':
+        _emit(args, strategy)
+    else:
+        _emit(args, dict(strategy, metrics_available=check['available'],
+                         datasource=check['datasource'],
+                         metrics_error=check['error']),
+              ['name', 'goal', 'description', 'metrics', 'datasource',
+               'metrics_available', 'metrics_error'])
+        if check['metrics']:
+            _emit(args, None, ['metric', 'needed', 'present', 'missing'],
+                  rows=[{'metric': metric, 'needed': e['needed'],
+                         'present': e['present'],
+                         'missing': ', '.join(e['missing'][:10]) + (
+                             ' and %d more' % (e['missing_count'] - 10)
+                             if e['missing_count'] > 10 else '')}
+                        for metric, e in sorted(check['metrics'].items())])
+    return 0 if check['available'] else 1
+
+
 PLAN_FIELDS = ['uuid', 'audit_uuid', 'state', 'state_reason', 'strategy',
                'message', 'indicators', 'model_age', 'build_seconds',
                'strategy_seconds', 'created_at', 'owner', 'started_at',
@@ -317,6 +374,8 @@ PLAN_FINAL = ('SUCCEEDED', 'FAILED', 'CANCELLED', 'SUPERSEDED')
 def _emit_plan(args, plan):
     if args.format == 'json':
         return _emit(args, plan)
+    if getattr(args, 'column', None):
+        return _emit(args, plan, sorted(plan))
     _emit(args, plan, PLAN_FIELDS)
     _emit(args, None, ACTION_COLUMNS, rows=plan['actions'])
 
@@ -413,8 +472,14 @@ def _common(top):
                         help='http_basic password')
     common.add_argument('--token', default=default(None),
                         help='keystone token (or OS_TOKEN)')
-    common.add_argument('-f', '--format', choices=['table', 'json'],
-                        default=default('table'))
+    common.add_argument('-f', '--format',
+                        choices=['table', 'json', 'value'],
+                        default=default('table'),
+                        help='table, JSON, or bare values (with -c)')
+    common.add_argument('-c', '--column', action='append',
+                        default=default(None), metavar='FIELD',
+                        help='show only this field (repeatable; table and '
+                        'value formats)')
     return common
 
 
@@ -469,6 +534,18 @@ def build_parser():
     cancel.add_argument('uuid')
     cancel.set_defaults(func=audit_cancel)
 
+    strategy = top.add_parser('strategy', help='strategies').add_subparsers(
+        dest='command', required=True)
+    sshow = strategy.add_parser(
+        'show', parents=[common], help='a strategy, and whether the metrics '
+        'it needs exist for a scope (exit status 1 when they do not)')
+    sshow.add_argument('name')
+    sshow.add_argument('--scope', help='audit scope as JSON')
+    sshow.add_argument('--param', action='append', metavar='KEY=VALUE',
+                       help='strategy parameter; VALUE is JSON or text')
+    sshow.add_argument('--parameters', help='all parameters as JSON')
+    sshow.set_defaults(func=strategy_show)
+
     plan = top.add_parser('action-plan', help='action plans').add_subparsers(
         dest='command', required=True)
     for name, func, text in (
@@ -501,6 +578,11 @@ def main(argv=None):
         return exc.status
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # ``... | head``: the reader left; say nothing more (not even the
+        # flush at exit) and end as a shell would after SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == '__main__':

@@ -16,7 +16,8 @@ into the manager):
 4. the power-state tracker and the enabled power drivers (stevedore);
 5. the model collector, which joins the tracker's power states to the
    models it hands out;
-6. the audit service;
+6. the metrics gatherer of the configured datasource (none without
+   ``[datasource] prometheus_url``), and the audit service it is handed to;
 7. the applier (it resumes the plans this engine left running);
 8. the HTTP API server (``[api] enabled``);
 9. one ``futurist.periodics.PeriodicWorker`` running the periodic tasks of
@@ -44,8 +45,11 @@ from decision_engine.audit import runner as audit_runner
 from decision_engine.audit import service as audit_service_mod
 from decision_engine.cloud import connection as connection_mod
 from decision_engine.collector import collector as collector_mod
+from decision_engine.collector import fetch as fetch_mod
+from decision_engine.collector import notifications as notifications_mod
 from decision_engine.concurrency import periodics
 from decision_engine.concurrency import pool as pool_mod
+from decision_engine.datasources import loader as datasource_loader
 from decision_engine.db import api as db_api
 from decision_engine.drivers import base as drivers_base
 from decision_engine.drivers import loader
@@ -79,6 +83,8 @@ class ConductorManager:
         self.drivers = {}
         self.tracker = None
         self.collector = None
+        self.listener = None
+        self.metrics = None
         self.audits = None
         self.applier = None
         self.api_server = None
@@ -133,13 +139,23 @@ class ConductorManager:
             tasks += periodics.collect(driver,
                                        prefix='power_driver.%s' % name)
         if conf.collector.enabled:
+            if conf.notifications.transport_url:
+                self.listener = notifications_mod.NotificationListener(
+                    conf, self.pool)
             self.collector = collector_mod.ModelCollector(
                 conf, self.pool, connection_factory=self.cloud,
-                power_states=self.tracker.snapshot)
+                power_states=self.tracker.snapshot, live=self.listener)
             tasks += periodics.collect(self.collector, prefix='collector')
+            if self.listener is not None:
+                self.listener.start(
+                    self.collector.transport,
+                    fetch_mod.FetchSettings.from_conf(conf.collector),
+                    self.collector.refresh_model)
+        self.metrics = datasource_loader.load(conf, self.pool)
         self.audits = audit_service_mod.AuditService(
             conf, self.store, self.pool,
-            self.collector or collector_mod.DisabledCollector())
+            self.collector or collector_mod.DisabledCollector(),
+            metrics=self.metrics)
         tasks += periodics.collect(self.audits, prefix='audit')
         self.periodic_tasks = tasks
         self.audits.start()
@@ -169,9 +185,13 @@ class ConductorManager:
             self.applier.stop(timeout)
         if self.audits is not None:
             self.audits.stop(timeout)
+        if self.listener is not None:
+            self.listener.stop()
         abandoned = self.pool.shutdown(timeout=timeout)
         if self.collector is not None:
             self.collector.stop()
+        if self.metrics is not None:
+            self.metrics.datasource.close()
         for driver in self.drivers.values():
             driver.close()
         if self.cloud is not None:

@@ -12,11 +12,13 @@ from decision_engine.conf import cloud
 from decision_engine.conf import collector
 from decision_engine.conf import conductor
 from decision_engine.conf import database
+from decision_engine.conf import datasource
 from decision_engine.conf import default
 from decision_engine.conf import fake_power
 from decision_engine.conf import ipmi
 from decision_engine.conf import ironic
 from decision_engine.conf import ironic_power
+from decision_engine.conf import notifications
 from decision_engine.conf import nova
 from decision_engine.conf import placement
 from decision_engine.conf import power
@@ -30,7 +32,8 @@ CONF = cfg.CONF
 # sample config file.
 MODULES = (default, conductor, power, fake_power, redfish, ipmi,
            ironic_power, audit, applier, database, api,
-           collector, cloud, nova, placement, ironic, simulator, reports)
+           collector, notifications, datasource, cloud, nova, placement,
+           ironic, simulator, reports)
 
 
 def register_opts(conf):

@@ -6,172 +6,63 @@ nodes and 100,000 instances in well under 400 MB of resident memory.
 Snapshot semantics
 ------------------
 The collector keeps the current :class:`ComputeModel` and treats it as
-immutable: nobody mutates it once it is published. Callers (audits) get
-:meth:`ComputeModel.copy`, a copy whose elements are copies too, so an audit
-may change nodes and move instances (:meth:`ComputeModel.move_instance`)
-without anyone else seeing it.
+immutable: nobody mutates it once it is published. :meth:`ComputeModel.copy`
+is a copy whose elements are copies too, so its owner may change nodes and
+move instances (:meth:`ComputeModel.move_instance`) without anyone else
+seeing it.
 
-Disk accounting
----------------
-:attr:`Instance.disk_gb_total` is ``disk_gb + ephemeral_gb +
-ceil(swap_mb / 1024)``: the ``DISK_GB`` amount Nova's scheduler claims in
-Placement for a flavor (``nova.scheduler.utils.resources_from_flavor``
-rounds swap up to whole GB), so used and free disk match Placement's view.
+:meth:`ComputeModel.snapshot` costs O(changes) instead (what audits get,
+and what the notification-fed model hands out): the snapshot shares the
+elements and, through :class:`~decision_engine.model.cow.ShardedMap` and
+per-host member dicts copied on first write, the indexes. Elements are then
+*replaced* on change, never changed in place: the model's own methods
+(``add_*``, ``remove_*``, ``move_instance``) do that, and a holder of a
+snapshot must not assign to its elements' attributes (take :meth:`copy`
+for that).
+
+Usage accounting
+----------------
+:attr:`Instance.resources` is what Placement holds for the instance on its
+host, ``{resource class: amount}``: read from Placement (``[collector]
+usage_source = placement``) or derived from the flavor by Nova's rules
+(:mod:`decision_engine.model.allocation`: no root disk for a volume-backed
+instance, swap rounded up to whole GiB, ``PCPU`` instead of ``VCPU`` for
+``hw:cpu_policy=dedicated``).  :attr:`ComputeNode.held` is what other
+consumers hold on the node (a migration's allocation on its source, known
+only from Placement).  Used and free amounts therefore match Placement's
+view.
+
+Excluded hosts
+--------------
+Hypervisors that decisions must not use (no Placement resource provider
+yet, Ironic nodes) are not nodes of the model: they are listed in
+:attr:`ComputeModel.excluded` with the reason, so they are counted and
+shown, and never chosen as a destination.
 """
 
-import math
 import time
 
-NODE_FIELDS = (
-    'uuid', 'hostname', 'status', 'state', 'disabled_reason',
-    'vcpus', 'vcpus_reserved', 'vcpu_allocation_ratio',
-    'memory_mb', 'memory_mb_reserved', 'memory_allocation_ratio',
-    'disk_gb', 'disk_gb_reserved', 'disk_allocation_ratio',
-    'aggregates', 'availability_zone', 'power_state', 'power_failure',
-)
+from decision_engine.model import allocation
+from decision_engine.model import cow
+from decision_engine.model.element_types import ComputeNode
+from decision_engine.model.element_types import INSTANCE_FIELDS
+from decision_engine.model.element_types import Instance
+from decision_engine.model.element_types import IRONIC_HYPERVISOR
+from decision_engine.model.element_types import NO_RESOURCE_PROVIDER
+from decision_engine.model.element_types import NODE_FIELDS
 
-INSTANCE_FIELDS = (
-    'uuid', 'name', 'state', 'project_id', 'host', 'vcpus', 'memory_mb',
-    'disk_gb', 'ephemeral_gb', 'swap_mb', 'metadata', 'locked', 'created',
-)
-
-
-class _Element:
-    __slots__ = ()
-    _fields = ()
-
-    def _values(self):
-        return tuple(getattr(self, f) for f in self._fields)
-
-    def __eq__(self, other):
-        if type(other) is not type(self):
-            return NotImplemented
-        return self._values() == other._values()
-
-    __hash__ = None
-
-    def __repr__(self):
-        return '%s(%s)' % (type(self).__name__, ', '.join(
-            '%s=%r' % (f, getattr(self, f)) for f in self._fields))
-
-    def copy(self):
-        """A copy of the element (mutable containers copied too)."""
-        new = object.__new__(type(self))
-        for f in self._fields:
-            setattr(new, f, getattr(self, f))
-        return new
-
-
-class ComputeNode(_Element):
-    """A compute node (hypervisor) with its Placement capacity.
-
-    ``status`` is ``'enabled'`` or ``'disabled'`` (the nova-compute
-    service), ``state`` is ``'up'`` or ``'down'``; ``aggregates`` is a tuple
-    of aggregate names; ``power_state`` is None (unknown), ``'power on'`` or
-    ``'power off'``. Amounts come from the node's Placement inventories
-    (VCPU, MEMORY_MB, DISK_GB): total, reserved and allocation ratio.
-    """
-
-    __slots__ = NODE_FIELDS
-    _fields = NODE_FIELDS
-
-    def __init__(self, uuid, hostname, status='enabled', state='up',
-                 disabled_reason=None, vcpus=0, vcpus_reserved=0,
-                 vcpu_allocation_ratio=1.0, memory_mb=0,
-                 memory_mb_reserved=0, memory_allocation_ratio=1.0,
-                 disk_gb=0, disk_gb_reserved=0, disk_allocation_ratio=1.0,
-                 aggregates=(), availability_zone=None, power_state=None,
-                 power_failure=False):
-        self.uuid = uuid
-        self.hostname = hostname
-        self.status = status
-        self.state = state
-        self.disabled_reason = disabled_reason
-        self.vcpus = vcpus
-        self.vcpus_reserved = vcpus_reserved
-        self.vcpu_allocation_ratio = vcpu_allocation_ratio
-        self.memory_mb = memory_mb
-        self.memory_mb_reserved = memory_mb_reserved
-        self.memory_allocation_ratio = memory_allocation_ratio
-        self.disk_gb = disk_gb
-        self.disk_gb_reserved = disk_gb_reserved
-        self.disk_allocation_ratio = disk_allocation_ratio
-        self.aggregates = tuple(aggregates)
-        self.availability_zone = availability_zone
-        self.power_state = power_state
-        self.power_failure = power_failure
-
-    @property
-    def vcpu_capacity(self):
-        """Schedulable VCPUs: (total - reserved) * allocation ratio."""
-        return (self.vcpus - self.vcpus_reserved) * self.vcpu_allocation_ratio
-
-    @property
-    def memory_mb_capacity(self):
-        return ((self.memory_mb - self.memory_mb_reserved)
-                * self.memory_allocation_ratio)
-
-    @property
-    def disk_gb_capacity(self):
-        return ((self.disk_gb - self.disk_gb_reserved)
-                * self.disk_allocation_ratio)
-
-    def to_dict(self):
-        data = {f: getattr(self, f) for f in NODE_FIELDS}
-        data['aggregates'] = list(self.aggregates)
-        return data
-
-
-class Instance(_Element):
-    """A server, with its flavor's amounts.
-
-    ``state`` is Nova's vm_state (``'active'``, ``'stopped'``, ...),
-    ``host`` the hostname of its compute node (None when unscheduled),
-    ``created`` Nova's ISO 8601 creation time as given by the API.
-    """
-
-    __slots__ = INSTANCE_FIELDS
-    _fields = INSTANCE_FIELDS
-
-    def __init__(self, uuid, name, state, project_id, host, vcpus=0,
-                 memory_mb=0, disk_gb=0, ephemeral_gb=0, swap_mb=0,
-                 metadata=None, locked=False, created=None):
-        self.uuid = uuid
-        self.name = name
-        self.state = state
-        self.project_id = project_id
-        self.host = host
-        self.vcpus = vcpus
-        self.memory_mb = memory_mb
-        self.disk_gb = disk_gb
-        self.ephemeral_gb = ephemeral_gb
-        self.swap_mb = swap_mb
-        self.metadata = {} if metadata is None else metadata
-        self.locked = locked
-        self.created = created
-
-    @property
-    def disk_gb_total(self):
-        """Root + ephemeral + swap rounded up to whole GB (see module)."""
-        return (self.disk_gb + self.ephemeral_gb
-                + math.ceil(self.swap_mb / 1024))
-
-    def copy(self):
-        new = _Element.copy(self)
-        new.metadata = dict(self.metadata)
-        return new
-
-    def to_dict(self):
-        data = {f: getattr(self, f) for f in INSTANCE_FIELDS}
-        data['metadata'] = dict(self.metadata)
-        return data
+#: the elements are defined in element_types and named here too, where
+#: every user of the model finds them.
+__all__ = ['ComputeModel', 'ComputeNode', 'Instance', 'INSTANCE_FIELDS',
+           'IRONIC_HYPERVISOR', 'NO_RESOURCE_PROVIDER', 'NODE_FIELDS']
 
 
 class ComputeModel:
     """Compute nodes and instances, indexed by uuid and by hostname.
 
     :attr nodes: ``{uuid: ComputeNode}``
-    :attr instances: ``{uuid: Instance}``
+    :attr instances: ``{uuid: Instance}`` (a :class:`~decision_engine.
+        model.cow.ShardedMap`)
     :attr aggregates: ``{aggregate name: tuple of hostnames}``
     :attr availability_zones: ``{zone name: tuple of hostnames}``
     :attr built_at: epoch seconds when the build finished (None if the
@@ -180,19 +71,30 @@ class ComputeModel:
     :attr requests: HTTP requests the build made (retries included)
     :attr scope: the :class:`~decision_engine.model.scope.Scope` (or None
         for the whole cloud) the model was built for
+    :attr excluded: ``{hypervisor uuid: {'uuid', 'hostname', 'reason',
+        'hypervisor_type'}}`` of the hypervisors kept out of the model
+    :attr usage_source: ``'flavors'`` or ``'placement'``: where the
+        instances' ``resources`` came from
     """
 
     def __init__(self):
         self.nodes = {}
-        self.instances = {}
+        self.instances = cow.ShardedMap()
         self.aggregates = {}
         self.availability_zones = {}
         self._by_hostname = {}
         self._on_host = {}
+        # Hosts whose member dict this model may change in place; None: all
+        # of them (nothing is shared with a snapshot).
+        self._owned_hosts = None
+        # Elements may be shared with a snapshot: replace, never mutate.
+        self._shared = False
         self.built_at = None
         self.build_seconds = None
         self.requests = 0
         self.scope = None
+        self.excluded = {}
+        self.usage_source = 'flavors'
 
     # -- building ----------------------------------------------------------
 
@@ -211,14 +113,20 @@ class ComputeModel:
         self.nodes[node.uuid] = node
         self._by_hostname[node.hostname] = node
 
+    def remove_node(self, uuid):
+        """Remove a node (its instances stay: remove them first)."""
+        node = self.nodes.pop(uuid)
+        if self._by_hostname.get(node.hostname) is node:
+            del self._by_hostname[node.hostname]
+        return node
+
     def add_instance(self, instance):
         """Add (or replace) an instance and index it by its host."""
         old = self.instances.get(instance.uuid)
         if old is not None:
             self._unindex(old)
         self.instances[instance.uuid] = instance
-        self._on_host.setdefault(instance.host, {})[instance.uuid] = \
-            instance
+        self._members(instance.host)[instance.uuid] = instance
 
     def add_instances(self, instances):
         """Add many new instances (faster than :meth:`add_instance`)."""
@@ -234,15 +142,32 @@ class ComputeModel:
         """Place an instance on another host (for an audit's what-if)."""
         instance = self.instances[uuid]
         self._unindex(instance)
+        if self._shared:
+            instance = instance.copy()
+            self.instances[uuid] = instance
         instance.host = hostname
-        self._on_host.setdefault(hostname, {})[uuid] = instance
+        self._members(hostname)[uuid] = instance
+
+    def _members(self, host):
+        """The member dict of ``host``, this model's own (copy on write)."""
+        members = self._on_host.get(host)
+        owned = self._owned_hosts
+        if members is None:
+            members = self._on_host[host] = {}
+            if owned is not None:
+                owned.add(host)
+        elif owned is not None and host not in owned:
+            members = self._on_host[host] = dict(members)
+            owned.add(host)
+        return members
 
     def _unindex(self, instance):
-        on_host = self._on_host.get(instance.host)
-        if on_host is not None:
-            on_host.pop(instance.uuid, None)
-            if not on_host:
-                del self._on_host[instance.host]
+        if instance.uuid not in self._on_host.get(instance.host, ()):
+            return
+        on_host = self._members(instance.host)
+        del on_host[instance.uuid]
+        if not on_host:
+            del self._on_host[instance.host]
 
     # -- queries -------------------------------------------------------------
 
@@ -262,13 +187,34 @@ class ComputeModel:
         return list(self._on_host.get(hostname, {}).values())
 
     def used(self, hostname):
-        """``(vcpus, memory_mb, disk_gb)`` used by the host's instances."""
+        """``(VCPU, MEMORY_MB, DISK_GB)`` allocated on the host: by its
+        instances, plus what other consumers (migrations) hold there."""
         vcpus = memory = disk = 0
         for inst in self._on_host.get(hostname, {}).values():
-            vcpus += inst.vcpus
-            memory += inst.memory_mb
+            vcpus += inst.used_vcpus
+            memory += inst.used_memory_mb
             disk += inst.disk_gb_total
+        node = self._by_hostname.get(hostname)
+        if node is not None and node.held:
+            held = node.held
+            vcpus += held.get(allocation.VCPU, 0)
+            memory += held.get(allocation.MEMORY_MB, 0)
+            disk += held.get(allocation.DISK_GB, 0)
         return vcpus, memory, disk
+
+    def usage(self, hostname):
+        """``{resource class: amount}`` allocated on the host, every class
+        (PCPU and custom ones too), held amounts included."""
+        total = {}
+        node = self._by_hostname.get(hostname)
+        sources = [inst.resources
+                   for inst in self._on_host.get(hostname, {}).values()]
+        if node is not None and node.held:
+            sources.append(node.held)
+        for resources in sources:
+            for rc, amount in resources.items():
+                total[rc] = total.get(rc, 0) + amount
+        return total
 
     def free(self, hostname):
         """``(vcpus, memory_mb, disk_gb)`` left: capacity minus used.
@@ -310,7 +256,8 @@ class ComputeModel:
         return (self.nodes == other.nodes
                 and self.instances == other.instances
                 and self.aggregates == other.aggregates
-                and self.availability_zones == other.availability_zones)
+                and self.availability_zones == other.availability_zones
+                and self.excluded == other.excluded)
 
     __hash__ = None
 
@@ -336,11 +283,34 @@ class ComputeModel:
                 copied[uuid] = inst
                 instances[uuid] = inst
             on_host[host] = copied
+        return self._with_build_facts(new)
+
+    def _with_build_facts(self, new):
+        """``new`` with this model's build time, cost, scope and excluded
+        hosts (what :meth:`copy` and :meth:`snapshot` both keep)."""
         new.built_at = self.built_at
         new.build_seconds = self.build_seconds
         new.requests = self.requests
         new.scope = self.scope
+        new.excluded = dict(self.excluded)
+        new.usage_source = self.usage_source
         return new
+
+    def snapshot(self):
+        """A model equal to this one that shares its elements and indexes
+        (see the module): O(hosts + shards), not O(instances). Neither
+        model's later changes show in the other."""
+        new = ComputeModel()
+        new.nodes = dict(self.nodes)
+        new._by_hostname = dict(self._by_hostname)
+        new.instances = self.instances.snapshot()
+        new._on_host = dict(self._on_host)
+        new._owned_hosts = set()
+        self._owned_hosts = set()
+        new._shared = self._shared = True
+        new.aggregates = dict(self.aggregates)
+        new.availability_zones = dict(self.availability_zones)
+        return self._with_build_facts(new)
 
     def age(self, now=None):
         """Seconds since the model was built (None if never built)."""
@@ -351,10 +321,16 @@ class ComputeModel:
     def summary(self):
         """Counts, totals and build metadata, as a JSON-friendly dict."""
         vcpus = memory = disk = 0
-        for inst in self.instances.values():
-            vcpus += inst.vcpus
-            memory += inst.memory_mb
-            disk += inst.disk_gb_total
+        for hostname in self._by_hostname:
+            used = self.used(hostname)
+            vcpus += used[0]
+            memory += used[1]
+            disk += used[2]
+        pcpus = sum(inst.used_pcpus for inst in self.instances.values()) \
+            + sum(n.held.get(allocation.PCPU, 0) for n in self.nodes.values())
+        reasons = {}
+        for entry in self.excluded.values():
+            reasons[entry['reason']] = reasons.get(entry['reason'], 0) + 1
         return {
             'nodes': len(self.nodes),
             'instances': len(self.instances),
@@ -373,6 +349,15 @@ class ComputeModel:
             'vcpus_used': vcpus,
             'memory_mb_used': memory,
             'disk_gb_used': disk,
+            'pcpu_capacity': sum(n.pcpu_capacity
+                                 for n in self.nodes.values()),
+            'pcpus_used': pcpus,
+            'usage_source': self.usage_source,
+            'excluded_nodes': len(self.excluded),
+            'excluded_by_reason': reasons,
+            'excluded': sorted(
+                (dict(e) for e in self.excluded.values()),
+                key=lambda e: (e['hostname'], e['uuid'])),
             'built_at': self.built_at,
             'build_seconds': self.build_seconds,
             'requests': self.requests,

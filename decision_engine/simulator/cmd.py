@@ -19,7 +19,9 @@ import signal
 import sys
 import threading
 
+from decision_engine.simulator import churn
 from decision_engine.simulator import faults
+from decision_engine.simulator import notifier
 from decision_engine.simulator.records import TopologyError
 from decision_engine.simulator.server import Simulator
 from decision_engine.simulator.topology import Topology
@@ -70,7 +72,7 @@ def _non_negative_float(text):
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError('expected a number, got %r' % text)
-    if not value >= 0:
+    if not 0 <= value < float('inf'):
         raise argparse.ArgumentTypeError('must be >= 0, got %r' % text)
     return value
 
@@ -109,6 +111,13 @@ def build_parser():
     p.add_argument('--aggregates', type=_non_negative_int, default=2)
     p.add_argument('--azs', type=_non_negative_int, default=1)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--volume-backed', type=float, default=0.08,
+                   metavar='FRACTION',
+                   help='share of servers that boot from a volume')
+    p.add_argument('--providerless', type=_non_negative_int, default=0,
+                   help='extra hosts without a Placement resource provider')
+    p.add_argument('--ironic', type=_non_negative_int, default=0,
+                   help='bare metal nodes reported as ironic hypervisors')
     p.add_argument('--topology', metavar='FILE',
                    help='load the topology from a JSON file instead')
     p.add_argument('--dump-topology', metavar='FILE',
@@ -137,10 +146,31 @@ def build_parser():
     p.add_argument('--username', default='admin')
     p.add_argument('--password', default='secret')
     p.add_argument('--project', default='admin')
+    p.add_argument('--noauth', action='store_true',
+                   help='accept any X-Auth-Token, as Nova and Placement '
+                        'with [api] auth_strategy = noauth2')
+    p.add_argument('--exporter-port', type=_port, default=None,
+                   help='also serve the load model as Prometheus metrics '
+                        '(node_exporter and Ceilometer names) on this port '
+                        '(0: a free one); migrations move the load')
+    p.add_argument('--load-seed', type=int, default=0,
+                   help='seed of the load model (--exporter-port)')
     p.add_argument('--ready-file', metavar='PATH',
-                   help='write {"url", "auth_url", "port", "pid"} here')
+                   help='write {"url", "auth_url", "port", "pid", '
+                        '"exporter"} here')
     p.add_argument('--quiet', action='store_true',
                    help='print only the first (URL) line')
+    p.add_argument('--notifications-url', metavar='URL',
+                   help='publish Nova versioned notifications of every '
+                        'change through oslo.messaging to this transport '
+                        'URL, e.g. rabbit://guest:guest@127.0.0.1:5672/')
+    p.add_argument('--notifications-exchange', default='nova',
+                   help="Nova's control_exchange (default nova)")
+    p.add_argument('--churn-per-s', type=_non_negative_float, default=0.0,
+                   help='changes a second (creates, deletes, migrations, '
+                        'power and service changes, aggregate membership); '
+                        'default 0: a static cloud')
+    p.add_argument('--churn-seed', type=int, default=0)
     return p
 
 
@@ -162,7 +192,9 @@ def main(argv=None):
         else:
             topology = Topology.generate(
                 hosts=args.hosts, instances=args.instances,
-                aggregates=args.aggregates, azs=args.azs, seed=args.seed)
+                aggregates=args.aggregates, azs=args.azs, seed=args.seed,
+                volume_backed=args.volume_backed,
+                providerless=args.providerless, ironic=args.ironic)
     except TopologyError as exc:
         return _fail('topology: %s' % exc)
     if args.dump_topology:
@@ -179,6 +211,7 @@ def main(argv=None):
                     fault_seed=args.fault_seed,
                     username=args.username, password=args.password,
                     project=args.project, max_limit=args.max_limit,
+                    noauth=args.noauth,
                     migrations={
                         'duration_s': args.migration_s,
                         'jitter': args.migration_jitter,
@@ -186,6 +219,18 @@ def main(argv=None):
                         'seed': args.fault_seed,
                         'max_concurrent_live_migrations': max(
                             1, args.max_concurrent_live_migrations)})
+    exporter = None
+    if args.exporter_port is not None:
+        from decision_engine.simulator import exporter as exporter_mod
+        from decision_engine.simulator import load as load_mod
+        try:
+            exporter = exporter_mod.ExporterServer(
+                exporter_mod.LoadExporter(
+                    topology, load_mod.LoadModel(seed=args.load_seed)),
+                host=args.host, port=args.exporter_port).start()
+        except OSError as exc:
+            return _fail('--exporter-port %s: %s'
+                         % (args.exporter_port, exc.strerror or exc))
     stop = threading.Event()
 
     def _on_signal(signum, frame):
@@ -210,13 +255,24 @@ def main(argv=None):
         try:
             with open(tmp, 'w', encoding='utf-8') as f:
                 json.dump({'url': sim.url, 'auth_url': sim.auth_url,
-                           'port': sim.port, 'pid': os.getpid()}, f)
+                           'port': sim.port, 'pid': os.getpid(),
+                           'exporter': exporter.address if exporter
+                           else None}, f)
             os.replace(tmp, args.ready_file)
         except OSError as exc:
             sim.stop()
             return _fail('--ready-file %s: %s' % (args.ready_file,
                                                   exc.strerror))
+    try:
+        publisher, churner = _start_churn(args, sim)
+    except Exception as exc:
+        sim.stop()
+        return _fail('--notifications-url %s: %s'
+                     % (args.notifications_url, exc))
     print('%s listening on %s' % (PROG, sim.url), flush=True)
+    if exporter is not None:
+        print('load exporter: http://%s/metrics' % exporter.address,
+              flush=True)
     if not args.quiet:
         print('auth_url: %s' % sim.auth_url)
         print('# clouds.yaml')
@@ -226,8 +282,26 @@ def main(argv=None):
         while not stop.wait(1.0):
             pass
     finally:
+        if churner is not None:
+            churner.stop()
+        if publisher is not None:
+            publisher.close()
         sim.stop()
+        if exporter is not None:
+            exporter.stop()
     return 0
+
+
+def _start_churn(args, sim):
+    """The notifier and the churn the arguments ask for (either None)."""
+    publisher = churner = None
+    if args.notifications_url:
+        publisher = notifier.NovaNotifier(
+            args.notifications_url, exchange=args.notifications_exchange)
+    if args.churn_per_s > 0:
+        churner = churn.Churn(sim, publisher, args.churn_per_s,
+                              seed=args.churn_seed).start()
+    return publisher, churner
 
 
 if __name__ == '__main__':

@@ -171,6 +171,9 @@ class Simulator:
         (tests substitute a barrier to prove the waits overlap)
     :param preserialize: serialize all servers (microversion >= 2.47
         shape) in start(), ~20 us each, so no listing pays for it
+    :param noauth: accept any ``X-Auth-Token`` as Nova and Placement do
+        with ``[api] auth_strategy = noauth2`` (catalog-less set-ups:
+        keystoneauth ``auth_type = none`` plus ``endpoint_override``)
     :param migrations: settings of the write side (``duration_s``,
         ``jitter``, ``fail_ratio``, ``seed``,
         ``max_concurrent_live_migrations``; see ``migrations``), reachable
@@ -182,7 +185,7 @@ class Simulator:
                  username='admin', password='secret', project='admin',
                  max_limit=compute.MAX_LIMIT, clock=time.monotonic,
                  log_requests=False, preserialize=True, sleep=time.sleep,
-                 migrations=None):
+                 noauth=False, migrations=None):
         self.topology = topology if topology is not None \
             else Topology.generate()
         self.host = host
@@ -193,6 +196,7 @@ class Simulator:
                             'project': project}
         self.log_requests = log_requests
         self.preserialize = preserialize
+        self.noauth = noauth
         self._sleep = sleep
         self.latency = faults_mod.LatencyPlan()
         self.set_latency(latency_ms)
@@ -213,6 +217,16 @@ class Simulator:
         self._admin = admin_mod.AdminAPI(self)
         self._server = None
         self._thread = None
+
+    def reload_topology(self):
+        """Serve :attr:`topology` again after it was changed in place (the
+        churn): the compute and placement services index it when made.
+        Requests in flight finish on the state they started with."""
+        services = list(self.services)
+        services[1] = compute.ComputeService(self, services[1].max_limit)
+        services[2] = placement.PlacementService(self)
+        self.services = services
+        self._router = _Router(services)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -413,8 +427,9 @@ class Simulator:
         self.writes.settle()
         try:
             if route.auth:
-                req.token = self.tokens.check(
-                    handler.headers.get('X-Auth-Token'))
+                token = handler.headers.get('X-Auth-Token')
+                req.token = (identity.noauth_scope(token) if self.noauth
+                             else self.tokens.check(token))
                 if req.token is None:
                     resp = service.error(401, 'The request you have made '
                                          'requires authentication.')
