@@ -45,6 +45,7 @@ import random
 import threading
 import time
 
+from decision_engine.simulator import nova_allocations
 from decision_engine.simulator import routing
 from decision_engine.simulator.routing import HTTPError, Route
 
@@ -78,7 +79,12 @@ class ComputeWrites:
                        max_concurrent_live_migrations=(
                            max_concurrent_live_migrations))
         self._hosts = {h.hostname: h for h in topology.hosts}
-        self._used = {h.hostname: [0, 0, 0, 0] for h in topology.hosts}
+        # NOTE: usage per resource class as Placement holds it (the
+        # allocations Nova writes: PCPU for dedicated CPUs, swap and no
+        # root disk for a volume-backed server...), plus the hypervisor's
+        # own (vcpus, ram, disk, count) view.
+        self._used = {h.hostname: {} for h in topology.hosts}
+        self._hyp = {h.hostname: [0, 0, 0, 0] for h in topology.hosts}
         for inst in topology.instances:
             if inst.host in self._used:
                 self._add(inst.host, inst, 1)
@@ -142,13 +148,6 @@ class ComputeWrites:
             while self._events and self._events[0][0] <= now:
                 due, _, fn = heapq.heappop(self._events)
                 fn(due)
-
-    def next_event_in(self):
-        """Seconds to the next state change, or None."""
-        with self._lock:
-            if not self._events:
-                return None
-            return max(0.0, self._events[0][0] - self.clock())
 
     def _at(self, when, fn):
         heapq.heappush(self._events, (when, next(self._seq), fn))
@@ -272,16 +271,12 @@ class ComputeWrites:
                             'not available (service %s, %s).'
                             % (hostname, host.status, host.state))
         used = self._used[hostname]
-        f = inst.flavor
-        wanted = (f.vcpus, f.ram, f.disk + f.ephemeral)
-        limits = ((host.vcpus - host.vcpus_reserved)
-                  * host.cpu_allocation_ratio,
-                  (host.memory_mb - host.memory_mb_reserved)
-                  * host.ram_allocation_ratio,
-                  (host.disk_gb - host.disk_gb_reserved)
-                  * host.disk_allocation_ratio)
-        for name, have, want, limit in zip(('VCPU', 'MEMORY_MB', 'DISK_GB'),
-                                           used, wanted, limits):
+        inventories = self.placement.inventories_of(host)
+        for name, want in sorted(self._resources(inst).items()):
+            inv = inventories.get(name)
+            limit = 0 if inv is None else \
+                (inv['total'] - inv['reserved']) * inv['allocation_ratio']
+            have = used.get(name, 0)
             if have + want > limit:
                 raise HTTPError(400, 'No valid host was found. Host %s '
                                 'has not enough %s (%s used + %s > %s).'
@@ -417,38 +412,45 @@ class ComputeWrites:
             inst.host = dest
             inst.vm_state = 'resized'
             self.compute.server_changed(inst.uuid, old_host=source)
-        self._move_counts(source, dest)
+        self.compute.host_changed(source)
+        self.compute.host_changed(dest)
         if record['kind'] == 'live':
             self._running_live[source] -= 1
             self._start_queued(source, now)
 
-    def _move_counts(self, source, dest):
-        self.compute.host_changed(source)
-        self.compute.host_changed(dest)
-
     # -- usage -------------------------------------------------------------
+
+    def _resources(self, inst):
+        if self._hosts[inst.host].is_ironic:
+            return {nova_allocations.IRONIC_CLASS: 1}
+        return nova_allocations.flavor_resources(inst.flavor,
+                                                 inst.volume_backed)
 
     def _add(self, hostname, inst, sign):
         used = self._used[hostname]
+        for name, amount in self._resources(inst).items():
+            used[name] = used.get(name, 0) + sign * amount
+        hyp = self._hyp[hostname]
         f = inst.flavor
-        used[0] += sign * f.vcpus
-        used[1] += sign * f.ram
-        used[2] += sign * (f.disk + f.ephemeral)
-        used[3] += sign
+        hyp[0] += sign * f.vcpus
+        hyp[1] += sign * f.ram
+        hyp[2] += sign * (f.disk + f.ephemeral)
+        hyp[3] += sign
 
     def _usage_changed(self, hostname):
         host = self._hosts[hostname]
-        used = self._used[hostname]
         self._generation[hostname] += 1
-        self.compute.host_changed(hostname, usage=used)
-        self.placement.set_usage(host.uuid, used[0], used[1], used[2],
-                                 self._generation[hostname])
+        self.compute.host_changed(hostname, usage=self._hyp[hostname])
+        self.placement.set_usage(
+            host.uuid, {k: v for k, v in self._used[hostname].items() if v},
+            self._generation[hostname])
 
     def usage(self, hostname):
-        """``(vcpus, ram, disk, count)`` counted on a host now."""
+        """``(vcpus, ram, disk, count)`` counted on a host now (the
+        hypervisor's view)."""
         self.settle()
         with self._lock:
-            return tuple(self._used[hostname])
+            return tuple(self._hyp[hostname])
 
     # -- the admin endpoint ------------------------------------------------
 

@@ -62,13 +62,18 @@ class PlacementService:
         self._all = b'{"resource_providers":[%s]}' % b','.join(
             self._rp_bytes[h.uuid] for h in self._hosts)
 
-    def set_usage(self, host_uuid, vcpus, memory_mb, disk_gb, generation):
-        """New usages of a provider (written by simulator/migrations.py
-        when allocations move)."""
-        self._usages[host_uuid] = dumps({
-            'resource_provider_generation': generation,
-            'usages': {'VCPU': vcpus, 'MEMORY_MB': memory_mb,
-                       'DISK_GB': disk_gb}})
+    def set_usage(self, host_uuid, usages, generation):
+        """New ``{class: amount}`` usages of a provider (written by
+        simulator/migrations.py when allocations move)."""
+        if host_uuid in self._usages:
+            self._usages[host_uuid] = dumps({
+                'resource_provider_generation': generation,
+                'usages': dict(usages)})
+
+    def inventories_of(self, host):
+        """``{class: inventory}`` of a host's provider, from its record
+        as it is now (for the write side's capacity checks)."""
+        return self._inventory_dict(host)['inventories']
 
     def routes(self):
         return [

@@ -19,12 +19,21 @@ GUARD = fx.GUARD
 def usable_hosts(topology):
     return [h.hostname for h in topology.hosts
             if h.status == 'enabled' and h.state == 'up'
-            and h.power_state == 'power on']
+            and h.power_state == 'power on' and not h.is_ironic]
+
+
+def plain(inst):
+    """A server that needs only VCPU, MEMORY_MB and DISK_GB (no dedicated
+    CPUs or custom resources), so any usable host has room for it."""
+    specs = inst.flavor.extra_specs or {}
+    return specs.get('hw:cpu_policy') != 'dedicated' and not any(
+        key.startswith('resources') for key in specs)
 
 
 def movable(topology, hosts, count, states=('active',)):
     found = [i for i in topology.instances
-             if i.host in hosts and i.vm_state in states and not i.locked]
+             if i.host in hosts and i.vm_state in states and not i.locked
+             and plain(i)]
     assert len(found) >= count
     return found[:count]
 
@@ -371,7 +380,7 @@ def test_max_migrations_per_host_lets_departures_overlap(harness, sim,
                          max_concurrent_live_migrations=2)
     hosts = usable_hosts(topology)
     source = max(hosts, key=lambda h: len(movable(topology, [h], 0)))
-    leaving = movable(topology, [source], 3)
+    leaving = movable(topology, [source], 2)
     others = [h for h in hosts if h != source]
     actions = [act.migrate(inst, source, others[k % len(others)], 'live')
                for k, inst in enumerate(leaving)]
