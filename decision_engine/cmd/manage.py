@@ -17,40 +17,10 @@ import os
 import sys
 import time
 
-PROG = 'decision-engine-manage'
-DEFAULT_URL = 'http://127.0.0.1:9322'
+from decision_engine.cmd import manage_client as mc
+
+PROG = mc.PROG
 FINAL = ('SUCCEEDED', 'FAILED', 'CANCELLED')
-
-
-class CommandError(Exception):
-    def __init__(self, message, status=1):
-        super().__init__(message)
-        self.status = status
-
-
-# -- configuration -----------------------------------------------------------
-
-def _load_conf(args):
-    # NOTE: imported here, as the store below: most commands only talk to
-    # the engine's API over HTTP and should start fast (oslo.config and
-    # SQLAlchemy are only needed by the commands that read the config).
-    from oslo_config import cfg
-
-    from decision_engine import conf as conf_mod
-    from decision_engine.conf import validation
-
-    conf = cfg.ConfigOpts()
-    conf_mod.register_opts(conf)
-    argv = []
-    for path in args.config_file or []:
-        argv += ['--config-file', path]
-    try:
-        conf(argv, project='decision-engine', prog=PROG,
-             default_config_files=[] if args.config_file else None)
-        validation.check_all(conf)
-    except (cfg.Error, validation.InvalidOption) as exc:
-        raise CommandError(validation.describe(exc), status=2)
-    return conf
 
 
 def db_sync(args):
@@ -59,7 +29,7 @@ def db_sync(args):
     from decision_engine.db import migration
     from decision_engine.db import session as session_mod
 
-    conf = _load_conf(args)
+    conf = mc.load_conf(args)
     url = session_mod.url_from_conf(conf)
     try:
         store = db_api.Store.from_conf(conf)
@@ -67,139 +37,14 @@ def db_sync(args):
         store.upgrade()
         after = migration.current(store.engine)
     except (ValueError, db_api.StoreError) as exc:
-        raise CommandError(str(exc))
+        raise mc.CommandError(str(exc))
     except Exception as exc:
         # NOTE: the URL may hold a password: name the backend only.
-        raise CommandError('db sync failed on the %s database: %s' % (
+        raise mc.CommandError('db sync failed on the %s database: %s' % (
             url.split(':', 1)[0], str(getattr(exc, 'orig', exc)).strip()
             .splitlines()[0]))
     print('Database schema at revision %s (was %s)'
           % (after, before or 'empty'))
-
-
-# -- the API client ----------------------------------------------------------
-
-def _check_url(url):
-    """:raises CommandError: (bad usage) unless ``url`` is http(s)://host."""
-    import urllib.parse
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # NOTE: raises ValueError for a bad port
-    except ValueError as exc:
-        raise CommandError('invalid --url %r: %s' % (url, exc), status=2)
-    if parts.scheme not in ('http', 'https') or not parts.hostname:
-        raise CommandError('invalid --url %r: expected http://HOST:PORT '
-                           'or https://HOST:PORT' % url, status=2)
-
-
-class Client:
-    def __init__(self, url, auth=None, token=None, timeout=30):
-        import requests
-        _check_url(url)
-        self.url = url.rstrip('/')
-        self.session = requests.Session()
-        self.session.auth = auth
-        if token:
-            self.session.headers['X-Auth-Token'] = token
-        self.timeout = timeout
-        self._requests = requests
-
-    def call(self, method, path, body=None):
-        url = self.url + path
-        try:
-            response = self.session.request(method, url, json=body,
-                                            timeout=self.timeout)
-        except self._requests.ConnectionError:
-            raise CommandError('cannot reach the decision-engine API at %s '
-                               '(is the engine running? see --url)'
-                               % self.url, status=3)
-        except self._requests.Timeout:
-            raise CommandError('the decision-engine API at %s did not '
-                               'answer within %d s' % (self.url,
-                                                       self.timeout),
-                               status=3)
-        except self._requests.RequestException as exc:
-            raise CommandError('request to the decision-engine API at %s '
-                               'failed: %s' % (self.url, exc), status=3)
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if response.status_code >= 400:
-            message = None
-            if isinstance(data, dict) and isinstance(data.get('error'),
-                                                     dict):
-                message = data['error'].get('message')
-            raise CommandError('the API refused %s %s: HTTP %d: %s' % (
-                method, path, response.status_code,
-                message or response.text.strip()[:200] or response.reason))
-        if data is None:
-            raise CommandError('%s %s at %s answered HTTP %d without a JSON '
-                               'body: is --url the decision-engine API?'
-                               % (method, path, self.url,
-                                  response.status_code))
-        return data
-
-
-def _client(args):
-    url = args.url or os.environ.get('DECISION_ENGINE_URL')
-    if not url and args.config_file:
-        conf = _load_conf(args)
-        host = conf.api.host
-        url = 'http://%s:%d' % ('[%s]' % host if ':' in host else host,
-                                conf.api.port)
-    auth = None
-    user = args.user or os.environ.get('DECISION_ENGINE_USER')
-    if user:
-        password = args.password or os.environ.get(
-            'DECISION_ENGINE_PASSWORD')
-        if password is None:
-            raise CommandError('--user needs --password (or '
-                               'DECISION_ENGINE_PASSWORD)', status=2)
-        auth = (user, password)
-    return Client(url or DEFAULT_URL, auth=auth,
-                  token=args.token or os.environ.get('OS_TOKEN'))
-
-
-# -- output ------------------------------------------------------------------
-
-def _cell(value):
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return '' if value is None else value
-
-
-def _emit(args, data, columns=None, rows=None):
-    if args.format == 'json':
-        print(json.dumps(data, indent=2, sort_keys=True))
-        return
-    picked = getattr(args, 'column', None)
-    if picked:
-        known = columns or sorted(data)
-        unknown = [c for c in picked if c not in known]
-        if unknown:
-            raise CommandError('unknown -c column %s (known: %s)' % (
-                ', '.join(unknown), ', '.join(known)), status=2)
-        columns = picked
-    if args.format == 'value':
-        # One line per object (row), its fields separated by spaces.
-        for row in rows if rows is not None else [data]:
-            print(' '.join(str(_cell(row.get(c)))
-                           for c in columns or sorted(row)))
-        return
-    import prettytable
-    table = prettytable.PrettyTable()
-    if rows is None:
-        table.field_names = ['Field', 'Value']
-        table.align = 'l'
-        for key in columns or sorted(data):
-            table.add_row([key, _cell(data.get(key))])
-    else:
-        table.field_names = columns
-        table.align = 'l'
-        for row in rows:
-            table.add_row([_cell(row.get(c)) for c in columns])
-    print(table)
 
 
 AUDIT_COLUMNS = ['uuid', 'name', 'audit_type', 'state', 'strategy',
@@ -215,10 +60,10 @@ def _json_arg(text, what):
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise CommandError('%s is not valid JSON: %s' % (what, exc),
-                           status=2)
+        raise mc.CommandError('%s is not valid JSON: %s' % (what, exc),
+                              status=2)
     if not isinstance(value, dict):
-        raise CommandError('%s must be a JSON object' % what, status=2)
+        raise mc.CommandError('%s must be a JSON object' % what, status=2)
     return value
 
 
@@ -229,8 +74,8 @@ def _params(args):
     for item in args.param or []:
         key, sep, value = item.partition('=')
         if not sep or not key:
-            raise CommandError('--param must be KEY=VALUE, not %r' % item,
-                               status=2)
+            raise mc.CommandError('--param must be KEY=VALUE, not %r' % item,
+                                  status=2)
         try:
             params[key] = json.loads(value)
         except ValueError:
@@ -253,19 +98,19 @@ def audit_create(args):
         body['cron'] = args.cron
     if args.force:
         body['force'] = True
-    client = _client(args)
+    client = mc.client(args)
     audit = client.call('POST', '/v1/audits', body)
     if args.wait or args.auto_trigger:
         audit = _wait(client, audit, args.timeout)
-    _emit(args, audit, AUDIT_FIELDS)
+    mc.emit(args, audit, AUDIT_FIELDS)
     if (args.wait or args.auto_trigger) and \
             audit['state'] in ('FAILED', 'CANCELLED'):
         return 1
     if args.auto_trigger:
         plan_uuid = audit.get('last_action_plan_uuid')
         if not plan_uuid:
-            raise CommandError('audit %s stored no action plan to apply'
-                               % audit['uuid'])
+            raise mc.CommandError('audit %s stored no action plan to apply'
+                                  % audit['uuid'])
         plan = client.call('POST', '/v1/action_plans/%s/start' % plan_uuid)
         sys.stderr.write('action plan %s started (--auto-trigger)\n'
                          % plan_uuid)
@@ -294,8 +139,8 @@ def _wait(client, audit, timeout):
                               and (audit.get('runs') or 0) > runs):
             return audit
         if timeout and time.monotonic() - start > timeout:
-            raise CommandError('audit %s still %s after --timeout %d s'
-                               % (audit['uuid'], state, timeout))
+            raise mc.CommandError('audit %s still %s after --timeout %d s'
+                                  % (audit['uuid'], state, timeout))
         time.sleep(0.5)
         audit = client.call('GET', '/v1/audits/%s' % audit['uuid'])
 
@@ -303,7 +148,7 @@ def _wait(client, audit, timeout):
 def audit_list(args):
     """Every audit (all pages), oldest first."""
     import urllib.parse
-    client = _client(args)
+    client = mc.client(args)
     query = {'state': args.state} if args.state else {}
     audits = []
     while True:
@@ -313,20 +158,20 @@ def audit_list(args):
         if not page.get('next_marker') or not page['audits']:
             break
         query['marker'] = page['next_marker']
-    _emit(args, audits, AUDIT_COLUMNS, rows=audits)
+    mc.emit(args, audits, AUDIT_COLUMNS, rows=audits)
 
 
 def audit_show(args):
-    client = _client(args)
+    client = mc.client(args)
     audit = client.call('GET', '/v1/audits/%s' % args.uuid)
     if args.wait:
         audit = _wait(client, audit, args.timeout)
-    _emit(args, audit, AUDIT_FIELDS + ['action_plans'])
+    mc.emit(args, audit, AUDIT_FIELDS + ['action_plans'])
 
 
 def audit_cancel(args):
-    _emit(args, _client(args).call('DELETE', '/v1/audits/%s' % args.uuid),
-          AUDIT_FIELDS)
+    mc.emit(args, mc.client(args).call('DELETE', '/v1/audits/%s' % args.uuid),
+            AUDIT_FIELDS)
 
 
 def strategy_show(args):
@@ -339,26 +184,26 @@ def strategy_show(args):
     params = _params(args)
     if params:
         query['parameters'] = json.dumps(params)
-    strategy = _client(args).call(
+    strategy = mc.client(args).call(
         'GET', '/v1/strategies/%s' % urllib.parse.quote(args.name, safe='')
         + ('?' + urllib.parse.urlencode(query) if query else ''))
     check = strategy['metrics_check']
     if args.format == 'json':
-        _emit(args, strategy)
+        mc.emit(args, strategy)
     else:
-        _emit(args, dict(strategy, metrics_available=check['available'],
-                         datasource=check['datasource'],
-                         metrics_error=check['error']),
-              ['name', 'goal', 'description', 'metrics', 'datasource',
-               'metrics_available', 'metrics_error'])
+        mc.emit(args, dict(strategy, metrics_available=check['available'],
+                           datasource=check['datasource'],
+                           metrics_error=check['error']),
+                ['name', 'goal', 'description', 'metrics', 'datasource',
+                 'metrics_available', 'metrics_error'])
         if check['metrics']:
-            _emit(args, None, ['metric', 'needed', 'present', 'missing'],
-                  rows=[{'metric': metric, 'needed': e['needed'],
-                         'present': e['present'],
-                         'missing': ', '.join(e['missing'][:10]) + (
-                             ' and %d more' % (e['missing_count'] - 10)
-                             if e['missing_count'] > 10 else '')}
-                        for metric, e in sorted(check['metrics'].items())])
+            mc.emit(args, None, ['metric', 'needed', 'present', 'missing'],
+                    rows=[{'metric': metric, 'needed': e['needed'],
+                           'present': e['present'],
+                           'missing': ', '.join(e['missing'][:10]) + (
+                            ' and %d more' % (e['missing_count'] - 10)
+                            if e['missing_count'] > 10 else '')}
+                          for metric, e in sorted(check['metrics'].items())])
     return 0 if check['available'] else 1
 
 
@@ -373,11 +218,11 @@ PLAN_FINAL = ('SUCCEEDED', 'FAILED', 'CANCELLED', 'SUPERSEDED')
 
 def _emit_plan(args, plan):
     if args.format == 'json':
-        return _emit(args, plan)
+        return mc.emit(args, plan)
     if getattr(args, 'column', None):
-        return _emit(args, plan, sorted(plan))
-    _emit(args, plan, PLAN_FIELDS)
-    _emit(args, None, ACTION_COLUMNS, rows=plan['actions'])
+        return mc.emit(args, plan, sorted(plan))
+    mc.emit(args, plan, PLAN_FIELDS)
+    mc.emit(args, None, ACTION_COLUMNS, rows=plan['actions'])
 
 
 def _wait_plan(client, plan, timeout):
@@ -399,14 +244,14 @@ def _wait_plan(client, plan, timeout):
         if plan['state'] in PLAN_FINAL:
             return plan
         if timeout and time.monotonic() - start > timeout:
-            raise CommandError('action plan %s still %s after --timeout %d '
-                               's' % (plan['uuid'], plan['state'], timeout))
+            raise mc.CommandError('action plan %s still %s after --timeout %d '
+                                  's' % (plan['uuid'], plan['state'], timeout))
         time.sleep(0.5)
         plan = client.call('GET', '/v1/action_plans/%s' % plan['uuid'])
 
 
 def plan_show(args):
-    client = _client(args)
+    client = mc.client(args)
     plan = client.call('GET', '/v1/action_plans/%s' % args.uuid)
     if args.wait:
         plan = _wait_plan(client, plan, args.timeout)
@@ -414,7 +259,7 @@ def plan_show(args):
 
 
 def plan_start(args):
-    client = _client(args)
+    client = mc.client(args)
     plan = client.call('POST', '/v1/action_plans/%s/start' % args.uuid)
     if args.wait:
         plan = _wait_plan(client, plan, args.timeout)
@@ -425,7 +270,7 @@ def plan_start(args):
 
 
 def plan_cancel(args):
-    client = _client(args)
+    client = mc.client(args)
     plan = client.call('POST', '/v1/action_plans/%s/cancel' % args.uuid)
     if args.wait:
         plan = _wait_plan(client, plan, args.timeout)
@@ -433,7 +278,7 @@ def plan_cancel(args):
 
 
 def plan_export(args):
-    plan = _client(args).call('GET', '/v1/action_plans/%s' % args.uuid)
+    plan = mc.client(args).call('GET', '/v1/action_plans/%s' % args.uuid)
     text = json.dumps(plan, indent=2, sort_keys=True) + '\n'
     if args.output in (None, '-'):
         sys.stdout.write(text)
@@ -442,8 +287,8 @@ def plan_export(args):
             with open(args.output, 'w', encoding='utf-8') as handle:
                 handle.write(text)
         except OSError as exc:
-            raise CommandError('cannot write %s: %s'
-                               % (args.output, exc.strerror))
+            raise mc.CommandError('cannot write %s: %s'
+                                  % (args.output, exc.strerror))
         sys.stderr.write('action plan %s written to %s\n'
                          % (args.uuid, args.output))
 
@@ -465,7 +310,7 @@ def _common(top):
                         help='engine config file (repeatable)')
     common.add_argument('--url', default=default(None),
                         help='API endpoint (default: [api] host and port '
-                        'of --config-file, else %s)' % DEFAULT_URL)
+                        'of --config-file, else %s)' % mc.DEFAULT_URL)
     common.add_argument('--user', default=default(None),
                         help='http_basic user')
     common.add_argument('--password', default=default(None),
@@ -573,7 +418,7 @@ def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args) or 0
-    except CommandError as exc:
+    except mc.CommandError as exc:
         sys.stderr.write('%s: error: %s\n' % (PROG, exc))
         return exc.status
     except KeyboardInterrupt:
