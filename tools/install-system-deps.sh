@@ -3,7 +3,9 @@
 #   * the shell linter (Debian package shellcheck), run on devstack/ and
 #     tools/ scripts;
 #   * systemd-analyze (Debian package systemd), which verifies
-#     etc/systemd/decision-engine.service.
+#     etc/systemd/decision-engine.service;
+#   * etcd (Debian package etcd-server), which the coordination tests start
+#     on a free loopback port of their own (tests/fixtures/etcd.py).
 # Idempotent and quiet: apt is not touched when every tool is present.
 # Needs root (or sudo) only when something is missing.
 
@@ -15,6 +17,7 @@ set -o pipefail
 declare -A PACKAGE_OF=(
     [shellcheck]=shellcheck
     [systemd-analyze]=systemd
+    [etcd]=etcd-server
 )
 
 missing=()
