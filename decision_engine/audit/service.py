@@ -247,6 +247,15 @@ class AuditService:
                    if self.cluster.owns(a['uuid'])]
         return self._requeue(orphans)
 
+    def requeue_all_orphans(self):
+        """The leader's chore: requeue every audit left ONGOING by an engine
+        that is not a member, whoever owns it on the ring (a safety net for
+        an owner that missed the leave, e.g. while it restarted)."""
+        if self.cluster is None:
+            return []
+        return self._requeue(self.store.orphaned_audits(
+            set(self.cluster.live_members())))
+
     def _requeue(self, orphans):
         taken = []
         for audit in orphans:

@@ -162,6 +162,10 @@ class ConductorManager:
         # NOTE: after the parts exist: a membership change makes the new
         # owners poll their new nodes and claim orphaned audits at once.
         self.cluster.add_listener(self._membership_changed)
+        # NOTE: the cluster-wide chores. TODO(applier, issue 14): expiring
+        # old plans and resuming the ONGOING plans of an engine that left
+        # go here and in _membership_changed once the applier has landed.
+        self.cluster.add_leader_chore(self.audits.requeue_all_orphans)
         if conf.api.enabled:
             self.api_server = api_server.start(conf, engine_api_mod.EngineAPI(
                 self.audits, self.store, self.collector, status=self.status))

@@ -46,6 +46,13 @@ opts = [
              'run_watchers). A join or leave is acted upon (ring rebuilt, '
              'orphaned work taken over) at the next check.'),
     cfg.IntOpt(
+        'leader_chore_interval',
+        default=60, min=1, max=86400, mutable=True,
+        help='Seconds between two runs of the cluster-wide chores on the '
+             'leader (today: requeueing audits left ONGOING by engines that '
+             'are no longer members, whichever engine owns them on the '
+             'ring).'),
+    cfg.IntOpt(
         'ring_replicas',
         default=32, min=1, max=1024,
         help='Points of each engine on the hash ring (tooz partitions). '

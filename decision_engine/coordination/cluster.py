@@ -87,6 +87,9 @@ class SoleCluster:
     def add_listener(self, listener):
         pass
 
+    def add_leader_chore(self, chore):
+        pass
+
     def owns(self, key):
         return True
 
@@ -124,6 +127,7 @@ class Cluster:
         self.takeovers = {}
         self.heartbeat_failures = 0
         self._listeners = []
+        self._chores = []
         self._members = {}
         self._lock = threading.Lock()
         self._coordinator = None
@@ -233,6 +237,24 @@ class Cluster:
         """Call ``listener(joined, left)`` (sets of member ids) after each
         ring rebuild."""
         self._listeners.append(listener)
+
+    def add_leader_chore(self, chore):
+        """Run ``chore()`` every ``leader_chore_interval`` seconds on the
+        leader only (one engine of the cluster at a time)."""
+        self._chores.append(chore)
+
+    @periodics.periodic(
+        spacing=lambda self: self.conf.coordination.leader_chore_interval)
+    def run_leader_chores(self):
+        """:returns: how many chores ran here (0 when not the leader)."""
+        if not self.is_leader():
+            return 0
+        for chore in self._chores:
+            try:
+                chore()
+            except Exception:
+                LOG.exception('Leader chore %r failed', chore)
+        return len(self._chores)
 
     @periodics.periodic(
         spacing=lambda self: self.conf.coordination.watcher_interval)
