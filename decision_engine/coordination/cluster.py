@@ -266,9 +266,14 @@ class Cluster:
             return
         coordinator.run_watchers()
         members = {}
+        # NOTE: capabilities are read once per member, and again for all
+        # while no member says it leads (a new leader announces itself).
+        known_leader = any((caps or {}).get('leader')
+                           for caps in self._members.values())
         for member in coordinator.get_members(self.group).get():
             member = _text(member)
-            members[member] = self._members.get(member)
+            members[member] = self._members.get(member) \
+                if known_leader else None
         if self.member not in members:
             # NOTE: our entry expired (heartbeats failed for longer than
             # membership_timeout, e.g. the service restarted): join again.
