@@ -14,10 +14,18 @@ the engine side: the openstacksdk connection, the shared WorkerPool and the
    pool-size-1 build at 0 ms plus ``requests x latency``
    (``sequential_method`` says which).
 
-``bound_s = cpu_floor_s + latency x (3 + ceil(2 x hosts / pool_size))``;
-``complete`` compares a digest of the model with one of the ground truth,
-computed in a child process from the same generator arguments (so the
-truth does not count in ``rss_mb``, this process's peak RSS).
+``bound_s = cpu_floor_s + latency x (3 + ceil(k x hosts / pool_size))``
+with ``k`` the requests per host: 2 (inventories, servers) for
+``[collector] usage_source = flavors``, 3 (and the provider's allocations)
+for ``placement``; ``complete`` compares a digest of the model with one of
+the ground truth, computed in a child process from the same generator
+arguments (so the truth does not count in ``rss_mb``, this process's peak
+RSS).
+
+Steps 2 and 3 run for each usage source of ``--usage-source`` (both by
+default); the top-level figures are those of the first, ``by_usage_source``
+holds each one's wall time, CPU, requests, bound and completeness, and
+step 4 runs for the first only.
 
     python -m benchmarks.model_build --hosts 1000 --instances 20000 \\
         --latency-ms 50 --pool-size 64
@@ -58,13 +66,13 @@ def digest(model):
     return h.hexdigest()
 
 
-def _truth_digest(args):
+def _truth_digest(args, usage_source):
     """The ground truth's digest, computed in a child process."""
     out = subprocess.run(
         [sys.executable, '-m', 'benchmarks.model_build', '--truth-digest',
          '--hosts', str(args.hosts), '--instances', str(args.instances),
          '--aggregates', str(args.aggregates), '--azs', str(args.azs),
-         '--seed', str(args.seed)],
+         '--seed', str(args.seed), '--usage-source', usage_source],
         check=True, capture_output=True, text=True)
     return out.stdout.strip().splitlines()[-1]
 
@@ -75,7 +83,8 @@ def _print_truth_digest(args):
     topo = Topology.generate(hosts=args.hosts, instances=args.instances,
                              aggregates=args.aggregates, azs=args.azs,
                              seed=args.seed)
-    print(digest(truth.expected_model(topo)))
+    print(digest(truth.expected_model(topo,
+                                      usage_source=args.usage_source)))
 
 
 def _conf(args):
@@ -96,9 +105,10 @@ class _Engine:
             self.cloud, conf.collector.http_transport)
         self.settings = builder_mod.BuildSettings.from_conf(conf)
 
-    def build(self, pool_size):
+    def build(self, pool_size, usage_source='flavors'):
         pool = pool_mod.WorkerPool(pool_size)
         self.settings.build_workers = pool_size
+        self.settings.usage_source = usage_source
         try:
             builder = builder_mod.ModelBuilder(self.transport, pool,
                                                self.settings)
@@ -117,33 +127,48 @@ def _latency(sim, ms):
     sim.admin('latency', 'PUT', {'default': ms})
 
 
+def _sources(args):
+    if args.usage_source == 'both':
+        return list(builder_mod.USAGE_SOURCES)
+    return [args.usage_source]
+
+
 def run(args):
     conf = _conf(args)
+    sources = _sources(args)
     sim = embedded.EmbeddedSimulator(
         hosts=args.hosts, instances=args.instances,
         aggregates=args.aggregates, azs=args.azs, seed=args.seed,
         latency_ms=0).start()
+    measured = {}
     try:
         engine = _Engine(conf, sim, args.pool_size)
         latency = args.latency_ms / 1000.0
         engine.build(args.pool_size)                        # warm-up
-        _, floor_wall, floor_cpu = engine.build(args.pool_size)
-        _latency(sim, args.latency_ms)
-        sim.admin('reset', 'POST')
-        sim_cpu = sim.cpu_seconds()
-        model, wall, cpu = engine.build(args.pool_size)
-        sim_cpu = sim.cpu_seconds() - sim_cpu
-        stats = sim.admin('stats')
-        model_digest = digest(model)
-        summary = (len(model.nodes), len(model.instances), model.requests)
-        del model
+        for source in sources:
+            _latency(sim, 0)
+            _, floor_wall, floor_cpu = engine.build(args.pool_size, source)
+            _latency(sim, args.latency_ms)
+            sim.admin('reset', 'POST')
+            sim_cpu = sim.cpu_seconds()
+            model, wall, cpu = engine.build(args.pool_size, source)
+            sim_cpu = sim.cpu_seconds() - sim_cpu
+            stats = sim.admin('stats')
+            measured[source] = {
+                'floor_wall': floor_wall, 'floor_cpu': floor_cpu,
+                'wall': wall, 'cpu': cpu, 'sim_cpu': sim_cpu,
+                'stats': stats, 'digest': digest(model),
+                'summary': (len(model.nodes), len(model.instances),
+                            model.requests)}
+            del model
+        first = measured[sources[0]]
         if args.sequential == 'measure':
-            _, seq_wall, _ = engine.build(1)
+            _, seq_wall, _ = engine.build(1, sources[0])
             method = 'measured'
         elif args.sequential == 'estimate':
             _latency(sim, 0)
-            _, seq_floor, _ = engine.build(1)
-            seq_wall = seq_floor + summary[2] * latency
+            _, seq_floor, _ = engine.build(1, sources[0])
+            seq_wall = seq_floor + first['summary'][2] * latency
             method = 'estimated: pool-size-1 build at 0 ms + requests x ' \
                      'latency'
         else:
@@ -153,31 +178,50 @@ def run(args):
     finally:
         sim.stop()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    complete = (summary[0] == args.hosts and summary[1] == args.instances
-                and model_digest == _truth_digest(args))
-    bound = floor_wall + latency * (3 + math.ceil(2 * args.hosts
-                                                  / args.pool_size))
+    per_source = {}
+    for source, m in measured.items():
+        per_host = 3 if source == 'placement' else 2
+        bound = m['floor_wall'] + latency * (
+            3 + math.ceil(per_host * args.hosts / args.pool_size))
+        per_source[source] = {
+            'wall_s': round(m['wall'], 3), 'cpu_s': round(m['cpu'], 3),
+            'requests': m['summary'][2],
+            'cpu_floor_s': round(m['floor_wall'], 3),
+            'bound_s': round(bound, 3),
+            'ratio_to_bound': round(m['wall'] / bound, 3),
+            'complete': (m['summary'][0] == args.hosts
+                         and m['summary'][1] == args.instances
+                         and m['digest'] == _truth_digest(args, source)),
+            'bound': bound}
+    first_source = per_source[sources[0]]
+    bound = first_source.pop('bound')
+    for figures in per_source.values():
+        figures.pop('bound', None)
+    summary = first['summary']
+    wall = first['wall']
     return {
         'hosts': args.hosts, 'instances': args.instances,
         'latency_ms': args.latency_ms, 'pool_size': args.pool_size,
-        'transport': args.transport,
-        'wall_s': round(wall, 3), 'cpu_s': round(cpu, 3),
+        'transport': args.transport, 'usage_source': sources[0],
+        'wall_s': round(wall, 3), 'cpu_s': round(first['cpu'], 3),
         'requests': summary[2],
         'sequential_wall_s': None if seq_wall is None else round(seq_wall,
                                                                  3),
         'sequential_method': method,
         'speedup_vs_sequential': None if seq_wall is None
         else round(seq_wall / wall, 2),
-        'cpu_floor_s': round(floor_wall, 3),
-        'cpu_floor_cpu_s': round(floor_cpu, 3),
+        'cpu_floor_s': round(first['floor_wall'], 3),
+        'cpu_floor_cpu_s': round(first['floor_cpu'], 3),
         'bound_s': round(bound, 3),
         'ratio_to_bound': round(wall / bound, 3),
         'instances_per_s': round(summary[1] / wall),
         'rss_mb': round(rss_mb, 1),
-        'complete': complete,
-        'simulator_cpu_s': None if sim_cpu is None else round(sim_cpu, 3),
-        'simulator_peak_in_flight': stats['peak_in_flight'],
-        'simulator_requests': stats['total'],
+        'complete': all(f['complete'] for f in per_source.values()),
+        'by_usage_source': per_source,
+        'simulator_cpu_s': None if first['sim_cpu'] is None
+        else round(first['sim_cpu'], 3),
+        'simulator_peak_in_flight': first['stats']['peak_in_flight'],
+        'simulator_requests': first['stats']['total'],
     }
 
 
@@ -192,6 +236,10 @@ def main(argv=None):
     p.add_argument('--seed', type=int, default=1)
     p.add_argument('--transport', choices=sorted(transport_mod.TRANSPORTS),
                    default='direct')
+    p.add_argument('--usage-source',
+                   choices=list(builder_mod.USAGE_SOURCES) + ['both'],
+                   default='both',
+                   help='[collector] usage_source of the measured builds')
     p.add_argument('--sequential', choices=['measure', 'estimate', 'skip'],
                    default='measure')
     p.add_argument('--truth-digest', action='store_true',

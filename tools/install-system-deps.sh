@@ -4,8 +4,11 @@
 #     tools/ scripts;
 #   * systemd-analyze (Debian package systemd), which verifies
 #     etc/systemd/decision-engine.service;
+#   * unshare and nsenter (util-linux), ip (iproute2) and curl, with which
+#     tests/deploy/test_readme.py runs the README's commands against a demo
+#     engine in a network namespace of its own;
 #   * etcd (Debian package etcd-server), which the coordination tests start
-#     on a free loopback port of their own (tests/fixtures/etcd.py).
+#     on free loopback ports of their own (tests/fixtures/coordination.py).
 # Idempotent and quiet: apt is not touched when every tool is present.
 # Needs root (or sudo) only when something is missing.
 
@@ -13,10 +16,17 @@ set -o errexit
 set -o nounset
 set -o pipefail
 
+# ip lives in /usr/sbin, which a user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
+
 # tool -> Debian package that ships it
 declare -A PACKAGE_OF=(
     [shellcheck]=shellcheck
     [systemd-analyze]=systemd
+    [unshare]=util-linux
+    [nsenter]=util-linux
+    [ip]=iproute2
+    [curl]=curl
     [etcd]=etcd-server
 )
 

@@ -27,12 +27,15 @@ import threading
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 import openstack.connection
+from oslo_config import cfg
 from requests import adapters as requests_adapters
 
 LOG = logging.getLogger(__name__)
 
 APP_NAME = 'decision-engine'
 SERVICE_TYPES = ('compute', 'placement', 'baremetal')
+#: what the compute model build uses
+MODEL_SERVICES = ('compute', 'placement')
 _GROUP_OF = {'compute': 'nova', 'placement': 'placement',
              'baremetal': 'ironic'}
 
@@ -50,14 +53,71 @@ class Cloud:
 
     ``compute``, ``placement`` and ``baremetal`` are openstacksdk proxies
     (keystoneauth adapters): ``cloud.compute.get(path, microversion=...)``.
+    Each is made on first use (version discovery runs then), so a cloud
+    that has no Ironic, or a set-up that points [nova] and [placement] at
+    their endpoints without a catalog, serves the model build without ever
+    asking for the baremetal service.
+
+    :param connections: ``{service type: openstack.connection.Connection}``
+        for the services this cloud may be asked for.
+    :param sources: ``{service type: text}`` naming the options that say
+        where that service is (used in error messages).
     """
 
-    def __init__(self, connections, description):
+    def __init__(self, connections, description, sources=None):
         self._connections = connections
+        self._sources = dict(sources or {})
         self.description = description
-        self.compute = connections['compute'].compute
-        self.placement = connections['placement'].placement
-        self.baremetal = connections['baremetal'].baremetal
+        self._proxies = {}
+        self._lock = threading.Lock()
+
+    def source(self, service_type):
+        """The section and option the service's endpoint comes from."""
+        return self._sources.get(service_type, self.description)
+
+    def proxy(self, service_type):
+        """The SDK proxy of ``service_type``, made on first use.
+
+        :raises CloudConfigError: when the connection was not set up for
+            that service.
+        :raises CloudConnectError: when the proxy cannot be made (no such
+            service, no supported version), naming the options used.
+        """
+        proxy = self._proxies.get(service_type)
+        if proxy is not None:
+            return proxy
+        conn = self._connections.get(service_type)
+        if conn is None:
+            raise CloudConfigError(
+                'the %s service was not asked for when the cloud '
+                'connection was made (it has %s)' % (
+                    service_type, ', '.join(sorted(self._connections))))
+        with self._lock:
+            proxy = self._proxies.get(service_type)
+            if proxy is None:
+                try:
+                    proxy = getattr(conn, service_type)
+                except Exception as exc:
+                    raise CloudConnectError('%s: the %s service: %s' % (
+                        self.source(service_type), service_type, exc))
+                self._proxies[service_type] = proxy
+        return proxy
+
+    @property
+    def compute(self):
+        return self.proxy('compute')
+
+    @property
+    def placement(self):
+        return self.proxy('placement')
+
+    @property
+    def baremetal(self):
+        return self.proxy('baremetal')
+
+    @property
+    def service_types(self):
+        return tuple(self._connections)
 
     def sessions(self):
         seen = []
@@ -67,7 +127,11 @@ class Cloud:
         return seen
 
     def close(self):
-        for conn in set(self._connections.values()):
+        closed = []
+        for conn in self._connections.values():
+            if any(conn is c for c in closed):
+                continue
+            closed.append(conn)
             try:
                 conn.close()
             except Exception:   # closing is best effort
@@ -117,9 +181,12 @@ def _prepared(session, conf, pool_maxsize):
     return bound_session(session, conf)
 
 
-def _sdk_connection(session, conf):
+def _sdk_connection(session, conf, service_types):
+    # NOTE: openstacksdk reads the adapter options (endpoint_override,
+    # valid_interfaces, ...) of the groups of these service types only;
+    # the proxies themselves are made later, by Cloud.proxy.
     return openstack.connection.Connection(
-        session=session, oslo_conf=conf, service_types=list(SERVICE_TYPES),
+        session=session, oslo_conf=conf, service_types=list(service_types),
         app_name=APP_NAME)
 
 
@@ -134,45 +201,108 @@ def _session_from_group(conf, group):
     return ks_loading.load_session_from_conf_options(conf, group, auth=auth)
 
 
-def from_auth(conf, auth_settings, pool_maxsize):
+def from_auth(conf, auth_settings, pool_maxsize,
+              service_types=SERVICE_TYPES):
     """A :class:`Cloud` from password auth settings (``auth_url``,
     ``username``, ``password``, ``project_name``, domain names)."""
     loader = ks_loading.get_plugin_loader('password')
     auth = loader.load_from_options(**auth_settings)
     session = ks_session.Session(auth=auth, app_name=APP_NAME)
-    conn = _sdk_connection(_prepared(session, conf, pool_maxsize), conf)
-    return Cloud({st: conn for st in SERVICE_TYPES},
-                 'simulated cloud at %s' % auth_settings['auth_url'])
+    conn = _sdk_connection(_prepared(session, conf, pool_maxsize), conf,
+                           service_types)
+    where = 'simulated cloud at %s' % auth_settings['auth_url']
+    return Cloud({st: conn for st in service_types}, where)
 
 
-def from_conf(conf, pool_maxsize):
-    """A :class:`Cloud` from ``[cloud] cloud_name`` or ``[nova]`` options.
+def from_conf(conf, pool_maxsize, service_types=MODEL_SERVICES):
+    """A :class:`Cloud` from ``[cloud] cloud_name`` or ``[nova]`` options,
+    for the services ``service_types`` only (the model build needs compute
+    and placement; the ironic power driver asks for baremetal).
 
-    :raises CloudConfigError: when neither says how to authenticate.
+    :raises CloudConfigError: when neither says how to authenticate, or a
+        service has neither a catalog nor an ``endpoint_override``.
     :raises CloudConnectError: when the cloud refused or did not answer
         (wrong credentials, unreachable auth_url), naming the options used.
     """
+    unknown = set(service_types) - set(SERVICE_TYPES)
+    if unknown:
+        raise ValueError('unknown service types %s' % sorted(unknown))
     try:
-        return _from_conf(conf, pool_maxsize)
+        return _from_conf(conf, pool_maxsize, tuple(service_types))
     except CloudConfigError:
         raise
     except Exception as exc:
         # NOTE: keystoneauth's messages ("requires authentication (HTTP
         # 401)") do not say which settings were used.
-        raise CloudConnectError('%s: %s' % (_source(conf), exc))
+        raise CloudConnectError('%s: %s' % (_source(conf, service_types),
+                                            exc))
 
 
-def _source(conf):
+def _opt(conf, group, name):
+    """An option's value, or None where the group lacks that option."""
+    try:
+        return conf[group][name]
+    except (KeyError, AttributeError, cfg.NoSuchOptError):
+        return None
+
+
+def _auth_group(conf, group):
+    """The group whose auth options ``group``'s service uses."""
+    if group != 'nova' and (_opt(conf, group, 'auth_type')
+                            or _opt(conf, group, 'auth_section')):
+        return group
+    return 'nova'
+
+
+def _auth_source(conf, group):
+    auth_type = _opt(conf, group, 'auth_type')
+    if auth_type == 'none':
+        return '[%s] auth_type none' % group
+    url = _opt(conf, group, 'auth_url')
+    user = _opt(conf, group, 'username')
+    return '[%s] auth_url %s%s' % (group, url or '(unset)',
+                                   ' as user %s' % user if user else '')
+
+
+def service_source(conf, service_type):
+    """The section and option that say where ``service_type`` is: its
+    group's ``endpoint_override``, else the catalog of the auth options
+    used for it."""
     if conf.cloud.cloud_name:
         return '[cloud] cloud_name %r' % conf.cloud.cloud_name
-    group = conf.nova
-    return '[nova] auth_url %s%s' % (
-        group.auth_url if 'auth_url' in group else '(unset)',
-        ' as user %s' % group.username
-        if 'username' in group and group.username else '')
+    group = _GROUP_OF[service_type]
+    override = _opt(conf, group, 'endpoint_override')
+    if override:
+        return '[%s] endpoint_override %s' % (group, override)
+    return '%s (service catalog, %s)' % (
+        _auth_source(conf, _auth_group(conf, group)), service_type)
 
 
-def _from_conf(conf, pool_maxsize):
+def _source(conf, service_types=MODEL_SERVICES):
+    if conf.cloud.cloud_name:
+        return '[cloud] cloud_name %r' % conf.cloud.cloud_name
+    sources = []
+    for service_type in service_types:
+        source = service_source(conf, service_type)
+        if source not in sources:
+            sources.append(source)
+    return '; '.join(sources)
+
+
+def _check_endpoints(conf, service_types):
+    """A service whose auth gives no catalog needs an endpoint_override."""
+    for service_type in service_types:
+        group = _GROUP_OF[service_type]
+        auth_group = _auth_group(conf, group)
+        if _opt(conf, auth_group, 'auth_type') == 'none' and \
+                not _opt(conf, group, 'endpoint_override'):
+            raise CloudConfigError(
+                '[%s] endpoint_override is required for the %s service: '
+                '[%s] auth_type is none, so there is no service catalog '
+                'to find it in' % (group, service_type, auth_group))
+
+
+def _from_conf(conf, pool_maxsize, service_types):
     if conf.cloud.cloud_name:
         try:
             conn = openstack.connection.Connection(
@@ -181,27 +311,48 @@ def _from_conf(conf, pool_maxsize):
             raise CloudConfigError('[cloud] cloud_name %r: %s'
                                    % (conf.cloud.cloud_name, exc))
         _prepared(conn.session, conf, pool_maxsize)
-        return Cloud({st: conn for st in SERVICE_TYPES},
-                     'cloud %r of clouds.yaml' % conf.cloud.cloud_name)
+        where = 'cloud %r of clouds.yaml' % conf.cloud.cloud_name
+        return Cloud({st: conn for st in service_types}, where,
+                     {st: service_source(conf, st) for st in service_types})
     session = _session_from_group(conf, 'nova')
     if session is None:
         raise CloudConfigError(
             'no cloud configured: set [cloud] cloud_name, or the auth '
             'options of [nova] (auth_type, auth_url, username, ...), or '
             '[simulator] embedded = true')
-    main = _sdk_connection(_prepared(session, conf, pool_maxsize), conf)
+    _check_endpoints(conf, service_types)
+    main = None
     connections = {}
-    for service_type in SERVICE_TYPES:
+    for service_type in service_types:
         group = _GROUP_OF[service_type]
         own = None if group == 'nova' else _session_from_group(conf, group)
         if own is None:
+            if main is None:
+                main = _sdk_connection(
+                    _prepared(session, conf, pool_maxsize), conf,
+                    service_types)
             connections[service_type] = main
         else:
             connections[service_type] = _sdk_connection(
-                _prepared(own, conf, pool_maxsize), conf)
-    return Cloud(connections, 'cloud of [nova] %s'
-                 % (conf.nova.auth_url if 'auth_url' in conf.nova
-                    else 'auth options'))
+                _prepared(own, conf, pool_maxsize), conf, (service_type,))
+    return Cloud(connections, 'cloud of %s' % _auth_source(conf, 'nova'),
+                 {st: service_source(conf, st) for st in service_types})
+
+
+def services_for(conf):
+    """The service types the enabled features use: compute and placement
+    for the model (``[collector] enabled``), baremetal for the ``ironic``
+    power driver."""
+    # NOTE: a configuration without the power options (a collector-only
+    # tool) has no ironic driver.
+    try:
+        drivers = conf.enabled_power_drivers
+    except cfg.NoSuchOptError:
+        drivers = ()
+    services = list(MODEL_SERVICES) if conf.collector.enabled else []
+    if 'ironic' in (drivers or ()):
+        services.append('baremetal')
+    return tuple(services) or MODEL_SERVICES
 
 
 def cloud_configured(conf):
@@ -214,11 +365,14 @@ class CloudConnector:
     """``connector(pool_maxsize) -> Cloud`` for the configured cloud.
 
     With ``[simulator] embedded = true`` the first call starts the simulated
-    cloud in a child process; :meth:`close` stops it.
+    cloud in a child process; :meth:`close` stops it. ``service_types``
+    (default: :func:`services_for` the configuration) are the services the
+    cloud may be asked for.
     """
 
-    def __init__(self, conf):
+    def __init__(self, conf, service_types=None):
         self.conf = conf
+        self.service_types = tuple(service_types or services_for(conf))
         self.simulator = None
 
     def __call__(self, pool_maxsize):
@@ -227,8 +381,9 @@ class CloudConnector:
                 from decision_engine.cloud import embedded
                 self.simulator = embedded.EmbeddedSimulator.from_conf(
                     self.conf).start()
-            return from_auth(self.conf, self.simulator.auth(), pool_maxsize)
-        return from_conf(self.conf, pool_maxsize)
+            return from_auth(self.conf, self.simulator.auth(), pool_maxsize,
+                             self.service_types)
+        return from_conf(self.conf, pool_maxsize, self.service_types)
 
     def close(self):
         simulator, self.simulator = self.simulator, None

@@ -4,7 +4,9 @@
 ``[database] connection``). Every other command talks to the engine's HTTP
 API (``--url``, else ``[api] host``/``port`` of ``--config-file``, else
 ``http://127.0.0.1:9322``), with ``--user``/``--password`` for http_basic or
-``--token`` for keystone. Output is a table, or JSON with ``-f json``. Any
+``--token`` for keystone. Output is a table, JSON with ``-f json``, or bare
+values with ``-f value`` (``-c FIELD`` picks fields, as in the openstack
+client: ``PLAN=$(... -f value -c last_action_plan_uuid)``). Any
 error is one line on stderr and a non-zero exit status: 1 for a refused or
 failed request, 2 for bad usage, 3 when the API cannot be reached.
 """
@@ -161,9 +163,29 @@ def _client(args):
 
 # -- output ------------------------------------------------------------------
 
+def _cell(value):
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return '' if value is None else value
+
+
 def _emit(args, data, columns=None, rows=None):
     if args.format == 'json':
         print(json.dumps(data, indent=2, sort_keys=True))
+        return
+    picked = getattr(args, 'column', None)
+    if picked:
+        known = columns or sorted(data)
+        unknown = [c for c in picked if c not in known]
+        if unknown:
+            raise CommandError('unknown -c column %s (known: %s)' % (
+                ', '.join(unknown), ', '.join(known)), status=2)
+        columns = picked
+    if args.format == 'value':
+        # One line per object (row), its fields separated by spaces.
+        for row in rows if rows is not None else [data]:
+            print(' '.join(str(_cell(row.get(c)))
+                           for c in columns or sorted(row)))
         return
     import prettytable
     table = prettytable.PrettyTable()
@@ -171,16 +193,12 @@ def _emit(args, data, columns=None, rows=None):
         table.field_names = ['Field', 'Value']
         table.align = 'l'
         for key in columns or sorted(data):
-            value = data.get(key)
-            if isinstance(value, (dict, list)):
-                value = json.dumps(value, sort_keys=True)
-            table.add_row([key, '' if value is None else value])
+            table.add_row([key, _cell(data.get(key))])
     else:
         table.field_names = columns
         table.align = 'l'
         for row in rows:
-            table.add_row(['' if row.get(c) is None else row.get(c)
-                           for c in columns])
+            table.add_row([_cell(row.get(c)) for c in columns])
     print(table)
 
 
@@ -294,6 +312,8 @@ def plan_show(args):
     plan = _client(args).call('GET', '/v1/action_plans/%s' % args.uuid)
     if args.format == 'json':
         return _emit(args, plan)
+    if args.column:
+        return _emit(args, plan, sorted(plan))
     _emit(args, plan, ['uuid', 'audit_uuid', 'state', 'strategy', 'message',
                        'indicators', 'model_age', 'build_seconds',
                        'strategy_seconds', 'created_at'])
@@ -375,8 +395,14 @@ def _common(top):
                         help='http_basic password')
     common.add_argument('--token', default=default(None),
                         help='keystone token (or OS_TOKEN)')
-    common.add_argument('-f', '--format', choices=['table', 'json'],
-                        default=default('table'))
+    common.add_argument('-f', '--format',
+                        choices=['table', 'json', 'value'],
+                        default=default('table'),
+                        help='table, JSON, or bare values (with -c)')
+    common.add_argument('-c', '--column', action='append',
+                        default=default(None), metavar='FIELD',
+                        help='show only this field (repeatable; table and '
+                        'value formats)')
     return common
 
 
@@ -451,6 +477,11 @@ def main(argv=None):
         return exc.status
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # ``... | head``: the reader left; say nothing more (not even the
+        # flush at exit) and end as a shell would after SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == '__main__':

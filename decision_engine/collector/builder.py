@@ -7,6 +7,8 @@ Steps (the seed's)::
          -> per hypervisor: its Placement inventories      } no barrier:
     3.      -> as soon as a node has its inventories:      } each node is
                servers/detail?all_tenants=1&host=<exact>    } chained alone
+               (and, with usage_source = placement, at the same time
+               the provider's allocations)
 
 Requests for step 1 and the first hypervisor page start together. Each
 finished request chains its follow-ups at once (next page, a node's
@@ -32,6 +34,21 @@ Every request is retried (:mod:`decision_engine.collector.fetch`) within one
 deadline (``[collector] build_timeout``); the first request that still
 fails aborts the whole build. Instances are those listed under an in-scope
 host; servers with no host (never scheduled) are not in the model.
+
+Hypervisors that decisions must not use are kept out explicitly, not
+fatally: an Ironic hypervisor (``hypervisor_type`` ironic; several share
+one service host) is not asked about further, and a hypervisor whose
+resource provider Placement does not know (its inventories answer 404: a
+compute node still registering) has no capacity to plan with. Both are
+listed in :attr:`ComputeModel.excluded` with the reason.
+
+Usage (``[collector] usage_source``): ``flavors`` derives each instance's
+allocation from its embedded flavor by Nova's rules
+(:mod:`decision_engine.model.allocation`), at no extra request;
+``placement`` reads ``GET /resource_providers/{uuid}/allocations`` once
+per host (one more request per host, in parallel with its server listing)
+and uses what Placement holds: exact for migrations in progress, resize
+reservations, PCPU and custom resource classes.
 """
 
 import collections
@@ -48,6 +65,7 @@ LOG = logging.getLogger(__name__)
 
 COMPUTE_MICROVERSION = '2.53'   # uuid hypervisor ids; flavor embedded 2.47
 PLACEMENT_MICROVERSION = '1.0'
+USAGE_SOURCES = ('flavors', 'placement')
 
 
 class BuildSettings:
@@ -55,7 +73,11 @@ class BuildSettings:
 
     def __init__(self, build_timeout=300, build_workers=64,
                  hypervisors_page_size=1000, servers_page_size=1000,
-                 fetch_settings=None):
+                 fetch_settings=None, usage_source='flavors'):
+        if usage_source not in USAGE_SOURCES:
+            raise ValueError('usage_source must be one of %s, not %r'
+                             % (', '.join(USAGE_SOURCES), usage_source))
+        self.usage_source = usage_source
         self.build_timeout = build_timeout
         self.build_workers = build_workers
         self.hypervisors_page_size = hypervisors_page_size
@@ -67,7 +89,8 @@ class BuildSettings:
         group = conf.collector
         return cls(group.build_timeout, group.build_workers,
                    group.hypervisors_page_size, group.servers_page_size,
-                   fetch.FetchSettings.from_conf(group))
+                   fetch.FetchSettings.from_conf(group),
+                   group.usage_source)
 
 
 class ModelBuilder:
@@ -112,7 +135,9 @@ class _Build:
         self.aggregates = None
         self.services = None
         self.held = []          # hypervisors waiting for step 1 (scope)
-        self.nodes = {}         # hostname -> ComputeNode (inventories in)
+        self.nodes = {}         # hostname -> hypervisor uuid (asked for)
+        self.excluded = {}      # hypervisor uuid -> model.excluded entry
+        self.allocations = {}   # hostname -> {consumer: resources}
         self.strings = {}
         self.error = None       # first failure; aborts the build
 
@@ -253,6 +278,11 @@ class _Build:
         if scope is not None and scope.needs_host_groups and \
                 not scope.host_by_groups(*self._groups_of(hyp[1])):
             return
+        if len(hyp) > 5 and (hyp[5] or '').lower() == 'ironic':
+            # NOTE: several Ironic nodes share one service host; they are
+            # bare metal, not hosts for instances to move to.
+            self._exclude(hyp, elements.IRONIC_HYPERVISOR)
+            return
         if hyp[1] in self.nodes:
             raise ModelBuildError('two hypervisors have hostname %s (%s '
                                   'and %s)' % (hyp[1], self.nodes[hyp[1]],
@@ -260,19 +290,50 @@ class _Build:
         self.nodes[hyp[1]] = hyp[0]
         self._add(self._fetch_node, hyp, self._got_node)
 
+    def _exclude(self, hyp, reason):
+        self.excluded[hyp[0]] = {
+            'uuid': hyp[0], 'hostname': hyp[1], 'reason': reason,
+            'hypervisor_type': hyp[5] if len(hyp) > 5 else None,
+            'aggregates': [], 'availability_zone': None}
+
     def _fetch_node(self, hyp):
         path = '/resource_providers/%s/inventories' % hyp[0]
-        doc = self.fetcher.get_json('placement', path,
-                                    microversion=PLACEMENT_MICROVERSION,
-                                    host=hyp[1])
+        try:
+            doc = self.fetcher.get_json('placement', path,
+                                        microversion=PLACEMENT_MICROVERSION,
+                                        host=hyp[1])
+        except ModelBuildError as exc:
+            if exc.status == 404:
+                return hyp      # Placement has no such provider (yet)
+            raise
         return _parsed(parse.node, (hyp, doc),
                        'placement ' + path, host=hyp[1], star=True)
 
     def _got_node(self, node):
+        if isinstance(node, tuple):
+            del self.nodes[node[1]]
+            self._exclude(node, elements.NO_RESOURCE_PROVIDER)
+            return
         self.model.add_node(node)
         # Step 3 for this node, at once.
         self._add(self._fetch_servers, (node.hostname, None),
                   self._got_servers)
+        if self.settings.usage_source == 'placement':
+            self._add(self._fetch_allocations, (node.uuid, node.hostname),
+                      self._got_allocations)
+
+    def _fetch_allocations(self, arg):
+        uuid, hostname = arg
+        path = '/resource_providers/%s/allocations' % uuid
+        doc = self.fetcher.get_json('placement', path,
+                                    microversion=PLACEMENT_MICROVERSION,
+                                    host=hostname)
+        return hostname, _parsed(parse.allocations, doc, 'placement ' + path,
+                                 host=hostname)
+
+    def _got_allocations(self, result):
+        hostname, consumers = result
+        self.allocations[hostname] = consumers
 
     # -- step 3 --------------------------------------------------------------
 
@@ -316,16 +377,48 @@ class _Build:
             service = self.services.get(node.hostname)
             if service is not None:
                 node.availability_zone = service[0]
+        missing = [e for e in self.excluded.values()
+                   if e['reason'] == elements.NO_RESOURCE_PROVIDER]
+        if missing and not model.nodes:
+            # NOTE: not one provider known: more likely a wrong Placement
+            # endpoint than a cloud whose every node is still registering.
+            raise ModelBuildError(
+                'Placement has no resource provider for any of the %d '
+                'hypervisor(s) (e.g. %s): check the [placement] endpoint'
+                % (len(missing), missing[0]['uuid']))
+        for entry in self.excluded.values():
+            entry['aggregates'] = list(members.get(entry['hostname'], ()))
+            service = self.services.get(entry['hostname'])
+            entry['availability_zone'] = service[0] if service else None
+        model.excluded = self.excluded
+        model.usage_source = self.settings.usage_source
+        if self.settings.usage_source == 'placement':
+            self._apply_allocations(model)
         model.index_groups(self.aggregates)
         model.build_seconds = time.monotonic() - self.started
         model.built_at = time.time()
         model.requests = self.fetcher.requests
         model.scope = self.scope
         LOG.info('Compute model built in %.2f s with %d requests: %d nodes, '
-                 '%d instances%s', model.build_seconds, model.requests,
-                 len(model.nodes), len(model.instances),
+                 '%d instances, %d hypervisors excluded, usage from %s%s',
+                 model.build_seconds, model.requests,
+                 len(model.nodes), len(model.instances), len(model.excluded),
+                 model.usage_source,
                  ' (scope %r)' % (self.scope,) if self.scope else '')
         return model
+
+    def _apply_allocations(self, model):
+        """Each instance gets what Placement holds for it on its host; what
+        other consumers hold there (a migration's allocation on its source,
+        instances out of scope) is the node's ``held``."""
+        for hostname, consumers in self.allocations.items():
+            for inst in model.instances_on(hostname):
+                inst.resources = consumers.pop(inst.uuid, {})
+            held = {}
+            for resources in consumers.values():
+                for rc, amount in resources.items():
+                    held[rc] = held.get(rc, 0) + amount
+            model.get_node_by_hostname(hostname).held = held
 
 
 def _parsed(fn, arg, endpoint, host=None, star=False):

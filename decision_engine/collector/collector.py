@@ -264,14 +264,24 @@ class ModelCollector:
         wanted = self.conf.collector.http_transport
         with self._connect_lock:
             if self._cloud is None:
+                cloud = None
                 try:
-                    self._cloud = self._factory(
+                    cloud = self._factory(
                         max(self.pool.size, self.conf.collector.build_workers))
+                    # NOTE: the proxies are made on first use; make the
+                    # model's two here so that a cloud that cannot be
+                    # reached fails once, with this message, not in every
+                    # build request.
+                    for service_type in connection_mod.MODEL_SERVICES:
+                        getattr(cloud, service_type)
                 except ModelBuildError:
                     raise
                 except Exception as exc:
+                    if cloud is not None and hasattr(cloud, 'close'):
+                        cloud.close()
                     raise ModelBuildError('cannot connect to the cloud: %s'
                                           % exc)
+                self._cloud = cloud
             if self._transport is None or self._transport.name != wanted:
                 if self._transport is not None:
                     self._transport.close()

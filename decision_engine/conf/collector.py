@@ -79,6 +79,24 @@ opts = [
         mutable=True,
         help='How the model builder sends its GET requests. "direct" falls '
              'back to "sdk" when an HTTP proxy is set in the environment.'),
+    cfg.StrOpt(
+        'usage_source',
+        default='flavors', choices=[
+            ('flavors', 'derive each instance\'s usage from its embedded '
+                        'flavor by Nova\'s rules (no root disk for a '
+                        'volume-backed instance, swap rounded up to GiB, '
+                        'PCPU for hw:cpu_policy=dedicated); no extra '
+                        'request. Misses what Placement holds for '
+                        'migrations in progress.'),
+            ('placement', 'read what Placement holds: one GET '
+                          '/resource_providers/{uuid}/allocations per '
+                          'host (one more request per host, sent in '
+                          'parallel with its server listing); exact for '
+                          'migrations, resize reservations, PCPU and '
+                          'custom resource classes')],
+        mutable=True,
+        help='Where the model takes the resources each instance uses on '
+             'its host. Applies from the next build.'),
 ]
 
 

@@ -64,7 +64,8 @@ class IronicPowerDriver(base.PowerDriver):
             # which a deployment without this driver never needs.
             from decision_engine.cloud import connection
             self._cloud = connection.from_conf(
-                self.conf, pool_maxsize=self.conf.power.sync_workers)
+                self.conf, pool_maxsize=self.conf.power.sync_workers,
+                service_types=('baremetal',))
         return self._cloud.baremetal
 
     def _call(self, method, path, **kwargs):

@@ -11,29 +11,50 @@ immutable: nobody mutates it once it is published. Callers (audits) get
 may change nodes and move instances (:meth:`ComputeModel.move_instance`)
 without anyone else seeing it.
 
-Disk accounting
----------------
-:attr:`Instance.disk_gb_total` is ``disk_gb + ephemeral_gb +
-ceil(swap_mb / 1024)``: the ``DISK_GB`` amount Nova's scheduler claims in
-Placement for a flavor (``nova.scheduler.utils.resources_from_flavor``
-rounds swap up to whole GB), so used and free disk match Placement's view.
+Usage accounting
+----------------
+:attr:`Instance.resources` is what Placement holds for the instance on its
+host, ``{resource class: amount}``: read from Placement (``[collector]
+usage_source = placement``) or derived from the flavor by Nova's rules
+(:mod:`decision_engine.model.allocation`: no root disk for a volume-backed
+instance, swap rounded up to whole GiB, ``PCPU`` instead of ``VCPU`` for
+``hw:cpu_policy=dedicated``).  :attr:`ComputeNode.held` is what other
+consumers hold on the node (a migration's allocation on its source, known
+only from Placement).  Used and free amounts therefore match Placement's
+view.
+
+Excluded hosts
+--------------
+Hypervisors that decisions must not use (no Placement resource provider
+yet, Ironic nodes) are not nodes of the model: they are listed in
+:attr:`ComputeModel.excluded` with the reason, so they are counted and
+shown, and never chosen as a destination.
 """
 
-import math
 import time
+
+from decision_engine.model import allocation
 
 NODE_FIELDS = (
     'uuid', 'hostname', 'status', 'state', 'disabled_reason',
     'vcpus', 'vcpus_reserved', 'vcpu_allocation_ratio',
     'memory_mb', 'memory_mb_reserved', 'memory_allocation_ratio',
     'disk_gb', 'disk_gb_reserved', 'disk_allocation_ratio',
+    'pcpus', 'pcpus_reserved', 'pcpu_allocation_ratio', 'held',
     'aggregates', 'availability_zone', 'power_state', 'power_failure',
 )
 
 INSTANCE_FIELDS = (
     'uuid', 'name', 'state', 'project_id', 'host', 'vcpus', 'memory_mb',
     'disk_gb', 'ephemeral_gb', 'swap_mb', 'metadata', 'locked', 'created',
+    'volume_backed', 'resources',
 )
+
+#: why a hypervisor is kept out of the model (ComputeModel.excluded)
+NO_RESOURCE_PROVIDER = 'no Placement resource provider'
+IRONIC_HYPERVISOR = 'ironic hypervisor (a bare metal node)'
+
+_NO_RESOURCES = {}
 
 
 class _Element:
@@ -69,7 +90,9 @@ class ComputeNode(_Element):
     service), ``state`` is ``'up'`` or ``'down'``; ``aggregates`` is a tuple
     of aggregate names; ``power_state`` is None (unknown), ``'power on'`` or
     ``'power off'``. Amounts come from the node's Placement inventories
-    (VCPU, MEMORY_MB, DISK_GB): total, reserved and allocation ratio.
+    (VCPU, MEMORY_MB, DISK_GB, PCPU): total, reserved and allocation
+    ratio. ``held`` is ``{resource class: amount}`` other consumers than
+    the node's instances hold on it (migrations; read from Placement).
     """
 
     __slots__ = NODE_FIELDS
@@ -80,8 +103,9 @@ class ComputeNode(_Element):
                  vcpu_allocation_ratio=1.0, memory_mb=0,
                  memory_mb_reserved=0, memory_allocation_ratio=1.0,
                  disk_gb=0, disk_gb_reserved=0, disk_allocation_ratio=1.0,
-                 aggregates=(), availability_zone=None, power_state=None,
-                 power_failure=False):
+                 pcpus=0, pcpus_reserved=0, pcpu_allocation_ratio=1.0,
+                 held=None, aggregates=(), availability_zone=None,
+                 power_state=None, power_failure=False):
         self.uuid = uuid
         self.hostname = hostname
         self.status = status
@@ -96,6 +120,10 @@ class ComputeNode(_Element):
         self.disk_gb = disk_gb
         self.disk_gb_reserved = disk_gb_reserved
         self.disk_allocation_ratio = disk_allocation_ratio
+        self.pcpus = pcpus
+        self.pcpus_reserved = pcpus_reserved
+        self.pcpu_allocation_ratio = pcpu_allocation_ratio
+        self.held = _NO_RESOURCES if not held else held
         self.aggregates = tuple(aggregates)
         self.availability_zone = availability_zone
         self.power_state = power_state
@@ -116,18 +144,29 @@ class ComputeNode(_Element):
         return ((self.disk_gb - self.disk_gb_reserved)
                 * self.disk_allocation_ratio)
 
+    @property
+    def pcpu_capacity(self):
+        """Dedicated CPUs: (total - reserved) * ratio (Nova keeps 1.0)."""
+        return (self.pcpus - self.pcpus_reserved) * self.pcpu_allocation_ratio
+
     def to_dict(self):
         data = {f: getattr(self, f) for f in NODE_FIELDS}
         data['aggregates'] = list(self.aggregates)
+        data['held'] = dict(self.held)
         return data
 
 
 class Instance(_Element):
-    """A server, with its flavor's amounts.
+    """A server, with its flavor's amounts and what Placement holds for it.
 
     ``state`` is Nova's vm_state (``'active'``, ``'stopped'``, ...),
     ``host`` the hostname of its compute node (None when unscheduled),
     ``created`` Nova's ISO 8601 creation time as given by the API.
+    ``vcpus`` .. ``swap_mb`` are the flavor's; ``volume_backed`` is True
+    when the server boots from a volume (the API shows ``image: ""``);
+    ``resources`` is ``{resource class: amount}`` allocated on the host
+    (derived from the flavor by Nova's rules when not given; read-only,
+    possibly shared between instances).
     """
 
     __slots__ = INSTANCE_FIELDS
@@ -135,7 +174,8 @@ class Instance(_Element):
 
     def __init__(self, uuid, name, state, project_id, host, vcpus=0,
                  memory_mb=0, disk_gb=0, ephemeral_gb=0, swap_mb=0,
-                 metadata=None, locked=False, created=None):
+                 metadata=None, locked=False, created=None,
+                 volume_backed=False, resources=None, extra_specs=None):
         self.uuid = uuid
         self.name = name
         self.state = state
@@ -149,12 +189,32 @@ class Instance(_Element):
         self.metadata = {} if metadata is None else metadata
         self.locked = locked
         self.created = created
+        self.volume_backed = volume_backed
+        if resources is None:
+            resources = allocation.flavor_resources(
+                vcpus, memory_mb, disk_gb, ephemeral_gb, swap_mb,
+                extra_specs, volume_backed)
+        self.resources = resources
+
+    @property
+    def used_vcpus(self):
+        """Shared CPUs (``VCPU``) Placement holds for the instance."""
+        return self.resources.get(allocation.VCPU, 0)
+
+    @property
+    def used_pcpus(self):
+        """Dedicated CPUs (``PCPU``) Placement holds for the instance."""
+        return self.resources.get(allocation.PCPU, 0)
+
+    @property
+    def used_memory_mb(self):
+        return self.resources.get(allocation.MEMORY_MB, 0)
 
     @property
     def disk_gb_total(self):
-        """Root + ephemeral + swap rounded up to whole GB (see module)."""
-        return (self.disk_gb + self.ephemeral_gb
-                + math.ceil(self.swap_mb / 1024))
+        """Local disk (``DISK_GB``) Placement holds: ephemeral + swap
+        rounded up to whole GiB + root unless volume-backed."""
+        return self.resources.get(allocation.DISK_GB, 0)
 
     def copy(self):
         new = _Element.copy(self)
@@ -164,6 +224,7 @@ class Instance(_Element):
     def to_dict(self):
         data = {f: getattr(self, f) for f in INSTANCE_FIELDS}
         data['metadata'] = dict(self.metadata)
+        data['resources'] = dict(self.resources)
         return data
 
 
@@ -180,6 +241,10 @@ class ComputeModel:
     :attr requests: HTTP requests the build made (retries included)
     :attr scope: the :class:`~decision_engine.model.scope.Scope` (or None
         for the whole cloud) the model was built for
+    :attr excluded: ``{hypervisor uuid: {'uuid', 'hostname', 'reason',
+        'hypervisor_type'}}`` of the hypervisors kept out of the model
+    :attr usage_source: ``'flavors'`` or ``'placement'``: where the
+        instances' ``resources`` came from
     """
 
     def __init__(self):
@@ -193,6 +258,8 @@ class ComputeModel:
         self.build_seconds = None
         self.requests = 0
         self.scope = None
+        self.excluded = {}
+        self.usage_source = 'flavors'
 
     # -- building ----------------------------------------------------------
 
@@ -262,13 +329,34 @@ class ComputeModel:
         return list(self._on_host.get(hostname, {}).values())
 
     def used(self, hostname):
-        """``(vcpus, memory_mb, disk_gb)`` used by the host's instances."""
+        """``(VCPU, MEMORY_MB, DISK_GB)`` allocated on the host: by its
+        instances, plus what other consumers (migrations) hold there."""
         vcpus = memory = disk = 0
         for inst in self._on_host.get(hostname, {}).values():
-            vcpus += inst.vcpus
-            memory += inst.memory_mb
+            vcpus += inst.used_vcpus
+            memory += inst.used_memory_mb
             disk += inst.disk_gb_total
+        node = self._by_hostname.get(hostname)
+        if node is not None and node.held:
+            held = node.held
+            vcpus += held.get(allocation.VCPU, 0)
+            memory += held.get(allocation.MEMORY_MB, 0)
+            disk += held.get(allocation.DISK_GB, 0)
         return vcpus, memory, disk
+
+    def usage(self, hostname):
+        """``{resource class: amount}`` allocated on the host, every class
+        (PCPU and custom ones too), held amounts included."""
+        total = {}
+        node = self._by_hostname.get(hostname)
+        sources = [inst.resources
+                   for inst in self._on_host.get(hostname, {}).values()]
+        if node is not None and node.held:
+            sources.append(node.held)
+        for resources in sources:
+            for rc, amount in resources.items():
+                total[rc] = total.get(rc, 0) + amount
+        return total
 
     def free(self, hostname):
         """``(vcpus, memory_mb, disk_gb)`` left: capacity minus used.
@@ -310,7 +398,8 @@ class ComputeModel:
         return (self.nodes == other.nodes
                 and self.instances == other.instances
                 and self.aggregates == other.aggregates
-                and self.availability_zones == other.availability_zones)
+                and self.availability_zones == other.availability_zones
+                and self.excluded == other.excluded)
 
     __hash__ = None
 
@@ -340,6 +429,8 @@ class ComputeModel:
         new.build_seconds = self.build_seconds
         new.requests = self.requests
         new.scope = self.scope
+        new.excluded = dict(self.excluded)
+        new.usage_source = self.usage_source
         return new
 
     def age(self, now=None):
@@ -351,10 +442,16 @@ class ComputeModel:
     def summary(self):
         """Counts, totals and build metadata, as a JSON-friendly dict."""
         vcpus = memory = disk = 0
-        for inst in self.instances.values():
-            vcpus += inst.vcpus
-            memory += inst.memory_mb
-            disk += inst.disk_gb_total
+        for hostname in self._by_hostname:
+            used = self.used(hostname)
+            vcpus += used[0]
+            memory += used[1]
+            disk += used[2]
+        pcpus = sum(inst.used_pcpus for inst in self.instances.values()) \
+            + sum(n.held.get(allocation.PCPU, 0) for n in self.nodes.values())
+        reasons = {}
+        for entry in self.excluded.values():
+            reasons[entry['reason']] = reasons.get(entry['reason'], 0) + 1
         return {
             'nodes': len(self.nodes),
             'instances': len(self.instances),
@@ -373,6 +470,15 @@ class ComputeModel:
             'vcpus_used': vcpus,
             'memory_mb_used': memory,
             'disk_gb_used': disk,
+            'pcpu_capacity': sum(n.pcpu_capacity
+                                 for n in self.nodes.values()),
+            'pcpus_used': pcpus,
+            'usage_source': self.usage_source,
+            'excluded_nodes': len(self.excluded),
+            'excluded_by_reason': reasons,
+            'excluded': sorted(
+                (dict(e) for e in self.excluded.values()),
+                key=lambda e: (e['hostname'], e['uuid'])),
             'built_at': self.built_at,
             'build_seconds': self.build_seconds,
             'requests': self.requests,

@@ -7,6 +7,7 @@ or has the wrong type; the builder turns it into a
 
 import sys
 
+from decision_engine.model import allocation
 from decision_engine.model import elements
 
 _intern = sys.intern
@@ -75,7 +76,7 @@ def compute_services(doc):
 
 def hypervisors(doc):
     """``(hypervisors, next marker)``; each hypervisor is
-    ``(uuid, hostname, status, state, disabled_reason)``.
+    ``(uuid, hostname, status, state, disabled_reason, hypervisor_type)``.
 
     The hostname is the compute *service* host (``service.host``): the name
     instances (``OS-EXT-SRV-ATTR:host``), ``servers?host=``, aggregates and
@@ -90,7 +91,8 @@ def hypervisors(doc):
             result.append((hyp['id'],
                            service.get('host') or hyp['hypervisor_hostname'],
                            hyp['status'], hyp['state'],
-                           service.get('disabled_reason')))
+                           service.get('disabled_reason'),
+                           hyp.get('hypervisor_type')))
         except (KeyError, TypeError, AttributeError):
             raise BadDocument('a hypervisor lacks id, hypervisor_hostname, '
                               'status or state: %r' % (hyp,))
@@ -102,13 +104,13 @@ def hypervisors(doc):
 
 
 _INVENTORY_KEYS = (('VCPU', 'vcpus'), ('MEMORY_MB', 'memory_mb'),
-                   ('DISK_GB', 'disk_gb'))
+                   ('DISK_GB', 'disk_gb'), ('PCPU', 'pcpus'))
 
 
 def node(hypervisor, inventories_doc):
     """A :class:`ComputeNode` from a hypervisor tuple and its resource
     provider's inventories (aggregates and AZ are set later)."""
-    uuid, hostname, status, state, reason = hypervisor
+    uuid, hostname, status, state, reason = hypervisor[:5]
     inventories = inventories_doc.get('inventories')
     if not isinstance(inventories, dict):
         raise BadDocument("'inventories' is not an object")
@@ -139,7 +141,28 @@ def node(hypervisor, inventories_doc):
         memory_allocation_ratio=values['memory_mb_ratio'],
         disk_gb=values['disk_gb'],
         disk_gb_reserved=values['disk_gb_reserved'],
-        disk_allocation_ratio=values['disk_gb_ratio'])
+        disk_allocation_ratio=values['disk_gb_ratio'],
+        pcpus=values['pcpus'], pcpus_reserved=values['pcpus_reserved'],
+        pcpu_allocation_ratio=values['pcpus_ratio'])
+
+
+def allocations(doc):
+    """``{consumer uuid: {resource class: amount}}`` from a provider's
+    ``GET /resource_providers/{uuid}/allocations``."""
+    consumers = doc.get('allocations')
+    if not isinstance(consumers, dict):
+        raise BadDocument("'allocations' is not an object")
+    result = {}
+    for consumer, entry in consumers.items():
+        try:
+            resources = entry['resources']
+            amounts = {rc: int(amount) for rc, amount in resources.items()
+                       if amount}
+        except (KeyError, TypeError, AttributeError, ValueError):
+            raise BadDocument('the allocation of consumer %s lacks numeric '
+                              'resources: %r' % (consumer, entry))
+        result[consumer] = amounts
+    return result
 
 
 def servers(doc, hostname, scope, strings):
@@ -148,7 +171,11 @@ def servers(doc, hostname, scope, strings):
     Only servers whose host is exactly ``hostname`` are kept (a server
     listed for another host is dropped: it belongs to that host's listing),
     and only those of projects in ``scope``. ``strings`` is a dict used to
-    share equal strings (project ids, states) between instances.
+    share equal strings (project ids, states) and equal flavor-derived
+    resource dicts between instances.
+
+    A server whose ``image`` is empty (``""``) boots from a volume: Nova
+    allocates no root disk for it.
     """
     items = _list(doc, 'servers')
     new = elements.Instance.__new__
@@ -177,6 +204,8 @@ def servers(doc, hostname, scope, strings):
             inst.metadata = s.get('metadata') or {}
             inst.locked = bool(s.get('locked', False))
             inst.created = s['created']
+            inst.volume_backed = not s.get('image', True)
+            extra_specs = flavor.get('extra_specs') or {}
         except (KeyError, TypeError, AttributeError) as exc:
             raise BadDocument('a server lacks %s (embedded flavor needs '
                               'microversion >= 2.47): id %r'
@@ -184,8 +213,23 @@ def servers(doc, hostname, scope, strings):
                                  else s))
         if not isinstance(inst.vcpus, int) or \
                 not isinstance(inst.memory_mb, int) or \
-                not isinstance(inst.disk_gb, int):
+                not isinstance(inst.disk_gb, int) or \
+                not isinstance(inst.ephemeral_gb, int) or \
+                not isinstance(inst.swap_mb, int):
             raise BadDocument('server %s has a non-integer flavor amount'
                               % inst.uuid)
+        if not isinstance(extra_specs, dict):
+            raise BadDocument('server %s has flavor extra_specs that are '
+                              'not an object' % inst.uuid)
+        key = (inst.vcpus, inst.memory_mb, inst.disk_gb, inst.ephemeral_gb,
+               inst.swap_mb, inst.volume_backed,
+               tuple(sorted((k, str(v)) for k, v in extra_specs.items()))
+               if extra_specs else ())
+        resources = strings.get(key)
+        if resources is None:
+            resources = strings.setdefault(key, allocation.flavor_resources(
+                inst.vcpus, inst.memory_mb, inst.disk_gb, inst.ephemeral_gb,
+                inst.swap_mb, extra_specs, inst.volume_backed))
+        inst.resources = resources
         result.append(inst)
     return result, next_marker(doc, 'servers', items)

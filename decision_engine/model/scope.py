@@ -124,13 +124,30 @@ def select(model, scope):
     for node in model.nodes.values():
         if scope.covers(node):
             new.add_node(node.copy())
+    placement = model.usage_source == 'placement'
     for hostname in new._by_hostname:
+        held = None
         for inst in model._on_host.get(hostname, {}).values():
             if scope.project(inst.project_id):
                 new.add_instance(inst.copy())
+            elif placement:
+                # NOTE: as a scoped build reads it from Placement: another
+                # project's instance still holds its resources there.
+                if held is None:
+                    held = dict(new._by_hostname[hostname].held)
+                for rc, amount in inst.resources.items():
+                    held[rc] = held.get(rc, 0) + amount
+        if held is not None:
+            new._by_hostname[hostname].held = held
     new.index_groups(model.aggregates)
     new.built_at = model.built_at
     new.build_seconds = model.build_seconds
     new.requests = 0
     new.scope = scope
+    new.usage_source = model.usage_source
+    new.excluded = {uuid: dict(entry)
+                    for uuid, entry in model.excluded.items()
+                    if scope.host_by_name(entry['hostname'])
+                    and scope.host_by_groups(entry['aggregates'],
+                                             entry['availability_zone'])}
     return new

@@ -91,6 +91,13 @@ def build_parser():
     p.add_argument('--aggregates', type=_non_negative_int, default=2)
     p.add_argument('--azs', type=_non_negative_int, default=1)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--volume-backed', type=float, default=0.08,
+                   metavar='FRACTION',
+                   help='share of servers that boot from a volume')
+    p.add_argument('--providerless', type=_non_negative_int, default=0,
+                   help='extra hosts without a Placement resource provider')
+    p.add_argument('--ironic', type=_non_negative_int, default=0,
+                   help='bare metal nodes reported as ironic hypervisors')
     p.add_argument('--topology', metavar='FILE',
                    help='load the topology from a JSON file instead')
     p.add_argument('--dump-topology', metavar='FILE',
@@ -107,6 +114,9 @@ def build_parser():
     p.add_argument('--username', default='admin')
     p.add_argument('--password', default='secret')
     p.add_argument('--project', default='admin')
+    p.add_argument('--noauth', action='store_true',
+                   help='accept any X-Auth-Token, as Nova and Placement '
+                        'with [api] auth_strategy = noauth2')
     p.add_argument('--ready-file', metavar='PATH',
                    help='write {"url", "auth_url", "port", "pid"} here')
     p.add_argument('--quiet', action='store_true',
@@ -132,7 +142,9 @@ def main(argv=None):
         else:
             topology = Topology.generate(
                 hosts=args.hosts, instances=args.instances,
-                aggregates=args.aggregates, azs=args.azs, seed=args.seed)
+                aggregates=args.aggregates, azs=args.azs, seed=args.seed,
+                volume_backed=args.volume_backed,
+                providerless=args.providerless, ironic=args.ironic)
     except TopologyError as exc:
         return _fail('topology: %s' % exc)
     if args.dump_topology:
@@ -148,7 +160,8 @@ def main(argv=None):
                     token_ttl_s=args.token_ttl_s, faults=args.fault,
                     fault_seed=args.fault_seed,
                     username=args.username, password=args.password,
-                    project=args.project, max_limit=args.max_limit)
+                    project=args.project, max_limit=args.max_limit,
+                    noauth=args.noauth)
     stop = threading.Event()
 
     def _on_signal(signum, frame):

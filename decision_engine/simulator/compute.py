@@ -69,8 +69,7 @@ class ComputeService(ServersAPI, HypervisorsAPI):
                 self._by_host.setdefault(s.host, []).append(r)
             self._by_project.setdefault(s.project_id, []).append(r)
         self._all = list(range(len(self._servers)))
-        self._cache = {False: [None] * len(self._servers),
-                       True: [None] * len(self._servers)}
+        self._cache = {}    # server_variant -> [body bytes | None]
         self._hyp_cache = {}
         self._usage = {h.hostname: self._host_usage(h) for h in topo.hosts}
 
@@ -188,14 +187,22 @@ class ComputeService(ServersAPI, HypervisorsAPI):
         return routing.json_response({'aggregates': aggs},
                                      headers=self.response_headers(version))
 
+    def _compute_services(self):
+        """One nova-compute service per service host (Ironic nodes share
+        theirs), in host id order: ``[(host record, service host)]``."""
+        seen = {}
+        for h in self._hosts:
+            seen.setdefault(h.compute_host, h)
+        return [(h, name) for name, h in seen.items()]
+
     def _zones(self):
         """zone -> {host: service dict} for enabled services, and the set
         of zones whose services are all disabled."""
         enabled, seen = {}, set()
-        for h in self._hosts:
+        for h, name in self._compute_services():
             seen.add(h.availability_zone)
             if h.status == 'enabled':
-                enabled.setdefault(h.availability_zone, {})[h.hostname] = {
+                enabled.setdefault(h.availability_zone, {})[name] = {
                     'nova-compute': {'available': h.state == 'up',
                                      'active': True,
                                      'updated_at': '2024-01-01T00:00:00.0'}}
@@ -239,10 +246,10 @@ class ComputeService(ServersAPI, HypervisorsAPI):
                 'status': 'enabled', 'state': 'up',
                 'disabled_reason': None, 'forced_down': False,
                 'updated_at': '2024-01-01T00:00:00.000000'})
-        for h in self._hosts:
+        for h, name in self._compute_services():
             rows.append({
                 'id': h.service_uuid if uuids else h.id,
-                'binary': 'nova-compute', 'host': h.hostname,
+                'binary': 'nova-compute', 'host': name,
                 'zone': h.availability_zone or DEFAULT_AZ,
                 'status': h.status, 'state': h.state,
                 'disabled_reason': h.disabled_reason,

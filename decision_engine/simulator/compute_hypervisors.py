@@ -37,9 +37,10 @@ class HypervisorsAPI:
         if not detail:
             return d
         d.update({
-            'hypervisor_type': 'QEMU', 'hypervisor_version': 8002000,
+            'hypervisor_type': h.hypervisor_type,
+            'hypervisor_version': 1 if h.is_ironic else 8002000,
             'host_ip': h.host_ip,
-            'service': {'host': h.hostname,
+            'service': {'host': h.compute_host,
                         'id': h.service_uuid if uuids else h.id,
                         'disabled_reason': h.disabled_reason},
         })

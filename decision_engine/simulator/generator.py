@@ -45,7 +45,8 @@ _HOST_SIZES = (
 
 
 def generate(topology_cls, hosts=10, instances=100, aggregates=2, azs=1,
-             seed=0, projects=5):
+             seed=0, projects=5, volume_backed=0.08, providerless=0,
+             ironic=0):
     """A deterministic, deliberately awkward topology.
 
     Hostnames are ``compute-1``..``compute-N`` (so ``compute-1`` is a
@@ -57,7 +58,27 @@ def generate(topology_cls, hosts=10, instances=100, aggregates=2, azs=1,
     same name (azs=0 leaves every host in ``nova``); ``aggregates``
     plain aggregates ``agg-1``.. get random members.  The same
     arguments always give the same topology.
+
+    As in a real Nova (see :func:`_as_nova_would`): a ``volume_backed``
+    share of the servers boots from volumes, hosts holding dedicated-CPU
+    servers have a PCPU inventory, a server waiting for its resize to be
+    confirmed has a migration holding its allocation on another host;
+    ``providerless`` more hosts ``compute-new-N`` have no Placement
+    resource provider yet, and ``ironic`` bare metal nodes
+    ``baremetal-N`` are hypervisors of type ironic, eight per service
+    host ``ironic-compute-N``.
     """
+    if not isinstance(volume_backed, (int, float)) or \
+            isinstance(volume_backed, bool) or \
+            not 0 <= volume_backed <= 1:
+        raise TopologyError('volume_backed: must be a fraction in [0, 1], '
+                            'got %r' % (volume_backed,))
+    for name, value in (('providerless', providerless),
+                        ('ironic', ironic)):
+        if isinstance(value, bool) or not isinstance(value, int) \
+                or value < 0:
+            raise TopologyError('%s: must be an integer >= 0, got %r'
+                                % (name, value))
     for name, value in (('hosts', hosts), ('instances', instances),
                         ('aggregates', aggregates), ('azs', azs),
                         ('projects', projects)):
@@ -178,7 +199,64 @@ def generate(topology_cls, hosts=10, instances=100, aggregates=2, azs=1,
             id=len(agg_list) + 1, uuid=_rng_uuid(rng),
             name='agg-%d' % (a + 1), hosts=members,
             metadata={'tier': rng.choice(('gold', 'silver', 'ssd'))}))
+    # NOTE: a random stream of its own, so that these additions leave the
+    # rest of a seed's topology as it always was.
+    _as_nova_would(random.Random('%s/nova' % (seed,)), host_list, inst_list,
+                   volume_backed, providerless, ironic)
     topo = topology_cls(hosts=host_list, instances=inst_list,
                         aggregates=agg_list)
     topo.validate()
     return topo
+
+
+_IMAGES = tuple(str(uuid_lib.uuid5(uuid_lib.NAMESPACE_URL,
+                                   'decision-engine-sim/image/%d' % i))
+                for i in range(4))
+
+
+def _as_nova_would(rng, host_list, inst_list, volume_backed, providerless,
+                   ironic):
+    """Make the generated cloud hold what a real Nova cloud holds."""
+    dedicated = {}
+    for inst in inst_list:
+        inst.image_id = ('' if rng.random() < volume_backed
+                         else rng.choice(_IMAGES))
+        if inst.flavor.extra_specs.get('hw:cpu_policy') == 'dedicated':
+            dedicated[inst.host] = dedicated.get(inst.host, 0) \
+                + inst.flavor.vcpus
+    for host in host_list:
+        needed = dedicated.get(host.hostname, 0)
+        if needed or rng.random() < 0.25:
+            # [compute] cpu_dedicated_set: some cores set aside, with room
+            # for more pinned servers than the host holds now.
+            host.pcpus = -(-needed // 8) * 8 + 8
+            host.pcpus_reserved = rng.choice((0, 0, 2))
+            if host.pcpus_reserved + needed > host.pcpus:
+                host.pcpus_reserved = 0
+    if len(host_list) >= 2:
+        for inst in inst_list:
+            if inst.vm_state != 'resized' or inst.host is None:
+                continue
+            others = [h for h in host_list if h.hostname != inst.host]
+            inst.migration_source = rng.choice(others).hostname
+            inst.migration_uuid = _rng_uuid(rng)
+    next_id = max((h.id for h in host_list), default=0) + 1
+    for n in range(providerless):
+        name = 'compute-new-%d' % (n + 1)
+        vcpus, mem, disk = rng.choice(_HOST_SIZES)
+        host_list.append(Host(
+            hostname=name, uuid=_rng_uuid(rng), id=next_id, vcpus=vcpus,
+            memory_mb=mem, disk_gb=disk, service_uuid=_rng_uuid(rng),
+            host_ip='10.250.%d.%d' % (n // 250, n % 250 + 1),
+            node_uuid=_rng_uuid(rng), resource_provider=False))
+        next_id += 1
+    for n in range(ironic):
+        host_list.append(Host(
+            hostname='baremetal-%d' % (n + 1), uuid=_rng_uuid(rng),
+            id=next_id, vcpus=rng.choice((32, 64)), memory_mb=262144,
+            disk_gb=1000, memory_mb_reserved=0, cpu_allocation_ratio=1.0,
+            service_uuid=_rng_uuid(rng),
+            host_ip='10.251.%d.%d' % (n // 250, n % 250 + 1),
+            node_uuid=_rng_uuid(rng), hypervisor_type='ironic',
+            service_host='ironic-compute-%d' % (n // 8 + 1)))
+        next_id += 1

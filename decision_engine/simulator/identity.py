@@ -16,9 +16,9 @@ import time
 import uuid
 
 from decision_engine.simulator import routing
-from decision_engine.simulator.routing import HTTPError, Route
 from decision_engine.simulator.records import ADMIN_PROJECT_ID
 from decision_engine.simulator.records import ADMIN_USER_ID
+from decision_engine.simulator.routing import HTTPError, Route
 
 CATALOG_SERVICES = (
     # type, name, path under the base url
@@ -60,6 +60,18 @@ class TokenStore:
     def expire_all(self):
         with self._lock:
             self._tokens.clear()
+
+
+def noauth_scope(token):
+    """The scope of a token under Nova's and Placement's ``noauth2``
+    strategy (``[api] auth_strategy = noauth2``): any token is accepted,
+    read as ``user[:project]`` (keystoneauth's ``none`` plugin sends
+    ``notused``).  The simulator keeps no policy, so the caller may list
+    every project (``all_tenants``) as an admin may."""
+    if not token:
+        return None
+    user, _, project = token.partition(':')
+    return {'project_id': project or user, 'user_id': user}
 
 
 class IdentityService:

@@ -1,14 +1,19 @@
 """Placement emulation (microversions 1.0 .. 1.39), served under
 ``/placement``.
 
-One resource provider per host: uuid == hypervisor id (``Host.uuid``),
-name == hostname, as real Nova creates them.  Inventories hold VCPU,
-MEMORY_MB and DISK_GB from the host's capacity, reserved amounts and
-allocation ratios; usages are the sums of the host's instance flavors
-(DISK_GB counts root + ephemeral disk).  Unknown query parameters are a
-400, as Placement's strict schemas make them.  Bodies are pre-serialized.
+One resource provider per host that has one (``Host.resource_provider``):
+uuid == hypervisor id (``Host.uuid``), name == hypervisor hostname, as
+real Nova creates them.  Inventories hold VCPU, MEMORY_MB and DISK_GB
+from the host's capacity, reserved amounts and allocation ratios, and PCPU
+when the host has dedicated CPUs; an Ironic node's provider holds one
+``CUSTOM_BAREMETAL``.  Allocations are what Nova would have written
+(:mod:`.nova_allocations`: no root disk for volume-backed servers, swap
+rounded up to GiB, PCPU for dedicated flavors, migration holds on the
+source); usages are their sums.  Unknown query parameters are a 400, as
+Placement's strict schemas make them.  Bodies are pre-serialized.
 """
 
+from decision_engine.simulator import nova_allocations
 from decision_engine.simulator import routing
 from decision_engine.simulator.routing import HTTPError, Route, dumps
 
@@ -33,23 +38,27 @@ class PlacementService:
         for a in topo.aggregates:
             for hostname in a.hosts:
                 self._aggs_of.setdefault(hostname, set()).add(a.uuid)
-        usage = {}
-        for inst in topo.instances:
-            if inst.host is not None:
-                u = usage.setdefault(inst.host, [0, 0, 0])
-                u[0] += inst.flavor.vcpus
-                u[1] += inst.flavor.ram
-                u[2] += inst.flavor.disk + inst.flavor.ephemeral
+        self._hosts = [h for h in self._hosts if h.resource_provider]
+        self._by_uuid = {h.uuid: h for h in self._hosts}
+        allocations = nova_allocations.provider_allocations(topo)
         self._rp = {h.uuid: self._rp_dict(h) for h in self._hosts}
         self._rp_bytes = {u: dumps(d) for u, d in self._rp.items()}
         self._inventories = {h.uuid: dumps(self._inventory_dict(h))
                              for h in self._hosts}
         self._usages = {}
+        self._allocations = {}
         for h in self._hosts:
-            used = usage.get(h.hostname, [0, 0, 0])
+            consumers = allocations.get(h.uuid, {})
+            used = {}
+            for resources in consumers.values():
+                for rc, amount in resources.items():
+                    used[rc] = used.get(rc, 0) + amount
             self._usages[h.uuid] = dumps({
+                'resource_provider_generation': 1, 'usages': used})
+            self._allocations[h.uuid] = dumps({
                 'resource_provider_generation': 1,
-                'usages': dict(zip(('VCPU', 'MEMORY_MB', 'DISK_GB'), used))})
+                'allocations': {c: {'resources': r}
+                                for c, r in consumers.items()}})
         self._all = b'{"resource_providers":[%s]}' % b','.join(
             self._rp_bytes[h.uuid] for h in self._hosts)
 
@@ -66,6 +75,9 @@ class PlacementService:
             Route('GET', r'/resource_providers/(?P<uuid>[^/]+)/usages',
                   '/placement/resource_providers/{uuid}/usages',
                   self.usages),
+            Route('GET', r'/resource_providers/(?P<uuid>[^/]+)/allocations',
+                  '/placement/resource_providers/{uuid}/allocations',
+                  self.allocations),
         ]
 
     def error(self, status, message):
@@ -96,13 +108,23 @@ class PlacementService:
             return {'total': total, 'reserved': reserved,
                     'allocation_ratio': ratio, 'min_unit': 1,
                     'max_unit': total, 'step_size': 1}
-        return {'resource_provider_generation': 1, 'inventories': {
+        if h.is_ironic:
+            # NOTE: Nova's ironic driver reports the node's resource class
+            # only (one unit), no VCPU, MEMORY_MB or DISK_GB.
+            return {'resource_provider_generation': 1, 'inventories': {
+                nova_allocations.IRONIC_CLASS: inv(1, 0, 1.0)}}
+        inventories = {
             'VCPU': inv(h.vcpus, h.vcpus_reserved, h.cpu_allocation_ratio),
             'MEMORY_MB': inv(h.memory_mb, h.memory_mb_reserved,
                              h.ram_allocation_ratio),
             'DISK_GB': inv(h.disk_gb, h.disk_gb_reserved,
                            h.disk_allocation_ratio),
-        }}
+        }
+        if h.pcpus:
+            # Nova fixes the PCPU allocation ratio at 1.0.
+            inventories['PCPU'] = inv(h.pcpus, h.pcpus_reserved, 1.0)
+        return {'resource_provider_generation': 1,
+                'inventories': inventories}
 
     def root(self, req):
         return routing.json_response({'versions': [{
@@ -157,4 +179,9 @@ class PlacementService:
     def usages(self, req):
         headers = self._version(req)
         return routing.json_response(self._lookup(req, self._usages),
+                                     headers=headers)
+
+    def allocations(self, req):
+        headers = self._version(req)
+        return routing.json_response(self._lookup(req, self._allocations),
                                      headers=headers)

@@ -27,11 +27,13 @@ INSTANCE_STATES = {
     'resized': 'VERIFY_RESIZE',
 }
 POWER_STATES = ('power on', 'power off')
+HYPERVISOR_TYPES = ('QEMU', 'ironic')
 # Deterministic ids for the simulator's own identities (the admin project
 # owns some generated instances, so non all_tenants listings are not empty).
 _NS = uuid_lib.UUID('6ba7b811-9dad-11d1-80b4-00c04fd430c8')
 ADMIN_PROJECT_ID = uuid_lib.uuid5(_NS, 'decision-engine-sim/project/admin').hex
 ADMIN_USER_ID = uuid_lib.uuid5(_NS, 'decision-engine-sim/user/admin').hex
+DEFAULT_IMAGE_ID = str(uuid_lib.uuid5(_NS, 'decision-engine-sim/image/cirros'))
 
 
 class TopologyError(ValueError):
@@ -77,6 +79,25 @@ class Host:
     provision_state: str = 'active'
     maintenance: bool = False
     driver: str = 'ipmi'
+    # Dedicated CPUs ([compute] cpu_dedicated_set): a PCPU inventory.
+    pcpus: int = 0
+    pcpus_reserved: int = 0
+    # 'ironic' for a bare metal node that Nova's ironic driver reports as
+    # a hypervisor; several share one nova-compute service host.
+    hypervisor_type: str = 'QEMU'
+    service_host: str = ''          # nova-compute host; '' = hostname
+    # False: a compute node Placement has no resource provider for yet.
+    resource_provider: bool = True
+
+    @property
+    def compute_host(self):
+        """The nova-compute service host (``service.host``, instances'
+        ``OS-EXT-SRV-ATTR:host``)."""
+        return self.service_host or self.hostname
+
+    @property
+    def is_ironic(self):
+        return self.hypervisor_type.lower() == 'ironic'
 
 
 @dataclasses.dataclass
@@ -92,10 +113,21 @@ class Instance:
     created: str                    # ISO 8601, 'YYYY-MM-DDTHH:MM:SSZ'
     metadata: dict = dataclasses.field(default_factory=dict)
     locked: bool = False
+    # Glance image the server boots from; '' when it boots from a volume
+    # (Nova's API then shows "image": "").
+    image_id: str = DEFAULT_IMAGE_ID
+    # A move in progress (e.g. VERIFY_RESIZE): the migration record holds
+    # the instance's old allocation on this source host, as Nova does.
+    migration_source: str | None = None
+    migration_uuid: str = ''
 
     @property
     def status(self):
         return INSTANCE_STATES[self.vm_state]
+
+    @property
+    def volume_backed(self):
+        return not self.image_id
 
 
 @dataclasses.dataclass

@@ -169,13 +169,17 @@ class Simulator:
         (tests substitute a barrier to prove the waits overlap)
     :param preserialize: serialize all servers (microversion >= 2.47
         shape) in start(), ~20 us each, so no listing pays for it
+    :param noauth: accept any ``X-Auth-Token`` as Nova and Placement do
+        with ``[api] auth_strategy = noauth2`` (catalog-less set-ups:
+        keystoneauth ``auth_type = none`` plus ``endpoint_override``)
     """
 
     def __init__(self, topology=None, host='127.0.0.1', port=0,
                  latency_ms=0, token_ttl_s=3600, faults=(), fault_seed=0,
                  username='admin', password='secret', project='admin',
                  max_limit=compute.MAX_LIMIT, clock=time.monotonic,
-                 log_requests=False, preserialize=True, sleep=time.sleep):
+                 log_requests=False, preserialize=True, sleep=time.sleep,
+                 noauth=False):
         self.topology = topology if topology is not None \
             else Topology.generate()
         self.host = host
@@ -186,6 +190,7 @@ class Simulator:
                             'project': project}
         self.log_requests = log_requests
         self.preserialize = preserialize
+        self.noauth = noauth
         self._sleep = sleep
         self.latency = faults_mod.LatencyPlan()
         self.set_latency(latency_ms)
@@ -399,8 +404,9 @@ class Simulator:
         req.params = params
         try:
             if route.auth:
-                req.token = self.tokens.check(
-                    handler.headers.get('X-Auth-Token'))
+                token = handler.headers.get('X-Auth-Token')
+                req.token = (identity.noauth_scope(token) if self.noauth
+                             else self.tokens.check(token))
                 if req.token is None:
                     resp = service.error(401, 'The request you have made '
                                          'requires authentication.')

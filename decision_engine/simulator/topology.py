@@ -68,7 +68,7 @@ class Topology:
 
     @classmethod
     def generate(cls, hosts=10, instances=100, aggregates=2, azs=1, seed=0,
-                 projects=5):
+                 projects=5, volume_backed=0.08, providerless=0, ironic=0):
         """A deterministic, deliberately awkward topology.
 
         Hostnames are ``compute-1``..``compute-N`` (so ``compute-1`` is a
@@ -79,11 +79,14 @@ class Topology:
         ``azs`` zones ``az-1``..``az-Z`` each get an AZ aggregate of the
         same name (azs=0 leaves every host in ``nova``); ``aggregates``
         plain aggregates ``agg-1``.. get random members.  The same
-        arguments always give the same topology.
+        arguments always give the same topology.  For ``volume_backed``,
+        ``providerless`` and ``ironic`` see :func:`.generator.generate`.
         """
         return generator.generate(cls, hosts=hosts, instances=instances,
                                   aggregates=aggregates, azs=azs, seed=seed,
-                                  projects=projects)
+                                  projects=projects,
+                                  volume_backed=volume_backed,
+                                  providerless=providerless, ironic=ironic)
 
     # -- (de)serialization -------------------------------------------------
 
@@ -165,6 +168,16 @@ class Topology:
             if inst.host is not None and inst.host not in by_name:
                 abort('instances[%d].host' % i,
                       'unknown host %r' % (inst.host,))
+            if inst.migration_source is not None:
+                if inst.migration_source not in by_name:
+                    abort('instances[%d].migration_source' % i,
+                          'unknown host %r' % (inst.migration_source,))
+                if inst.host is None or inst.migration_source == inst.host:
+                    abort('instances[%d].migration_source' % i,
+                          'must be another host than the instance\'s')
+                if not inst.migration_uuid:
+                    abort('instances[%d].migration_uuid' % i,
+                          'is required with migration_source')
         zones_of = {}
         for i, agg in enumerate(self.aggregates):
             for j, hostname in enumerate(agg.hosts):

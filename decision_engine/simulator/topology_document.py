@@ -11,9 +11,11 @@ import math
 from decision_engine.simulator.records import ADMIN_USER_ID
 from decision_engine.simulator.records import Aggregate
 from decision_engine.simulator.records import DEFAULT_AZ
+from decision_engine.simulator.records import DEFAULT_IMAGE_ID
 from decision_engine.simulator.records import derived_uuid
 from decision_engine.simulator.records import Flavor
 from decision_engine.simulator.records import Host
+from decision_engine.simulator.records import HYPERVISOR_TYPES
 from decision_engine.simulator.records import Instance
 from decision_engine.simulator.records import INSTANCE_STATES
 from decision_engine.simulator.records import POWER_STATES
@@ -138,6 +140,14 @@ def host_from_dict(d, where, index):
                              'active'),
         maintenance=pick(d, 'maintenance', where, bool, False, False),
         driver=pick(d, 'driver', where, str, False, 'ipmi'),
+        pcpus=pick(d, 'pcpus', where, int, False, 0, _non_negative),
+        pcpus_reserved=pick(d, 'pcpus_reserved', where, int, False, 0,
+                            _non_negative),
+        hypervisor_type=pick(d, 'hypervisor_type', where, str, False,
+                             'QEMU', _one_of(set(HYPERVISOR_TYPES))),
+        service_host=pick(d, 'service_host', where, str, False, ''),
+        resource_provider=pick(d, 'resource_provider', where, bool, False,
+                               True),
     )
 
 
@@ -158,6 +168,10 @@ def instance_from_dict(d, where):
                      '2024-01-01T00:00:00Z', _iso_time),
         metadata=pick(d, 'metadata', where, dict, False, dict, _str_dict),
         locked=pick(d, 'locked', where, bool, False, False),
+        image_id=pick(d, 'image_id', where, str, False, DEFAULT_IMAGE_ID),
+        migration_source=pick(d, 'migration_source', where, str, False,
+                              None),
+        migration_uuid=pick(d, 'migration_uuid', where, str, False, ''),
     )
 
 

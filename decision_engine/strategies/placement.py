@@ -4,7 +4,11 @@ Strategies plan on a :class:`Placement`: every :meth:`Placement.move` checks
 that the destination still has room, so the sequence of moves a strategy
 records is valid step by step (no intermediate state overcommits a host).
 Capacity follows Nova's rule: ``(total - reserved) * allocation_ratio`` per
-resource (the element's ``*_capacity`` properties).
+resource (the element's ``*_capacity`` properties). Demand is what
+Placement holds for the instance (``VCPU``, ``MEMORY_MB``, ``DISK_GB``:
+no root disk for a volume-backed instance, no ``VCPU`` for a dedicated
+one), and what other consumers hold on a node (``held``: migrations)
+counts as used. Dedicated CPUs (``PCPU``) are checked on their own.
 """
 
 RESOURCES = ('vcpus', 'memory_mb', 'disk_gb')
@@ -16,7 +20,13 @@ class CapacityError(ValueError):
 
 def demand(inst):
     """``(vcpus, memory_mb, disk_gb)`` an instance takes on its host."""
-    return (inst.vcpus, inst.memory_mb, inst.disk_gb_total)
+    return (inst.used_vcpus, inst.used_memory_mb, inst.disk_gb_total)
+
+
+def _held(node):
+    held = getattr(node, 'held', None) or {}
+    return [held.get('VCPU', 0), held.get('MEMORY_MB', 0),
+            held.get('DISK_GB', 0)], held.get('PCPU', 0)
 
 
 def capacity(node):
@@ -39,7 +49,12 @@ class Placement:
         self.limit = {name: tuple(c * fill + 1e-9 for c in cap)
                       for name, cap in self.capacity.items()} \
             if fill != 1.0 else self.capacity
-        self.used = {name: [0, 0, 0] for name in context.nodes}
+        self.used = {}
+        self.pcpus_free = {}
+        for name, node in context.nodes.items():
+            self.used[name], held_pcpus = _held(node)
+            self.pcpus_free[name] = getattr(node, 'pcpu_capacity', 0) \
+                - held_pcpus
         self.host_of = {}
         self.on_host = {name: set() for name in context.nodes}
         for name, insts in context.instances_by_host.items():
@@ -49,6 +64,7 @@ class Placement:
     def _add(self, inst, host):
         for i, amount in enumerate(demand(inst)):
             self.used[host][i] += amount
+        self.pcpus_free[host] -= inst.used_pcpus
         self.host_of[inst.uuid] = host
         self.on_host[host].add(inst.uuid)
 
@@ -56,6 +72,7 @@ class Placement:
         host = self.host_of.pop(inst.uuid)
         for i, amount in enumerate(demand(inst)):
             self.used[host][i] -= amount
+        self.pcpus_free[host] += inst.used_pcpus
         self.on_host[host].discard(inst.uuid)
         return host
 
@@ -69,9 +86,11 @@ class Placement:
             return False
         used = self.used[host]
         limit = self.limit[host]
-        return (used[0] + inst.vcpus <= limit[0]
-                and used[1] + inst.memory_mb <= limit[1]
-                and used[2] + inst.disk_gb_total <= limit[2])
+        vcpus, memory, disk = demand(inst)
+        return (used[0] + vcpus <= limit[0]
+                and used[1] + memory <= limit[1]
+                and used[2] + disk <= limit[2]
+                and inst.used_pcpus <= self.pcpus_free[host])
 
     def move(self, inst, dest):
         """Move ``inst`` to ``dest``; :raises CapacityError: if invalid."""

@@ -8,6 +8,7 @@ import requests
 from decision_engine.api import auth
 from decision_engine.api import server
 from tests.fixtures import fakes
+from tests.fixtures import model_helpers
 from tests.fixtures.api_engine import Engine
 from tests.fixtures.api_engine import write_htpasswd
 
@@ -291,3 +292,29 @@ def test_every_route_is_in_the_openapi_document(engine):
         source = pattern.pattern.replace('(?P<uuid>[^/]+)', '{uuid}')
         path = source.strip('^$').replace('/?', '').replace('\\', '')
         assert path in paths, path
+
+
+def test_model_lists_the_hypervisors_kept_out_of_decisions(engine):
+    def with_excluded():
+        model = model_helpers.small_model()
+        model.excluded = {
+            'u-new': {'uuid': 'u-new', 'hostname': 'compute-new-1',
+                      'reason': 'no Placement resource provider',
+                      'hypervisor_type': 'QEMU', 'aggregates': [],
+                      'availability_zone': 'nova'},
+            'u-bm': {'uuid': 'u-bm', 'hostname': 'ironic-compute-1',
+                     'reason': 'ironic hypervisor (a bare metal node)',
+                     'hypervisor_type': 'ironic', 'aggregates': [],
+                     'availability_zone': 'nova'}}
+        return model
+
+    engine.collector.factory = with_excluded
+    engine.collector.get_model()
+    summary = requests.get(engine.url + '/v1/model').json()['summary']
+    assert summary['excluded_nodes'] == 2
+    assert summary['excluded_by_reason'] == {
+        'no Placement resource provider': 1,
+        'ironic hypervisor (a bare metal node)': 1}
+    assert [(e['hostname'], e['uuid']) for e in summary['excluded']] == [
+        ('compute-new-1', 'u-new'), ('ironic-compute-1', 'u-bm')]
+    assert summary['nodes'] == 3 and summary['usage_source'] == 'flavors'

@@ -98,6 +98,8 @@ seed = {TOPOLOGY['seed']}
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if self.proc:
+            self.proc.stderr.close()
         return self.proc.returncode
 
     def log_text(self):

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -133,6 +134,22 @@ def test_unreachable_api_exits_3():
         'API at http://127.0.0.1:1 (is the engine running? see --url)')
 
 
+def test_a_reader_that_left_is_no_traceback(engine):
+    """``... | head``: the pipe's reader is gone before the table is
+    written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, '-m', 'decision_engine.cmd.manage', '--url',
+             engine.url, 'audit', 'list'],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141
+    assert result.stderr == ''
+
+
 @pytest.mark.parametrize('kind', ['sqlite', 'postgresql'])
 def test_db_sync_from_a_config_file(kind, tmp_path):
     with dbfixtures.database_url(kind, tmp_path) as url:
@@ -184,3 +201,23 @@ def test_http_basic_credentials(tmp_path, capsys):
             in err
     finally:
         engine.close()
+
+
+def test_value_format_picks_fields_for_the_shell(engine, capsys):
+    status, out, err = run(capsys, '--url', engine.url, 'audit', 'create',
+                           '--strategy', 'dummy', '--wait', '-f', 'value',
+                           '-c', 'last_action_plan_uuid')
+    assert status == 0, err
+    plan_uuid = out.strip()
+    assert '\n' not in plan_uuid and plan_uuid
+    status, out, _ = run(capsys, '--url', engine.url, 'action-plan', 'show',
+                         plan_uuid, '-f', 'value', '-c', 'state',
+                         '-c', 'uuid')
+    assert status == 0 and out == 'RECOMMENDED %s\n' % plan_uuid
+    status, out, _ = run(capsys, '--url', engine.url, 'audit', 'list',
+                         '-c', 'strategy')
+    assert status == 0 and '| strategy' in out and '| state' not in out
+    status, _, err = run(capsys, '--url', engine.url, 'audit', 'list',
+                         '-f', 'value', '-c', 'nope')
+    assert status == 2 and err.count('\n') == 1
+    assert 'unknown -c column nope (known: uuid, name' in err

@@ -364,8 +364,10 @@ def test_wrong_credentials_name_the_options_used(tmp_path, sim, made,
     with pytest.raises(ModelBuildError) as info:
         collector.get_model()
     message = str(info.value)
-    assert message.startswith('cannot connect to the cloud: [nova] auth_url '
-                              '%s as user admin: ' % sim.auth_url), message
+    assert message.startswith(
+        'cannot connect to the cloud: [nova] auth_url %s as user admin '
+        '(service catalog, compute): the compute service: '
+        % sim.auth_url), message
     assert 'HTTP 401' in message and '\n' not in message
 
     clouds = tmp_path / 'clouds.yaml'

@@ -30,7 +30,7 @@ def test_docs_build_without_warnings(html):
                  'configuration/sample', 'admin/operations',
                  'admin/model', 'admin/audits', 'admin/power', 'user/api',
                  'contributor/index', 'contributor/concurrency',
-                 'contributor/plugins'):
+                 'contributor/plugins', 'contributor/warnings'):
         assert (html / (page + '.html')).exists(), page
 
 

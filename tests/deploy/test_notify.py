@@ -39,10 +39,11 @@ def _start(tmp_path, notify_path, backend):
                     % (tmp_path, backend))
     binary = pathlib.Path(sys.executable).parent / 'decision-engine'
     env = dict(os.environ, NOTIFY_SOCKET=str(notify_path))
-    log = open(tmp_path / 'engine.log', 'w')
-    proc = subprocess.Popen([str(binary), '--config-file', str(conf)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    return proc
+    # The child keeps its own copy of the log's descriptor.
+    with open(tmp_path / 'engine.log', 'w') as log:
+        return subprocess.Popen([str(binary), '--config-file', str(conf)],
+                                env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
 
 
 def _worker_pids(proc):

@@ -59,6 +59,8 @@ def test_sigusr2_report_names_every_pool_thread():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            pipe.close()
     assert 'Guru Meditation' in report
     section = report.split(reports.SECTION_TITLE, 1)[1]
     for name in names:
@@ -168,6 +170,7 @@ def test_sigusr2_to_the_daemon_parent(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.stderr.close()
     section = report.split(reports.SECTION_TITLE, 1)[1]
     assert 'State: running' in section
     assert 'size = 5' in section

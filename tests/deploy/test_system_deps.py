@@ -1,6 +1,7 @@
 """tools/install-system-deps.sh: quiet and a no-op when the tools exist
 (CI calls it on every run)."""
 
+import os
 import pathlib
 import shutil
 import subprocess
@@ -13,8 +14,10 @@ def test_tools_present_after_install():
     proc = subprocess.run(['bash', str(SCRIPT)], capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stderr
-    for tool in ('shellcheck', 'systemd-analyze'):
-        assert shutil.which(tool), tool
+    for tool in ('shellcheck', 'systemd-analyze', 'unshare', 'nsenter',
+                 'ip', 'curl'):
+        assert shutil.which(tool, path=os.environ['PATH']
+                            + ':/usr/sbin:/sbin'), tool
 
 
 def test_second_run_is_silent_and_skips_apt(tmp_path):

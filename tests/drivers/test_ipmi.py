@@ -36,6 +36,7 @@ class _Bmc:
     def stop(self):
         self.proc.stdin.close()
         self.proc.wait(30)
+        self.proc.stdout.close()
 
 
 @pytest.fixture

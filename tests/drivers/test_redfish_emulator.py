@@ -66,6 +66,7 @@ def emulator(tmp_path):
     finally:
         proc.terminate()
         proc.wait(30)
+        proc.stderr.close()
 
 
 def _emulator_request(url, method='GET', body=None):

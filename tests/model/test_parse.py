@@ -21,7 +21,7 @@ def test_hypervisor_hostname_is_the_service_host():
         'status': 'disabled', 'state': 'down',
         'service': {'host': 'compute-1', 'disabled_reason': 'maint'}}]}
     hyps, marker = parse.hypervisors(doc)
-    assert hyps == [('u1', 'compute-1', 'disabled', 'down', 'maint')]
+    assert hyps == [('u1', 'compute-1', 'disabled', 'down', 'maint', None)]
     assert marker is None
 
 
