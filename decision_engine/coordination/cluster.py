@@ -153,10 +153,7 @@ class Cluster:
                 membership_timeout=options.membership_timeout,
                 lock_timeout=options.membership_timeout)
             self._coordinator.start(start_heart=False)
-            try:
-                self._coordinator.create_group(self.group).get()
-            except tooz_coordination.GroupAlreadyExist:
-                pass
+            self._create_group()
             self._join()
             try:
                 self._coordinator.watch_elected_as_leader(
@@ -180,6 +177,12 @@ class Cluster:
         LOG.info('Joined the cluster %s as %s: %d member(s), leader by %s',
                  self.group.decode(), self.member, len(self._members),
                  'election' if self._elections else 'lock')
+
+    def _create_group(self):
+        try:
+            self._coordinator.create_group(self.group).get()
+        except tooz_coordination.GroupAlreadyExist:
+            pass
 
     def _join(self):
         try:
@@ -270,7 +273,16 @@ class Cluster:
         # while no member says it leads (a new leader announces itself).
         known_leader = any((caps or {}).get('leader')
                            for caps in self._members.values())
-        for member in coordinator.get_members(self.group).get():
+        try:
+            listed = coordinator.get_members(self.group).get()
+        except tooz_coordination.GroupNotCreated:
+            # NOTE: the backend restarted without its data (a Redis without
+            # persistence): create the group again and rejoin below.
+            LOG.warning('The cluster group is gone from the coordination '
+                        'service (restarted?); creating it again')
+            self._create_group()
+            listed = []
+        for member in listed:
             member = _text(member)
             members[member] = self._members.get(member) \
                 if known_leader else None

@@ -283,3 +283,42 @@ def test_continuous_slots_run_once_across_the_cluster(cluster, store_url):
                 for a, b in zip(runs, runs[1:])]
         assert min(gaps) >= 2 * 0.9, runs
     assert len({host for uuid in uuids for _, host in starts[uuid]}) > 1
+
+
+@pytest.mark.parametrize('kind', coordination.BACKENDS)
+def test_engines_rejoin_after_the_backend_restarts(kind, tmp_path,
+                                                   store_url):
+    server = coordination.own_server(kind, tmp_path).start()
+    prefix = coordination.unique_prefix()
+    engines = [Engine(tmp_path, 'engine-%d' % i,
+                      coordination.url_of(kind, server), store_url, prefix,
+                      MEMBERSHIP_TIMEOUT) for i in range(3)]
+    hosts = {e.host for e in engines}
+    try:
+        for engine in engines:
+            engine.start()
+        for engine in engines:
+            engine.notify.wait_for('READY')
+        wait_members(engines, hosts)
+        server.stop()
+        # The outage: every engine noticed it (a failed heartbeat; tooz's
+        # Redis driver retries a call 15 times first, about 30 s) ...
+        deadline = time.monotonic() + 3 * GUARD
+        while not all(e.status()['cluster']['heartbeat_failures']
+                      for e in engines):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        # ... and kept polling with its last ring meanwhile.
+        assert sum(e.status()['node_share']['fake']
+                   for e in engines) == len(NODES)
+        server.start()
+        wait_members(engines, hosts)
+        settled = time.time()
+        wait_sweeps(engines, 2)
+        polled = [polled_since(e, settled) for e in engines]
+        for node in NODES:
+            assert sum(node in p for p in polled) == 1, (node, polled)
+    finally:
+        for engine in engines:
+            engine.stop()
+        server.stop()
