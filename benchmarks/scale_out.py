@@ -32,6 +32,7 @@ Targets (issue 14): ``scale_efficiency`` >= 0.8, ``polled_exactly_once``,
 
 import argparse
 import json
+import os
 import pathlib
 import signal
 import tempfile
@@ -221,7 +222,8 @@ def run(args, tmp, backend, store_url):
         _wait(lambda: _audit_rows(store_url)[audits[0]].state in FINAL,
               'the first audit')
         _mark_ongoing(store_url, audits[0], victim.host)
-        victim.signal(signal.SIGKILL)
+        # NOTE: the whole process group (see tests/coordination).
+        os.killpg(victim.proc.pid, signal.SIGKILL)
         killed = time.time()
         audits += [survivors[i % len(survivors)].create_audit()
                    for i in range(args.audits - 1)]
