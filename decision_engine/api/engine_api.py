@@ -88,8 +88,12 @@ class EngineAPI:
             result['summary'] = jsonable(model.summary())
             age = model.age()
             result['age_seconds'] = age
-            result['stale'] = age is None or \
-                age > self.audits.conf.audit.max_model_age
+            # NOTE: an event-fed model that is caught up is current
+            # however old its last full build ([notifications]).
+            live = getattr(self.collector, 'live', None)
+            result['event_fed'] = bool(live is not None and live.fresh())
+            result['stale'] = not result['event_fed'] and (
+                age is None or age > self.audits.conf.audit.max_model_age)
         return result
 
     def status(self):

@@ -192,6 +192,38 @@ class EngineCollector:
         yield _gauge('model_age_seconds', 'Deprecated: use '
                      'decision_engine_model_staleness_seconds',
                      field('age'))
+        yield from self._notifications(field('notifications'))
+
+    def _notifications(self, feed):
+        """The ``[notifications]`` listener (no samples without one)."""
+        events = core.CounterMetricFamily(
+            _name('notification_events'), 'Nova notifications received, by '
+            'event type and outcome (applied, stale, ignored, failed)',
+            labels=['event_type', 'outcome'])
+        if feed is not None:
+            for event_type, outcomes in sorted(feed.by_type.items()):
+                for outcome, count in sorted(outcomes.items()):
+                    events.add_metric([event_type, outcome], count)
+        yield events
+        yield _gauge('notification_lag_seconds', 'Seconds from Nova\'s '
+                     'timestamp to applied, of the last applied event',
+                     None if feed is None or feed.lag_ms is None
+                     else feed.lag_ms / 1000.0)
+        yield _gauge('notification_pending', 'Received events waiting to '
+                     'be applied', feed.pending if feed else None)
+        yield _gauge('notification_event_fed', '1 while the model is '
+                     'event-fed, 0 while rebuild-only',
+                     None if feed is None
+                     else int(feed.mode == 'event-fed'))
+        yield _gauge('notification_connected', '1 while the listener is '
+                     'connected to the message bus',
+                     None if feed is None else int(feed.connected))
+        yield _counter('notification_gaps', 'Gaps (disconnects, refused '
+                       'or unappliable events) that made the model '
+                       'rebuild-only', feed.gaps if feed else None)
+        yield _counter('notification_rebuilds', 'Full builds asked for by '
+                       'the listener (at connect and after a gap)',
+                       feed.rebuilds_triggered if feed else None)
 
     def _power(self, sweeps, states):
         label = ['driver']

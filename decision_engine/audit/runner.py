@@ -232,7 +232,8 @@ class AuditRunner:
             raise _RunFailed(str(exc), final=True)
         wait0 = started = time.monotonic()
         try:
-            model = self.collector.get_model(
+            # NOTE: a read-only snapshot (O(changes)): the audit reads it.
+            model = self.collector.get_snapshot(
                 max_age=self.conf.audit.max_model_age,
                 scope=scope_mod.model_scope(scope))
         except Exception as exc:

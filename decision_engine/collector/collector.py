@@ -86,6 +86,9 @@ class CollectorStatus(ScopeStatus):
 
     scoped: list[ScopeStatus]
     totals: BuildTotals
+    #: the notification listener's status (``[notifications]``), or None
+    #: when no listener feeds the model.
+    notifications: object = None
 
 
 class DisabledCollector:
@@ -94,6 +97,8 @@ class DisabledCollector:
     def get_model(self, max_age=None, scope=None):
         raise ModelBuildError('the model collector is disabled ([collector] '
                               'enabled = false)')
+
+    get_snapshot = get_model
 
 
 class ModelCollector:
@@ -113,12 +118,19 @@ class ModelCollector:
         manager's ``PowerStateTracker.snapshot``); snapshots get each
         node's ``power_state`` and ``power_failure`` from it, as of the
         moment they are handed out.
+    :param live: optional event feed of the whole-cloud model (the
+        manager's :class:`~decision_engine.collector.notifications.
+        NotificationListener`): told when a whole-cloud build begins, ends
+        or fails, and, while it says it is ``fresh()``, its ``snapshot()``
+        serves whole-cloud and scoped requests of any ``max_age`` without a
+        build.
     """
 
     def __init__(self, conf, pool, connection_factory=None,
-                 power_states=None):
+                 power_states=None, live=None):
         self.conf = conf
         self.pool = pool
+        self.live = live
         self._power_states = power_states
         # NOTE: a factory handed in (the manager's SharedCloud) belongs to
         # whoever handed it; only one made here is closed by stop().
@@ -166,17 +178,37 @@ class ModelCollector:
             for the whole cloud.
         :raises ModelBuildError: when a build was needed and failed.
         """
+        return self._get(max_age, scope, shared=False)
+
+    def get_snapshot(self, max_age=None, scope=None):
+        """As :meth:`get_model`, but a read-only snapshot that shares the
+        kept model's elements: O(changes), not O(model) (what audits take;
+        see :meth:`~decision_engine.model.elements.ComputeModel.
+        snapshot`). Its elements must not be changed in place."""
+        return self._get(max_age, scope, shared=True)
+
+    def _get(self, max_age, scope, shared):
         if max_age is None:
             max_age = self.conf.collector.max_age
         scope = None if scope is None or scope.is_everything else scope
+        if self.live is not None and max_age > 0 and self.live.fresh():
+            current = self.live.snapshot()
+            if current is not None:
+                if scope is not None:
+                    current = scope_mod.select(current, scope)
+                elif not shared:
+                    current = current.copy()
+                return self._with_power(current)
+        copy = (lambda model: model.snapshot()) if shared else \
+            (lambda model: model.copy())
         current = self._fresh(None, max_age)
         if current is not None:
-            return self._with_power(current.copy() if scope is None
+            return self._with_power(copy(current) if scope is None
                                     else scope_mod.select(current, scope))
         if scope is not None:
             current = self._fresh(scope, max_age)
             if current is not None:
-                return self._with_power(current.copy())
+                return self._with_power(copy(current))
         future = self._shared_build(scope)
         timeout = self.conf.collector.build_timeout + 30
         try:
@@ -184,21 +216,33 @@ class ModelCollector:
         except concurrent.futures.TimeoutError:
             raise ModelBuildError('no model: the build in flight did not end '
                                   'within %d s' % timeout)
-        return self._with_power(model.copy())
+        return self._with_power(copy(model))
 
     def _with_power(self, snapshot):
         if self._power_states is None:
             return snapshot
         states = self._power_states() or {}
-        for node in snapshot.nodes.values():
+        for node in list(snapshot.nodes.values()):
             record = states.get(node.hostname)
-            if record is not None:
-                node.power_state = record.get('state')
-                node.power_failure = bool(record.get('power_failure'))
+            if record is None:
+                continue
+            power = record.get('state')
+            failure = bool(record.get('power_failure'))
+            if node.power_state != power or node.power_failure != failure:
+                # NOTE: replaced, never changed in place: a snapshot's
+                # elements may be shared with other snapshots.
+                node = node.copy()
+                node.power_state = power
+                node.power_failure = failure
+                snapshot.add_node(node)
         return snapshot
 
     def current_model(self, scope=None):
         """The kept model (a copy), however old; None if there is none."""
+        if scope is None and self.live is not None:
+            current = self.live.snapshot()
+            if current is not None:
+                return self._with_power(current)
         with self._lock:
             state = self._states.get(scope_mod.key_of(scope))
             model = state.model if state is not None else None
@@ -227,9 +271,14 @@ class ModelCollector:
                 return future
             future = self._in_flight[key] = concurrent.futures.Future()
             state = self._states.setdefault(key, _ScopeState(scope))
+        live = self.live if key == () else None
+        if live is not None:
+            live.begin_build()
         try:
             model = self._builder().build(scope)
         except Exception as exc:
+            if live is not None:
+                live.build_failed()
             if not isinstance(exc, ModelBuildError):
                 LOG.exception('Unexpected error in a compute model build')
                 exc = ModelBuildError('model build failed: %s: %s'
@@ -244,6 +293,8 @@ class ModelCollector:
                 del self._in_flight[key]
             future.set_exception(exc)
         else:
+            if live is not None:
+                live.finish_build(model.copy())
             with self._lock:
                 state.model = model
                 state.failure = None
@@ -259,6 +310,11 @@ class ModelCollector:
         return builder_mod.ModelBuilder(
             transport, self.pool, builder_mod.BuildSettings.from_conf(
                 self.conf))
+
+    def transport(self):
+        """The collector's transport (for the listener's targeted
+        fetches); connects on first use."""
+        return self._get_transport()
 
     def _get_transport(self):
         wanted = self.conf.collector.http_transport
@@ -314,8 +370,10 @@ class ModelCollector:
         if result is None:
             result = _describe(_ScopeState(None), now, max_age,
                                () in building)
-        return CollectorStatus(scoped=scopes, totals=BuildTotals(**totals),
-                               **result)
+        return CollectorStatus(
+            scoped=scopes, totals=BuildTotals(**totals),
+            notifications=self.live.status() if self.live else None,
+            **result)
 
     def stop(self):
         """Refuse new builds, close the connection (and stop an embedded

@@ -42,6 +42,8 @@ from decision_engine.audit import runner as audit_runner
 from decision_engine.audit import service as audit_service_mod
 from decision_engine.cloud import connection as connection_mod
 from decision_engine.collector import collector as collector_mod
+from decision_engine.collector import fetch as fetch_mod
+from decision_engine.collector import notifications as notifications_mod
 from decision_engine.concurrency import periodics
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.coordination import cluster as cluster_mod
@@ -88,6 +90,7 @@ class ConductorManager:
         self.drivers = {}
         self.tracker = None
         self.collector = None
+        self.listener = None
         self.audits = None
         self.cluster = None
         self.api_server = None
@@ -148,10 +151,18 @@ class ConductorManager:
             tasks += periodics.collect(driver,
                                        prefix='power_driver.%s' % name)
         if conf.collector.enabled:
+            if conf.notifications.transport_url:
+                self.listener = notifications_mod.NotificationListener(
+                    conf, self.pool)
             self.collector = collector_mod.ModelCollector(
                 conf, self.pool, connection_factory=self.cloud,
-                power_states=self.tracker.snapshot)
+                power_states=self.tracker.snapshot, live=self.listener)
             tasks += periodics.collect(self.collector, prefix='collector')
+            if self.listener is not None:
+                self.listener.start(
+                    self.collector.transport,
+                    fetch_mod.FetchSettings.from_conf(conf.collector),
+                    self.collector.refresh_model)
         self.audits = audit_service_mod.AuditService(
             conf, self.store, self.pool,
             self.collector or collector_mod.DisabledCollector(),
@@ -209,6 +220,8 @@ class ConductorManager:
             self.cluster.stop()
         if self.audits is not None:
             self.audits.stop(timeout)
+        if self.listener is not None:
+            self.listener.stop()
         abandoned = self.pool.shutdown(timeout=timeout)
         if self.collector is not None:
             self.collector.stop()

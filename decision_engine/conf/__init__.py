@@ -17,6 +17,7 @@ from decision_engine.conf import fake_power
 from decision_engine.conf import ipmi
 from decision_engine.conf import ironic
 from decision_engine.conf import ironic_power
+from decision_engine.conf import notifications
 from decision_engine.conf import nova
 from decision_engine.conf import placement
 from decision_engine.conf import power
@@ -30,7 +31,8 @@ CONF = cfg.CONF
 # sample config file.
 MODULES = (default, conductor, power, fake_power, redfish, ipmi,
            ironic_power, audit, database, coordination, api,
-           collector, cloud, nova, placement, ironic, simulator, reports)
+           collector, notifications, cloud, nova, placement, ironic,
+           simulator, reports)
 
 
 def register_opts(conf):

@@ -6,10 +6,19 @@ nodes and 100,000 instances in well under 400 MB of resident memory.
 Snapshot semantics
 ------------------
 The collector keeps the current :class:`ComputeModel` and treats it as
-immutable: nobody mutates it once it is published. Callers (audits) get
-:meth:`ComputeModel.copy`, a copy whose elements are copies too, so an audit
-may change nodes and move instances (:meth:`ComputeModel.move_instance`)
-without anyone else seeing it.
+immutable: nobody mutates it once it is published. :meth:`ComputeModel.copy`
+is a copy whose elements are copies too, so its owner may change nodes and
+move instances (:meth:`ComputeModel.move_instance`) without anyone else
+seeing it.
+
+:meth:`ComputeModel.snapshot` costs O(changes) instead (what audits get,
+and what the notification-fed model hands out): the snapshot shares the
+elements and, through :class:`~decision_engine.model.cow.ShardedMap` and
+per-host member dicts copied on first write, the indexes. Elements are then
+*replaced* on change, never changed in place: the model's own methods
+(``add_*``, ``remove_*``, ``move_instance``) do that, and a holder of a
+snapshot must not assign to its elements' attributes (take :meth:`copy`
+for that).
 
 Usage accounting
 ----------------
@@ -34,205 +43,26 @@ shown, and never chosen as a destination.
 import time
 
 from decision_engine.model import allocation
+from decision_engine.model import cow
+from decision_engine.model.element_types import ComputeNode
+from decision_engine.model.element_types import INSTANCE_FIELDS
+from decision_engine.model.element_types import Instance
+from decision_engine.model.element_types import IRONIC_HYPERVISOR
+from decision_engine.model.element_types import NO_RESOURCE_PROVIDER
+from decision_engine.model.element_types import NODE_FIELDS
 
-NODE_FIELDS = (
-    'uuid', 'hostname', 'status', 'state', 'disabled_reason',
-    'vcpus', 'vcpus_reserved', 'vcpu_allocation_ratio',
-    'memory_mb', 'memory_mb_reserved', 'memory_allocation_ratio',
-    'disk_gb', 'disk_gb_reserved', 'disk_allocation_ratio',
-    'pcpus', 'pcpus_reserved', 'pcpu_allocation_ratio', 'held',
-    'aggregates', 'availability_zone', 'power_state', 'power_failure',
-)
-
-INSTANCE_FIELDS = (
-    'uuid', 'name', 'state', 'project_id', 'host', 'vcpus', 'memory_mb',
-    'disk_gb', 'ephemeral_gb', 'swap_mb', 'metadata', 'locked', 'created',
-    'volume_backed', 'resources',
-)
-
-#: why a hypervisor is kept out of the model (ComputeModel.excluded)
-NO_RESOURCE_PROVIDER = 'no Placement resource provider'
-IRONIC_HYPERVISOR = 'ironic hypervisor (a bare metal node)'
-
-_NO_RESOURCES = {}
-
-
-class _Element:
-    __slots__ = ()
-    _fields = ()
-
-    def _values(self):
-        return tuple(getattr(self, f) for f in self._fields)
-
-    def __eq__(self, other):
-        if type(other) is not type(self):
-            return NotImplemented
-        return self._values() == other._values()
-
-    __hash__ = None
-
-    def __repr__(self):
-        return '%s(%s)' % (type(self).__name__, ', '.join(
-            '%s=%r' % (f, getattr(self, f)) for f in self._fields))
-
-    def copy(self):
-        """A copy of the element (mutable containers copied too)."""
-        new = object.__new__(type(self))
-        for f in self._fields:
-            setattr(new, f, getattr(self, f))
-        return new
-
-
-class ComputeNode(_Element):
-    """A compute node (hypervisor) with its Placement capacity.
-
-    ``status`` is ``'enabled'`` or ``'disabled'`` (the nova-compute
-    service), ``state`` is ``'up'`` or ``'down'``; ``aggregates`` is a tuple
-    of aggregate names; ``power_state`` is None (unknown), ``'power on'`` or
-    ``'power off'``. Amounts come from the node's Placement inventories
-    (VCPU, MEMORY_MB, DISK_GB, PCPU): total, reserved and allocation
-    ratio. ``held`` is ``{resource class: amount}`` other consumers than
-    the node's instances hold on it (migrations; read from Placement).
-    """
-
-    __slots__ = NODE_FIELDS
-    _fields = NODE_FIELDS
-
-    def __init__(self, uuid, hostname, status='enabled', state='up',
-                 disabled_reason=None, vcpus=0, vcpus_reserved=0,
-                 vcpu_allocation_ratio=1.0, memory_mb=0,
-                 memory_mb_reserved=0, memory_allocation_ratio=1.0,
-                 disk_gb=0, disk_gb_reserved=0, disk_allocation_ratio=1.0,
-                 pcpus=0, pcpus_reserved=0, pcpu_allocation_ratio=1.0,
-                 held=None, aggregates=(), availability_zone=None,
-                 power_state=None, power_failure=False):
-        self.uuid = uuid
-        self.hostname = hostname
-        self.status = status
-        self.state = state
-        self.disabled_reason = disabled_reason
-        self.vcpus = vcpus
-        self.vcpus_reserved = vcpus_reserved
-        self.vcpu_allocation_ratio = vcpu_allocation_ratio
-        self.memory_mb = memory_mb
-        self.memory_mb_reserved = memory_mb_reserved
-        self.memory_allocation_ratio = memory_allocation_ratio
-        self.disk_gb = disk_gb
-        self.disk_gb_reserved = disk_gb_reserved
-        self.disk_allocation_ratio = disk_allocation_ratio
-        self.pcpus = pcpus
-        self.pcpus_reserved = pcpus_reserved
-        self.pcpu_allocation_ratio = pcpu_allocation_ratio
-        self.held = _NO_RESOURCES if not held else held
-        self.aggregates = tuple(aggregates)
-        self.availability_zone = availability_zone
-        self.power_state = power_state
-        self.power_failure = power_failure
-
-    @property
-    def vcpu_capacity(self):
-        """Schedulable VCPUs: (total - reserved) * allocation ratio."""
-        return (self.vcpus - self.vcpus_reserved) * self.vcpu_allocation_ratio
-
-    @property
-    def memory_mb_capacity(self):
-        return ((self.memory_mb - self.memory_mb_reserved)
-                * self.memory_allocation_ratio)
-
-    @property
-    def disk_gb_capacity(self):
-        return ((self.disk_gb - self.disk_gb_reserved)
-                * self.disk_allocation_ratio)
-
-    @property
-    def pcpu_capacity(self):
-        """Dedicated CPUs: (total - reserved) * ratio (Nova keeps 1.0)."""
-        return (self.pcpus - self.pcpus_reserved) * self.pcpu_allocation_ratio
-
-    def to_dict(self):
-        data = {f: getattr(self, f) for f in NODE_FIELDS}
-        data['aggregates'] = list(self.aggregates)
-        data['held'] = dict(self.held)
-        return data
-
-
-class Instance(_Element):
-    """A server, with its flavor's amounts and what Placement holds for it.
-
-    ``state`` is Nova's vm_state (``'active'``, ``'stopped'``, ...),
-    ``host`` the hostname of its compute node (None when unscheduled),
-    ``created`` Nova's ISO 8601 creation time as given by the API.
-    ``vcpus`` .. ``swap_mb`` are the flavor's; ``volume_backed`` is True
-    when the server boots from a volume (the API shows ``image: ""``);
-    ``resources`` is ``{resource class: amount}`` allocated on the host
-    (derived from the flavor by Nova's rules when not given; read-only,
-    possibly shared between instances).
-    """
-
-    __slots__ = INSTANCE_FIELDS
-    _fields = INSTANCE_FIELDS
-
-    def __init__(self, uuid, name, state, project_id, host, vcpus=0,
-                 memory_mb=0, disk_gb=0, ephemeral_gb=0, swap_mb=0,
-                 metadata=None, locked=False, created=None,
-                 volume_backed=False, resources=None, extra_specs=None):
-        self.uuid = uuid
-        self.name = name
-        self.state = state
-        self.project_id = project_id
-        self.host = host
-        self.vcpus = vcpus
-        self.memory_mb = memory_mb
-        self.disk_gb = disk_gb
-        self.ephemeral_gb = ephemeral_gb
-        self.swap_mb = swap_mb
-        self.metadata = {} if metadata is None else metadata
-        self.locked = locked
-        self.created = created
-        self.volume_backed = volume_backed
-        if resources is None:
-            resources = allocation.flavor_resources(
-                vcpus, memory_mb, disk_gb, ephemeral_gb, swap_mb,
-                extra_specs, volume_backed)
-        self.resources = resources
-
-    @property
-    def used_vcpus(self):
-        """Shared CPUs (``VCPU``) Placement holds for the instance."""
-        return self.resources.get(allocation.VCPU, 0)
-
-    @property
-    def used_pcpus(self):
-        """Dedicated CPUs (``PCPU``) Placement holds for the instance."""
-        return self.resources.get(allocation.PCPU, 0)
-
-    @property
-    def used_memory_mb(self):
-        return self.resources.get(allocation.MEMORY_MB, 0)
-
-    @property
-    def disk_gb_total(self):
-        """Local disk (``DISK_GB``) Placement holds: ephemeral + swap
-        rounded up to whole GiB + root unless volume-backed."""
-        return self.resources.get(allocation.DISK_GB, 0)
-
-    def copy(self):
-        new = _Element.copy(self)
-        new.metadata = dict(self.metadata)
-        return new
-
-    def to_dict(self):
-        data = {f: getattr(self, f) for f in INSTANCE_FIELDS}
-        data['metadata'] = dict(self.metadata)
-        data['resources'] = dict(self.resources)
-        return data
+#: the elements are defined in element_types and named here too, where
+#: every user of the model finds them.
+__all__ = ['ComputeModel', 'ComputeNode', 'Instance', 'INSTANCE_FIELDS',
+           'IRONIC_HYPERVISOR', 'NO_RESOURCE_PROVIDER', 'NODE_FIELDS']
 
 
 class ComputeModel:
     """Compute nodes and instances, indexed by uuid and by hostname.
 
     :attr nodes: ``{uuid: ComputeNode}``
-    :attr instances: ``{uuid: Instance}``
+    :attr instances: ``{uuid: Instance}`` (a :class:`~decision_engine.
+        model.cow.ShardedMap`)
     :attr aggregates: ``{aggregate name: tuple of hostnames}``
     :attr availability_zones: ``{zone name: tuple of hostnames}``
     :attr built_at: epoch seconds when the build finished (None if the
@@ -249,11 +79,16 @@ class ComputeModel:
 
     def __init__(self):
         self.nodes = {}
-        self.instances = {}
+        self.instances = cow.ShardedMap()
         self.aggregates = {}
         self.availability_zones = {}
         self._by_hostname = {}
         self._on_host = {}
+        # Hosts whose member dict this model may change in place; None: all
+        # of them (nothing is shared with a snapshot).
+        self._owned_hosts = None
+        # Elements may be shared with a snapshot: replace, never mutate.
+        self._shared = False
         self.built_at = None
         self.build_seconds = None
         self.requests = 0
@@ -278,14 +113,20 @@ class ComputeModel:
         self.nodes[node.uuid] = node
         self._by_hostname[node.hostname] = node
 
+    def remove_node(self, uuid):
+        """Remove a node (its instances stay: remove them first)."""
+        node = self.nodes.pop(uuid)
+        if self._by_hostname.get(node.hostname) is node:
+            del self._by_hostname[node.hostname]
+        return node
+
     def add_instance(self, instance):
         """Add (or replace) an instance and index it by its host."""
         old = self.instances.get(instance.uuid)
         if old is not None:
             self._unindex(old)
         self.instances[instance.uuid] = instance
-        self._on_host.setdefault(instance.host, {})[instance.uuid] = \
-            instance
+        self._members(instance.host)[instance.uuid] = instance
 
     def add_instances(self, instances):
         """Add many new instances (faster than :meth:`add_instance`)."""
@@ -301,15 +142,32 @@ class ComputeModel:
         """Place an instance on another host (for an audit's what-if)."""
         instance = self.instances[uuid]
         self._unindex(instance)
+        if self._shared:
+            instance = instance.copy()
+            self.instances[uuid] = instance
         instance.host = hostname
-        self._on_host.setdefault(hostname, {})[uuid] = instance
+        self._members(hostname)[uuid] = instance
+
+    def _members(self, host):
+        """The member dict of ``host``, this model's own (copy on write)."""
+        members = self._on_host.get(host)
+        owned = self._owned_hosts
+        if members is None:
+            members = self._on_host[host] = {}
+            if owned is not None:
+                owned.add(host)
+        elif owned is not None and host not in owned:
+            members = self._on_host[host] = dict(members)
+            owned.add(host)
+        return members
 
     def _unindex(self, instance):
-        on_host = self._on_host.get(instance.host)
-        if on_host is not None:
-            on_host.pop(instance.uuid, None)
-            if not on_host:
-                del self._on_host[instance.host]
+        if instance.uuid not in self._on_host.get(instance.host, ()):
+            return
+        on_host = self._members(instance.host)
+        del on_host[instance.uuid]
+        if not on_host:
+            del self._on_host[instance.host]
 
     # -- queries -------------------------------------------------------------
 
@@ -425,6 +283,11 @@ class ComputeModel:
                 copied[uuid] = inst
                 instances[uuid] = inst
             on_host[host] = copied
+        return self._with_build_facts(new)
+
+    def _with_build_facts(self, new):
+        """``new`` with this model's build time, cost, scope and excluded
+        hosts (what :meth:`copy` and :meth:`snapshot` both keep)."""
         new.built_at = self.built_at
         new.build_seconds = self.build_seconds
         new.requests = self.requests
@@ -432,6 +295,22 @@ class ComputeModel:
         new.excluded = dict(self.excluded)
         new.usage_source = self.usage_source
         return new
+
+    def snapshot(self):
+        """A model equal to this one that shares its elements and indexes
+        (see the module): O(hosts + shards), not O(instances). Neither
+        model's later changes show in the other."""
+        new = ComputeModel()
+        new.nodes = dict(self.nodes)
+        new._by_hostname = dict(self._by_hostname)
+        new.instances = self.instances.snapshot()
+        new._on_host = dict(self._on_host)
+        new._owned_hosts = set()
+        self._owned_hosts = set()
+        new._shared = self._shared = True
+        new.aggregates = dict(self.aggregates)
+        new.availability_zones = dict(self.availability_zones)
+        return self._with_build_facts(new)
 
     def age(self, now=None):
         """Seconds since the model was built (None if never built)."""

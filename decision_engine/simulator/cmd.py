@@ -19,7 +19,9 @@ import signal
 import sys
 import threading
 
+from decision_engine.simulator import churn
 from decision_engine.simulator import faults
+from decision_engine.simulator import notifier
 from decision_engine.simulator.records import TopologyError
 from decision_engine.simulator.server import Simulator
 from decision_engine.simulator.topology import Topology
@@ -62,6 +64,16 @@ def _positive_float(text):
         raise argparse.ArgumentTypeError('expected a number, got %r' % text)
     if value <= 0:
         raise argparse.ArgumentTypeError('must be > 0, got %r' % text)
+    return value
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a number, got %r' % text)
+    if not 0 <= value < float('inf'):
+        raise argparse.ArgumentTypeError('must be >= 0, got %r' % text)
     return value
 
 
@@ -121,6 +133,17 @@ def build_parser():
                    help='write {"url", "auth_url", "port", "pid"} here')
     p.add_argument('--quiet', action='store_true',
                    help='print only the first (URL) line')
+    p.add_argument('--notifications-url', metavar='URL',
+                   help='publish Nova versioned notifications of every '
+                        'change through oslo.messaging to this transport '
+                        'URL, e.g. rabbit://guest:guest@127.0.0.1:5672/')
+    p.add_argument('--notifications-exchange', default='nova',
+                   help="Nova's control_exchange (default nova)")
+    p.add_argument('--churn-per-s', type=_non_negative_float, default=0.0,
+                   help='changes a second (creates, deletes, migrations, '
+                        'power and service changes, aggregate membership); '
+                        'default 0: a static cloud')
+    p.add_argument('--churn-seed', type=int, default=0)
     return p
 
 
@@ -192,6 +215,12 @@ def main(argv=None):
             sim.stop()
             return _fail('--ready-file %s: %s' % (args.ready_file,
                                                   exc.strerror))
+    try:
+        publisher, churner = _start_churn(args, sim)
+    except Exception as exc:
+        sim.stop()
+        return _fail('--notifications-url %s: %s'
+                     % (args.notifications_url, exc))
     print('%s listening on %s' % (PROG, sim.url), flush=True)
     if not args.quiet:
         print('auth_url: %s' % sim.auth_url)
@@ -202,8 +231,24 @@ def main(argv=None):
         while not stop.wait(1.0):
             pass
     finally:
+        if churner is not None:
+            churner.stop()
+        if publisher is not None:
+            publisher.close()
         sim.stop()
     return 0
+
+
+def _start_churn(args, sim):
+    """The notifier and the churn the arguments ask for (either None)."""
+    publisher = churner = None
+    if args.notifications_url:
+        publisher = notifier.NovaNotifier(
+            args.notifications_url, exchange=args.notifications_exchange)
+    if args.churn_per_s > 0:
+        churner = churn.Churn(sim, publisher, args.churn_per_s,
+                              seed=args.churn_seed).start()
+    return publisher, churner
 
 
 if __name__ == '__main__':

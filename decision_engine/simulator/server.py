@@ -208,6 +208,16 @@ class Simulator:
         self._server = None
         self._thread = None
 
+    def reload_topology(self):
+        """Serve :attr:`topology` again after it was changed in place (the
+        churn): the compute and placement services index it when made.
+        Requests in flight finish on the state they started with."""
+        services = list(self.services)
+        services[1] = compute.ComputeService(self, services[1].max_limit)
+        services[2] = placement.PlacementService(self)
+        self.services = services
+        self._router = _Router(services)
+
     # -- lifecycle ---------------------------------------------------------
 
     def start(self):

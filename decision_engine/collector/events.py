@@ -1,0 +1,358 @@
+"""From one Nova versioned notification to one change of the compute model.
+
+Nova sends each notification as ``event_type``, ``payload`` and the
+oslo.messaging ``metadata`` (``message_id``, ``timestamp``); the payload is
+an ovo envelope: ``{"nova_object.name": ..., "nova_object.data": {...}}``
+(see Nova's ``doc/notification_samples`` and the versioned notifications
+reference). :func:`parse` turns that into an :class:`Event`;
+:func:`apply` changes a :class:`~decision_engine.model.elements.
+ComputeModel` as Nova's state changed, and answers one of the outcomes
+below.
+
+Ordering without trusting delivery order
+----------------------------------------
+Every instance payload carries the whole instance (``InstancePayload``),
+so applying one is an upsert, and a duplicate or an older event is simply
+not applied: each element keeps the *version* of the event that last set
+it, ``(payload updated_at, notification timestamp)``, and an event whose
+version is not newer is dropped as stale. Whatever order the same events
+arrive in, the newest wins.
+
+The host of an instance is versioned apart from its other fields, and only
+the events that put an instance on a host set it (create, the end of a
+live migration on its destination, a rollback on its source, resize
+confirm/revert/finish, rebuild/evacuate, unshelve, shelve offload):
+``instance.update`` and the other action events may be sent by the source
+compute from an object whose ``host`` is no longer current (the wrong
+destinations Watcher users saw after a live migration), so they never move
+an instance.
+"""
+
+import dataclasses
+import datetime
+import math
+
+from decision_engine.model import elements
+
+# Outcomes of apply().
+APPLIED = 'applied'
+STALE = 'stale'            # older than (or the same as) the element's state
+IGNORED = 'ignored'        # a type or binary not kept in the model
+NEEDS_FETCH = 'needs_fetch'  # about an instance or host the model lacks
+
+#: The instance events that set the instance's host (see the module).
+HOST_SETTING = frozenset((
+    'instance.create.end',
+    'instance.live_migration_post_dest.end',
+    'instance.live_migration_rollback.end',
+    'instance.resize_confirm.end',
+    'instance.resize_revert.end',
+    'instance.resize_finish.end',
+    'instance.rebuild.end',
+    'instance.evacuate',
+    'instance.unshelve.end',
+    'instance.shelve_offload.end',
+))
+
+#: Instance events that change only state, locks, flavor or metadata.
+STATE_ONLY = frozenset((
+    'instance.update',
+    'instance.soft_delete.end',
+    'instance.power_on.end', 'instance.power_off.end',
+    'instance.shutdown.end',
+    'instance.pause.end', 'instance.unpause.end',
+    'instance.suspend.end', 'instance.resume.end',
+    'instance.shelve.end',
+    'instance.rescue.end', 'instance.unrescue.end',
+    'instance.lock', 'instance.unlock',
+    'instance.live_migration_rollback_dest.end',
+    'instance.restore.end',
+    'instance.reboot.end',
+))
+
+INSTANCE_DELETE = frozenset(('instance.delete.end',))
+SERVICE = frozenset(('service.create', 'service.update', 'service.delete'))
+AGGREGATE = frozenset(('aggregate.create.end', 'aggregate.delete.end',
+                       'aggregate.add_host.end',
+                       'aggregate.remove_host.end'))
+
+HANDLED = HOST_SETTING | STATE_ONLY | INSTANCE_DELETE | SERVICE | AGGREGATE
+
+
+class BadEvent(ValueError):
+    """A notification of a handled type whose payload lacks a field."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    event_type: str
+    #: what the event is about, the unit of ordering: ``('instance',
+    #: uuid)``, ``('host', hostname)`` or ``('aggregate', name)``.
+    key: tuple
+    #: ``(payload updated_at or timestamp, notification timestamp)``,
+    #: epoch seconds: the order of events about one element.
+    version: tuple
+    #: the notification's timestamp (epoch seconds), for the lag.
+    timestamp: float
+    #: the payload's ``nova_object.data``.
+    data: dict
+    message_id: str | None = None
+
+
+def parse_time(value):
+    """Epoch seconds from Nova's ``2012-10-29T13:42:11Z`` or
+    oslo.messaging's ``2026-12-01 19:40:00.123456`` (both UTC)."""
+    if not isinstance(value, str):
+        raise BadEvent('time %r is not a string' % (value,))
+    text = value.strip().replace('Z', '+00:00')
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise BadEvent('time %r is not ISO 8601' % (value,))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+def _data(envelope, what='payload'):
+    if not isinstance(envelope, dict) or \
+            not isinstance(envelope.get('nova_object.data'), dict):
+        raise BadEvent('%s is not a nova_object envelope' % what)
+    return envelope['nova_object.data']
+
+
+def _str(data, field):
+    value = data.get(field)
+    if not isinstance(value, str) or not value:
+        raise BadEvent('payload field %r is missing or not a string'
+                       % field)
+    return value
+
+
+def parse(event_type, payload, metadata):
+    """The :class:`Event` of a handled notification, or None for a type
+    not handled.
+
+    :raises BadEvent: naming what is missing or malformed.
+    """
+    if event_type not in HANDLED:
+        return None
+    data = _data(payload)
+    metadata = metadata or {}
+    stamp = metadata.get('timestamp')
+    timestamp = parse_time(stamp) if stamp is not None else None
+    if event_type in SERVICE:
+        key = ('host', _str(data, 'host'))
+        _str(data, 'binary')
+    elif event_type in AGGREGATE:
+        key = ('aggregate', _str(data, 'name'))
+        if not isinstance(data.get('hosts') or [], list):
+            raise BadEvent("payload field 'hosts' is not a list")
+    else:
+        key = ('instance', _str(data, 'uuid'))
+        if event_type not in INSTANCE_DELETE:
+            _instance_fields(data)      # fail now, not at apply time
+    updated = data.get('updated_at') or data.get('last_seen_up')
+    updated = parse_time(updated) if updated else None
+    if timestamp is None and updated is None:
+        raise BadEvent('neither a notification timestamp nor a payload '
+                       'updated_at')
+    if timestamp is None:
+        timestamp = updated
+    version = (updated if updated is not None else timestamp, timestamp)
+    return Event(event_type, key, version, timestamp, data,
+                 metadata.get('message_id'))
+
+
+def _instance_fields(data):
+    """The model's instance fields from an ``InstancePayload``."""
+    flavor = _data(data.get('flavor'), 'the flavor')
+    try:
+        fields = dict(
+            uuid=_str(data, 'uuid'),
+            name=data.get('display_name'),
+            state=_str(data, 'state'),
+            project_id=_str(data, 'tenant_id'),
+            vcpus=int(flavor['vcpus']),
+            memory_mb=int(flavor['memory_mb']),
+            disk_gb=int(flavor['root_gb']),
+            ephemeral_gb=int(flavor.get('ephemeral_gb') or 0),
+            swap_mb=int(flavor.get('swap') or 0),
+            metadata=dict(data.get('metadata') or {}),
+            locked=bool(data.get('locked', False)),
+            created=data.get('created_at'),
+            # NOTE: Nova's payload carries the instance's image_ref, empty
+            # for a server booted from a volume, whose root disk Placement
+            # does not hold (see decision_engine.model.allocation).
+            volume_backed=not data.get('image_uuid'),
+            extra_specs=dict(flavor.get('extra_specs') or {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadEvent('the flavor lacks a numeric %s' % exc)
+    host = data.get('host')
+    if host is not None and not isinstance(host, str):
+        raise BadEvent("payload field 'host' is not a string")
+    return fields, host
+
+
+class Versions:
+    """The version of the event that last set each element (see the
+    module); empty for elements a full build made (any event is newer)."""
+
+    def __init__(self):
+        self.state = {}         # instance uuid / ('host'|'aggregate', name)
+        self.host = {}          # instance uuid -> version of its host
+        self.deleted = {}       # instance uuid / aggregate -> version
+
+    def newer(self, table, key, version):
+        current = table.get(key)
+        return current is None or version > current
+
+
+def apply(model, versions, event):
+    """Change ``model`` as ``event`` says Nova's state changed.
+
+    :returns: one of the outcomes APPLIED, STALE, IGNORED, or
+        ``(NEEDS_FETCH, kind, name)`` with kind ``'instance'`` or
+        ``'host'``: the model lacks the element; the caller fetches it and
+        calls :func:`apply` again.
+    """
+    kind = event.key[0]
+    if kind == 'instance':
+        return _apply_instance(model, versions, event)
+    if kind == 'host':
+        return _apply_service(model, versions, event)
+    return _apply_aggregate(model, versions, event)
+
+
+def _apply_instance(model, versions, event):
+    uuid = event.key[1]
+    version = event.version
+    gone = versions.deleted.get(uuid)
+    if gone is not None and version <= gone:
+        return STALE
+    if event.event_type in INSTANCE_DELETE:
+        versions.deleted[uuid] = version
+        if model.get_instance(uuid) is not None:
+            model.remove_instance(uuid)
+            return APPLIED
+        return STALE
+    fields, host = _instance_fields(event.data)
+    current = model.get_instance(uuid)
+    sets_host = event.event_type in HOST_SETTING
+    newer_state = versions.newer(versions.state, uuid, version)
+    newer_host = sets_host and versions.newer(versions.host, uuid, version)
+    if current is None:
+        if not sets_host:
+            return (NEEDS_FETCH, 'instance', uuid)
+        if not newer_host:
+            return STALE
+        if host is None:
+            # Not on a host (shelved offloaded): not in the model.
+            versions.host[uuid] = version
+            return STALE
+    if not newer_state and not newer_host:
+        return STALE
+    new_host = host if newer_host else current.host
+    if new_host is not None and \
+            model.get_node_by_hostname(new_host) is None:
+        return (NEEDS_FETCH, 'host', new_host)
+    if newer_state or current is None:
+        instance = elements.Instance(host=new_host, **fields)
+        versions.state[uuid] = version
+    else:
+        instance = current.copy()
+        instance.host = new_host
+    if newer_host:
+        versions.host[uuid] = version
+    if new_host is None:
+        if current is not None:
+            model.remove_instance(uuid)
+        return APPLIED
+    model.add_instance(instance)
+    return APPLIED
+
+
+def _apply_service(model, versions, event):
+    data = event.data
+    if data.get('binary') != 'nova-compute':
+        return IGNORED
+    hostname = event.key[1]
+    if not versions.newer(versions.state, event.key, event.version):
+        return STALE
+    node = model.get_node_by_hostname(hostname)
+    if event.event_type == 'service.delete':
+        versions.state[event.key] = event.version
+        if node is None:
+            return STALE
+        for inst in model.instances_on(hostname):
+            model.remove_instance(inst.uuid)
+        model.remove_node(node.uuid)
+        return APPLIED
+    if node is None:
+        return (NEEDS_FETCH, 'host', hostname)
+    node = node.copy()
+    node.status = 'disabled' if data.get('disabled') else 'enabled'
+    node.disabled_reason = data.get('disabled_reason')
+    if data.get('forced_down'):
+        node.state = 'down'
+    versions.state[event.key] = event.version
+    model.add_node(node)
+    return APPLIED
+
+
+def _apply_aggregate(model, versions, event):
+    name = event.key[1]
+    version = event.version
+    gone = versions.deleted.get(event.key)
+    if gone is not None and version <= gone:
+        return STALE
+    if not versions.newer(versions.state, event.key, version):
+        return STALE
+    versions.state[event.key] = version
+    if event.event_type == 'aggregate.delete.end':
+        versions.deleted[event.key] = version
+        hosts = ()
+    else:
+        hosts = tuple(event.data.get('hosts') or ())
+    old = set(model.aggregates.get(name, ()))
+    known = tuple(h for h in hosts
+                  if model.get_node_by_hostname(h) is not None)
+    aggregates = dict(model.aggregates)
+    if event.event_type == 'aggregate.delete.end':
+        aggregates.pop(name, None)
+    else:
+        aggregates[name] = known
+    model.aggregates = aggregates
+    zone = (event.data.get('metadata') or {}).get('availability_zone')
+    for hostname in old.symmetric_difference(known):
+        node = model.get_node_by_hostname(hostname)
+        if node is None:
+            continue
+        node = node.copy()
+        # NOTE: in the order of the aggregates (Nova's, by id), as a full
+        # build gives them.
+        node.aggregates = tuple(a for a, members in aggregates.items()
+                                if hostname in members)
+        if zone and hostname in known:
+            node.availability_zone = zone
+        model.add_node(node)
+    if zone:
+        rezone(model)
+    return APPLIED
+
+
+def rezone(model):
+    """Recompute the zones' host lists from the nodes."""
+    zones = {}
+    for node in model.nodes.values():
+        if node.availability_zone is not None:
+            zones.setdefault(node.availability_zone, []).append(
+                node.hostname)
+    model.availability_zones = {z: tuple(sorted(h))
+                                for z, h in zones.items()}
+
+
+def lag_ms(event, now):
+    """Milliseconds from Nova's timestamp to ``now`` (never negative)."""
+    return max(0.0, (now - event.timestamp) * 1000.0) \
+        if math.isfinite(event.timestamp) else 0.0
