@@ -281,7 +281,10 @@ class Cluster:
             LOG.warning('The cluster group is gone from the coordination '
                         'service (restarted?); creating it again')
             self._create_group()
-            listed = []
+            self._join()
+            # NOTE: keep the last ring until the others are back in the
+            # group: a ring of this engine alone would poll every node.
+            return
         for member in listed:
             member = _text(member)
             members[member] = self._members.get(member) \

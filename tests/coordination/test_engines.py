@@ -335,8 +335,17 @@ def test_engines_rejoin_after_the_backend_restarts(kind, tmp_path,
                    for e in engines) == len(NODES)
         server.start()
         wait_members(engines, hosts)
-        settled = time.time()
-        wait_sweeps(engines, 2)
+        # The ring has settled when two sweeps of every engine saw no ring
+        # change (engines rejoin one by one as their retries succeed).
+        deadline = time.monotonic() + GUARD
+        while True:
+            changes = [e.status()['cluster']['ring_changes'] for e in engines]
+            settled = time.time()
+            wait_sweeps(engines, 2)
+            if changes == [e.status()['cluster']['ring_changes']
+                           for e in engines]:
+                break
+            assert time.monotonic() < deadline, changes
         polled = [polled_since(e, settled) for e in engines]
         for node in NODES:
             assert sum(node in p for p in polled) == 1, (node, polled)
