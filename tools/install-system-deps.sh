@@ -9,6 +9,9 @@
 #     engine in a network namespace of its own;
 #   * etcd (Debian package etcd-server), which the coordination tests start
 #     on free loopback ports of their own (tests/fixtures/coordination.py).
+#   * the Prometheus server (Debian package prometheus), which the
+#     datasource tests and benchmarks start on a loopback port to scrape the
+#     simulator's exporter.
 # Idempotent and quiet: apt is not touched when every tool is present.
 # Needs root (or sudo) only when something is missing.
 
@@ -28,6 +31,7 @@ declare -A PACKAGE_OF=(
     [ip]=iproute2
     [curl]=curl
     [etcd]=etcd-server
+    [prometheus]=prometheus
 )
 
 missing=()

@@ -48,6 +48,8 @@ class Application:
             (re.compile(r'^/v1/action_plans/%s$' % _UUID),
              {'GET': self.get_action_plan}),
             (re.compile(r'^/v1/strategies/?$'), {'GET': self.strategies}),
+            (re.compile(r'^/v1/strategies/(?P<name>[^/]+)$'),
+             {'GET': self.get_strategy}),
             (re.compile(r'^/v1/model/?$'), {'GET': self.model}),
             (re.compile(r'^/v1/status/?$'), {'GET': self.status}),
             (re.compile(r'^/v1/openapi.json$'), {'GET': self.openapi}),
@@ -178,6 +180,26 @@ class Application:
 
     def strategies(self, request):
         return _json({'strategies': self.engine.list_strategies()})
+
+    def get_strategy(self, request, name):
+        """A strategy's description and its metrics check for the scope
+        and parameters given as JSON query parameters."""
+        values = {}
+        for key in ('scope', 'parameters'):
+            raw = request.GET.get(key)
+            if raw is None:
+                continue
+            try:
+                values[key] = json.loads(raw, parse_constant=_refuse_constant)
+            except ValueError as exc:
+                raise HTTPError(400, 'query parameter %r is not valid '
+                                     'JSON: %s' % (key, exc))
+        try:
+            return _json(self.engine.get_strategy(name, **values))
+        except LookupError as exc:
+            raise HTTPError(404, exc.args[0] if exc.args else str(exc))
+        except ValueError as exc:
+            raise HTTPError(400, str(exc))
 
     def model(self, request):
         return _json(self.engine.model_summary())

@@ -9,8 +9,13 @@ import dataclasses
 import datetime
 import time
 
+from decision_engine.audit import scope as scope_mod
+from decision_engine.datasources import gather as gather_mod
 from decision_engine.db import api as db_api
+from decision_engine.model import errors as model_errors
+from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
+from decision_engine.strategies import metrics as metrics_mod
 
 NotFound = db_api.NotFound
 
@@ -68,6 +73,65 @@ class EngineAPI:
         return [cls.describe() for _, cls in
                 sorted(loader.available().items())]
 
+    def get_strategy(self, name, scope=None, parameters=None):
+        """A strategy's description and ``metrics_check``: whether the
+        metrics it needs (with ``parameters``) exist for ``scope``.
+
+        :raises LookupError: unknown strategy.
+        :raises ValueError: invalid scope or parameters (one line).
+        """
+        cls = loader.get(name)
+        result = cls.describe()
+        try:
+            scope = scope_mod.validate(scope)
+            params = cls.validate_parameters(parameters) \
+                if parameters is not None else cls.default_parameters()
+        except (scope_mod.InvalidScope,
+                strategy_base.InvalidParameters) as exc:
+            raise ValueError(str(exc))
+        result['metrics_check'] = jsonable(self._metrics_check(
+            cls.required_metrics(params), scope))
+        return result
+
+    def _metrics_check(self, required, scope):
+        check = {'required': list(required), 'available': True,
+                 'datasource': None, 'metrics': {}, 'error': None}
+        if not required:
+            return check
+        gatherer = self.audits.metrics
+        if gatherer is None:
+            check.update(available=False, error='no datasource is '
+                         'configured ([datasource] prometheus_url is not '
+                         'set)')
+            return check
+        check['datasource'] = gatherer.describe()
+        if self.collector is None:
+            check.update(available=False, error='the collector is disabled: '
+                         'no model to know the scope\'s hosts and instances')
+            return check
+        try:
+            model = self.collector.get_model(
+                max_age=self.audits.conf.audit.max_model_age,
+                scope=scope_mod.model_scope(scope))
+            context = scope_mod.resolve(model, scope)
+            report = gatherer.check(metrics_mod.needed(context, required))
+        except model_errors.ModelBuildError as exc:
+            check.update(available=False,
+                         error='no model of the cloud: %s' % exc)
+            return check
+        except gather_mod.GatheringError as exc:
+            check.update(available=False, error=str(exc))
+            return check
+        for entry in report.values():
+            # NOTE: the first names are enough to act on; the count says
+            # how many there are.
+            entry['missing_count'] = len(entry['missing'])
+            entry['missing'] = entry['missing'][:50]
+        check['metrics'] = report
+        check['available'] = all(not e['missing_count']
+                                 for e in report.values())
+        return check
+
     # -- engine state ------------------------------------------------------
 
     def collector_status(self):
@@ -75,6 +139,12 @@ class EngineAPI:
         a ``CollectorStatus`` (see :mod:`decision_engine.collector.
         collector`)."""
         return self.collector.status() if self.collector else None
+
+    def gathering_statistics(self):
+        """The metrics gatherer's ``GatheringStatistics``, or None without
+        a datasource."""
+        gatherer = self.audits.metrics
+        return gatherer.statistics() if gatherer is not None else None
 
     def model_summary(self):
         """The current model's summary and how stale it is."""

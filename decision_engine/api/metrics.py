@@ -22,6 +22,13 @@ operator guide's Metrics section)::
     decision_engine_power_sweep_duration_seconds{driver} gauge, last sweep
     decision_engine_power_sweep_failures_total{driver}   counter
     decision_engine_audits{state}                        gauge
+    decision_engine_metrics_gatherings_total             counter
+    decision_engine_metrics_gathering_failures_total     counter
+    decision_engine_metrics_queries_total                counter
+    decision_engine_metrics_query_retries_total          counter
+    decision_engine_metrics_query_errors_total           counter
+    decision_engine_metrics_cache_hits_total             counter
+    decision_engine_metrics_gathering_duration_seconds   gauge, last one
     decision_engine_api_requests_total{method,status}    counter
 
 Every family of the contract is always exposed (with no sample while its
@@ -117,6 +124,8 @@ class EngineCollector:
         yield from self._audits(status.audits if status else None)
         yield from self._cluster(status.cluster if status else None,
                                  status.node_share if status else {})
+        yield from self._gathering(self._read(
+            'metrics gathering statistics', self.engine.gathering_statistics))
 
     def _pool(self, pool):
         for key, doc in _POOL_GAUGES:
@@ -284,6 +293,26 @@ class EngineCollector:
         for driver, count in sorted(node_share.items()):
             _add(share, [driver], count)
         yield share
+
+    def _gathering(self, stats):
+        for family, key, doc in (
+                ('metrics_gatherings', 'gatherings',
+                 'Metrics gatherings of audits'),
+                ('metrics_gathering_failures', 'failed',
+                 'Metrics gatherings that failed as a whole'),
+                ('metrics_queries', 'queries',
+                 'Datasource queries sent (retries included)'),
+                ('metrics_query_retries', 'retries',
+                 'Datasource queries sent again after a failure'),
+                ('metrics_query_errors', 'errors',
+                 'Datasource queries that failed'),
+                ('metrics_cache_hits', 'cache_hits',
+                 'Queries answered from the metrics cache')):
+            yield _counter(family, doc, getattr(stats, key) if stats
+                           else None)
+        yield _gauge('metrics_gathering_duration_seconds',
+                     'Duration of the last metrics gathering',
+                     stats.last_seconds if stats else None)
 
 
 class Metrics:

@@ -72,6 +72,21 @@ def document():
                             '200': _ok('Action plan')})}},
             '/v1/strategies': {'get': {'summary': 'Installed strategies',
                                        'responses': {'200': _ok('List')}}},
+            '/v1/strategies/{name}': {
+                'parameters': [
+                    {'name': 'name', 'in': 'path', 'required': True,
+                     'schema': {'type': 'string'}},
+                    {'name': 'scope', 'in': 'query', 'required': False,
+                     'description': 'an audit scope, as JSON',
+                     'schema': {'type': 'string'}},
+                    {'name': 'parameters', 'in': 'query',
+                     'required': False,
+                     'description': 'strategy parameters, as JSON',
+                     'schema': {'type': 'string'}}],
+                'get': {'summary': 'A strategy, and whether the metrics it '
+                                   'needs exist for a scope',
+                        'responses': dict(_ERRORS, **{
+                            '200': _ok('Strategy')})}},
             '/v1/model': {'get': {'summary': 'Model summary and staleness',
                                   'responses': {'200': _ok('Model')}}},
             '/v1/status': {'get': {'summary': 'Pool, periodic and audit '

@@ -14,9 +14,11 @@ One run: PENDING -> ONGOING with this engine (``[DEFAULT] host``) as the
 audit's owner, in one compare-and-set (a cancelled audit, or one another
 engine on the same database took first, is skipped),
 get a model no older than ``[audit] max_model_age`` from the collector,
-apply the scope, run the strategy, replay the plan to verify it, and store
-plan, timings and the final state in one transaction (dropped if the audit
-was cancelled meanwhile).
+apply the scope, gather the metrics the strategy needs for that scope (on
+the pool, through the gatherer the manager hands in; missing ones fail the
+run naming them unless ``missing_metrics`` is ``skip``), run the strategy,
+replay the plan to verify it, and store plan, timings and the final state
+in one transaction (dropped if the audit was cancelled meanwhile).
 """
 
 import collections
@@ -30,8 +32,10 @@ from decision_engine.audit import scope as scope_mod
 from decision_engine.common import states
 from decision_engine.common import timeutils
 from decision_engine.concurrency import pool as pool_mod
+from decision_engine.datasources import gather as gather_mod
 from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
+from decision_engine.strategies import metrics as metrics_mod
 from decision_engine.strategies import verify
 
 LOG = logging.getLogger(__name__)
@@ -65,7 +69,7 @@ class AuditRunner:
     """Queue and run audits; see the module docstring."""
 
     def __init__(self, conf, store, pool, collector, strategies=None,
-                 owns=None):
+                 owns=None, metrics=None):
         self.conf = conf
         #: ``owns(audit)``: whether this engine is the audit's owner on the
         #: cluster's ring (always yes for an engine working alone).
@@ -73,6 +77,9 @@ class AuditRunner:
         self.store = store
         self.pool = pool
         self.collector = collector
+        #: the :class:`~decision_engine.datasources.gather.MetricsGatherer`,
+        #: or None when no datasource is configured.
+        self.metrics = metrics
         self._strategies = strategies or loader.get
         self.host = conf.host
         self._cond = threading.Condition()
@@ -249,6 +256,9 @@ class AuditRunner:
         age = model.age()
         t0 = time.monotonic()
         context = scope_mod.resolve(model, scope)
+        required = strategy_cls.required_metrics(params)
+        if required:
+            context.metrics = self._measure(audit, context, required, params)
         try:
             solution = strategy_cls().execute(context, params)
         except strategy_base.StrategyError as exc:
@@ -273,6 +283,23 @@ class AuditRunner:
             'wait_seconds': waited,
             'strategy_seconds': time.monotonic() - t0,
         }
+
+    def _measure(self, audit, context, required, params):
+        """The checked measurements ``required`` for ``context``."""
+        if self.metrics is None:
+            raise _RunFailed(
+                'strategy %s needs metrics (%s) and no datasource is '
+                'configured ([datasource] prometheus_url is not set)'
+                % (audit['strategy'], ', '.join(required)))
+        try:
+            measurements = self.metrics.gather(
+                metrics_mod.needed(context, required))
+            return metrics_mod.apply_policy(
+                context, measurements, required,
+                params.get('missing_metrics', metrics_mod.FAIL))
+        except (gather_mod.GatheringError,
+                metrics_mod.MissingMetrics) as exc:
+            raise _RunFailed(str(exc))
 
     def _timings(self, plan):
         if plan is None:

@@ -89,7 +89,7 @@ class AuditService:
     """See the module docstring."""
 
     def __init__(self, conf, store, pool, collector, strategies=None,
-                 cluster=None):
+                 cluster=None, metrics=None):
         self.conf = conf
         self.store = store
         #: the coordination part's cluster (``owns``, ``live_members``,
@@ -97,9 +97,12 @@ class AuditService:
         self.cluster = cluster if cluster is not None and \
             cluster.enabled else None
         self._strategies = strategies or loader.get
+        #: the metrics gatherer (or None), also for the requirements check.
+        self.metrics = metrics
         self.runner = runner_mod.AuditRunner(conf, store, pool, collector,
                                              strategies=self._strategies,
-                                             owns=self.owns)
+                                             owns=self.owns,
+                                             metrics=metrics)
 
     def owns(self, audit):
         """Whether this engine runs ``audit`` (a dict): its owner on the

@@ -222,10 +222,8 @@ def _json_arg(text, what):
     return value
 
 
-def audit_create(args):
-    body = {'strategy': args.strategy, 'audit_type': args.audit_type}
-    if args.name:
-        body['name'] = args.name
+def _params(args):
+    """``--parameters`` JSON updated by every ``--param KEY=VALUE``."""
     params = _json_arg(args.parameters, '--parameters') \
         if args.parameters else {}
     for item in args.param or []:
@@ -237,6 +235,14 @@ def audit_create(args):
             params[key] = json.loads(value)
         except ValueError:
             params[key] = value
+    return params
+
+
+def audit_create(args):
+    body = {'strategy': args.strategy, 'audit_type': args.audit_type}
+    if args.name:
+        body['name'] = args.name
+    params = _params(args)
     if params:
         body['parameters'] = params
     if args.scope:
@@ -306,6 +312,39 @@ def audit_show(args):
 def audit_cancel(args):
     _emit(args, _client(args).call('DELETE', '/v1/audits/%s' % args.uuid),
           AUDIT_FIELDS)
+
+
+def strategy_show(args):
+    """A strategy and whether the metrics it needs exist for ``--scope``;
+    exit status 1 when they do not."""
+    import urllib.parse
+    query = {}
+    if args.scope:
+        query['scope'] = json.dumps(_json_arg(args.scope, '--scope'))
+    params = _params(args)
+    if params:
+        query['parameters'] = json.dumps(params)
+    strategy = _client(args).call(
+        'GET', '/v1/strategies/%s' % urllib.parse.quote(args.name, safe='')
+        + ('?' + urllib.parse.urlencode(query) if query else ''))
+    check = strategy['metrics_check']
+    if args.format == 'json':
+        _emit(args, strategy)
+    else:
+        _emit(args, dict(strategy, metrics_available=check['available'],
+                         datasource=check['datasource'],
+                         metrics_error=check['error']),
+              ['name', 'goal', 'description', 'metrics', 'datasource',
+               'metrics_available', 'metrics_error'])
+        if check['metrics']:
+            _emit(args, None, ['metric', 'needed', 'present', 'missing'],
+                  rows=[{'metric': metric, 'needed': e['needed'],
+                         'present': e['present'],
+                         'missing': ', '.join(e['missing'][:10]) + (
+                             ' and %d more' % (e['missing_count'] - 10)
+                             if e['missing_count'] > 10 else '')}
+                        for metric, e in sorted(check['metrics'].items())])
+    return 0 if check['available'] else 1
 
 
 def plan_show(args):
@@ -449,6 +488,18 @@ def build_parser():
     cancel = audit.add_parser('cancel', parents=[common])
     cancel.add_argument('uuid')
     cancel.set_defaults(func=audit_cancel)
+
+    strategy = top.add_parser('strategy', help='strategies').add_subparsers(
+        dest='command', required=True)
+    sshow = strategy.add_parser(
+        'show', parents=[common], help='a strategy, and whether the metrics '
+        'it needs exist for a scope (exit status 1 when they do not)')
+    sshow.add_argument('name')
+    sshow.add_argument('--scope', help='audit scope as JSON')
+    sshow.add_argument('--param', action='append', metavar='KEY=VALUE',
+                       help='strategy parameter; VALUE is JSON or text')
+    sshow.add_argument('--parameters', help='all parameters as JSON')
+    sshow.set_defaults(func=strategy_show)
 
     plan = top.add_parser('action-plan', help='action plans').add_subparsers(
         dest='command', required=True)

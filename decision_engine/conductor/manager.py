@@ -16,7 +16,8 @@ into the manager):
 4. the power-state tracker and the enabled power drivers (stevedore);
 5. the model collector, which joins the tracker's power states to the
    models it hands out;
-6. the audit service;
+6. the metrics gatherer of the configured datasource (none without
+   ``[datasource] prometheus_url``), and the audit service it is handed to;
 7. the HTTP API server (``[api] enabled``);
 8. one ``futurist.periodics.PeriodicWorker`` running the periodic tasks of
    the manager, the drivers, the collector and the audit service on the
@@ -48,6 +49,7 @@ from decision_engine.concurrency import periodics
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.coordination import cluster as cluster_mod
 from decision_engine.coordination import preflight as cluster_preflight
+from decision_engine.datasources import loader as datasource_loader
 from decision_engine.db import api as db_api
 from decision_engine.drivers import base as drivers_base
 from decision_engine.drivers import loader
@@ -91,6 +93,7 @@ class ConductorManager:
         self.tracker = None
         self.collector = None
         self.listener = None
+        self.metrics = None
         self.audits = None
         self.cluster = None
         self.api_server = None
@@ -163,10 +166,11 @@ class ConductorManager:
                     self.collector.transport,
                     fetch_mod.FetchSettings.from_conf(conf.collector),
                     self.collector.refresh_model)
+        self.metrics = datasource_loader.load(conf, self.pool)
         self.audits = audit_service_mod.AuditService(
             conf, self.store, self.pool,
             self.collector or collector_mod.DisabledCollector(),
-            cluster=self.cluster)
+            cluster=self.cluster, metrics=self.metrics)
         tasks += periodics.collect(self.audits, prefix='audit')
         self.periodic_tasks = tasks
         self.audits.start()
@@ -225,6 +229,8 @@ class ConductorManager:
         abandoned = self.pool.shutdown(timeout=timeout)
         if self.collector is not None:
             self.collector.stop()
+        if self.metrics is not None:
+            self.metrics.datasource.close()
         for driver in self.drivers.values():
             driver.close()
         if self.cloud is not None:

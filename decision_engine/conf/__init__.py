@@ -12,6 +12,7 @@ from decision_engine.conf import collector
 from decision_engine.conf import conductor
 from decision_engine.conf import coordination
 from decision_engine.conf import database
+from decision_engine.conf import datasource
 from decision_engine.conf import default
 from decision_engine.conf import fake_power
 from decision_engine.conf import ipmi
@@ -31,8 +32,8 @@ CONF = cfg.CONF
 # sample config file.
 MODULES = (default, conductor, power, fake_power, redfish, ipmi,
            ironic_power, audit, database, coordination, api,
-           collector, notifications, cloud, nova, placement, ironic,
-           simulator, reports)
+           collector, notifications, datasource, cloud, nova, placement,
+           ironic, simulator, reports)
 
 
 def register_opts(conf):

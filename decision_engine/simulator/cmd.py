@@ -129,8 +129,15 @@ def build_parser():
     p.add_argument('--noauth', action='store_true',
                    help='accept any X-Auth-Token, as Nova and Placement '
                         'with [api] auth_strategy = noauth2')
+    p.add_argument('--exporter-port', type=_port, default=None,
+                   help='also serve the load model as Prometheus metrics '
+                        '(node_exporter and Ceilometer names) on this port '
+                        '(0: a free one); migrations move the load')
+    p.add_argument('--load-seed', type=int, default=0,
+                   help='seed of the load model (--exporter-port)')
     p.add_argument('--ready-file', metavar='PATH',
-                   help='write {"url", "auth_url", "port", "pid"} here')
+                   help='write {"url", "auth_url", "port", "pid", '
+                        '"exporter"} here')
     p.add_argument('--quiet', action='store_true',
                    help='print only the first (URL) line')
     p.add_argument('--notifications-url', metavar='URL',
@@ -185,6 +192,18 @@ def main(argv=None):
                     username=args.username, password=args.password,
                     project=args.project, max_limit=args.max_limit,
                     noauth=args.noauth)
+    exporter = None
+    if args.exporter_port is not None:
+        from decision_engine.simulator import exporter as exporter_mod
+        from decision_engine.simulator import load as load_mod
+        try:
+            exporter = exporter_mod.ExporterServer(
+                exporter_mod.LoadExporter(
+                    topology, load_mod.LoadModel(seed=args.load_seed)),
+                host=args.host, port=args.exporter_port).start()
+        except OSError as exc:
+            return _fail('--exporter-port %s: %s'
+                         % (args.exporter_port, exc.strerror or exc))
     stop = threading.Event()
 
     def _on_signal(signum, frame):
@@ -209,7 +228,9 @@ def main(argv=None):
         try:
             with open(tmp, 'w', encoding='utf-8') as f:
                 json.dump({'url': sim.url, 'auth_url': sim.auth_url,
-                           'port': sim.port, 'pid': os.getpid()}, f)
+                           'port': sim.port, 'pid': os.getpid(),
+                           'exporter': exporter.address if exporter
+                           else None}, f)
             os.replace(tmp, args.ready_file)
         except OSError as exc:
             sim.stop()
@@ -222,6 +243,9 @@ def main(argv=None):
         return _fail('--notifications-url %s: %s'
                      % (args.notifications_url, exc))
     print('%s listening on %s' % (PROG, sim.url), flush=True)
+    if exporter is not None:
+        print('load exporter: http://%s/metrics' % exporter.address,
+              flush=True)
     if not args.quiet:
         print('auth_url: %s' % sim.auth_url)
         print('# clouds.yaml')
@@ -236,6 +260,8 @@ def main(argv=None):
         if publisher is not None:
             publisher.close()
         sim.stop()
+        if exporter is not None:
+            exporter.stop()
     return 0
 
 

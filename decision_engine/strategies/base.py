@@ -2,7 +2,11 @@
 
 A strategy class declares its ``name``, ``goal``, a JSON schema for its
 parameters (``parameters_schema``) and the efficacy indicators it reports
-(``indicators``). :meth:`Strategy.execute` gets a
+(``indicators``), and, when it decides from measured load, the metrics it
+needs (:meth:`Strategy.required_metrics`, keys of
+:mod:`~decision_engine.strategies.metrics`; the audit gathers them into
+``context.metrics`` before :meth:`Strategy.execute` runs, and applies the
+``missing_metrics`` parameter). :meth:`Strategy.execute` gets a
 :class:`~decision_engine.strategies.context.StrategyContext` (the audit's
 scope applied to a private model snapshot) and the validated parameters,
 and returns a :class:`Solution`. It must not touch the cloud, the store or
@@ -69,6 +73,12 @@ class Strategy:
         return params
 
     @classmethod
+    def required_metrics(cls, params):
+        """The metrics :meth:`execute` reads with these (validated)
+        parameters; empty for strategies deciding from allocations only."""
+        return ()
+
+    @classmethod
     def describe(cls):
         """A JSON-able description (for the API and the CLI)."""
         return {
@@ -78,7 +88,15 @@ class Strategy:
             'parameters_schema': cls.parameters_schema,
             'indicators': [{'name': n, 'unit': u, 'description': d}
                            for n, u, d in cls.indicators],
+            'metrics': list(cls.required_metrics(cls.default_parameters())),
         }
+
+    @classmethod
+    def default_parameters(cls):
+        """The defaulted parameters (unvalidated: some may be required)."""
+        return {k: copy.deepcopy(p['default']) for k, p in
+                cls.parameters_schema.get('properties', {}).items()
+                if 'default' in p}
 
     def execute(self, context, params):
         """Decide; :returns: a :class:`Solution`.

@@ -7,9 +7,12 @@ element attributes documented in :mod:`decision_engine.model.elements` and
 on nothing else of the model.
 """
 
-# Instance states a live migration can move, and those a cold migration can.
+# Instance states a live migration can move, and those a cold migration can:
+# Nova's compute API allows os-migrateLive from the ACTIVE and PAUSED
+# vm_states, and migrate (a resize to the same flavor) from ACTIVE and
+# STOPPED (shown as SHUTOFF) only; a SUSPENDED server cannot move at all.
 LIVE_MIGRATABLE_STATES = frozenset(['active', 'paused'])
-COLD_MIGRATABLE_STATES = frozenset(['shutoff', 'stopped', 'suspended'])
+COLD_MIGRATABLE_STATES = frozenset(['shutoff', 'stopped'])
 
 
 class StrategyContext:
@@ -34,6 +37,9 @@ class StrategyContext:
         for listed in self.instances_by_host.values():
             listed.sort(key=lambda i: i.uuid)
         self._scope_allows = movable or (lambda inst: True)
+        #: :class:`~decision_engine.strategies.metrics.Measurements` the
+        #: audit gathered for a strategy that needs metrics, else None.
+        self.metrics = None
 
     def can_move(self, inst):
         """Whether the strategy may migrate ``inst`` at all."""

@@ -289,7 +289,8 @@ def test_every_route_is_in_the_openapi_document(engine):
                 .json()['paths'])
     application = engine.server.application
     for pattern, _ in application.routes:
-        source = pattern.pattern.replace('(?P<uuid>[^/]+)', '{uuid}')
+        source = pattern.pattern.replace('(?P<uuid>[^/]+)', '{uuid}') \
+            .replace('(?P<name>[^/]+)', '{name}')
         path = source.strip('^$').replace('/?', '').replace('\\', '')
         assert path in paths, path
 

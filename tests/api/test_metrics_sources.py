@@ -40,6 +40,9 @@ class Engine:
         return self.collector.status() if self.collector is not None \
             else None
 
+    def gathering_statistics(self):
+        return None
+
 
 def scrape(engine):
     """``({sample name: {labels: value}}, {family: type})`` of a GET

@@ -24,9 +24,11 @@ def power_actions(solution):
             if a['action_type'] == act.CHANGE_POWER]
 
 
-def test_loader_finds_all_four_and_names_the_known_ones():
+def test_loader_finds_all_and_names_the_known_ones():
     assert set(loader.available()) == {
-        'dummy', 'server_consolidation', 'saving_energy', 'host_maintenance'}
+        'dummy', 'server_consolidation', 'saving_energy', 'host_maintenance',
+        'workload_balance', 'vm_workload_consolidation',
+        'workload_stabilization'}
     with pytest.raises(loader.UnknownStrategy, match='available: dummy'):
         loader.get('nope')
     for name, cls in loader.available().items():

@@ -1,0 +1,328 @@
+"""Gathering an audit's metrics: chunked, parallel, retried, cached.
+
+For each required metric the scope's names (see
+:func:`decision_engine.strategies.metrics.needed`) are cut into chunks of
+``[datasource] query_chunk_size``; each chunk is one query, so a scope of
+1,000 hosts and 20,000 instances takes a few hundred queries, not 42,000.
+The queries fan out on the shared
+:class:`~decision_engine.concurrency.pool.WorkerPool`, at most
+``[datasource] parallelism`` at once (a full pool runs one in the calling
+thread, so gathering always progresses). Host names a first wave found no
+series for are asked again by the datasource's fallback (Prometheus: the
+``instance`` label), in a second wave.
+
+Each query is retried after a :class:`~.base.RetryableError` (``max_retries``
+times, exponential backoff with full jitter) within one deadline
+(``gather_timeout``). The first query that still fails aborts the
+gathering: the others stop before their next attempt and
+:class:`GatheringError` names that query. Values are never returned for a
+part of the queries: it is all of them or the error.
+
+Answers are cached per (metric, names of the chunk, window) for
+``cache_ttl`` seconds, so audits over the same scope within that time share
+them; a query already on its way for another audit is waited for, not sent
+twice. A name absent from every answer is missing, which is the audit's
+policy to judge (:func:`decision_engine.strategies.metrics.apply_policy`).
+"""
+
+import collections
+import dataclasses
+import logging
+import random
+import threading
+import time
+
+from decision_engine.concurrency import pool as pool_mod
+from decision_engine.datasources import base
+from decision_engine.strategies import metrics as metrics_mod
+
+LOG = logging.getLogger(__name__)
+
+
+class GatheringError(Exception):
+    """The metrics could not all be gathered; the message says which query
+    failed and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class GatheringStatistics:
+    """Counters of this engine's gatherings (``/v1/status``)."""
+
+    gatherings: int
+    failed: int
+    queries: int
+    retries: int
+    errors: int
+    cache_hits: int
+    last_seconds: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The ``[datasource]`` numbers one gathering reads once."""
+
+    window: int = 600
+    chunk_size: int = 200
+    parallelism: int = 8
+    query_timeout: float = 30.0
+    gather_timeout: float = 120.0
+    max_retries: int = 3
+    retry_delay: float = 0.5
+    cache_ttl: int = 60
+
+    @classmethod
+    def from_conf(cls, conf):
+        g = conf.datasource
+        return cls(g.window, g.query_chunk_size, g.parallelism,
+                   g.query_timeout, g.gather_timeout, g.max_retries,
+                   g.retry_delay, g.cache_ttl)
+
+
+def chunks(names, size):
+    names = list(names)
+    return [tuple(names[i:i + size]) for i in range(0, len(names), size)]
+
+
+class MetricsGatherer:
+    """What the manager hands the audit service to get measured load.
+
+    :param datasource: a :class:`~.base.Datasource`.
+    :param pool: the shared worker pool.
+    :param settings: a callable returning the current :class:`Settings`
+        (re-read at every gathering, so a SIGHUP applies to the next one).
+    """
+
+    def __init__(self, datasource, pool, settings, clock=time.monotonic,
+                 rng=None):
+        self.datasource = datasource
+        self.pool = pool
+        self._settings = settings
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._cache = collections.OrderedDict()
+        self._in_flight = {}
+        self._counters = collections.Counter()
+        self._last_seconds = None
+
+    @property
+    def name(self):
+        return self.datasource.name
+
+    def describe(self):
+        return self.datasource.describe()
+
+    def statistics(self):
+        with self._lock:
+            c = self._counters
+            return GatheringStatistics(
+                c['gatherings'], c['failed'], c['queries'], c['retries'],
+                c['errors'], c['cache_hits'], self._last_seconds)
+
+    # -- one gathering -------------------------------------------------------
+
+    def gather(self, wanted):
+        """Values of ``wanted`` (``{metric: [names]}``).
+
+        :returns: :class:`~decision_engine.strategies.metrics.Measurements`
+            with every value the datasource has; names it has none for are
+            absent.
+        :raises GatheringError: when a query fails after its retries, or
+            the deadline passes.
+        """
+        settings = self._settings()
+        started = self._clock()
+        run = _Run(self, settings, started + settings.gather_timeout,
+                   time.time())
+        with self._lock:
+            self._counters['gatherings'] += 1
+        try:
+            values = run.collect(wanted)
+        except GatheringError:
+            with self._lock:
+                self._counters['failed'] += 1
+            raise
+        finally:
+            with self._lock:
+                self._last_seconds = self._clock() - started
+        return metrics_mod.Measurements(values, window=settings.window,
+                                        source=self.datasource.describe(),
+                                        at=run.at)
+
+    def check(self, wanted):
+        """``{metric: {'needed', 'present', 'missing': [names]}}`` for the
+        requirements check (API and CLI).
+
+        :raises GatheringError: as :meth:`gather`.
+        """
+        found = self.gather(wanted)
+        absent = metrics_mod.missing(found, wanted)
+        return {metric: {'needed': len(names),
+                         'present': len(names) - len(absent.get(metric, ())),
+                         'missing': absent.get(metric, [])}
+                for metric, names in wanted.items()}
+
+    # -- cache -------------------------------------------------------------
+
+    def _cached(self, key, ttl):
+        if ttl <= 0:
+            return None
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is None:
+                return None
+            stamp, values = entry
+            if self._clock() - stamp > ttl:
+                del self._cache[key]
+                return None
+            self._counters['cache_hits'] += 1
+            return values
+
+    def _store(self, key, values, ttl):
+        if ttl <= 0:
+            return
+        with self._lock:
+            self._cache[key] = (self._clock(), values)
+            self._cache.move_to_end(key)
+            # NOTE: bounded: entries of old scopes must not pile up.
+            while len(self._cache) > 4096:
+                self._cache.popitem(last=False)
+
+    def _join(self, key, ttl):
+        """``(True, event)`` for the first asker of ``key``, ``(False,
+        its event)`` for the others while it runs (only with a cache)."""
+        with self._lock:
+            event = self._in_flight.get(key)
+            if event is not None:
+                return False, event
+            event = threading.Event()
+            if ttl > 0:
+                self._in_flight[key] = event
+            return True, event
+
+    def _leave(self, key):
+        with self._lock:
+            event = self._in_flight.pop(key, None)
+        if event is not None:
+            event.set()
+
+    def _count(self, name, n=1):
+        with self._lock:
+            self._counters[name] += n
+
+
+class _Run:
+    """The state of one gathering."""
+
+    def __init__(self, gatherer, settings, deadline, at):
+        self.g = gatherer
+        self.settings = settings
+        self.deadline = deadline
+        self.at = at
+        self.aborted = threading.Event()
+        self.failure = None
+        self._failure_lock = threading.Lock()
+
+    def collect(self, wanted):
+        s = self.settings
+        values = {metric: {} for metric in wanted}
+        for fallback in (False, True):
+            queries = []
+            for metric, names in wanted.items():
+                todo = [n for n in names if n not in values[metric]]
+                for chunk in chunks(todo, s.chunk_size):
+                    q = self.g.datasource.query(metric, chunk, s.window,
+                                                fallback=fallback)
+                    if q is not None:
+                        queries.append(q)
+            if not queries:
+                continue
+            for q, got in zip(queries, self._run_all(queries)):
+                values[q.metric].update(got)
+        return values
+
+    def _run_all(self, queries):
+        limit = max(1, min(self.settings.parallelism, self.g.pool.size))
+        left = self.deadline - self.g._clock()
+        try:
+            return self.g.pool.fan_out(self._one, queries, max_workers=limit,
+                                       timeout=max(0.0, left) + 1.0)
+        except pool_mod.PoolTimeout:
+            self.aborted.set()
+            raise GatheringError(
+                'metrics gathering from %s did not finish within '
+                '[datasource] gather_timeout (%s s)'
+                % (self.g.describe(), self.settings.gather_timeout))
+        except GatheringError:
+            # NOTE: the first failure, not whichever aborted query ended
+            # first: that one names the query that broke the gathering.
+            self.aborted.set()
+            raise self.failure or GatheringError('gathering aborted')
+        except BaseException:
+            self.aborted.set()
+            raise
+
+    def _one(self, query):
+        s = self.settings
+        key = (query.metric, query.names, s.window, query.strip_port)
+        cached = self.g._cached(key, s.cache_ttl)
+        if cached is not None:
+            return cached
+        owner, event = self.g._join(key, s.cache_ttl)
+        if not owner:
+            # NOTE: another gathering is asking the same query: its answer
+            # lands in the cache; ask ourselves only if it failed.
+            event.wait(max(0.0, self.deadline - self.g._clock()))
+            cached = self.g._cached(key, s.cache_ttl)
+            if cached is not None:
+                return cached
+        try:
+            return self._fetch(query, key)
+        finally:
+            if owner:
+                self.g._leave(key)
+
+    def _fetch(self, query, key):
+        s = self.settings
+        attempt = 0
+        while True:
+            if self.aborted.is_set():
+                raise GatheringError('gathering aborted')
+            left = self.deadline - self.g._clock()
+            if left <= 0:
+                raise self._failed(query, 'deadline of [datasource] '
+                                   'gather_timeout (%s s) reached'
+                                   % s.gather_timeout)
+            attempt += 1
+            self.g._count('queries')
+            try:
+                values = self.g.datasource.run(
+                    query, min(s.query_timeout, left), at=self.at)
+            except base.RetryableError as exc:
+                self.g._count('errors')
+                if attempt > s.max_retries:
+                    raise self._failed(query, '%s (after %d attempts)'
+                                       % (exc, attempt))
+                self.g._count('retries')
+                delay = self.g._rng.uniform(
+                    0, s.retry_delay * 2 ** (attempt - 1))
+                left = self.deadline - self.g._clock()
+                # NOTE: Event.wait, not sleep: an abort ends the wait.
+                self.aborted.wait(max(0.0, min(delay, left)))
+                continue
+            except base.DatasourceError as exc:
+                self.g._count('errors')
+                raise self._failed(query, str(exc))
+            self.g._store(key, values, s.cache_ttl)
+            return values
+
+    def _failed(self, query, reason):
+        text = query.text if len(query.text) <= 300 else (
+            query.text[:300] + '... (%d names)' % len(query.names))
+        error = GatheringError('metrics query %s failed: %s'
+                               % (text, reason))
+        with self._failure_lock:
+            if self.failure is None:
+                self.failure = error
+        self.aborted.set()
+        return error
