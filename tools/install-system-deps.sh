@@ -7,6 +7,8 @@
 #   * unshare and nsenter (util-linux), ip (iproute2) and curl, with which
 #     tests/deploy/test_readme.py runs the README's commands against a demo
 #     engine in a network namespace of its own;
+#   * etcd (Debian package etcd-server), which the coordination tests start
+#     on free loopback ports of their own (tests/fixtures/coordination.py).
 #   * the Prometheus server (Debian package prometheus), which the
 #     datasource tests and benchmarks start on a loopback port to scrape the
 #     simulator's exporter.
@@ -28,6 +30,7 @@ declare -A PACKAGE_OF=(
     [nsenter]=util-linux
     [ip]=iproute2
     [curl]=curl
+    [etcd]=etcd-server
     [prometheus]=prometheus
 )
 

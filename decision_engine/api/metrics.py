@@ -129,6 +129,8 @@ class EngineCollector:
         yield from self._power(status.power_sweeps if status else {},
                                status.power_states if status else {})
         yield from self._audits(status.audits if status else None)
+        yield from self._cluster(status.cluster if status else None,
+                                 status.node_share if status else {})
         yield from self._gathering(self._read(
             'metrics gathering statistics', self.engine.gathering_statistics))
         yield from self._applier(status.applier if status else None)
@@ -303,6 +305,31 @@ class EngineCollector:
         yield _gauge('applier_plan_duration_seconds', 'Wall time of the '
                      'last action plan this engine ended',
                      applier.last_plan_seconds if applier else None)
+
+    def _cluster(self, cluster, node_share):
+        yield _gauge('cluster_members', 'Live engines in this engine\'s '
+                     'cluster (1 without coordination)',
+                     len(cluster.members) if cluster else None)
+        yield _gauge('cluster_leader', '1 when this engine runs the '
+                     'cluster-wide chores',
+                     int(cluster.leader == cluster.member)
+                     if cluster else None)
+        yield _counter('cluster_ring_changes', 'Hash ring rebuilds after a '
+                       'membership change',
+                       cluster.ring_changes if cluster else None)
+        takeovers = core.CounterMetricFamily(
+            _name('cluster_takeovers'), 'Work taken over from engines that '
+            'left the cluster, by kind', labels=['kind'])
+        for kind, count in sorted((cluster.takeovers if cluster
+                                   else {}).items()):
+            _add(takeovers, [kind], count)
+        yield takeovers
+        share = core.GaugeMetricFamily(
+            _name('cluster_node_share'), 'Nodes this engine polls (its share '
+            'of the ring), by driver', labels=['driver'])
+        for driver, count in sorted(node_share.items()):
+            _add(share, [driver], count)
+        yield share
 
     def _gathering(self, stats):
         for family, key, doc in (

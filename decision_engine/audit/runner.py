@@ -69,8 +69,11 @@ class AuditRunner:
     """Queue and run audits; see the module docstring."""
 
     def __init__(self, conf, store, pool, collector, strategies=None,
-                 metrics=None):
+                 owns=None, metrics=None):
         self.conf = conf
+        #: ``owns(audit)``: whether this engine is the audit's owner on the
+        #: cluster's ring (always yes for an engine working alone).
+        self.owns = owns or (lambda audit: True)
         self.store = store
         self.pool = pool
         self.collector = collector
@@ -182,11 +185,16 @@ class AuditRunner:
             PENDING when the run began).
         """
         started = timeutils.utcnow()
-        audit = self.store.take(audit_uuid, self.host,
+        if not self.owns(self.store.get_audit(audit_uuid)):
+            LOG.info('Audit %s belongs to another engine of the cluster; '
+                     'not running it here', audit_uuid)
+            return None
+        audit = self.store.take(audit_uuid, self.host, due_by=started,
                                 started_at=started, state_reason=None)
         if audit is None:
-            LOG.info('Audit %s is no longer PENDING (cancelled, or taken '
-                     'by another engine); not running it', audit_uuid)
+            LOG.info('Audit %s is no longer PENDING and due (cancelled, '
+                     'or taken by another engine); not running it',
+                     audit_uuid)
             return None
         self.counters['runs'] += 1
         t0 = time.monotonic()
@@ -204,12 +212,13 @@ class AuditRunner:
                 % (type(exc).__name__, exc), final=False)
         else:
             values = self._done_values(audit, plan)
-        stored, plan_uuid = self.store.save_run(audit_uuid, values, plan)
+        stored, plan_uuid = self.store.save_run(audit_uuid, values, plan,
+                                                owner=self.host)
         elapsed = time.monotonic() - t0
         if stored is None:
             self.counters['cancelled'] += 1
-            LOG.info('Audit %s was cancelled while running; result '
-                     'dropped', audit_uuid)
+            LOG.info('Audit %s was cancelled (or taken over by another '
+                     'engine) while running; result dropped', audit_uuid)
             return self.store.get_audit(audit_uuid)
         self.durations.append(elapsed)
         outcome = 'failed' if values.get('state') == states.FAILED or (

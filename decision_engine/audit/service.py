@@ -83,23 +83,51 @@ class AuditConflict(ValueError):
     """The audit's scope covers hosts of a running action plan."""
 
 
+def ring_key(audit):
+    """The key of ``audit`` on the cluster's ring: its uuid, and for a
+    CONTINUOUS audit its next slot too."""
+    if audit['audit_type'] == states.CONTINUOUS and audit['next_run_at']:
+        return '%s@%s' % (audit['uuid'], audit['next_run_at'].isoformat())
+    return audit['uuid']
+
+
 class AuditService:
     """See the module docstring."""
 
     def __init__(self, conf, store, pool, collector, strategies=None,
-                 metrics=None):
+                 cluster=None, metrics=None):
         self.conf = conf
         self.store = store
         self.collector = collector
+        #: the coordination part's cluster (``owns``, ``live_members``,
+        #: ``count_takeover``, ``enabled``), None for an engine alone.
+        self.cluster = cluster if cluster is not None and \
+            cluster.enabled else None
         self._strategies = strategies or loader.get
         #: the metrics gatherer (or None), also for the requirements check.
         self.metrics = metrics
         self.runner = runner_mod.AuditRunner(conf, store, pool, collector,
                                              strategies=self._strategies,
+                                             owns=self.owns,
                                              metrics=metrics)
 
+    def owns(self, audit):
+        """Whether this engine runs ``audit`` (a dict): its owner on the
+        ring. A CONTINUOUS audit is keyed by its next slot, so its runs
+        spread over the engines."""
+        if self.cluster is None:
+            return True
+        return self.cluster.owns(ring_key(audit))
+
     def start(self):
-        settled = self.store.fail_interrupted(self.conf.host)
+        if self.cluster is not None:
+            # NOTE: in a cluster an interrupted audit runs again, wherever
+            # the ring puts it (a ONESHOT only recommends).
+            self._requeue(self.store.orphaned_audits(
+                set(self.cluster.live_members()) - {self.conf.host}))
+            settled = []
+        else:
+            settled = self.store.fail_interrupted(self.conf.host)
         if settled:
             LOG.warning('%d audit(s) were running when this engine (host '
                         '%s) last stopped; ONESHOT ones are now FAILED '
@@ -108,7 +136,8 @@ class AuditService:
         self.runner.start()
         for audit in self.store.list_audits(state=states.PENDING,
                                             audit_type=states.ONESHOT):
-            self.runner.enqueue(audit['uuid'])
+            if self.owns(audit):
+                self.runner.enqueue(audit['uuid'])
         self.run_due_continuous_audits()
 
     def stop(self, timeout=None):
@@ -225,11 +254,70 @@ class AuditService:
         now = timeutils.utcnow()
         due = [a for a in self.store.list_audits(
             state=states.PENDING, audit_type=states.CONTINUOUS)
-            if a['next_run_at'] is None or a['next_run_at'] <= now]
+            if (a['next_run_at'] is None or a['next_run_at'] <= now)
+            and self.owns(a)]
         queued = sum(1 for a in due if self.runner.enqueue(a['uuid']))
         if queued:
             LOG.debug('Queued %d due continuous audit(s)', queued)
         return queued
+
+    # -- several engines ---------------------------------------------------
+
+    @periodics.periodic(
+        spacing=lambda self: self.conf.audit.continuous_check_interval,
+        enabled=lambda self: self.cluster is not None)
+    def claim_cluster_audits(self):
+        """Queue the PENDING audits the ring gives this engine (submitted
+        through another engine's API, or orphaned) and take over the
+        ONGOING audits of engines that left the cluster.
+
+        :returns: how many audits were queued.
+        """
+        self.take_over(())
+        queued = sum(1 for audit in self.store.list_audits(
+            state=states.PENDING, audit_type=states.ONESHOT)
+            if self.owns(audit) and self.runner.enqueue(audit['uuid']))
+        return queued + self.run_due_continuous_audits()
+
+    def take_over(self, left):
+        """Requeue the ONGOING audits of engines no longer in the cluster
+        that the ring now gives this engine (``left``: the members that
+        just left; any other absent owner counts too), and queue them.
+
+        :returns: the uuids taken over.
+        """
+        if self.cluster is None:
+            return []
+        live = set(self.cluster.live_members())
+        orphans = [a for a in self.store.orphaned_audits(live)
+                   if self.cluster.owns(a['uuid'])]
+        return self._requeue(orphans)
+
+    def requeue_all_orphans(self):
+        """The leader's chore: requeue every audit left ONGOING by an engine
+        that is not a member, whoever owns it on the ring (a safety net for
+        an owner that missed the leave, e.g. while it restarted)."""
+        if self.cluster is None:
+            return []
+        return self._requeue(self.store.orphaned_audits(
+            set(self.cluster.live_members())))
+
+    def _requeue(self, orphans):
+        taken = []
+        for audit in orphans:
+            requeued = self.store.requeue_orphan(
+                audit['uuid'], audit['owner'], self.conf.host)
+            if requeued is None:
+                continue
+            taken.append(audit['uuid'])
+            LOG.warning('Audit %s was ONGOING on engine %s, which left the '
+                        'cluster; running it again', audit['uuid'],
+                        audit['owner'])
+            if self.owns(requeued):
+                self.runner.enqueue(audit['uuid'])
+        if taken and self.cluster is not None:
+            self.cluster.count_takeover('audits', len(taken))
+        return taken
 
     def statistics(self):
         """:class:`~decision_engine.audit.runner.AuditStatistics`."""

@@ -53,10 +53,12 @@ def preflight(conf):
     # time that eventlet must have patched first.
     from decision_engine.api import auth
     from decision_engine.api import server
+    from decision_engine.coordination import preflight as cluster_preflight
     from decision_engine.db import api as db_api
     from decision_engine.drivers import loader
     from decision_engine.drivers import power_state
     try:
+        cluster_preflight.check_store(conf)
         nodes = loader.load_nodes(conf)
         # NOTE: drivers are built without a pool here, so their
         # constructors must not do I/O (see PowerDriver).
@@ -69,7 +71,8 @@ def preflight(conf):
         # the engine would do at start; a server database is only read.
         db_api.Store.open_for_engine(conf).dispose()
     except (loader.DriverLoadError, auth.AuthConfigError,
-            server.CannotListen, db_api.StoreUnavailable) as exc:
+            server.CannotListen, db_api.StoreUnavailable,
+            cluster_preflight.ClusterMisconfigured) as exc:
         sys.stderr.write('%s: error: %s\n' % (PROG, exc))
         raise SystemExit(2)
 

@@ -293,6 +293,40 @@ def plan_export(args):
                          % (args.uuid, args.output))
 
 
+def cluster_status(args):
+    """The cluster as the engine behind --url sees it (GET /v1/status)."""
+    status = mc.client(args).call('GET', '/v1/status')
+    cluster = status.get('cluster') or {}
+    shares = status.get('node_share') or {}
+    sweeps = status.get('power_sweeps') or {}
+    audits = status.get('audits') or {}
+    summary = {
+        'member': cluster.get('member'),
+        'coordination': 'on' if cluster.get('enabled') else
+        'off (this engine works alone)',
+        'members': ', '.join(sorted(cluster.get('members') or {})),
+        'leader': cluster.get('leader'),
+        'leader_by': cluster.get('leader_by'),
+        'last_membership_change': cluster.get('last_change'),
+        'ring_changes': cluster.get('ring_changes'),
+        'takeovers': cluster.get('takeovers'),
+        'node_share': ', '.join(
+            '%s: %s of %s' % (name, shares[name],
+                              (sweeps.get(name) or {}).get('nodes'))
+            for name in sorted(shares)),
+        'audits_running_here': audits.get('running'),
+        'audit_runs_here': audits.get('runs'),
+    }
+    if args.format == 'json':
+        return mc.emit(args, dict(summary, members=cluster.get('members'),
+                                  node_share=shares))
+    mc.emit(args, summary, list(summary))
+    members = cluster.get('members') or {}
+    mc.emit(args, None, ['member', 'host', 'api_url', 'version', 'leader'],
+            rows=[dict(caps, member=name, leader='yes' if name == cluster.get(
+                'leader') else '') for name, caps in sorted(members.items())])
+
+
 # -- parser ------------------------------------------------------------------
 
 def _common(top):
@@ -411,6 +445,12 @@ def build_parser():
     export.add_argument('uuid')
     export.add_argument('-o', '--output', help='file (default: stdout)')
     export.set_defaults(func=plan_export)
+
+    cluster = top.add_parser('cluster', help='several engines as one'
+                             ).add_subparsers(dest='command', required=True)
+    cluster.add_parser('status', parents=[common],
+                       help='members, leader, this engine\'s share'
+                       ).set_defaults(func=cluster_status)
     return parser
 
 

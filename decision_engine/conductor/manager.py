@@ -30,6 +30,7 @@ releases everything in the reverse order.
 """
 
 import dataclasses
+from importlib import metadata as importlib_metadata
 import logging
 import threading
 import time
@@ -49,6 +50,8 @@ from decision_engine.collector import fetch as fetch_mod
 from decision_engine.collector import notifications as notifications_mod
 from decision_engine.concurrency import periodics
 from decision_engine.concurrency import pool as pool_mod
+from decision_engine.coordination import cluster as cluster_mod
+from decision_engine.coordination import preflight as cluster_preflight
 from decision_engine.datasources import loader as datasource_loader
 from decision_engine.db import api as db_api
 from decision_engine.drivers import base as drivers_base
@@ -56,6 +59,13 @@ from decision_engine.drivers import loader
 from decision_engine.drivers import power_state
 
 LOG = logging.getLogger(__name__)
+
+
+def _version():
+    try:
+        return importlib_metadata.version('decision-engine')
+    except importlib_metadata.PackageNotFoundError:
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +80,9 @@ class EngineStatus:
     power_sweeps: dict[str, drivers_base.SweepStatistics]
     audits: audit_runner.AuditStatistics | None
     applier: applier_mod.ApplierStatistics | None = None
+    cluster: cluster_mod.ClusterStatus | None = None
+    #: ``{driver: nodes this engine owns on the ring now}``.
+    node_share: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class ConductorManager:
@@ -87,6 +100,7 @@ class ConductorManager:
         self.metrics = None
         self.audits = None
         self.applier = None
+        self.cluster = None
         self.api_server = None
         self.periodic_tasks = []
         self._worker = None
@@ -101,6 +115,7 @@ class ConductorManager:
         # Refuse a bad API setup before anything starts.
         if conf.api.enabled:
             api_auth.check_bind(conf)
+        cluster_preflight.check_store(conf)
         size = conf.conductor.workers_pool_size
         self.pool = pool_mod.WorkerPool(
             size, backend=self.backend,
@@ -127,6 +142,7 @@ class ConductorManager:
     def _build_parts(self):
         conf = self.conf
         self.store = db_api.Store.open_for_engine(conf)
+        self.cluster = self._build_cluster()
         self.cloud = connection_mod.SharedCloud(conf, max(
             self.pool.size, conf.collector.build_workers,
             conf.power.sync_workers))
@@ -134,7 +150,11 @@ class ConductorManager:
         self.drivers = loader.load_drivers(
             conf, self.pool, self.tracker, loader.load_nodes(conf),
             cloud=self.cloud)
+        for driver in self.drivers.values():
+            driver.owns = self.cluster.owns
         tasks = periodics.collect(self, prefix='manager')
+        if self.cluster.enabled:
+            tasks += periodics.collect(self.cluster, prefix='coordination')
         for name, driver in self.drivers.items():
             tasks += periodics.collect(driver,
                                        prefix='power_driver.%s' % name)
@@ -155,7 +175,7 @@ class ConductorManager:
         self.audits = audit_service_mod.AuditService(
             conf, self.store, self.pool,
             self.collector or collector_mod.DisabledCollector(),
-            metrics=self.metrics)
+            cluster=self.cluster, metrics=self.metrics)
         tasks += periodics.collect(self.audits, prefix='audit')
         self.periodic_tasks = tasks
         self.audits.start()
@@ -168,10 +188,39 @@ class ConductorManager:
             on_plan_end=(lambda plan_uuid: collector.refresh_model())
             if collector is not None else None)
         self.applier.start()
+        # NOTE: after the parts exist: a membership change makes the new
+        # owners poll their new nodes and claim orphaned audits at once.
+        self.cluster.add_listener(self._membership_changed)
+        # NOTE: the cluster-wide chores. TODO(applier, issue 14): expiring
+        # old plans and resuming the ONGOING plans of an engine that left
+        # go here and in _membership_changed once the applier has landed.
+        self.cluster.add_leader_chore(self.audits.requeue_all_orphans)
         if conf.api.enabled:
             self.api_server = api_server.start(conf, engine_api_mod.EngineAPI(
                 self.audits, self.store, self.collector, status=self.status,
                 applier=self.applier))
+
+    def _build_cluster(self):
+        conf = self.conf
+        if not conf.coordination.backend_url:
+            return cluster_mod.SoleCluster(conf)
+        api_url = ('http://%s:%d' % (conf.api.host, conf.api.port)
+                   if conf.api.enabled else None)
+        cluster = cluster_mod.Cluster(conf, {'api_url': api_url},
+                                      version=_version())
+        cluster.start()
+        return cluster
+
+    def _membership_changed(self, joined, left):
+        for driver in self.drivers.values():
+            try:
+                self.pool.submit(driver.poll_gained_nodes)
+            except (pool_mod.NoFreeWorker, pool_mod.PoolShutDown):
+                # NOTE: the next sweep polls them; a full pool is busy
+                # sweeping already.
+                LOG.info('No free worker to poll the nodes gained by %s '
+                         'at once; its next sweep will', driver.name)
+        self.audits.claim_cluster_audits()
 
     def _release(self, timeout=0):
         """Release every part built so far, in the reverse order.
@@ -181,6 +230,13 @@ class ConductorManager:
         if self.api_server is not None:
             self.api_server.stop()
             self.api_server = None
+        if self.cluster is not None:
+            # NOTE: leave first, so the others take over at once (a
+            # SIGTERM hands over without waiting for membership_timeout);
+            # owns() is False from now on, so the sweep still running
+            # polls nothing more and an audit still running is not saved
+            # (its new owner runs it again).
+            self.cluster.stop()
         if self.applier is not None:
             self.applier.stop(timeout)
         if self.audits is not None:
@@ -285,7 +341,10 @@ class ConductorManager:
             power_sweeps={name: driver.sweep_statistics()
                           for name, driver in self.drivers.items()},
             audits=self.audits.statistics() if self.audits else None,
-            applier=self.applier.statistics() if self.applier else None)
+            applier=self.applier.statistics() if self.applier else None,
+            cluster=self.cluster.status() if self.cluster else None,
+            node_share={name: driver.owned_count()
+                        for name, driver in self.drivers.items()})
 
     # -- periodic tasks of the manager itself ------------------------------
 

@@ -11,6 +11,7 @@ from decision_engine.conf import audit
 from decision_engine.conf import cloud
 from decision_engine.conf import collector
 from decision_engine.conf import conductor
+from decision_engine.conf import coordination
 from decision_engine.conf import database
 from decision_engine.conf import datasource
 from decision_engine.conf import default
@@ -31,7 +32,7 @@ CONF = cfg.CONF
 # NOTE: the order of this tuple is the order of the groups in the generated
 # sample config file.
 MODULES = (default, conductor, power, fake_power, redfish, ipmi,
-           ironic_power, audit, applier, database, api,
+           ironic_power, audit, applier, database, coordination, api,
            collector, notifications, datasource, cloud, nova, placement,
            ironic, simulator, reports)
 

@@ -209,13 +209,14 @@ class Store(plan_store.PlanStoreMixin):
             session.refresh(audit)
             return _audit_dict(audit)
 
-    def save_run(self, audit_uuid, audit_values, plan=None):
+    def save_run(self, audit_uuid, audit_values, plan=None, owner=None):
         """Store a finished run in one transaction: the action plan (if
         any) with its actions, the previous plans of the audit marked
         SUPERSEDED, and the audit's new state and timings.
 
         Nothing is written unless the audit is still ONGOING (it may have
-        been cancelled meanwhile).
+        been cancelled meanwhile) and, with ``owner``, still owned by that
+        engine (another may have taken it over meanwhile).
 
         :param plan: ``{'strategy', 'indicators', 'message', 'actions',
             'model_age', 'build_seconds', 'strategy_seconds'}``.
@@ -234,11 +235,12 @@ class Store(plan_store.PlanStoreMixin):
                           runs=sa.func.coalesce(models.Audit.runs, 0) + 1)
             if plan_uuid is not None:
                 values['last_action_plan_uuid'] = plan_uuid
-            result = session.execute(
-                sa.update(models.Audit)
-                .where(models.Audit.uuid == audit_uuid,
-                       models.Audit.state == states.ONGOING)
-                .values(**values))
+            query = (sa.update(models.Audit)
+                     .where(models.Audit.uuid == audit_uuid,
+                            models.Audit.state == states.ONGOING))
+            if owner is not None:
+                query = query.where(models.Audit.owner == owner)
+            result = session.execute(query.values(**values))
             if result.rowcount != 1:
                 self._audit(session, audit_uuid)  # NotFound if unknown
                 return None, None
@@ -269,21 +271,76 @@ class Store(plan_store.PlanStoreMixin):
                 session.flush()
             return _audit_dict(audit), plan_uuid
 
-    def take(self, audit_uuid, owner, **values):
+    def take(self, audit_uuid, owner, due_by=None, **values):
         """PENDING -> ONGOING for the engine ``owner``, compare-and-set.
 
         One UPDATE ... WHERE state = 'PENDING' sets the state and the
         owner together, so of engines racing for an audit exactly one
-        gets it.
+        gets it. With ``due_by``, a CONTINUOUS audit is taken only if its
+        next run time is at or before it: the slot is claimed on its
+        next-run time, so an engine with a stale view (a ring change, a
+        queue filled before the last run ended) cannot run a slot again.
 
         :returns: the audit, or None when it was not PENDING (another
-            engine took it, or it was cancelled).
+            engine took it, or it was cancelled) or not due.
         :raises NotFound: for an unknown audit.
         """
         if not owner:
             raise ValueError('an audit must be taken by a named engine')
-        return self.transition(audit_uuid, [states.PENDING],
-                               state=states.ONGOING, owner=owner, **values)
+        with self._wrap(), self._session() as session:
+            audit = self._audit(session, audit_uuid)
+            query = (sa.update(models.Audit)
+                     .where(models.Audit.id == audit.id,
+                            models.Audit.state == states.PENDING))
+            if due_by is not None:
+                query = query.where(sa.or_(
+                    models.Audit.audit_type != states.CONTINUOUS,
+                    models.Audit.next_run_at.is_(None),
+                    models.Audit.next_run_at <= due_by))
+            result = session.execute(query.values(
+                updated_at=timeutils.utcnow(), state=states.ONGOING,
+                owner=owner, **values))
+            if result.rowcount != 1:
+                return None
+            session.refresh(audit)
+            return _audit_dict(audit)
+
+    def orphaned_audits(self, live_owners):
+        """ONGOING audits whose owner is not one of ``live_owners`` (an
+        engine that left the cluster), as dicts."""
+        with self._wrap(), self._session() as session:
+            return [_audit_dict(a) for a in session.scalars(
+                sa.select(models.Audit)
+                .where(models.Audit.state == states.ONGOING,
+                       models.Audit.owner.is_not(None),
+                       models.Audit.owner.not_in(list(live_owners)))
+                .order_by(models.Audit.id))]
+
+    def requeue_orphan(self, audit_uuid, dead_owner, by):
+        """ONGOING of ``dead_owner`` -> PENDING, compare-and-set, so that
+        of the survivors exactly one requeues it (a ONESHOT audit runs
+        again: it only recommends; a CONTINUOUS one is due at once).
+
+        :returns: the audit, or None when it was no longer ONGOING with
+            that owner.
+        """
+        now = timeutils.utcnow()
+        with self._wrap(), self._session() as session:
+            result = session.execute(
+                sa.update(models.Audit)
+                .where(models.Audit.uuid == audit_uuid,
+                       models.Audit.state == states.ONGOING,
+                       models.Audit.owner == dead_owner)
+                .values(state=states.PENDING, updated_at=now,
+                        next_run_at=sa.case(
+                            (models.Audit.audit_type == states.CONTINUOUS,
+                             now), else_=models.Audit.next_run_at),
+                        state_reason='engine %s left the cluster during '
+                                     'the run; taken over by %s'
+                                     % (dead_owner, by)))
+            if result.rowcount != 1:
+                return None
+            return _audit_dict(self._audit(session, audit_uuid))
 
     def fail_interrupted(self, owner):
         """At start: settle the audits the engine ``owner`` left ONGOING.

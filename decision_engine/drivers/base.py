@@ -43,8 +43,10 @@ class SweepStatistics:
     failures: int
     #: the last sweep's seconds, None before the first.
     last_duration: float | None
-    #: nodes this driver polls.
+    #: nodes this driver knows.
     nodes: int
+    #: of them, nodes this engine polls (all of them without a cluster).
+    owned: int
 
 
 class PowerDriver(metaclass=abc.ABCMeta):
@@ -67,6 +69,12 @@ class PowerDriver(metaclass=abc.ABCMeta):
         # overlapping a scheduled sweep.
         self._sweeping = periodics.NonOverlapping()
         self._capped_logged = False
+        #: ``owns(hostname)``: whether this engine polls that node. The
+        #: manager replaces it with the cluster ring's answer when several
+        #: engines share the nodes (a callable, so drivers know nothing of
+        #: the coordination part).
+        self.owns = _owns_everything
+        self._owned = None
 
     @abc.abstractmethod
     def validate(self, driver_info):
@@ -90,6 +98,10 @@ class PowerDriver(metaclass=abc.ABCMeta):
         """Release what the driver holds (connections, sessions)."""
 
     def _poll(self, node):
+        if not self.owns(node.hostname):
+            # NOTE: the ring changed during the sweep: the node's new owner
+            # polls it (at once, see poll_gained_nodes).
+            return True
         try:
             state = self.get_power_state(node)
         except Exception as exc:
@@ -105,12 +117,38 @@ class PowerDriver(metaclass=abc.ABCMeta):
         self._record_failure(node, error)
         return False
 
+    def owned_nodes(self):
+        """The nodes this engine polls now."""
+        return [node for node in self.nodes if self.owns(node.hostname)]
+
+    def owned_count(self):
+        return len(self.owned_nodes())
+
+    def poll_gained_nodes(self):
+        """Poll at once the nodes the ring gave this engine since the last
+        sweep or call (after a membership change), so a node moved from an
+        engine that died waits for no interval.
+
+        :returns: how many nodes were polled.
+        """
+        owned = {node.hostname for node in self.owned_nodes()}
+        gained = [node for node in self.nodes
+                  if node.hostname in owned - (self._owned or set())]
+        self._owned = owned
+        if not gained:
+            return 0
+        LOG.info('Driver %s: polling %d node(s) this engine now owns',
+                 self.name, len(gained))
+        self._sweep(self.tracker.order_failed_first(gained))
+        return len(gained)
+
     def sweep_statistics(self):
         """This driver's :class:`SweepStatistics`."""
         return SweepStatistics(sweeps=self.sweeps,
                                failures=self.sweep_failures,
                                last_duration=self.last_sweep_duration,
-                               nodes=len(self.nodes))
+                               nodes=len(self.nodes),
+                               owned=self.owned_count())
 
     def _record_failure(self, node, error):
         """Count a failed poll of ``node`` and log it (without secrets).
@@ -172,7 +210,8 @@ class PowerDriver(metaclass=abc.ABCMeta):
         if not self._sweep_needed():
             return
         started = time.monotonic()
-        nodes = self.tracker.order_failed_first(self.nodes)
+        nodes = self.tracker.order_failed_first(self.owned_nodes())
+        self._owned = {node.hostname for node in nodes}
         try:
             failed = self._sweep(nodes)
         except Exception:
@@ -192,6 +231,10 @@ class PowerDriver(metaclass=abc.ABCMeta):
                         self.name, elapsed, interval)
         LOG.debug('Power-state sweep of driver %s: %d nodes, %d failed, '
                   '%.2f s', self.name, len(nodes), failed, elapsed)
+
+
+def _owns_everything(hostname):
+    return True
 
 
 def secret_values(node):

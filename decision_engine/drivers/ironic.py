@@ -132,7 +132,8 @@ class IronicPowerDriver(base.PowerDriver):
                 if key:
                     index.setdefault(key, entry)
         if self.conf.ironic_power.discover_nodes:
-            nodes = nodes + self._discover(listed)
+            nodes = nodes + [node for node in self._discover(listed)
+                             if self.owns(node.hostname)]
         failed = 0
         for node in nodes:
             entry = index.get(node.driver_info.get('node') or node.hostname)

@@ -1,0 +1,391 @@
+"""This engine's membership in a cluster of engines (tooz).
+
+The manager builds one :class:`Cluster` when ``[coordination]
+backend_url`` is set (else a :class:`SoleCluster`, which owns everything
+and needs no service) and hands its :meth:`Cluster.owns` to the parts that
+share work: the power drivers (nodes, keyed by hostname) and the audit
+service (audits, keyed by uuid).
+
+- Membership: the engine joins the group ``<group_prefix>-engines`` with its
+  capabilities (host, API URL, version). A heartbeat thread of its own
+  keeps the membership alive (not a pool task: a pool busy with sweeps must
+  not get the engine dropped from the group).
+- Watching: :meth:`Cluster.watch` is a periodic on the shared pool; it
+  calls tooz ``run_watchers()`` (tooz only notices joins, leaves and
+  elections when called) and compares the members with the last ones. On a
+  change the ring is rebuilt and every listener is called with the members
+  that joined and left, so the new owners act at once.
+- Leader: one engine at a time runs the cluster-wide chores. With a backend
+  whose tooz driver has leader election (Redis, ZooKeeper), it is the
+  elected leader of the group; on etcd3 (tooz's etcd3gw driver has none) it
+  is whoever holds the lock ``<group_prefix>-leader``, refreshed by the
+  heartbeat and released on a clean stop.
+"""
+
+import dataclasses
+import logging
+import threading
+from urllib import parse
+
+import tooz
+from tooz import coordination as tooz_coordination
+
+from decision_engine.common import timeutils
+from decision_engine.concurrency import periodics
+from decision_engine.coordination import ring as ring_mod
+
+LOG = logging.getLogger(__name__)
+
+
+class CoordinationUnavailable(RuntimeError):
+    """The coordination service cannot be joined; one line naming it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterStatus:
+    """The cluster as this engine sees it (``/v1/status``, ``/metrics``)."""
+
+    #: False when the engine works alone (no ``backend_url``).
+    enabled: bool
+    #: this engine's member id (``[DEFAULT] host``).
+    member: str
+    #: ``{member id: capabilities}`` of the live members.
+    members: dict[str, dict]
+    #: the member running the cluster-wide chores (None: not known yet).
+    leader: str | None
+    #: how the leader is chosen: "election", "lock" or "sole".
+    leader_by: str
+    #: ring rebuilds after a membership change (the first build counts).
+    ring_changes: int
+    #: when the membership last changed (UTC), None before the first.
+    last_change: object
+    #: work taken over from engines that left, by kind ("audits", ...).
+    takeovers: dict[str, int]
+    #: heartbeats that failed (the service unreachable).
+    heartbeat_failures: int
+
+
+def _text(value):
+    return value.decode('utf-8') if isinstance(value, bytes) else value
+
+
+class SoleCluster:
+    """An engine without coordination: one member, itself, the leader."""
+
+    enabled = False
+
+    def __init__(self, conf):
+        self.member = conf.host
+        self.ring = ring_mod.SoleRing(self.member)
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+    def add_listener(self, listener):
+        pass
+
+    def add_leader_chore(self, chore):
+        pass
+
+    def owns(self, key):
+        return True
+
+    def is_leader(self):
+        return True
+
+    def live_members(self):
+        return {self.member}
+
+    def count_takeover(self, kind, count):
+        pass
+
+    def status(self):
+        return ClusterStatus(
+            enabled=False, member=self.member, members={self.member: {}},
+            leader=self.member, leader_by='sole', ring_changes=0,
+            last_change=None, takeovers={}, heartbeat_failures=0)
+
+
+class Cluster:
+    """See the module docstring."""
+
+    enabled = True
+
+    def __init__(self, conf, capabilities, version=None):
+        self.conf = conf
+        self.member = conf.host
+        self.group = ('%s-engines' % conf.coordination.group_prefix).encode()
+        self.capabilities = dict(capabilities, host=conf.host,
+                                 version=version)
+        self.ring = ring_mod.Ring([], conf.coordination.ring_replicas)
+        self.leader = None
+        self.ring_changes = 0
+        self.last_change = None
+        self.takeovers = {}
+        self.heartbeat_failures = 0
+        self._listeners = []
+        self._chores = []
+        self._members = {}
+        self._lock = threading.Lock()
+        self._coordinator = None
+        self._leader_lock = None
+        self._elections = True
+        self._won = False
+        self._stopping = threading.Event()
+        self._heart = None
+
+    # -- life cycle ----------------------------------------------------------
+
+    def start(self):
+        """Connect, join the group and build the first ring.
+
+        :raises CoordinationUnavailable: one line, the URL without its
+            password.
+        """
+        options = self.conf.coordination
+        try:
+            self._coordinator = tooz_coordination.get_coordinator(
+                options.backend_url, self.member.encode(),
+                timeout=options.membership_timeout,
+                membership_timeout=options.membership_timeout,
+                lock_timeout=options.membership_timeout)
+            self._coordinator.start(start_heart=False)
+            self._create_group()
+            self._join()
+            try:
+                self._coordinator.watch_elected_as_leader(
+                    self.group, self._elected)
+            except tooz.NotImplemented:
+                # NOTE: tooz's etcd3gw driver: the leader lock instead.
+                self._elections = False
+                self._leader_lock = self._coordinator.get_lock(
+                    ('%s-leader' % options.group_prefix).encode())
+        except Exception as exc:
+            self._stop_coordinator()
+            raise CoordinationUnavailable(
+                'cannot join the coordination service %s: %s: %s' % (
+                    _shown_url(options.backend_url), type(exc).__name__,
+                    ' '.join(str(exc).split())))
+        self._heart = threading.Thread(target=self._beat_loop,
+                                       name='coordination-heartbeat',
+                                       daemon=True)
+        self._heart.start()
+        self.watch()
+        LOG.info('Joined the cluster %s as %s: %d member(s), leader by %s',
+                 self.group.decode(), self.member, len(self._members),
+                 'election' if self._elections else 'lock')
+
+    def _create_group(self):
+        try:
+            self._coordinator.create_group(self.group).get()
+        except tooz_coordination.GroupAlreadyExist:
+            pass
+
+    def _join(self):
+        try:
+            self._coordinator.join_group(
+                self.group, capabilities=self.capabilities).get()
+        except tooz_coordination.MemberAlreadyExist:
+            # NOTE: a restart within membership_timeout of a crash: the old
+            # entry is ours; refresh its capabilities.
+            self._coordinator.update_capabilities(
+                self.group, self.capabilities).get()
+
+    def stop(self):
+        """Leave the group at once, so the others take over now (a clean
+        stop needs no membership_timeout)."""
+        self._stopping.set()
+        self.ring = ring_mod.Ring([], self.conf.coordination.ring_replicas)
+        if self._heart is not None:
+            self._heart.join(5)
+        if self._coordinator is None:
+            return
+        try:
+            if self._leader_lock is not None and self._leader_lock.acquired:
+                self._leader_lock.release()
+            self._coordinator.leave_group(self.group).get()
+        except Exception as exc:
+            LOG.warning('Could not leave the cluster cleanly (the others '
+                        'take over after [coordination] membership_timeout)'
+                        ': %s: %s', type(exc).__name__, exc)
+        self._stop_coordinator()
+
+    def _stop_coordinator(self):
+        if self._coordinator is not None:
+            try:
+                self._coordinator.stop()
+            except Exception as exc:
+                LOG.debug('tooz stop: %s', exc)
+            self._coordinator = None
+
+    def _beat_loop(self):
+        interval = self.conf.coordination.heartbeat_interval
+        while not self._stopping.wait(interval):
+            try:
+                self._coordinator.heartbeat()
+                if self._leader_lock is not None and \
+                        self._leader_lock.acquired:
+                    self._leader_lock.heartbeat()
+            except Exception as exc:
+                self.heartbeat_failures += 1
+                LOG.warning('Coordination heartbeat failed: %s: %s',
+                            type(exc).__name__, exc)
+
+    # -- listening -----------------------------------------------------------
+
+    def add_listener(self, listener):
+        """Call ``listener(joined, left)`` (sets of member ids) after each
+        ring rebuild."""
+        self._listeners.append(listener)
+
+    def add_leader_chore(self, chore):
+        """Run ``chore()`` every ``leader_chore_interval`` seconds on the
+        leader only (one engine of the cluster at a time)."""
+        self._chores.append(chore)
+
+    @periodics.periodic(
+        spacing=lambda self: self.conf.coordination.leader_chore_interval)
+    def run_leader_chores(self):
+        """:returns: how many chores ran here (0 when not the leader)."""
+        if not self.is_leader():
+            return 0
+        for chore in self._chores:
+            try:
+                chore()
+            except Exception:
+                LOG.exception('Leader chore %r failed', chore)
+        return len(self._chores)
+
+    @periodics.periodic(
+        spacing=lambda self: self.conf.coordination.watcher_interval)
+    def watch(self):
+        """Run tooz's watchers, rebuild the ring on a change, keep the
+        leadership."""
+        coordinator = self._coordinator
+        if coordinator is None:
+            return
+        coordinator.run_watchers()
+        members = {}
+        # NOTE: capabilities are read once per member, and again for all
+        # while no member says it leads (a new leader announces itself).
+        known_leader = any((caps or {}).get('leader')
+                           for caps in self._members.values())
+        try:
+            listed = coordinator.get_members(self.group).get()
+        except tooz_coordination.GroupNotCreated:
+            # NOTE: the backend restarted without its data (a Redis without
+            # persistence): create the group again and rejoin below.
+            LOG.warning('The cluster group is gone from the coordination '
+                        'service (restarted?); creating it again')
+            self._create_group()
+            self._join()
+            # NOTE: keep the last ring until the others are back in the
+            # group: a ring of this engine alone would poll every node.
+            return
+        for member in listed:
+            member = _text(member)
+            members[member] = self._members.get(member) \
+                if known_leader else None
+        if self.member not in members:
+            # NOTE: our entry expired (heartbeats failed for longer than
+            # membership_timeout, e.g. the service restarted): join again.
+            LOG.warning('This engine was dropped from the cluster; '
+                        'joining again')
+            self._join()
+            members[self.member] = self.capabilities
+        for member, caps in members.items():
+            if caps is None:
+                try:
+                    members[member] = coordinator.get_member_capabilities(
+                        self.group, member.encode()).get()
+                except tooz_coordination.MemberNotJoined:
+                    members[member] = {}
+        self._refresh_leader(members)
+        with self._lock:
+            joined = set(members) - set(self._members)
+            left = set(self._members) - set(members)
+            if self._stopping.is_set():
+                return
+            self._members = members
+            if not joined and not left:
+                return
+            self.ring = ring_mod.Ring(members,
+                                      self.conf.coordination.ring_replicas)
+            self.ring_changes += 1
+            self.last_change = timeutils.utcnow()
+        LOG.info('Cluster membership changed: %d member(s); joined: %s; '
+                 'left: %s', len(members), ', '.join(sorted(joined)) or '-',
+                 ', '.join(sorted(left)) or '-')
+        for listener in self._listeners:
+            try:
+                listener(joined, left)
+            except Exception:
+                LOG.exception('Cluster listener %r failed', listener)
+
+    def _elected(self, event):
+        self._won = True
+        LOG.info('This engine (%s) was elected cluster leader', self.member)
+
+    def _refresh_leader(self, members):
+        won = self._won
+        if not self._elections:
+            lock = self._leader_lock
+            if not lock.acquired and lock.acquire(blocking=False):
+                LOG.info('This engine (%s) holds the leader lock',
+                         self.member)
+            won = lock.acquired
+        if won:
+            self.leader = self.member
+            if not self.capabilities.get('leader'):
+                self.capabilities['leader'] = True
+                self._coordinator.update_capabilities(
+                    self.group, self.capabilities).get()
+            members[self.member] = self.capabilities
+        else:
+            # NOTE: neither tooz's Redis driver (no get_leader) nor a lock
+            # says who leads: the leader says so in its capabilities.
+            self.leader = next((m for m, caps in sorted(members.items())
+                                if (caps or {}).get('leader')), None)
+
+    # -- answers -------------------------------------------------------------
+
+    def owns(self, key):
+        """Whether this engine owns ``key`` (a hostname, an audit uuid).
+
+        Before the first ring (or with the service unreachable at start)
+        the answer is no: better nothing done for a moment than twice.
+        """
+        return self.ring.owner(key) == self.member
+
+    def is_leader(self):
+        return self.leader == self.member
+
+    def live_members(self):
+        return set(self.ring.members)
+
+    def count_takeover(self, kind, count):
+        with self._lock:
+            self.takeovers[kind] = self.takeovers.get(kind, 0) + count
+
+    def status(self):
+        with self._lock:
+            return ClusterStatus(
+                enabled=True, member=self.member,
+                members={m: dict(c or {}) for m, c in self._members.items()},
+                leader=self.leader,
+                leader_by='election' if self._elections else 'lock',
+                ring_changes=self.ring_changes, last_change=self.last_change,
+                takeovers=dict(self.takeovers),
+                heartbeat_failures=self.heartbeat_failures)
+
+
+def _shown_url(url):
+    """``url`` without a password."""
+    parts = parse.urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(':%s@' % parts.password, ':***@')
+        parts = parts._replace(netloc=netloc)
+    return parse.urlunsplit(parts)

@@ -1,0 +1,71 @@
+"""The compare-and-sets behind a cluster: a continuous slot is claimed on
+its next-run time, an orphaned audit is requeued once, a run is saved only
+by its owner."""
+
+import datetime
+
+import pytest
+
+from decision_engine.common import states
+from decision_engine.common import timeutils
+from tests.fixtures import dbfixtures
+
+
+@pytest.fixture
+def stores(url):
+    first = dbfixtures.open_store(url)
+    second = dbfixtures.open_store(url, upgrade=False)
+    yield first, second
+    first.dispose()
+    second.dispose()
+
+
+def test_a_continuous_slot_is_taken_only_while_due(stores):
+    a, b = stores
+    now = timeutils.utcnow()
+    audit = a.create_audit({'strategy': 'dummy', 'interval': 60,
+                            'audit_type': states.CONTINUOUS,
+                            'next_run_at': now})
+    assert a.take(audit['uuid'], 'engine-a', due_by=now)['owner'] == \
+        'engine-a'
+    later = now + datetime.timedelta(seconds=60)
+    a.save_run(audit['uuid'], {'state': states.PENDING,
+                               'next_run_at': later}, owner='engine-a')
+    # B queued the slot just run (a stale view): the slot has moved on.
+    assert b.take(audit['uuid'], 'engine-b', due_by=now) is None
+    assert b.take(audit['uuid'], 'engine-b', due_by=later)['owner'] == \
+        'engine-b'
+
+
+def test_an_orphan_is_requeued_once_and_its_old_run_not_saved(stores):
+    a, b = stores
+    oneshot = a.create_audit({'strategy': 'dummy'})
+    a.take(oneshot['uuid'], 'engine-dead')
+    mine = a.create_audit({'strategy': 'dummy'})
+    a.take(mine['uuid'], 'engine-a')
+    assert [x['uuid'] for x in a.orphaned_audits({'engine-a', 'engine-b'})
+            ] == [oneshot['uuid']]
+    requeued = a.requeue_orphan(oneshot['uuid'], 'engine-dead', 'engine-a')
+    assert requeued['state'] == states.PENDING
+    assert 'engine-dead left the cluster' in requeued['state_reason']
+    assert b.requeue_orphan(oneshot['uuid'], 'engine-dead',
+                            'engine-b') is None
+    assert b.take(oneshot['uuid'], 'engine-b')['owner'] == 'engine-b'
+    # The dead engine was only cut off (split brain) and finishes its run:
+    # its result is dropped, the new owner's stands.
+    assert a.save_run(oneshot['uuid'], {'state': states.SUCCEEDED},
+                      owner='engine-dead') == (None, None)
+    saved, _ = b.save_run(oneshot['uuid'], {'state': states.SUCCEEDED},
+                          owner='engine-b')
+    assert (saved['state'], saved['runs']) == (states.SUCCEEDED, 1)
+
+
+def test_a_continuous_orphan_is_due_at_once(stores):
+    a, _ = stores
+    later = timeutils.utcnow() + datetime.timedelta(hours=1)
+    audit = a.create_audit({'strategy': 'dummy', 'interval': 3600,
+                            'audit_type': states.CONTINUOUS,
+                            'next_run_at': later})
+    a.take(audit['uuid'], 'engine-dead')
+    requeued = a.requeue_orphan(audit['uuid'], 'engine-dead', 'engine-a')
+    assert requeued['next_run_at'] < later
