@@ -73,3 +73,13 @@ def url(request, tmp_path):
 
     with dbfixtures.database_url(request.param, tmp_path) as url:
         yield url
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the reliability suite's figures lines (tests/fixtures/figures)."""
+    from tests.fixtures import figures
+    recorded = figures.lines()
+    if recorded:
+        terminalreporter.section('reliability figures')
+        for line in recorded:
+            terminalreporter.write_line(line)
