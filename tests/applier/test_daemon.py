@@ -3,12 +3,8 @@ simulator (in this process, over HTTP): audit -> plan -> start ->
 SUCCEEDED, the cloud as the strategy predicted; SIGKILL mid-plan and a
 restart resume the plan without re-running what had finished."""
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -19,6 +15,7 @@ from decision_engine.cloud import connection
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.collector import collector as collector_mod
 from tests.fixtures import dbfixtures
+from tests.fixtures import engine_process
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 
@@ -26,19 +23,9 @@ GUARD = 120
 TOPOLOGY = dict(hosts=10, instances=40, aggregates=2, azs=1, seed=11)
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-class Daemon:
+class Daemon(engine_process.ApiDaemon):
     def __init__(self, tmp_path, sim, url):
-        self.tmp = tmp_path
-        self.port = free_port()
-        self.api = 'http://127.0.0.1:%d' % self.port
-        self.config = tmp_path / 'engine.conf'
-        self.log = tmp_path / 'engine.log'
+        super().__init__(tmp_path)
         self.config.write_text(f"""
 [DEFAULT]
 host = engine-a
@@ -80,60 +67,6 @@ region_name = RegionOne
 [placement]
 region_name = RegionOne
 """)
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'decision_engine.cmd.engine',
-             '--config-file', str(self.config)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-            env=dict(os.environ, PYTHONUNBUFFERED='1'))
-        deadline = time.monotonic() + GUARD
-        # NOTE: another process: its API answering is the event we see.
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError('engine exited with %s: %s\n%s' % (
-                    self.proc.returncode, self.proc.stderr.read().decode(),
-                    self.log_text()))
-            try:
-                if requests.get(self.api + '/healthcheck',
-                                timeout=5).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, self.log_text()
-            time.sleep(0.1)
-
-    def kill(self):
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(GUARD)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(GUARD)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_text(self):
-        try:
-            return self.log.read_text()[-5000:]
-        except FileNotFoundError:
-            return ''
-
-    def get(self, path):
-        return requests.get(self.api + path, timeout=30).json()
-
-    def wait(self, path, done):
-        deadline = time.monotonic() + GUARD
-        while True:
-            body = self.get(path)
-            if done(body):
-                return body
-            assert time.monotonic() < deadline, (body, self.log_text())
-            time.sleep(0.1)
 
 
 @pytest.fixture
@@ -155,7 +88,7 @@ def daemon(tmp_path, sim, url):
 
 
 def plan_of_audit(daemon):
-    audit = requests.post(daemon.api + '/v1/audits', json={
+    audit = requests.post(daemon.url + '/v1/audits', json={
         'strategy': 'server_consolidation'}, timeout=30).json()
     audit = daemon.wait('/v1/audits/%s' % audit['uuid'],
                         lambda a: a['state'] in ('SUCCEEDED', 'FAILED'))
@@ -224,11 +157,11 @@ def test_audit_plan_start_succeeds_as_predicted(daemon, sim):
     plan = plan_of_audit(daemon)
     expected = predicted(sim.topology, plan)
     before = build_model(sim)
-    response = requests.post(daemon.api + '/v1/action_plans/%s/start'
+    response = requests.post(daemon.url + '/v1/action_plans/%s/start'
                              % plan['uuid'], timeout=30)
     assert response.status_code == 202, response.text
     assert response.json()['state'] in ('PENDING', 'ONGOING')
-    again = requests.post(daemon.api + '/v1/action_plans/%s/start'
+    again = requests.post(daemon.url + '/v1/action_plans/%s/start'
                           % plan['uuid'], timeout=30)
     assert again.status_code == 409
     assert 'only a RECOMMENDED plan' in again.json()['error']['message']
@@ -245,7 +178,7 @@ def test_audit_plan_start_succeeds_as_predicted(daemon, sim):
     for uuid, node in wanted.nodes.items():
         assert after.nodes[uuid] == node, node.hostname
     assert after == wanted
-    ended = requests.post(daemon.api + '/v1/action_plans/%s/cancel'
+    ended = requests.post(daemon.url + '/v1/action_plans/%s/cancel'
                           % plan['uuid'], timeout=30)
     assert ended.status_code == 409
     status = daemon.get('/v1/status')
@@ -255,7 +188,7 @@ def test_audit_plan_start_succeeds_as_predicted(daemon, sim):
                           != 'refreshing')['after_plan']
     assert (refresh['plan'], refresh['state']) == (plan['uuid'],
                                                    'refreshed')
-    metrics = requests.get(daemon.api + '/metrics', timeout=30).text
+    metrics = requests.get(daemon.url + '/metrics', timeout=30).text
     moves = len([a for a in plan['actions']
                  if a['action_type'] == 'migrate'])
     assert 'decision_engine_applier_plans_ended_total{state="SUCCEEDED"} ' \
@@ -268,7 +201,7 @@ def test_audit_plan_start_succeeds_as_predicted(daemon, sim):
 def test_cli_starts_waits_and_shows(daemon, sim):
     plan = plan_of_audit(daemon)
     cli = [sys.executable, '-m', 'decision_engine.cmd.manage', '--url',
-           daemon.api]
+           daemon.url]
     result = subprocess.run(cli + ['action-plan', 'start', plan['uuid'],
                                    '--wait', '--timeout', str(GUARD)],
                             capture_output=True, text=True, timeout=GUARD)
@@ -291,7 +224,7 @@ def test_stop_mid_plan_and_restart_resumes(daemon, sim, how):
     sim.writes.configure(duration_s=1.0, jitter=0)
     plan = plan_of_audit(daemon)
     expected = predicted(sim.topology, plan)
-    requests.post(daemon.api + '/v1/action_plans/%s/start' % plan['uuid'],
+    requests.post(daemon.url + '/v1/action_plans/%s/start' % plan['uuid'],
                   timeout=30).raise_for_status()
     daemon.wait('/v1/action_plans/%s' % plan['uuid'], lambda p: any(
         a['state'] == 'ONGOING' for a in p['actions']))
@@ -316,7 +249,7 @@ def test_stop_mid_plan_and_restart_resumes(daemon, sim, how):
 
 def test_cli_audit_create_auto_trigger_applies_the_plan(daemon, sim):
     cli = [sys.executable, '-m', 'decision_engine.cmd.manage', '--url',
-           daemon.api, '-f', 'json']
+           daemon.url, '-f', 'json']
     result = subprocess.run(
         cli + ['audit', 'create', '--strategy', 'server_consolidation',
                '--auto-trigger', '--wait', '--timeout', str(GUARD)],

@@ -2,12 +2,6 @@
 over the HTTP API end with plans consistent with the simulated topology,
 and survive a restart."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
@@ -15,25 +9,15 @@ import requests
 from decision_engine.audit import scope as scope_mod
 from decision_engine.simulator import Topology
 from decision_engine.strategies import verify
+from tests.fixtures import engine_process
 from tests.fixtures import truth
 
 TOPOLOGY = dict(hosts=12, instances=60, aggregates=2, azs=2, seed=7)
-GUARD = 120
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-class Daemon:
+class Daemon(engine_process.ApiDaemon):
     def __init__(self, tmp_path, backend='threading'):
-        self.tmp = tmp_path
-        self.port = free_port()
-        self.url = 'http://127.0.0.1:%d' % self.port
-        self.config = tmp_path / 'engine.conf'
-        self.log = tmp_path / 'engine.log'
+        super().__init__(tmp_path)
         self.config.write_text(f"""
 [DEFAULT]
 state_path = {tmp_path}
@@ -64,58 +48,10 @@ aggregates = {TOPOLOGY['aggregates']}
 azs = {TOPOLOGY['azs']}
 seed = {TOPOLOGY['seed']}
 """)
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'decision_engine.cmd.engine',
-             '--config-file', str(self.config)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-            env=dict(os.environ, PYTHONUNBUFFERED='1'))
-        deadline = time.monotonic() + GUARD
-        # NOTE: the daemon is another process; its API answering is the
-        # event we can observe.
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError('engine exited with %s: %s\n%s' % (
-                    self.proc.returncode, self.proc.stderr.read().decode(),
-                    self.log_text()))
-            try:
-                if requests.get(self.url + '/healthcheck',
-                                timeout=5).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, self.log_text()
-            time.sleep(0.1)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(GUARD)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self.proc:
-            self.proc.stderr.close()
-        return self.proc.returncode
-
-    def log_text(self):
-        try:
-            return self.log.read_text()[-5000:]
-        except FileNotFoundError:
-            return ''
 
     def wait_audit(self, uuid):
-        deadline = time.monotonic() + GUARD
-        while True:
-            audit = requests.get('%s/v1/audits/%s' % (self.url, uuid)).json()
-            if audit['state'] in ('SUCCEEDED', 'FAILED', 'CANCELLED'):
-                return audit
-            assert time.monotonic() < deadline, (audit, self.log_text())
-            time.sleep(0.2)
+        return self.wait('/v1/audits/%s' % uuid, lambda audit: audit[
+            'state'] in ('SUCCEEDED', 'FAILED', 'CANCELLED'), interval=0.2)
 
 
 @pytest.fixture(params=['threading', 'eventlet'])
