@@ -75,6 +75,37 @@ def url(request, tmp_path):
         yield url
 
 
+@pytest.fixture
+def store(url):
+    """A store (db/api.Store) at head on each kind of database."""
+    from tests.fixtures import dbfixtures
+
+    store = dbfixtures.open_store(url)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    """A store at head in a SQLite file of the test's own."""
+    from tests.fixtures import dbfixtures
+
+    store = dbfixtures.open_store('sqlite:///%s' % (tmp_path / 's.sqlite'))
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def pool():
+    """The real worker pool at its smallest size (folders that need another
+    size define their own)."""
+    from decision_engine.concurrency import pool as pool_mod
+
+    pool = pool_mod.WorkerPool(3, backend=BACKEND)
+    yield pool
+    pool.shutdown(timeout=10)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Print the reliability suite's figures lines (tests/fixtures/figures)."""
     from tests.fixtures import figures

@@ -1,35 +1,12 @@
-"""Fixtures of the applier tests: a real store (SQLite and PostgreSQL),
-the real pool at its smallest size and the simulator over HTTP (helpers in
-tests/fixtures/applier_harness.py)."""
+"""Fixtures of the applier tests: the simulator over HTTP (helpers in
+tests/fixtures/applier_harness.py); the store, sqlite_store and pool
+fixtures are tests/conftest.py's."""
 
 import pytest
 
-from decision_engine.concurrency import pool as pool_mod
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests.fixtures import applier_harness
-from tests.fixtures import dbfixtures
-
-
-@pytest.fixture
-def store(url):
-    store = dbfixtures.open_store(url)
-    yield store
-    store.dispose()
-
-
-@pytest.fixture
-def sqlite_store(tmp_path):
-    store = dbfixtures.open_store('sqlite:///%s' % (tmp_path / 's.sqlite'))
-    yield store
-    store.dispose()
-
-
-@pytest.fixture
-def pool():
-    pool = pool_mod.WorkerPool(3)
-    yield pool
-    pool.shutdown(timeout=10)
 
 
 @pytest.fixture

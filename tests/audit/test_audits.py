@@ -7,25 +7,16 @@ from decision_engine.common import timeutils
 from decision_engine.audit import scope as scope_mod
 from decision_engine.audit import service as service_mod
 from decision_engine.common import states
-from decision_engine.concurrency import pool as pool_mod
 from decision_engine.db import api as db_api
-from tests.fixtures import dbfixtures
 from tests.fixtures import fakes
 from tests.fixtures import model_helpers as h
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = dbfixtures.open_store('sqlite:///%s' % (tmp_path / 's.sqlite'))
-    yield store
-    store.dispose()
-
-
-@pytest.fixture
-def pool():
-    pool = pool_mod.WorkerPool(3)
-    yield pool
-    pool.shutdown(timeout=10)
+def store(sqlite_store):
+    # NOTE: the audit service's logic is the same on both databases; the
+    # store's own tests cover PostgreSQL.
+    return sqlite_store
 
 
 def make_service(store, pool, gate=None, **audit_opts):
