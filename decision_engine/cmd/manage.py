@@ -250,31 +250,28 @@ def _wait_plan(client, plan, timeout):
         plan = client.call('GET', '/v1/action_plans/%s' % plan['uuid'])
 
 
-def plan_show(args):
+def _plan_command(args, method, path):
+    """Call ``path`` (formatted with the plan's UUID), wait for the plan to
+    end when --wait says so, print it; the plan."""
     client = mc.client(args)
-    plan = client.call('GET', '/v1/action_plans/%s' % args.uuid)
+    plan = client.call(method, path % args.uuid)
     if args.wait:
         plan = _wait_plan(client, plan, args.timeout)
     _emit_plan(args, plan)
+    return plan
+
+
+def plan_show(args):
+    _plan_command(args, 'GET', '/v1/action_plans/%s')
 
 
 def plan_start(args):
-    client = mc.client(args)
-    plan = client.call('POST', '/v1/action_plans/%s/start' % args.uuid)
-    if args.wait:
-        plan = _wait_plan(client, plan, args.timeout)
-        _emit_plan(args, plan)
-        return 0 if plan['state'] == 'SUCCEEDED' else 1
-    _emit_plan(args, plan)
-    return 0
+    plan = _plan_command(args, 'POST', '/v1/action_plans/%s/start')
+    return 1 if args.wait and plan['state'] != 'SUCCEEDED' else 0
 
 
 def plan_cancel(args):
-    client = mc.client(args)
-    plan = client.call('POST', '/v1/action_plans/%s/cancel' % args.uuid)
-    if args.wait:
-        plan = _wait_plan(client, plan, args.timeout)
-    _emit_plan(args, plan)
+    _plan_command(args, 'POST', '/v1/action_plans/%s/cancel')
 
 
 def plan_export(args):
