@@ -110,6 +110,18 @@ def test_bad_bodies(engine):
     assert engine.store.list_audits() == []
 
 
+def test_a_large_body_on_a_route_that_reads_none_is_413(engine):
+    """cheroot would read the whole unread body to keep the connection:
+    a declared 10 MB body on a body-less route is refused unread."""
+    with requests.Session() as session:
+        response = session.post(
+            engine.url + '/v1/action_plans/x/cancel',
+            data=b'a' * 2048, headers={'Content-Length': '10000000'},
+            timeout=10)
+        assert 'max_request_body_size' in error_of(response, 413)
+        assert response.headers['Connection'] == 'close'
+
+
 def test_unknown_ids_paths_and_methods(engine):
     assert 'no audit nope' in error_of(
         requests.get(engine.url + '/v1/audits/nope'), 404)
