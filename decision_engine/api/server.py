@@ -11,10 +11,12 @@ The lead's service calls::
 raises :class:`OSError` when the port cannot be bound.
 """
 
+import json
 import logging
 import socket
 import threading
 
+from cheroot import server as cheroot_server
 from cheroot import wsgi
 from oslo_middleware import healthcheck
 
@@ -50,6 +52,73 @@ def build_app(conf, engine_api):
     health = healthcheck.Healthcheck(None, {'backends': [],
                                             'detailed': False})
     return _Router(health, protected), application
+
+
+_REFUSAL = json.dumps({'error': {
+    'code': 503, 'title': 'Service Unavailable',
+    'message': 'too many connections to the API ([api] max_connections); '
+               'retry later'}}).encode()
+_REFUSAL = (b'HTTP/1.1 503 Service Unavailable\r\n'
+            b'Content-Type: application/json\r\n'
+            b'Content-Length: %d\r\nConnection: close\r\n'
+            b'Retry-After: 1\r\n\r\n' % len(_REFUSAL)) + _REFUSAL
+
+
+class _CountedConnection(cheroot_server.HTTPConnection):
+    """A connection that counts itself among the server's open ones."""
+
+    def __init__(self, server, sock, *args, **kwargs):
+        super().__init__(server, sock, *args, **kwargs)
+        self._open = True
+        self.over_limit = server.opened() > server.max_connections
+
+    def close(self):
+        if getattr(self, '_open', False):
+            self._open = False
+            self.server.closed()
+        super().close()
+
+
+class _BoundedServer(wsgi.Server):
+    """cheroot's WSGI server with a bound on open connections.
+
+    cheroot accepts every connection and keeps idle ones in its selector
+    until their timeout; past ``max_connections`` a new one is answered
+    503 and closed on the spot, before it takes a worker thread.
+    """
+
+    ConnectionClass = _CountedConnection
+
+    def __init__(self, *args, max_connections, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_connections = max_connections
+        self.open_connections = 0
+        self.refused_connections = 0
+        self._count_lock = threading.Lock()
+
+    def opened(self):
+        with self._count_lock:
+            self.open_connections += 1
+            return self.open_connections
+
+    def closed(self):
+        with self._count_lock:
+            self.open_connections -= 1
+
+    def process_conn(self, conn):
+        if not getattr(conn, 'over_limit', False):
+            return super().process_conn(conn)
+        conn.over_limit = False
+        with self._count_lock:
+            self.refused_connections += 1
+        # NOTE: on the selector thread, so never block: a fresh socket's
+        # send buffer takes these few hundred bytes at once.
+        try:
+            conn.socket.setblocking(False)
+            conn.socket.send(_REFUSAL)
+        except OSError:
+            pass
+        conn.close()
 
 
 class ApiServer:
@@ -107,10 +176,13 @@ def start(conf, engine_api):
     """Start serving; :returns: an :class:`ApiServer`."""
     auth.check_bind(conf)
     wsgi_app, application = build_app(conf, engine_api)
-    server = wsgi.Server((conf.api.host, conf.api.port), wsgi_app,
-                         numthreads=conf.api.threads,
-                         max=-1, request_queue_size=64,
-                         server_name='decision-engine')
+    server = _BoundedServer((conf.api.host, conf.api.port), wsgi_app,
+                            numthreads=conf.api.threads,
+                            max=-1, request_queue_size=64,
+                            server_name='decision-engine',
+                            max_connections=conf.api.max_connections)
+    # NOTE: cheroot reads headers without a bound unless told one.
+    server.max_request_header_size = conf.api.max_request_header_size
     # NOTE: Nagle's algorithm adds ~40 ms to small responses on loopback.
     server.nodelay = True
     server.prepare()

@@ -1,0 +1,128 @@
+"""Security, bounds: what one client can make the API hold.
+
+The real API server (cheroot, as the daemon serves it) with small bounds:
+a request line or headers over ``[api] max_request_header_size`` get
+414/413, a body over ``max_request_body_size`` 413 (declared or chunked),
+a body sent to a route that reads none does not hang the server, and
+connections past ``max_connections`` are answered 503 and closed at once;
+after each, the API answers a normal request at once.
+"""
+
+import socket
+import time
+
+import requests
+
+from tests.fixtures.api_engine import Engine
+from tests.fixtures import figures
+
+MAX_CONNECTIONS = 8
+
+
+def _raw(url, payload, timeout=10):
+    """Send ``payload`` on a new connection; the status line back."""
+    host, port = url.split('//')[1].split(':')
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        try:
+            s.sendall(payload)
+        except OSError:
+            pass  # the server may close before reading it all
+        answer = b''
+        try:
+            while b'\r\n' not in answer:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    return answer.split(b'\r\n', 1)[0].decode()
+
+
+def _healthy(url):
+    return requests.get(url + '/v1/status', timeout=10).status_code == 200
+
+
+def test_headers_bodies_and_connections_are_bounded(tmp_path):
+    engine = Engine(tmp_path, max_request_header_size=4096,
+                    max_connections=MAX_CONNECTIONS)
+    url = engine.url
+    cases = {}
+    try:
+        cases['long request line'] = (_raw(url, b'GET /v1/status?x=' + (
+            b'a' * 8192) + b' HTTP/1.1\r\nHost: x\r\n\r\n'), '414')
+        cases['large headers'] = (_raw(url, b'GET /v1/status HTTP/1.1\r\n'
+                                       b'Host: x\r\nX-Big: ' + b'a' * 8192
+                                       + b'\r\n\r\n'), '413')
+        cases['many headers'] = (_raw(url, b'GET /v1/status HTTP/1.1\r\n'
+                                      b'Host: x\r\n' + b'X-A: b\r\n' * 2000
+                                      + b'\r\n'), '413')
+        big = b'{"strategy": "dummy", "name": "' + b'a' * 4096 + b'"}'
+        response = requests.post(url + '/v1/audits', data=big,
+                                 headers={'Content-Type':
+                                          'application/json'})
+        cases['declared body'] = (str(response.status_code), '413')
+        assert response.json()['error']['code'] == 413
+        response = requests.post(url + '/v1/audits', data=iter([big]),
+                                 headers={'Content-Type':
+                                          'application/json'})
+        cases['chunked body'] = (str(response.status_code), '413')
+        # A route that reads no body, sent a large one it never reads.
+        cases['unread body'] = (_raw(url, (
+            b'POST /v1/action_plans/x/cancel HTTP/1.1\r\nHost: x\r\n'
+            b'Content-Length: 10000000\r\n\r\n') + b'a' * 65536), '413')
+        cases.update(_connection_flood(url))
+        healthy = _healthy(url)
+        counts = engine.server._server
+        open_after = _settle(counts)
+    finally:
+        engine.close()
+    wrong = {name: got for name, (got, expected) in cases.items()
+             if expected not in got}
+    figures.record('security/limits', cases=len(cases), wrong=len(wrong),
+                   refused_connections=counts.refused_connections,
+                   open_after=open_after, healthy_after=healthy)
+    assert not wrong, cases
+    assert healthy
+    assert counts.refused_connections >= 10
+    assert open_after <= 1
+
+
+def _connection_flood(url):
+    """``MAX_CONNECTIONS`` idle connections held open, then 10 more."""
+    host, port = url.split('//')[1].split(':')
+    held = [socket.create_connection((host, int(port)), timeout=10)
+            for _ in range(MAX_CONNECTIONS)]
+    try:
+        # NOTE: the server counts a connection once it has accepted it;
+        # a request on a fresh connection proves the held ones are in.
+        deadline = time.monotonic() + 10
+        statuses = []
+        while time.monotonic() < deadline:
+            status = _raw(url, b'GET /v1/status HTTP/1.1\r\nHost: x\r\n'
+                               b'Connection: close\r\n\r\n')
+            if '503' in status:
+                break
+        statuses = [_raw(url, b'GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n')
+                    for _ in range(10)]
+    finally:
+        for sock in held:
+            sock.close()
+    refused = sum('503' in status for status in statuses)
+    # Served again as soon as the held connections are gone.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        status = _raw(url, b'GET /v1/status HTTP/1.1\r\nHost: x\r\n'
+                           b'Connection: close\r\n\r\n')
+        if '200' in status:
+            break
+    return {'connections over the limit': ('%d/10 refused' % refused,
+                                           '10/10 refused'),
+            'after the flood': (status, '200')}
+
+
+def _settle(server, timeout=10):
+    deadline = time.monotonic() + timeout
+    while server.open_connections > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server.open_connections
