@@ -206,7 +206,8 @@ def _valid_calls(api, token, routes):
 
 
 def test_no_secret_in_anything_the_daemon_writes(tmp_path):
-    canaries = canaries_mod.Canaries(*SECRETS, 'coordination', 'cli_db')
+    canaries = canaries_mod.Canaries(*SECRETS, 'coordination', 'cli_db',
+                                     'cli_api')
     tokens = keystone_tokens.TokenServer(canaries['ks_password']).start()
     closed = _closed_port()
     engine = engine_process.EngineProcess(tmp_path / 'engine')
@@ -257,7 +258,7 @@ def test_no_secret_in_anything_the_daemon_writes(tmp_path):
                    bad_token_cases=tried, rejected_401=rejected,
                    wrong=len(wrong), valid_token_5xx=len(statuses_5xx))
     assert not leaks, leaks
-    assert recorded['sources_scanned'] == 8
+    assert recorded['sources_scanned'] == 10
     assert not wrong, wrong
     assert rejected == tried - 5 * len(PUBLIC)
     assert not statuses_5xx, statuses
@@ -306,13 +307,19 @@ def _failing_cli(tmp_path, canaries, closed):
                       'admin:%s@127.0.0.1:%d/x\nconnection_timeout = 2\n'
                       % (canaries['cli_db'], closed))
     outputs = {}
-    for module, args in (('manage', ['db', 'sync']),
-                         ('status', ['upgrade', 'check'])):
+    api = 'http://admin:%s@127.0.0.1:%d' % (canaries['cli_api'], closed)
+    for module, args, says in (
+            ('manage', ['db', 'sync'], 'postgresql'),
+            ('status', ['upgrade', 'check'], 'postgresql'),
+            ('manage', ['--url', api, 'audit', 'list'], 'admin:***@'),
+            ('manage', ['--url', api + '99999', 'audit', 'list'],
+             'admin:***@')):
         done = subprocess.run(
             [sys.executable, '-m', 'decision_engine.cmd.%s' % module,
              '--config-file', str(config)] + args,
             capture_output=True, text=True, timeout=engine_process.GUARD)
         assert done.returncode != 0, done
-        assert 'postgresql' in done.stdout + done.stderr, done
-        outputs['cli %s' % module] = done.stdout + done.stderr
+        assert says in done.stdout + done.stderr, done
+        outputs['cli %s %s' % (module, ' '.join(args))] = (
+            done.stdout + done.stderr)
     return outputs
