@@ -15,6 +15,7 @@ import json
 import logging
 import socket
 import threading
+import time
 
 from cheroot import server as cheroot_server
 from cheroot import wsgi
@@ -64,6 +65,9 @@ _REFUSAL = (b'HTTP/1.1 503 Service Unavailable\r\n'
             b'Retry-After: 1\r\n\r\n' % len(_REFUSAL)) + _REFUSAL
 
 
+_WARNING_INTERVAL = 60.0
+
+
 class _CountedConnection(cheroot_server.HTTPConnection):
     """A connection that counts itself among the server's open ones."""
 
@@ -94,6 +98,7 @@ class _BoundedServer(wsgi.Server):
         self.max_connections = max_connections
         self.open_connections = 0
         self.refused_connections = 0
+        self._last_warning = -_WARNING_INTERVAL
         self._count_lock = threading.Lock()
 
     def opened(self):
@@ -111,6 +116,16 @@ class _BoundedServer(wsgi.Server):
         conn.over_limit = False
         with self._count_lock:
             self.refused_connections += 1
+            now = time.monotonic()
+            warn = now - self._last_warning >= _WARNING_INTERVAL
+            if warn:
+                self._last_warning = now
+        if warn:
+            # NOTE: at most one line a minute, however hard the flood.
+            LOG.warning('API connection refused: %d connection(s) open, '
+                        '[api] max_connections is %d (%d refused so far)',
+                        self.open_connections, self.max_connections,
+                        self.refused_connections)
         # NOTE: on the selector thread, so never block: a fresh socket's
         # send buffer takes these few hundred bytes at once.
         try:

@@ -5,7 +5,8 @@ a request line or headers over ``[api] max_request_header_size`` get
 414/413, a body over ``max_request_body_size`` 413 (declared or chunked),
 a body sent to a route that reads none does not hang the server, and
 connections past ``max_connections`` are answered 503 and closed at once;
-after each, the API answers a normal request at once.
+after each, the API answers a normal request at once. A flood of
+refused connections is logged once, not once per connection.
 """
 
 import socket
@@ -43,7 +44,7 @@ def _healthy(url):
     return requests.get(url + '/v1/status', timeout=10).status_code == 200
 
 
-def test_headers_bodies_and_connections_are_bounded(tmp_path):
+def test_headers_bodies_and_connections_are_bounded(tmp_path, caplog):
     engine = Engine(tmp_path, max_request_header_size=4096,
                     max_connections=MAX_CONNECTIONS)
     url = engine.url
@@ -86,6 +87,8 @@ def test_headers_bodies_and_connections_are_bounded(tmp_path):
     assert healthy
     assert counts.refused_connections >= 10
     assert open_after <= 1
+    # Said once, not once per refused connection.
+    assert caplog.text.count('API connection refused') == 1, caplog.text
 
 
 def _connection_flood(url):
