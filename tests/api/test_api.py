@@ -331,3 +331,16 @@ def test_model_lists_the_hypervisors_kept_out_of_decisions(engine):
     assert [(e['hostname'], e['uuid']) for e in summary['excluded']] == [
         ('compute-new-1', 'u-new'), ('ironic-compute-1', 'u-bm')]
     assert summary['nodes'] == 3 and summary['usage_source'] == 'flavors'
+
+
+def test_an_unknown_user_costs_a_bcrypt_check_too(monkeypatch):
+    """The answer's delay does not tell which user names exist."""
+    digest = bcrypt.hashpw(b's3cret', bcrypt.gensalt(4))
+    basic = auth.BasicAuth(None, {'admin': digest})
+    checks = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, 'checkpw', lambda password, hashed: (
+        checks.append(hashed[:7]) or real(password, hashed)))
+    assert not basic._check('nobody', b's3cret')
+    assert not basic._check('admin', b'wrong')
+    assert checks == [b'$2b$04$', b'$2b$04$']
