@@ -68,8 +68,67 @@ _REFUSAL = (b'HTTP/1.1 503 Service Unavailable\r\n'
 _WARNING_INTERVAL = 60.0
 
 
+class _HeaderWatch:
+    """Cut connections whose request line and headers take too long.
+
+    cheroot's timeout is per read: a client sending one header byte every
+    few seconds would hold an API thread for ever, and ``[api] threads``
+    such clients the whole API. One thread checks every second or so and
+    shuts down the socket of each request still reading its headers after
+    ``timeout`` seconds (the blocked read then ends and cheroot closes the
+    connection).
+    """
+
+    def __init__(self, timeout):
+        self.timeout = timeout
+        self.cut = 0
+        self._reading = {}
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+
+    def begin(self, conn):
+        with self._lock:
+            self._reading[conn] = time.monotonic()
+
+    def end(self, conn):
+        with self._lock:
+            self._reading.pop(conn, None)
+
+    def run(self):
+        while not self._stopped.wait(min(1.0, self.timeout / 4)):
+            now = time.monotonic()
+            with self._lock:
+                late = [conn for conn, since in self._reading.items()
+                        if now - since > self.timeout]
+                for conn in late:
+                    del self._reading[conn]
+            for conn in late:
+                self.cut += 1
+                try:
+                    conn.socket.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self):
+        self._stopped.set()
+
+
+class _WatchedRequest(cheroot_server.HTTPRequest):
+    """A request whose line and headers are read under the watch."""
+
+    def parse_request(self):
+        watch = self.server.header_watch
+        watch.begin(self.conn)
+        try:
+            super().parse_request()
+        finally:
+            watch.end(self.conn)
+
+
 class _CountedConnection(cheroot_server.HTTPConnection):
     """A connection that counts itself among the server's open ones."""
+
+    RequestHandlerClass = _WatchedRequest
 
     def __init__(self, server, sock, *args, **kwargs):
         super().__init__(server, sock, *args, **kwargs)
@@ -93,9 +152,10 @@ class _BoundedServer(wsgi.Server):
 
     ConnectionClass = _CountedConnection
 
-    def __init__(self, *args, max_connections, **kwargs):
+    def __init__(self, *args, max_connections, header_timeout, **kwargs):
         super().__init__(*args, **kwargs)
         self.max_connections = max_connections
+        self.header_watch = _HeaderWatch(header_timeout)
         self.open_connections = 0
         self.refused_connections = 0
         self._last_warning = -_WARNING_INTERVAL
@@ -154,6 +214,7 @@ class ApiServer:
         return 'http://%s:%d' % (host, self.port)
 
     def stop(self, timeout=10):
+        self._server.header_watch.stop()
         self._server.stop()
         self._thread.join(timeout)
         LOG.info('API server stopped')
@@ -195,7 +256,8 @@ def start(conf, engine_api):
                             numthreads=conf.api.threads,
                             max=-1, request_queue_size=64,
                             server_name='decision-engine',
-                            max_connections=conf.api.max_connections)
+                            max_connections=conf.api.max_connections,
+                            header_timeout=conf.api.header_timeout)
     # NOTE: cheroot reads headers without a bound unless told one.
     server.max_request_header_size = conf.api.max_request_header_size
     # NOTE: Nagle's algorithm adds ~40 ms to small responses on loopback.
@@ -204,6 +266,8 @@ def start(conf, engine_api):
     thread = threading.Thread(target=server.serve, name='api-server',
                               daemon=True)
     thread.start()
+    threading.Thread(target=server.header_watch.run, name='api-header-watch',
+                     daemon=True).start()
     api = ApiServer(server, thread, application)
     LOG.info('API listening on %s (auth: %s)', api.url,
              conf.api.auth_strategy)

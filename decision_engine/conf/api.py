@@ -52,6 +52,13 @@ opts = [
         help='Largest request line plus headers, in bytes, the API reads; '
              'a longer request line gets 414, larger headers 413, and the '
              'connection is closed. Takes effect on restart.'),
+    cfg.FloatOpt(
+        'header_timeout',
+        default=10.0, min=1.0, max=600.0,
+        help='Seconds a client has to send its request line and headers '
+             'once it has started; a slower one is disconnected, so clients '
+             'trickling headers cannot hold the API\'s threads. Takes '
+             'effect on restart.'),
     cfg.IntOpt(
         'max_connections',
         default=256, min=1, max=65536,

@@ -3,13 +3,16 @@
 The real API server (cheroot, as the daemon serves it) with small bounds:
 a request line or headers over ``[api] max_request_header_size`` get
 414/413, a body over ``max_request_body_size`` 413 (declared or chunked),
-a body sent to a route that reads none does not hang the server, and
-connections past ``max_connections`` are answered 503 and closed at once;
+a body sent to a route that reads none does not hang the server,
+connections past ``max_connections`` are answered 503 and closed at once,
+and clients trickling their headers byte by byte on every API thread are
+cut after ``header_timeout``;
 after each, the API answers a normal request at once. A flood of
 refused connections is logged once, not once per connection.
 """
 
 import socket
+import threading
 import time
 
 import requests
@@ -18,6 +21,7 @@ from tests.fixtures.api_engine import Engine
 from tests.fixtures import figures
 
 MAX_CONNECTIONS = 8
+THREADS = 2
 
 
 def _raw(url, payload, timeout=10):
@@ -46,7 +50,8 @@ def _healthy(url):
 
 def test_headers_bodies_and_connections_are_bounded(tmp_path, caplog):
     engine = Engine(tmp_path, max_request_header_size=4096,
-                    max_connections=MAX_CONNECTIONS)
+                    max_connections=MAX_CONNECTIONS, threads=THREADS,
+                    header_timeout=1.0)
     url = engine.url
     cases = {}
     try:
@@ -73,6 +78,7 @@ def test_headers_bodies_and_connections_are_bounded(tmp_path, caplog):
             b'POST /v1/action_plans/x/cancel HTTP/1.1\r\nHost: x\r\n'
             b'Content-Length: 10000000\r\n\r\n') + b'a' * 65536), '413')
         cases.update(_connection_flood(url))
+        cases.update(_trickling_headers(url))
         healthy = _healthy(url)
         counts = engine.server._server
         open_after = _settle(counts)
@@ -82,10 +88,12 @@ def test_headers_bodies_and_connections_are_bounded(tmp_path, caplog):
              if expected not in got}
     figures.record('security/limits', cases=len(cases), wrong=len(wrong),
                    refused_connections=counts.refused_connections,
+                   cut_trickling=counts.header_watch.cut,
                    open_after=open_after, healthy_after=healthy)
     assert not wrong, cases
     assert healthy
     assert counts.refused_connections >= 10
+    assert counts.header_watch.cut >= THREADS
     assert open_after <= 1
     # Said once, not once per refused connection.
     assert caplog.text.count('API connection refused') == 1, caplog.text
@@ -122,6 +130,45 @@ def _connection_flood(url):
     return {'connections over the limit': ('%d/10 refused' % refused,
                                            '10/10 refused'),
             'after the flood': (status, '200')}
+
+
+def _trickling_headers(url):
+    """As many clients as API threads, each sending one header byte every
+    0.2 s for ever: the API answers again once ``header_timeout`` cuts
+    them."""
+    host, port = url.split('//')[1].split(':')
+    stop = threading.Event()
+    started = threading.Barrier(THREADS + 1)
+
+    def trickle():
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(b'GET /v1/status HTTP/1.1\r\nHost: x\r\n')
+            started.wait()
+            try:
+                while not stop.wait(0.2):
+                    s.sendall(b'X')
+            except OSError:
+                pass  # cut by the server
+
+    threads = [threading.Thread(target=trickle) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    try:
+        begin = time.monotonic()
+        # NOTE: a fresh connection waits for a free API thread; 8 s is a
+        # deadlock guard, not a timing threshold (the cut comes after 1 s).
+        status = _raw(url, b'GET /v1/status HTTP/1.1\r\nHost: x\r\n'
+                           b'Connection: close\r\n\r\n', timeout=8)
+        waited = time.monotonic() - begin
+    except OSError as exc:
+        status, waited = 'no answer: %s' % exc, None
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+    return {'trickling headers on every thread': (
+        '%s after %s s' % (status, waited), '200')}
 
 
 def _settle(server, timeout=10):
