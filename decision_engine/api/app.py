@@ -81,6 +81,7 @@ class Application:
         return response(environ, start_response)
 
     def _dispatch(self, request):
+        self._refuse_large_body(request)
         for pattern, methods in self.routes:
             match = pattern.match(request.path_info)
             if match is None:
@@ -100,13 +101,23 @@ class Application:
 
     # -- helpers -----------------------------------------------------------
 
-    def _body(self, request):
+    def _refuse_large_body(self, request):
+        """413 for a declared body over the limit, on every route.
+
+        NOTE: cheroot reads whatever body a handler left unread before it
+        keeps the connection for the next request; a 413 makes it close
+        instead, so a route that takes no body cannot be made to read
+        gigabytes.
+        """
         limit = self.conf.api.max_request_body_size
         length = request.content_length
         if length is not None and length > limit:
             raise HTTPError(413, 'request body of %d bytes is over the '
                                  'limit of %d ([api] max_request_body_size)'
                             % (length, limit))
+
+    def _body(self, request):
+        limit = self.conf.api.max_request_body_size
         raw = request.body_file.read(limit + 1)
         if len(raw) > limit:
             raise HTTPError(413, 'request body is over the limit of %d '

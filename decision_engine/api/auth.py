@@ -84,10 +84,17 @@ class BasicAuth:
         self.realm = realm
         self._ok = set()
         self._lock = threading.Lock()
+        # NOTE: an unknown user costs a bcrypt check too, at the cost of
+        # the file's first hash, so the answer's delay does not tell which
+        # user names exist.
+        cost = next(iter(users.values())).split(b'$')[2]
+        self._decoy = bcrypt.hashpw(b'decoy', b'$2b$' + cost + b'$'
+                                    + bcrypt.gensalt().split(b'$')[3])
 
     def _check(self, user, password):
         digest = self.users.get(user)
         if digest is None:
+            bcrypt.checkpw(password, self._decoy)
             return False
         # NOTE: bcrypt costs ~0.1 s by design; remember verified pairs (by
         # a keyed hash, never the password itself) so a client polling the

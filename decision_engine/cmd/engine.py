@@ -5,6 +5,7 @@ import sys
 from oslo_config import cfg
 from oslo_log import log
 
+from decision_engine.common import files
 from decision_engine.concurrency import backend
 from decision_engine import conf as conf_mod
 from decision_engine.conf import validation
@@ -79,6 +80,10 @@ def preflight(conf):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    # NOTE: before anything is created: the store, the log file and the
+    # Guru Meditation Reports are the engine user's only
+    # (doc/source/admin/security.rst).
+    files.restrict_umask()
     conf = parse_config(argv)
     # Must come before anything imports oslo_service.service or futurist's
     # executors: see decision_engine.concurrency.backend.

@@ -9,6 +9,8 @@ from the command line, the environment or ``--config-file``;
 import json
 import os
 
+from decision_engine.common import urls
+
 PROG = 'decision-engine-manage'
 DEFAULT_URL = 'http://127.0.0.1:9322'
 
@@ -53,10 +55,12 @@ def _check_url(url):
         parts = urllib.parse.urlsplit(url)
         parts.port  # NOTE: raises ValueError for a bad port
     except ValueError as exc:
-        raise CommandError('invalid --url %r: %s' % (url, exc), status=2)
+        raise CommandError('invalid --url %r: %s' % (
+            urls.without_password(url), exc), status=2)
     if parts.scheme not in ('http', 'https') or not parts.hostname:
         raise CommandError('invalid --url %r: expected http://HOST:PORT '
-                           'or https://HOST:PORT' % url, status=2)
+                           'or https://HOST:PORT'
+                           % urls.without_password(url), status=2)
 
 
 class Client:
@@ -64,6 +68,9 @@ class Client:
         import requests
         _check_url(url)
         self.url = url.rstrip('/')
+        # NOTE: --url may carry user:password (requests sends them as
+        # basic credentials); messages show it without the password.
+        self.shown_url = urls.without_password(self.url)
         self.session = requests.Session()
         self.session.auth = auth
         if token:
@@ -79,15 +86,15 @@ class Client:
         except self._requests.ConnectionError:
             raise CommandError('cannot reach the decision-engine API at %s '
                                '(is the engine running? see --url)'
-                               % self.url, status=3)
+                               % self.shown_url, status=3)
         except self._requests.Timeout:
             raise CommandError('the decision-engine API at %s did not '
-                               'answer within %d s' % (self.url,
+                               'answer within %d s' % (self.shown_url,
                                                        self.timeout),
                                status=3)
         except self._requests.RequestException as exc:
             raise CommandError('request to the decision-engine API at %s '
-                               'failed: %s' % (self.url, exc), status=3)
+                               'failed: %s' % (self.shown_url, exc), status=3)
         try:
             data = response.json()
         except ValueError:
@@ -103,7 +110,7 @@ class Client:
         if data is None:
             raise CommandError('%s %s at %s answered HTTP %d without a JSON '
                                'body: is --url the decision-engine API?'
-                               % (method, path, self.url,
+                               % (method, path, self.shown_url,
                                   response.status_code))
         return data
 

@@ -47,6 +47,28 @@ opts = [
         help='Largest request body, in bytes, the API accepts; larger '
              'bodies get 413.'),
     cfg.IntOpt(
+        'max_request_header_size',
+        default=16384, min=1024, max=1024 * 1024,
+        help='Largest request line plus headers, in bytes, the API reads; '
+             'a longer request line gets 414, larger headers 413, and the '
+             'connection is closed. Takes effect on restart.'),
+    cfg.FloatOpt(
+        'header_timeout',
+        default=10.0, min=1.0, max=600.0,
+        help='Seconds a client has to send its request line and headers '
+             'once it has started; a slower one is disconnected, so clients '
+             'trickling headers cannot hold the API\'s threads. Takes '
+             'effect on restart.'),
+    cfg.IntOpt(
+        'max_connections',
+        default=256, min=1, max=65536,
+        help='Most client connections the API keeps open at once (idle '
+             'keep-alive ones included). A connection beyond it is answered '
+             '503 and closed at once, so a flood of connections cannot '
+             'exhaust the engine\'s file descriptors; the server serves new '
+             'connections again as soon as others close. Takes effect on '
+             'restart.'),
+    cfg.IntOpt(
         'max_limit',
         default=1000, min=1, max=100000, mutable=True,
         help='Most items a list request returns.'),

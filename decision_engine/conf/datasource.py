@@ -26,11 +26,14 @@ opts = [
     cfg.URIOpt(
         'prometheus_url',
         schemes=['http', 'https'],
+        secret=True,
         help='Base URL of the Prometheus HTTP API (the part before '
              '/api/v1), e.g. http://prometheus.example.org:9090, or of an '
              'Aetos proxy (then set auth_type and its options here). '
-             'Unset: no datasource, and audits of strategies that need '
-             'metrics fail saying so.'),
+             'Secret: it may hold basic-auth credentials '
+             '(http://user:password@host:9090), which are sent and never '
+             'shown. Unset: no datasource, and audits of strategies that '
+             'need metrics fail saying so.'),
     cfg.FloatOpt(
         'query_timeout',
         default=30.0, min=0.1, max=600.0, mutable=True,

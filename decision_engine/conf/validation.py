@@ -30,10 +30,29 @@ def check_all(conf):
         try:
             getattr(holder, name)
         except (ValueError, cfg.Error) as exc:
+            raw = _raw_value(conf, group_name, name)
+            reason = _reason(exc)
+            if _is_secret(conf, group_name, name):
+                # NOTE: a secret's value (a password, a URL with one) is
+                # never echoed, not even inside the reason.
+                if raw is not None:
+                    reason = reason.replace(raw, '***')
+                shown = '(secret, not shown)'
+            else:
+                shown = repr(raw) if raw is not None else '(as configured)'
             raise InvalidOption(
                 'invalid value %s for option [%s] %s: %s'
-                % (_raw_value(conf, group_name, name),
-                   group_name or 'DEFAULT', name, _reason(exc)))
+                % (shown, group_name or 'DEFAULT', name, reason))
+
+
+def _is_secret(conf, group, name):
+    """Whether the option is ``secret=True``; unknown counts as secret."""
+    try:
+        # NOTE: oslo.config has no public accessor for an option's
+        # definition; its own log_opt_values() reads it this way.
+        return bool(conf._get_opt_info(name, group)['opt'].secret)
+    except Exception:
+        return True
 
 
 def guard_reloads(conf, register_opts):
@@ -94,7 +113,8 @@ def _all_options(conf):
 
 
 def _raw_value(conf, group, name):
-    """The value as written in the config files, for the error message.
+    """The value as written in the config files (None if none sets it),
+    for the error message.
 
     The files are read again with oslo.config's public parser (the last
     file that sets the option wins, as when oslo.config parsed them).
@@ -109,7 +129,7 @@ def _raw_value(conf, group, name):
         values = sections.get(group or 'DEFAULT', {}).get(name)
         if values:
             found = values[-1]
-    return repr(found) if found is not None else '(as configured)'
+    return found
 
 
 def _config_files(conf):

@@ -25,12 +25,12 @@ service (audits, keyed by uuid).
 import dataclasses
 import logging
 import threading
-from urllib import parse
 
 import tooz
 from tooz import coordination as tooz_coordination
 
 from decision_engine.common import timeutils
+from decision_engine.common import urls
 from decision_engine.concurrency import periodics
 from decision_engine.coordination import ring as ring_mod
 
@@ -167,7 +167,8 @@ class Cluster:
             self._stop_coordinator()
             raise CoordinationUnavailable(
                 'cannot join the coordination service %s: %s: %s' % (
-                    _shown_url(options.backend_url), type(exc).__name__,
+                    urls.without_password(options.backend_url),
+                    type(exc).__name__,
                     ' '.join(str(exc).split())))
         self._heart = threading.Thread(target=self._beat_loop,
                                        name='coordination-heartbeat',
@@ -380,12 +381,3 @@ class Cluster:
                 ring_changes=self.ring_changes, last_change=self.last_change,
                 takeovers=dict(self.takeovers),
                 heartbeat_failures=self.heartbeat_failures)
-
-
-def _shown_url(url):
-    """``url`` without a password."""
-    parts = parse.urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(':%s@' % parts.password, ':***@')
-        parts = parts._replace(netloc=netloc)
-    return parse.urlunsplit(parts)

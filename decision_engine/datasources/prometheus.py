@@ -39,6 +39,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 import requests
 
+from decision_engine.common import urls
 from decision_engine.datasources import base
 from decision_engine.datasources import metric_map as metric_map_mod
 from decision_engine.strategies import metrics as m
@@ -66,6 +67,9 @@ class PrometheusDatasource(base.Datasource):
             raise base.DatasourceError(
                 'no datasource: [datasource] prometheus_url is not set')
         self.url = group.prometheus_url.rstrip('/') + '/api/v1/query'
+        # NOTE: the URL may carry basic-auth credentials (requests sends
+        # them); messages, the API and the logs get it without them.
+        self.shown_url = urls.without_password(self.url)
         self.names = metric_map_mod.MetricMap.load(group.metric_map_file)
         mapped = self.names.labels
         self.host_label = (mapped['fqdn'] if mapped['fqdn'] != 'fqdn'
@@ -94,7 +98,7 @@ class PrometheusDatasource(base.Datasource):
                     '[datasource] auth_type %s: %s' % (group.auth_type, exc))
 
     def describe(self):
-        return 'prometheus at %s' % self.url
+        return 'prometheus at %s' % self.shown_url
 
     # -- building queries ----------------------------------------------------
 
@@ -174,18 +178,18 @@ class PrometheusDatasource(base.Datasource):
         except (requests.RequestException, ks_exc.ConnectionError,
                 ks_exc.RequestTimeout) as exc:
             raise base.RetryableError('no answer from %s: %s: %s' % (
-                self.url, type(exc).__name__, exc))
+                self.shown_url, type(exc).__name__, exc))
         except ks_exc.ClientException as exc:
             # NOTE: keystoneauth could not get a token (bad credentials,
             # Keystone down): named, not retried here.
             raise base.DatasourceError('no token for %s: %s: %s' % (
-                self.url, type(exc).__name__, exc))
+                self.shown_url, type(exc).__name__, exc))
         if resp.status_code == 401 and self._keystone is not None:
             # The token expired or was revoked: the next attempt gets a
             # new one.
             self._keystone.invalidate()
             raise base.RetryableError('HTTP 401 from %s: token refused'
-                                      % self.url)
+                                      % self.shown_url)
         try:
             doc = resp.json()
         except ValueError:
@@ -200,7 +204,7 @@ class PrometheusDatasource(base.Datasource):
                 or (resp.status_code == 200 and not isinstance(doc, dict))
             ) else base.DatasourceError
             raise error('HTTP %d from %s%s' % (
-                resp.status_code, self.url,
+                resp.status_code, self.shown_url,
                 ': %s' % detail if detail else ''))
         return self._values(query, doc)
 
@@ -209,7 +213,7 @@ class PrometheusDatasource(base.Datasource):
         if not isinstance(data, dict) or data.get('resultType') != 'vector' \
                 or not isinstance(data.get('result'), list):
             raise base.RetryableError('unexpected answer from %s: not an '
-                                      'instant vector' % self.url)
+                                      'instant vector' % self.shown_url)
         label, strip = query.label, query.strip_port
         result = {}
         for sample in data['result']:
@@ -219,7 +223,7 @@ class PrometheusDatasource(base.Datasource):
             except (KeyError, TypeError, ValueError, IndexError,
                     AttributeError):
                 raise base.RetryableError('unexpected sample from %s: %r'
-                                          % (self.url, sample)[:300])
+                                          % (self.shown_url, sample)[:300])
             if value is None or math.isnan(number) or math.isinf(number):
                 continue
             if strip:

@@ -7,7 +7,6 @@ the API while it runs cannot be flipped back to SUCCEEDED by the runner.
 """
 
 import logging
-import os
 import re
 import uuid as uuid_mod
 
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import orm
 
+from decision_engine.common import files
 from decision_engine.common import states
 from decision_engine.common import timeutils
 from decision_engine.db import migration
@@ -113,7 +113,7 @@ class Store(plan_store.PlanStoreMixin):
         store = None
         try:
             if embedded:
-                os.makedirs(conf.state_path, exist_ok=True)
+                files.make_private_directory(conf.state_path)
             store = cls.from_conf(conf)
             if embedded:
                 store.upgrade()

@@ -5,6 +5,8 @@ import os
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from decision_engine.common import files
+
 SQLITE_NAME = 'decision-engine.sqlite'
 
 # The pip requirement that provides each SQLAlchemy driver, and the extra
@@ -86,6 +88,10 @@ def create_engine(url, timeout=10, pool_size=10):
                 raise ValueError(
                     'the directory of the SQLite store %s does not exist; '
                     'create it or set [DEFAULT] state_path' % directory)
+            # NOTE: SQLite creates the file with the process umask, and
+            # its -wal and -shm files with the file's own mode: 0600 here
+            # keeps every audit and plan the engine's own.
+            files.touch_private_file(database)
         engine = sa.create_engine(
             url, connect_args={'timeout': timeout,
                                'check_same_thread': False})

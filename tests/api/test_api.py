@@ -110,6 +110,18 @@ def test_bad_bodies(engine):
     assert engine.store.list_audits() == []
 
 
+def test_a_large_body_on_a_route_that_reads_none_is_413(engine):
+    """cheroot would read the whole unread body to keep the connection:
+    a declared 10 MB body on a body-less route is refused unread."""
+    with requests.Session() as session:
+        response = session.post(
+            engine.url + '/v1/action_plans/x/cancel',
+            data=b'a' * 2048, headers={'Content-Length': '10000000'},
+            timeout=10)
+        assert 'max_request_body_size' in error_of(response, 413)
+        assert response.headers['Connection'] == 'close'
+
+
 def test_unknown_ids_paths_and_methods(engine):
     assert 'no audit nope' in error_of(
         requests.get(engine.url + '/v1/audits/nope'), 404)
@@ -319,3 +331,16 @@ def test_model_lists_the_hypervisors_kept_out_of_decisions(engine):
     assert [(e['hostname'], e['uuid']) for e in summary['excluded']] == [
         ('compute-new-1', 'u-new'), ('ironic-compute-1', 'u-bm')]
     assert summary['nodes'] == 3 and summary['usage_source'] == 'flavors'
+
+
+def test_an_unknown_user_costs_a_bcrypt_check_too(monkeypatch):
+    """The answer's delay does not tell which user names exist."""
+    digest = bcrypt.hashpw(b's3cret', bcrypt.gensalt(4))
+    basic = auth.BasicAuth(None, {'admin': digest})
+    checks = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, 'checkpw', lambda password, hashed: (
+        checks.append(hashed[:7]) or real(password, hashed)))
+    assert not basic._check('nobody', b's3cret')
+    assert not basic._check('admin', b'wrong')
+    assert checks == [b'$2b$04$', b'$2b$04$']

@@ -46,6 +46,21 @@ def test_bad_value_exits_2_with_one_line(tmp_path, capsys, text, expected):
     assert 'Traceback' not in err
 
 
+@pytest.mark.parametrize('text', [
+    '[datasource]\nprometheus_url = ftp://u:cnrypw@h:9/\n',
+    '[DEFAULT]\nbad = 1\n[datasource]\nprometheus_url = cnrypw\n',
+])
+def test_a_secret_option_s_bad_value_is_not_shown(tmp_path, capsys, text):
+    path = tmp_path / 'bad.conf'
+    path.write_text(text)
+    with pytest.raises(SystemExit):
+        engine.parse_config(['--config-file', str(path)], conf=_conf())
+    err = capsys.readouterr().err
+    assert 'invalid value (secret, not shown) for option [datasource] ' \
+        'prometheus_url' in err
+    assert 'cnrypw' not in err
+
+
 def test_missing_config_file(tmp_path, capsys):
     with pytest.raises(SystemExit):
         engine.parse_config(['--config-file', str(tmp_path / 'x.conf')],
