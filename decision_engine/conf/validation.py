@@ -7,6 +7,7 @@ option and the value, instead of failing later inside a worker.
 """
 
 import glob
+from importlib import metadata as importlib_metadata
 import logging
 import os
 import re
@@ -32,7 +33,7 @@ def check_all(conf):
         except (ValueError, cfg.Error) as exc:
             raw = _raw_value(conf, group_name, name)
             reason = _reason(exc)
-            if _is_secret(conf, group_name, name):
+            if _is_secret(group_name, name):
                 # NOTE: a secret's value (a password, a URL with one) is
                 # never echoed, not even inside the reason.
                 if raw is not None:
@@ -45,14 +46,35 @@ def check_all(conf):
                 % (shown, group_name or 'DEFAULT', name, reason))
 
 
-def _is_secret(conf, group, name):
-    """Whether the option is ``secret=True``; unknown counts as secret."""
-    try:
-        # NOTE: oslo.config has no public accessor for an option's
-        # definition; its own log_opt_values() reads it this way.
-        return bool(conf._get_opt_info(name, group)['opt'].secret)
-    except Exception:
-        return True
+def _is_secret(group, name):
+    """Whether the option is ``secret=True``; unknown counts as secret.
+
+    The definitions come from the option lists every library publishes for
+    oslo-config-generator (entry points ``oslo.config.opts``, ours
+    included): oslo.config itself has no public accessor for a registered
+    option's definition. Only an invalid value gets here, so loading the
+    lists costs nothing on a good start.
+    """
+    wanted = group or 'DEFAULT'
+    for entry_point in importlib_metadata.entry_points(
+            group='oslo.config.opts'):
+        try:
+            listed = entry_point.load()()
+        except Exception:   # a broken plugin must not hide the real error
+            continue
+        for listed_group, opts in listed:
+            if _group_name(listed_group) != wanted:
+                continue
+            for opt in opts:
+                if name in (opt.dest, opt.name):
+                    return bool(opt.secret)
+    return True
+
+
+def _group_name(group):
+    if group is None:
+        return 'DEFAULT'
+    return getattr(group, 'name', group)
 
 
 def guard_reloads(conf, register_opts):
