@@ -34,8 +34,9 @@ def _mapping(loader, node, deep=False):
         except TypeError:       # an unhashable key: the base class says so
             break
         if duplicate:
+            line = key_node.start_mark.line + 1
             raise DocumentError('key %r appears twice in one mapping at '
-                                'line %d' % (key, key_node.start_mark.line + 1))
+                                'line %d' % (key, line))
     return _BASE.construct_mapping(loader, node, deep=deep)
 
 

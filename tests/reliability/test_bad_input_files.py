@@ -88,8 +88,7 @@ def test_broken_and_wrong_files_are_one_line_errors(tmp_path):
             refused += 1
     assert 'appears twice' in _refused('inventory',
                                        tmp_path / 'duplicate-key')
-    assert 'nest' in _refused('metric map',
-                                           tmp_path / 'nested-too-deep')
+    assert 'nest' in _refused('metric map', tmp_path / 'nested-too-deep')
     huge = tmp_path / 'huge.yaml'
     huge.write_text(''.join('- {hostname: compute-%d, driver: fake}\n' % i
                             for i in range(20000)))
