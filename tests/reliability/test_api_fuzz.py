@@ -7,6 +7,7 @@ a state machine. No answer is a 5xx, none holds a traceback, and every
 """
 
 import collections
+import time
 
 import hypothesis
 from hypothesis import strategies as st
@@ -53,6 +54,14 @@ poll_interval = 0.05
     made.start()
     made.notify.wait_for('READY')
     made.url = 'http://127.0.0.1:%d' % port
+    # NOTE: an audit with an action plan, for the links to lead to.
+    audit = requests.post(made.url + '/v1/audits', json={
+        'strategy': 'server_consolidation'}, timeout=10).json()
+    deadline = time.monotonic() + 60
+    while not requests.get(made.url + '/v1/audits/' + audit['uuid'],
+                           timeout=10).json()['last_action_plan_uuid']:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     yield made
     made.stop()
     log = made.log()
@@ -63,6 +72,7 @@ class Tally:
     def __init__(self):
         self.calls = 0
         self.by_class = collections.Counter()
+        self.ok_plans = 0
         self.problems = []
 
     def check(self, case, response):
@@ -71,6 +81,8 @@ class Tally:
         self.by_class['%dxx' % (code // 100)] += 1
         text = response.text
         where = '%s %s -> %d' % (case.method, case.formatted_path, code)
+        if code < 300 and '/action_plans/' in case.formatted_path:
+            self.ok_plans += 1
         if code >= 500:
             self.problems.append('%s: %s' % (where, text[:200]))
         if 'Traceback' in text:
@@ -162,6 +174,9 @@ def test_stateful_links(engine):
     machine().runTest()
     figures.record('bad-input/api-stateful', runs=STATEFUL_RUNS,
                    requests=tally.calls, links=links,
+                   plan_calls_2xx=tally.ok_plans,
                    problems=len(tally.problems), **dict(tally.by_class))
     assert not tally.problems, tally.problems[:5]
     assert tally.calls >= STATEFUL_RUNS
+    # The links led to the action plan the fixture's audit made.
+    assert tally.ok_plans > 0
