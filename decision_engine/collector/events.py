@@ -247,14 +247,50 @@ def _aggregate_fields(data):
         raise BadEvent('the availability_zone metadata is not a name')
 
 
+#: deletions remembered across full builds, the newest kept.
+MAX_DELETED = 100000
+
+
 class Versions:
     """The version of the event that last set each element (see the
-    module); empty for elements a full build made (any event is newer)."""
+    module); none for elements only a full build set (any event is newer).
+    """
 
     def __init__(self):
         self.state = {}         # instance uuid / ('host'|'aggregate', name)
         self.host = {}          # instance uuid -> version of its host
         self.deleted = {}       # instance uuid / aggregate -> version
+
+    def copy(self):
+        other = Versions()
+        other.state = dict(self.state)
+        other.host = dict(self.host)
+        other.deleted = dict(self.deleted)
+        return other
+
+    def carried(self, model):
+        """These versions for a full build that began after the events
+        they come from, as ``model``: the build reflects those events, so
+        a redelivered or late copy of one stays stale (the broker delivers
+        again what was unacknowledged when a connection closed).
+        """
+        def present(key):
+            if isinstance(key, tuple):
+                kind, name = key
+                return (model.get_node_by_hostname(name) is not None
+                        if kind == 'host' else name in model.aggregates)
+            return key in model.instances
+
+        other = Versions()
+        other.state = {k: v for k, v in self.state.items() if present(k)}
+        other.host = {k: v for k, v in self.host.items()
+                      if k in model.instances}
+        deleted = self.deleted
+        if len(deleted) > MAX_DELETED:
+            deleted = dict(sorted(deleted.items(),
+                                  key=lambda item: item[1])[-MAX_DELETED:])
+        other.deleted = dict(deleted)
+        return other
 
     def newer(self, table, key, version):
         current = table.get(key)
