@@ -45,6 +45,16 @@ def check_bind(conf):
             'bind to 127.0.0.1' % host)
 
 
+def check_files(conf):
+    """Read the files the configured authentication needs, as the API
+    would at start.
+
+    :raises AuthConfigError: naming the file and what is wrong.
+    """
+    if conf.api.auth_strategy == 'http_basic':
+        load_htpasswd(conf.api.http_basic_auth_user_file)
+
+
 def load_htpasswd(path):
     """``{user: bcrypt hash}`` from an htpasswd file.
 
@@ -57,6 +67,9 @@ def load_htpasswd(path):
     except OSError as exc:
         raise AuthConfigError('cannot read [api] http_basic_auth_user_file '
                               '%s: %s' % (path, exc.strerror))
+    except UnicodeDecodeError as exc:
+        raise AuthConfigError('[api] http_basic_auth_user_file %s is not '
+                              'UTF-8 text (byte %d)' % (path, exc.start))
     for number, line in enumerate(lines, 1):
         line = line.strip()
         if not line or line.startswith('#'):

@@ -18,6 +18,18 @@ _ERRORS = {'400': _ok('Invalid request', _ERROR),
            '404': _ok('Unknown id', _ERROR)}
 
 
+def _links(**links):
+    """OpenAPI links: ``name=(operationId, runtime expression of uuid)``;
+    clients (and schemathesis' stateful tests) follow them."""
+    return {name: {'operationId': operation,
+                   'parameters': {'uuid': expression}}
+            for name, (operation, expression) in links.items()}
+
+
+def _linked(response, **links):
+    return dict(response, links=_links(**links))
+
+
 def document():
     audit_ref = {'$ref': '#/components/schemas/Audit'}
     uuid_param = [{'name': 'uuid', 'in': 'path', 'required': True,
@@ -39,6 +51,7 @@ def document():
                                  'responses': {'200': _ok('Metrics')}}},
             '/v1/audits': {
                 'get': {'summary': 'List audits',
+                        'operationId': 'listAudits',
                         'parameters': [
                             {'name': 'state', 'in': 'query',
                              'schema': {'enum': list(states.STATES)}},
@@ -46,15 +59,24 @@ def document():
                              'schema': {'type': 'integer', 'minimum': 1}},
                             {'name': 'marker', 'in': 'query',
                              'schema': {'type': 'string'}}],
-                        'responses': dict(_ERRORS, **{'200': _ok(
+                        'responses': dict(_ERRORS, **{'200': _linked(_ok(
                             'Audits', {'type': 'object', 'properties': {
                                 'audits': {'type': 'array',
-                                           'items': audit_ref}}})})},
+                                           'items': audit_ref}}}),
+                            ShowFirstAudit=(
+                                'showAudit',
+                                '$response.body#/audits/0/uuid'))})},
                 'post': {'summary': 'Create an audit',
+                         'operationId': 'createAudit',
                          'requestBody': {'required': True, 'content': {
                              'application/json': {'schema': create}}},
                          'responses': dict(_ERRORS, **{
-                             '201': _ok('Created', audit_ref),
+                             '201': _linked(
+                                 _ok('Created', audit_ref),
+                                 ShowAudit=('showAudit',
+                                            '$response.body#/uuid'),
+                                 CancelAudit=('cancelAudit',
+                                              '$response.body#/uuid')),
                              '409': _ok('The scope covers hosts of a '
                                         'running action plan (unless '
                                         '"force": true)', _ERROR),
@@ -62,9 +84,16 @@ def document():
             '/v1/audits/{uuid}': {
                 'parameters': uuid_param,
                 'get': {'summary': 'Show an audit and its action plans',
+                        'operationId': 'showAudit',
                         'responses': dict(_ERRORS, **{
-                            '200': _ok('Audit', audit_ref)})},
+                            '200': _linked(
+                                _ok('Audit', audit_ref),
+                                ShowActionPlan=(
+                                    'showActionPlan',
+                                    '$response.body#/last_action_plan_uuid'
+                                ))})},
                 'delete': {'summary': 'Cancel an audit',
+                           'operationId': 'cancelAudit',
                            'responses': dict(_ERRORS, **{
                                '200': _ok('Cancelled', audit_ref),
                                '409': _ok('Already ended', _ERROR)})}},
@@ -73,11 +102,19 @@ def document():
                 'get': {'summary': 'Show an action plan with its actions '
                                    '(state, reason, start, end and '
                                    'duration of each)',
+                        'operationId': 'showActionPlan',
                         'responses': dict(_ERRORS, **{
-                            '200': _ok('Action plan')})}},
+                            '200': _linked(
+                                _ok('Action plan'),
+                                StartActionPlan=('startActionPlan',
+                                                 '$response.body#/uuid'),
+                                CancelActionPlan=('cancelActionPlan',
+                                                  '$response.body#/uuid'))
+                        })}},
             '/v1/action_plans/{uuid}/start': {
                 'parameters': uuid_param,
                 'post': {'summary': 'Apply a RECOMMENDED action plan',
+                         'operationId': 'startActionPlan',
                          'responses': dict(_ERRORS, **{
                              '202': _ok('Accepted: PENDING or ONGOING'),
                              '409': _ok('Not RECOMMENDED, or a running '
@@ -85,7 +122,8 @@ def document():
                                         _ERROR)})}},
             '/v1/action_plans/{uuid}/cancel': {
                 'parameters': uuid_param,
-                'post': {'summary': 'Cancel an action plan: PENDING actions '
+                'post': {'operationId': 'cancelActionPlan',
+                         'summary': 'Cancel an action plan: PENDING actions '
                                     'are CANCELLED, ONGOING ones finish',
                          'responses': dict(_ERRORS, **{
                              '202': _ok('Accepted: CANCELLING or '

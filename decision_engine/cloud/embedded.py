@@ -44,6 +44,38 @@ class SimulatorStartError(RuntimeError):
     """The simulator child did not start listening."""
 
 
+class TopologyFileError(ValueError):
+    """``[simulator] topology_file`` cannot be used; one line says why."""
+
+
+def check_files(conf):
+    """Check ``[simulator] topology_file`` before the engine starts: it is
+    read and parsed as JSON here, its content is the simulator's to check.
+
+    Without this, a missing file only shows as failing model builds of an
+    engine that keeps running.
+
+    :raises TopologyFileError: naming the file and what is wrong.
+    """
+    path = conf.simulator.topology_file
+    if not (conf.simulator.embedded and path):
+        return
+    try:
+        with open(path, encoding='utf-8') as handle:
+            json.load(handle)
+    except OSError as exc:
+        raise TopologyFileError('[simulator] topology_file %s: cannot be '
+                                'read: %s' % (path, exc.strerror or exc))
+    except UnicodeDecodeError as exc:
+        raise TopologyFileError('[simulator] topology_file %s: not UTF-8 '
+                                'text (byte %d)' % (path, exc.start))
+    except (ValueError, RecursionError) as exc:
+        raise TopologyFileError('[simulator] topology_file %s: not valid '
+                                'JSON: %s' % (path, ' '.join(
+                                    str(exc).split()) or 'nested too '
+                                    'deeply'))
+
+
 class EmbeddedSimulator:
     """A ``decision-engine-simulator`` child process on a loopback port.
 

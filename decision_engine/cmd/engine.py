@@ -54,7 +54,11 @@ def preflight(conf):
     # time that eventlet must have patched first.
     from decision_engine.api import auth
     from decision_engine.api import server
+    from decision_engine.cloud import embedded
+    from decision_engine.collector import notifications
     from decision_engine.coordination import preflight as cluster_preflight
+    from decision_engine.datasources import base as datasource_base
+    from decision_engine.datasources import loader as datasource_loader
     from decision_engine.db import api as db_api
     from decision_engine.drivers import loader
     from decision_engine.drivers import power_state
@@ -67,13 +71,22 @@ def preflight(conf):
                             power_state.PowerStateTracker(1), nodes)
         if conf.api.enabled:
             auth.check_bind(conf)
+            auth.check_files(conf)
             server.check_listen(conf)
+        # NOTE: the datasource and its metric map as the manager loads them
+        # (no I/O but reading the map), and the simulator's topology file.
+        datasource_loader.load(conf, None)
+        embedded.check_files(conf)
+        notifications.check_transport_url(conf)
         # NOTE: the embedded SQLite store is created or migrated here, as
         # the engine would do at start; a server database is only read.
         db_api.Store.open_for_engine(conf).dispose()
     except (loader.DriverLoadError, auth.AuthConfigError,
             server.CannotListen, db_api.StoreUnavailable,
-            cluster_preflight.ClusterMisconfigured) as exc:
+            cluster_preflight.ClusterMisconfigured,
+            datasource_base.DatasourceError,
+            embedded.TopologyFileError,
+            notifications.BadTransportURL) as exc:
         sys.stderr.write('%s: error: %s\n' % (PROG, exc))
         raise SystemExit(2)
 

@@ -79,6 +79,11 @@ AGGREGATE = frozenset(('aggregate.create.end', 'aggregate.delete.end',
 HANDLED = HOST_SETTING | STATE_ONLY | INSTANCE_DELETE | SERVICE | AGGREGATE
 
 
+#: the largest flavor size taken (vCPUs, MiB, GiB); Nova's own limit on
+#: flavors is smaller.
+MAX_AMOUNT = 2 ** 31 - 1
+
+
 class BadEvent(ValueError):
     """A notification of a handled type whose payload lacks a field."""
 
@@ -144,10 +149,10 @@ def parse(event_type, payload, metadata):
     if event_type in SERVICE:
         key = ('host', _str(data, 'host'))
         _str(data, 'binary')
+        _service_fields(data)
     elif event_type in AGGREGATE:
         key = ('aggregate', _str(data, 'name'))
-        if not isinstance(data.get('hosts') or [], list):
-            raise BadEvent("payload field 'hosts' is not a list")
+        _aggregate_fields(data)
     else:
         key = ('instance', _str(data, 'uuid'))
         if event_type not in INSTANCE_DELETE:
@@ -164,44 +169,128 @@ def parse(event_type, payload, metadata):
                  metadata.get('message_id'))
 
 
+def _optional(data, field, kind, what):
+    value = data.get(field)
+    if value is not None and not isinstance(value, kind):
+        raise BadEvent('payload field %r is not %s' % (field, what))
+    return value
+
+
+def _amount(flavor, field, required=True):
+    """A flavor's size: a whole number, 0 or more (Nova's IntegerField)."""
+    value = flavor.get(field)
+    if value is None and not required:
+        return 0
+    if type(value) is not int or not 0 <= value <= MAX_AMOUNT:
+        raise BadEvent('the flavor lacks a whole %s from 0 to %d'
+                       % (field, MAX_AMOUNT))
+    return value
+
+
+def _str_map(data, field, what):
+    value = data.get(field) or {}
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str)
+            for k, v in value.items()):
+        raise BadEvent('%s is not a mapping of strings' % what)
+    return dict(value)
+
+
 def _instance_fields(data):
-    """The model's instance fields from an ``InstancePayload``."""
+    """The model's instance fields from an ``InstancePayload``.
+
+    Every field is checked for Nova's type (an event of a wrong shape is
+    dropped whole, never half applied).
+    """
     flavor = _data(data.get('flavor'), 'the flavor')
-    try:
-        fields = dict(
-            uuid=_str(data, 'uuid'),
-            name=data.get('display_name'),
-            state=_str(data, 'state'),
-            project_id=_str(data, 'tenant_id'),
-            vcpus=int(flavor['vcpus']),
-            memory_mb=int(flavor['memory_mb']),
-            disk_gb=int(flavor['root_gb']),
-            ephemeral_gb=int(flavor.get('ephemeral_gb') or 0),
-            swap_mb=int(flavor.get('swap') or 0),
-            metadata=dict(data.get('metadata') or {}),
-            locked=bool(data.get('locked', False)),
-            created=data.get('created_at'),
-            # NOTE: Nova's payload carries the instance's image_ref, empty
-            # for a server booted from a volume, whose root disk Placement
-            # does not hold (see decision_engine.model.allocation).
-            volume_backed=not data.get('image_uuid'),
-            extra_specs=dict(flavor.get('extra_specs') or {}))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BadEvent('the flavor lacks a numeric %s' % exc)
+    fields = dict(
+        uuid=_str(data, 'uuid'),
+        name=_optional(data, 'display_name', str, 'a string'),
+        state=_str(data, 'state'),
+        project_id=_str(data, 'tenant_id'),
+        vcpus=_amount(flavor, 'vcpus'),
+        memory_mb=_amount(flavor, 'memory_mb'),
+        disk_gb=_amount(flavor, 'root_gb'),
+        ephemeral_gb=_amount(flavor, 'ephemeral_gb', required=False),
+        swap_mb=_amount(flavor, 'swap', required=False),
+        metadata=_str_map(data, 'metadata', "payload field 'metadata'"),
+        locked=bool(_optional(data, 'locked', bool, 'a boolean')),
+        created=_optional(data, 'created_at', str, 'a string'),
+        # NOTE: Nova's payload carries the instance's image_ref, empty
+        # for a server booted from a volume, whose root disk Placement
+        # does not hold (see decision_engine.model.allocation).
+        volume_backed=not _optional(data, 'image_uuid', str, 'a string'),
+        extra_specs=_str_map(flavor, 'extra_specs',
+                             "the flavor's extra_specs"))
     host = data.get('host')
-    if host is not None and not isinstance(host, str):
-        raise BadEvent("payload field 'host' is not a string")
+    if host is not None and (not isinstance(host, str) or not host):
+        raise BadEvent("payload field 'host' is not a host name")
     return fields, host
+
+
+def _service_fields(data):
+    for field in ('disabled', 'forced_down'):
+        _optional(data, field, bool, 'a boolean')
+    _optional(data, 'disabled_reason', str, 'a string')
+
+
+def _aggregate_fields(data):
+    hosts = data.get('hosts') or []
+    if not isinstance(hosts, list) or not all(
+            isinstance(h, str) and h for h in hosts):
+        raise BadEvent("payload field 'hosts' is not a list of host names")
+    metadata = data.get('metadata') or {}
+    if not isinstance(metadata, dict):
+        raise BadEvent("payload field 'metadata' is not a mapping")
+    zone = metadata.get('availability_zone')
+    if zone is not None and (not isinstance(zone, str) or not zone):
+        raise BadEvent('the availability_zone metadata is not a name')
+
+
+#: deletions remembered across full builds, the newest kept.
+MAX_DELETED = 100000
 
 
 class Versions:
     """The version of the event that last set each element (see the
-    module); empty for elements a full build made (any event is newer)."""
+    module); none for elements only a full build set (any event is newer).
+    """
 
     def __init__(self):
         self.state = {}         # instance uuid / ('host'|'aggregate', name)
         self.host = {}          # instance uuid -> version of its host
         self.deleted = {}       # instance uuid / aggregate -> version
+
+    def copy(self):
+        other = Versions()
+        other.state = dict(self.state)
+        other.host = dict(self.host)
+        other.deleted = dict(self.deleted)
+        return other
+
+    def carried(self, model):
+        """These versions for a full build that began after the events
+        they come from, as ``model``: the build reflects those events, so
+        a redelivered or late copy of one stays stale (the broker delivers
+        again what was unacknowledged when a connection closed).
+        """
+        def present(key):
+            if isinstance(key, tuple):
+                kind, name = key
+                return (model.get_node_by_hostname(name) is not None
+                        if kind == 'host' else name in model.aggregates)
+            return key in model.instances
+
+        other = Versions()
+        other.state = {k: v for k, v in self.state.items() if present(k)}
+        other.host = {k: v for k, v in self.host.items()
+                      if k in model.instances}
+        deleted = self.deleted
+        if len(deleted) > MAX_DELETED:
+            deleted = dict(sorted(deleted.items(),
+                                  key=lambda item: item[1])[-MAX_DELETED:])
+        other.deleted = dict(deleted)
+        return other
 
     def newer(self, table, key, version):
         current = table.get(key)

@@ -13,7 +13,10 @@ takes the new model, replays the held events onto it in arrival order
 (each event carries the whole element and versions drop the ones already
 reflected, so nothing is lost and nothing counts twice) and swaps it in.
 Events keep being applied to the old model during the build, so it stays
-fresh until then.
+fresh until then. The versions of the events applied before the build
+began are kept for the new model (the build reflects them): a copy the
+broker delivers again after a closed connection stays stale instead of
+rolling the new model back.
 
 Rebuild-only
 ------------
@@ -74,6 +77,8 @@ class LiveModel:
         self._model = None
         self._versions = events_mod.Versions()
         self._held = None
+        #: the versions when the running full build began.
+        self._versions_at_build = None
         self._gap_epoch = 0     # bumped at every gap
         self._build_epoch = None
         self._rebuild_only = True
@@ -104,6 +109,7 @@ class LiveModel:
     def begin_build(self):
         with self._lock:
             self._held = []
+            self._versions_at_build = self._versions.copy()
             self._build_epoch = self._gap_epoch
 
     def finish_build(self, model):
@@ -116,7 +122,12 @@ class LiveModel:
         refetch = []
         with self._lock:
             held, self._held = self._held or [], None
-            versions = events_mod.Versions()
+            # NOTE: what events applied before the build began set stays:
+            # the build reflects them, so a late or redelivered copy of one
+            # must not roll the new model back. Held events are replayed.
+            before = self._versions_at_build or events_mod.Versions()
+            self._versions_at_build = None
+            versions = before.carried(model)
             for event in held:
                 outcome = events_mod.apply(model, versions, event)
                 if isinstance(outcome, tuple):
@@ -138,6 +149,7 @@ class LiveModel:
     def build_failed(self):
         with self._lock:
             self._held = None
+            self._versions_at_build = None
             self._build_epoch = None
 
     # -- events --------------------------------------------------------------

@@ -37,6 +37,40 @@ LOG = logging.getLogger(__name__)
 RABBIT_LOGGER = 'oslo.messaging._drivers.impl_rabbit'
 
 
+class BadTransportURL(ValueError):
+    """``[notifications] transport_url`` cannot work; one line, without
+    the URL (it may hold a password)."""
+
+
+def check_transport_url(conf):
+    """Check ``[notifications] transport_url`` names a transport
+    oslo.messaging has, before the engine starts (a broker that is down is
+    not an error: the listener connects in the background).
+
+    :raises BadTransportURL: naming the option and what is wrong.
+    """
+    url = conf.notifications.transport_url
+    if not (conf.collector.enabled and url):
+        return
+    from importlib import metadata
+
+    import oslo_messaging
+
+    try:
+        parsed = oslo_messaging.TransportURL.parse(conf, url)
+    except oslo_messaging.InvalidTransportURL:
+        raise BadTransportURL('[notifications] transport_url is not a '
+                              'valid transport URL')
+    # NOTE: the entry points' names only: loading them (stevedore) logs a
+    # warning for each optional driver whose library is absent (kafka).
+    known = sorted({point.name for point in metadata.entry_points(
+        group='oslo.messaging.drivers')})
+    if parsed.transport not in known:
+        raise BadTransportURL(
+            '[notifications] transport_url names the unknown transport %r '
+            '(available: %s)' % (parsed.transport, ', '.join(known)))
+
+
 def pool_name(conf):
     return conf.notifications.pool or 'decision-engine-%s' % conf.host
 

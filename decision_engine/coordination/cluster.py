@@ -25,6 +25,7 @@ service (audits, keyed by uuid).
 import dataclasses
 import logging
 import threading
+import time
 
 import tooz
 from tooz import coordination as tooz_coordination
@@ -136,6 +137,9 @@ class Cluster:
         self._won = False
         self._stopping = threading.Event()
         self._heart = None
+        #: until when (monotonic) the ring keeps the members it had before
+        #: this engine had to join again; see watch().
+        self._rejoin_grace = 0.0
 
     # -- life cycle ----------------------------------------------------------
 
@@ -283,8 +287,7 @@ class Cluster:
                         'service (restarted?); creating it again')
             self._create_group()
             self._join()
-            # NOTE: keep the last ring until the others are back in the
-            # group: a ring of this engine alone would poll every node.
+            self._rejoined()
             return
         for member in listed:
             member = _text(member)
@@ -296,6 +299,7 @@ class Cluster:
             LOG.warning('This engine was dropped from the cluster; '
                         'joining again')
             self._join()
+            self._rejoined()
             members[self.member] = self.capabilities
         for member, caps in members.items():
             if caps is None:
@@ -304,6 +308,12 @@ class Cluster:
                         self.group, member.encode()).get()
                 except tooz_coordination.MemberNotJoined:
                     members[member] = {}
+        if time.monotonic() < self._rejoin_grace:
+            # NOTE: the others rejoin one by one, each when its own watch
+            # or heartbeat notices: until they had the time to, the ring
+            # keeps them, or every engine back first would poll every node.
+            for member, caps in self._members.items():
+                members.setdefault(member, caps)
         self._refresh_leader(members)
         with self._lock:
             joined = set(members) - set(self._members)
@@ -325,6 +335,13 @@ class Cluster:
                 listener(joined, left)
             except Exception:
                 LOG.exception('Cluster listener %r failed', listener)
+
+    def _rejoined(self):
+        """This engine joined again (the service lost the group or our
+        entry): the members it had keep their place on the ring for
+        ``membership_timeout`` (a dead one is noticed after that)."""
+        self._rejoin_grace = time.monotonic() + \
+            self.conf.coordination.membership_timeout
 
     def _elected(self, event):
         self._won = True

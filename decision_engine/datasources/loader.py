@@ -23,6 +23,12 @@ def load(conf, pool):
     group = conf.datasource
     if group.name == 'prometheus' and not group.prometheus_url:
         return None
+    # NOTE: checked first: stevedore logs a failed load at WARNING, which
+    # before logging is set up is a second line on stderr.
+    if group.name not in available():
+        raise base.DatasourceError(
+            'unknown [datasource] name %r (available: %s)'
+            % (group.name, ', '.join(available())))
     try:
         ext = stevedore.DriverManager(NAMESPACE, group.name,
                                       invoke_on_load=False)

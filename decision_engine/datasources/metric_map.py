@@ -13,7 +13,7 @@ Anything not named keeps its default name. Unknown keys are refused, so a
 typo does not silently fall back to a default.
 """
 
-import yaml
+from decision_engine.common import yaml_files
 
 DEFAULT_METRICS = {
     'node_cpu_seconds_total': 'node_cpu_seconds_total',
@@ -53,9 +53,8 @@ class MetricMap:
         if not path:
             return cls()
         try:
-            with open(path) as f:
-                doc = yaml.safe_load(f)
-        except (OSError, yaml.YAMLError) as exc:
+            doc = yaml_files.load(path)
+        except yaml_files.DocumentError as exc:
             raise InvalidMetricMap('[datasource] metric_map_file %s: %s'
                                    % (path, exc))
         doc = doc or {}
@@ -70,7 +69,8 @@ class MetricMap:
             if not isinstance(part, dict):
                 raise InvalidMetricMap('[datasource] metric_map_file %s: '
                                        '"%s" must be a mapping' % (path, key))
-            unknown = sorted(set(part) - set(defaults))
+            # NOTE: sorted by repr: YAML keys may be numbers as well as names.
+            unknown = sorted(set(part) - set(defaults), key=repr)
             if unknown:
                 raise InvalidMetricMap(
                     '[datasource] metric_map_file %s: unknown %s %s; known: '
@@ -81,6 +81,6 @@ class MetricMap:
             if bad:
                 raise InvalidMetricMap(
                     '[datasource] metric_map_file %s: %s %s must map to a '
-                    'non-empty name' % (path, key, ', '.join(bad)))
+                    'non-empty name' % (path, key, ', '.join(map(str, bad))))
             parts[key] = part
         return cls(parts['metrics'], parts['labels'])

@@ -13,9 +13,9 @@ nodes or a mapping with a ``nodes`` list. Each node has::
 Errors name the file, the node and the field, in one line.
 """
 
-import yaml
-
 from oslo_utils import strutils
+
+from decision_engine.common import yaml_files
 
 
 class InventoryError(ValueError):
@@ -55,16 +55,9 @@ def load(path):
     :raises InventoryError: with one line naming what is wrong.
     """
     try:
-        with open(path, encoding='utf-8') as f:
-            data = yaml.safe_load(f)
-    except OSError as exc:
-        raise InventoryError('inventory %s: cannot be read: %s'
-                             % (path, exc.strerror or exc))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, 'problem_mark', None)
-        where = ' at line %d' % (mark.line + 1) if mark else ''
-        raise InventoryError('inventory %s: not valid YAML%s: %s'
-                             % (path, where, getattr(exc, 'problem', exc)))
+        data = yaml_files.load(path)
+    except yaml_files.DocumentError as exc:
+        raise InventoryError('inventory %s: %s' % (path, exc))
     return parse(data, path)
 
 

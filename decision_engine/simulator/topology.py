@@ -127,9 +127,12 @@ class Topology:
     @classmethod
     def from_json(cls, text):
         try:
-            doc = json.loads(text)
+            doc = json.loads(text, object_pairs_hook=_unique_keys,
+                             parse_constant=_no_constant)
         except ValueError as exc:
             raise TopologyError('topology: not valid JSON: %s' % exc)
+        except RecursionError:
+            raise TopologyError('topology: nested too deeply to be read')
         return cls.from_dict(doc)
 
     @classmethod
@@ -199,3 +202,18 @@ class Topology:
                 abort('hosts[%d].availability_zone' % i,
                       '%r is not the zone of any aggregate holding %r'
                       % (host.availability_zone, host.hostname))
+
+
+def _unique_keys(pairs):
+    """A JSON object, refusing a key given twice (json keeps the last)."""
+    doc = {}
+    for key, value in pairs:
+        if key in doc:
+            raise ValueError('key %r appears twice in one object' % key)
+        doc[key] = value
+    return doc
+
+
+def _no_constant(name):
+    # NOTE: NaN and Infinity are not JSON (RFC 8259).
+    raise ValueError('%s is not a JSON number' % name)

@@ -120,14 +120,12 @@ def test_bad_inventory_exits_nonzero_with_one_line(tmp_path):
 
 
 def test_failed_start_exits_1_once_without_traceback(engine):
-    """A failure only the worker can see (the API's htpasswd file, read
-    when the API starts) stops the daemon with status 1 instead of a
-    worker restarted forever."""
-    users = engine.tmp / 'htpasswd'
-    users.write_text('admin:not-a-bcrypt-hash\n')
+    """A failure only the worker can see (keystonemiddleware loading its
+    auth plugin when the API starts) stops the daemon with status 1
+    instead of a worker restarted forever."""
     engine.write_config(extra='[api]\nenabled = true\nport = 0\n'
-                              'auth_strategy = http_basic\n'
-                              'http_basic_auth_user_file = %s\n' % users)
+                              'auth_strategy = keystone\n'
+                              '[keystone_authtoken]\nauth_type = nope\n')
     engine.config_path.write_text(engine.config_path.read_text().replace(
         '[api]\nenabled = false\n', ''))
     engine.start()
@@ -135,8 +133,29 @@ def test_failed_start_exits_1_once_without_traceback(engine):
     output = engine.output()
     assert 'Traceback' not in output
     log = engine.log()
-    assert log.count('decision-engine failed to start: AuthConfigError') == 1
-    assert 'the hash of user admin' in log
+    assert log.count('decision-engine failed to start: NoMatchingPlugin') \
+        == 1
+    assert 'The plugin nope could not be found' in log
+
+
+def test_bad_htpasswd_fails_before_the_fork(tmp_path):
+    """The API's htpasswd file is read by the pre-flight: status 2 and one
+    line, no worker started."""
+    engine = EngineProcess(tmp_path)
+    users = tmp_path / 'htpasswd'
+    users.write_text('admin:not-a-bcrypt-hash\n')
+    engine.write_config(extra='[api]\nenabled = true\nport = 0\n'
+                              'auth_strategy = http_basic\n'
+                              'http_basic_auth_user_file = %s\n' % users)
+    engine.config_path.write_text(engine.config_path.read_text().replace(
+        '[api]\nenabled = false\n', ''))
+    try:
+        engine.start()
+        assert engine.proc.wait(GUARD) == 2
+        lines = engine.output().splitlines()
+        assert len(lines) == 1 and 'the hash of user admin' in lines[0]
+    finally:
+        engine.stop()
 
 
 def test_api_port_in_use_fails_before_the_fork(engine):

@@ -287,3 +287,30 @@ def test_rabbit_driver_logger_is_the_one_watched():
     source = inspect.getsource(impl_rabbit)
     assert 'Reconnected to AMQP server' in source
     assert 'is unreachable' in source
+
+
+def test_a_redelivered_event_does_not_roll_a_new_full_build_back(nova):
+    """The broker delivers again what was not acknowledged when a
+    connection closed: a copy of an event applied before a full build began
+    arrives after the build and must stay stale."""
+    live_model = live_mod.LiveModel()
+    live_model.finish_build(_model())
+    created = nova.instance('instance.create.end', A)
+    off = nova.instance('instance.power_off.end', A, state='stopped')
+    on = nova.instance('instance.power_on.end', A, state='active')
+    for triple in (created, off, on):
+        assert live_model.apply(events.parse(*triple)) == events.APPLIED
+    live_model.begin_build()
+    built = _model()
+    built.add_instance(live_model.snapshot().get_instance(A).copy())
+    live_model.finish_build(built)
+    assert live_model.apply(events.parse(*off)) == events.STALE
+    assert live_model.snapshot().get_instance(A).state == 'active'
+    # An event held during a build is still replayed onto the new model.
+    live_model.begin_build()
+    paused = nova.instance('instance.pause.end', A, state='paused')
+    assert live_model.apply(events.parse(*paused)) == events.APPLIED
+    rebuilt = _model()
+    rebuilt.add_instance(built.get_instance(A).copy())
+    live_model.finish_build(rebuilt)
+    assert live_model.snapshot().get_instance(A).state == 'paused'
