@@ -146,15 +146,20 @@ class ConductorManager:
         self.cloud = connection_mod.SharedCloud(conf, max(
             self.pool.size, conf.collector.build_workers,
             conf.power.sync_workers))
-        self.tracker = power_state.PowerStateTracker(conf.power.max_retries)
+        # NOTE: in a cluster the failures of each node are kept in the
+        # store too, so a node that moves keeps its count and flag.
+        self.tracker = power_state.PowerStateTracker(
+            conf.power.max_retries,
+            ledger=self.store if self.cluster.enabled else None,
+            engine=conf.host)
         self.drivers = loader.load_drivers(
             conf, self.pool, self.tracker, loader.load_nodes(conf),
             cloud=self.cloud)
         for driver in self.drivers.values():
             driver.owns = self.cluster.owns
         tasks = periodics.collect(self, prefix='manager')
-        if self.cluster.enabled:
-            tasks += periodics.collect(self.cluster, prefix='coordination')
+        # NOTE: an engine alone is its own leader: it runs the chores too.
+        tasks += periodics.collect(self.cluster, prefix='coordination')
         for name, driver in self.drivers.items():
             tasks += periodics.collect(driver,
                                        prefix='power_driver.%s' % name)
