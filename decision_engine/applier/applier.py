@@ -18,7 +18,9 @@ Resume: at :meth:`start` the plans this engine (``[DEFAULT] host``) left
 PENDING, ONGOING or CANCELLING go on. An action left ONGOING is never
 replayed blindly: its plugin's ``resume()`` reads the cloud (a migration:
 already on the destination -> SUCCEEDED, still moving -> poll again, idle
-on the source -> run again, after its pre-condition).
+on the source -> run again, after its pre-condition). In a cluster the
+same path resumes the plans of an engine that left
+(:mod:`.cluster_plans`).
 """
 
 import logging

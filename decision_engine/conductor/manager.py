@@ -18,7 +18,9 @@ into the manager):
    models it hands out;
 6. the metrics gatherer of the configured datasource (none without
    ``[datasource] prometheus_url``), and the audit service it is handed to;
-7. the applier (it resumes the plans this engine left running);
+7. the applier (it resumes the plans this engine left running); in a
+   cluster, the plan claims too (plans the ring gives this engine, and
+   the running plans of engines that left);
 8. the HTTP API server (``[api] enabled``);
 9. one ``futurist.periodics.PeriodicWorker`` running the periodic tasks of
    the manager, the drivers, the collector and the audit service on the
