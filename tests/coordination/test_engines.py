@@ -30,6 +30,8 @@ from tooz import hashring
 
 from decision_engine.common import states
 from decision_engine.simulator import bmc
+from decision_engine.simulator import Simulator
+from decision_engine.simulator import Topology
 from tests.fixtures import bmc_farm
 from tests.fixtures import coordination
 from tests.fixtures import dbfixtures
@@ -58,6 +60,16 @@ def store_url():
 
 
 @pytest.fixture
+def sim():
+    """The engines' cloud: their audits run on a real model of it."""
+    simulator = Simulator(Topology.generate(hosts=3, instances=6,
+                                            aggregates=1, azs=1, seed=5))
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
 def farm():
     farm = bmc.BMCFarm(len(NODES), latency_ms=20, username='admin',
                        password=bmc_farm.PASSWORD).start()
@@ -78,7 +90,7 @@ class Engine(engine_process.EngineProcess):
     polling the farm's BMCs."""
 
     def __init__(self, tmp_path, host, backend, store_url, prefix,
-                 membership_timeout, farm):
+                 membership_timeout, farm, sim):
         super().__init__(tmp_path / host)
         self.host = host
         self.port = coordination.free_port()
@@ -102,10 +114,28 @@ ring_replicas = {REPLICAS}
 [audit]
 continuous_check_interval = 1
 min_continuous_interval = 2
+
+[collector]
+period = 3600
+max_age = 3600
+
+[nova]
+auth_type = password
+auth_url = {sim.auth_url}
+username = admin
+password = secret
+project_name = admin
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+
+[placement]
+region_name = RegionOne
 """)
         self.config_path.write_text(self.config_path.read_text().replace(
             '[api]\nenabled = false\n',
             '[api]\nenabled = true\nport = %d\n' % self.port).replace(
+            '[collector]\nenabled = false\n', '').replace(
             'enabled_power_drivers = fake',
             'enabled_power_drivers = %s' % DRIVER))
         self.inventory_path.write_text(''.join(
@@ -126,13 +156,13 @@ min_continuous_interval = 2
 
 
 @pytest.fixture
-def cluster(tmp_path, backend, store_url, farm):
+def cluster(tmp_path, backend, store_url, farm, sim):
     prefix = coordination.unique_prefix()
     started = []
 
     def start(count=3, membership_timeout=MEMBERSHIP_TIMEOUT):
         engines = [Engine(tmp_path, 'engine-%d' % i, backend, store_url,
-                          prefix, membership_timeout, farm)
+                          prefix, membership_timeout, farm, sim)
                    for i in range(count)]
         for engine in engines:
             engine.start()
@@ -283,6 +313,8 @@ def test_each_node_polled_by_one_engine_and_sigkill_moves_work(
     rows = wait_final(store_url, pending + [running['uuid']])
     for uuid in pending + [running['uuid']]:
         assert rows[uuid].owner in {s.host for s in survivors}, rows[uuid]
+        # On a real model of the cloud, not "no model".
+        assert rows[uuid].state == states.SUCCEEDED, rows[uuid]
     # The audit the dead engine was running ran again, once, elsewhere.
     assert rows[running['uuid']].runs == 2
     assert sum(s.status()['cluster']['takeovers'].get('audits', 0)
@@ -368,12 +400,12 @@ def test_continuous_slots_run_once_across_the_cluster(cluster, store_url):
 
 @pytest.mark.parametrize('kind', coordination.BACKENDS)
 def test_engines_rejoin_after_the_backend_restarts(kind, tmp_path,
-                                                   store_url, farm):
+                                                   store_url, farm, sim):
     server = coordination.own_server(kind, tmp_path).start()
     prefix = coordination.unique_prefix()
     engines = [Engine(tmp_path, 'engine-%d' % i,
                       coordination.url_of(kind, server), store_url, prefix,
-                      MEMBERSHIP_TIMEOUT, farm) for i in range(3)]
+                      MEMBERSHIP_TIMEOUT, farm, sim) for i in range(3)]
     hosts = {e.host for e in engines}
     try:
         for engine in engines:
