@@ -18,7 +18,9 @@ Resume: at :meth:`start` the plans this engine (``[DEFAULT] host``) left
 PENDING, ONGOING or CANCELLING go on. An action left ONGOING is never
 replayed blindly: its plugin's ``resume()`` reads the cloud (a migration:
 already on the destination -> SUCCEEDED, still moving -> poll again, idle
-on the source -> run again, after its pre-condition).
+on the source -> run again, after its pre-condition). In a cluster the
+same path resumes the plans of an engine that left
+(:mod:`.cluster_plans`).
 """
 
 import logging
@@ -50,7 +52,7 @@ class ApplierStopped(RuntimeError):
 class Applier:
 
     def __init__(self, conf, store, pool, context, loader=None,
-                 on_plan_end=None, owner=None):
+                 on_plan_end=None, owner=None, placement=None):
         self.conf = conf
         self.store = store
         self.pool = pool
@@ -58,8 +60,12 @@ class Applier:
         self.loader = loader or loader_mod.ActionLoader()
         self.on_plan_end = on_plan_end
         self.owner = owner or conf.host
+        #: ``placement(plan_uuid)``: the engine that runs a plan started
+        #: here (the cluster ring's owner of its uuid; None: this one).
+        self.placement = placement
         self._lock = threading.RLock()
         self._runs = {}
+        self._launching = set()
         self._done = {}
         self._ongoing = 0
         self._migrations_on = {}
@@ -78,8 +84,7 @@ class Applier:
         for plan in self.store.list_plans(st.PLAN_RUNNING, owner=self.owner):
             LOG.warning('Resuming action plan %s (%s when this engine '
                         'stopped)', plan['uuid'], plan['state'])
-            self._stats['plans_resumed'] += 1
-            self._launch(plan)
+            self.adopt(plan, resumed=True)
 
     def stop(self, timeout=None):
         """Dispatch nothing more. Steps running on the pool finish (the
@@ -102,11 +107,45 @@ class Applier:
         """
         if not self._running:
             raise ApplierStopped('the applier is not running')
-        plan = self.store.start_plan(plan_uuid, self.owner)
+        owner = (self.placement(plan_uuid) if self.placement else None) \
+            or self.owner
+        plan = self.store.start_plan(plan_uuid, owner)
+        if owner != self.owner:
+            # NOTE: the owner's claim periodic picks it up (a cluster: any
+            # engine's API accepts the start, the ring's owner runs it).
+            LOG.info('Action plan %s started; engine %s runs it',
+                     plan_uuid, owner)
+            return plan
         with self._lock:
             self._stats['plans_started'] += 1
-        self._launch(plan)
+        self.adopt(plan)
         return self.store.get_action_plan(plan_uuid)
+
+    def adopt(self, plan, resumed=False):
+        """Run ``plan`` (PENDING, ONGOING or CANCELLING, owned by this
+        engine in the store) unless it already runs here. ONGOING actions
+        go through the resume path: the cloud says whether each is done,
+        still moving or to run again.
+
+        :returns: whether it was launched here now.
+        """
+        with self._lock:
+            if not self._running or plan['uuid'] in self._runs \
+                    or plan['uuid'] in self._launching:
+                return False
+            self._launching.add(plan['uuid'])
+            if resumed:
+                self._stats['plans_resumed'] += 1
+        try:
+            self._launch(plan)
+        finally:
+            with self._lock:
+                self._launching.discard(plan['uuid'])
+        return True
+
+    def is_running(self, plan_uuid):
+        with self._lock:
+            return plan_uuid in self._runs or plan_uuid in self._launching
 
     def cancel_plan(self, plan_uuid):
         """PENDING actions become CANCELLED, ONGOING ones finish, then the
@@ -160,34 +199,12 @@ class Applier:
 
     def statistics(self):
         """:returns: :class:`ApplierStatistics`."""
-        try:
-            in_store = {'%s/%s' % key: n for key, n in sorted(
-                self.store.count_actions_by_state().items())}
-        except Exception as exc:   # the store is down: say so, go on
-            LOG.warning('Cannot count the actions in the store: %s', exc)
-            in_store = {}
+        # NOTE: the store first, outside the lock.
+        in_store = statistics_mod.actions_in_store(self.store)
         with self._lock:
-            stats = dict(self._stats)
-            return ApplierStatistics(
-                plans_started=stats['plans_started'],
-                plans_resumed=stats['plans_resumed'],
-                plans_running=len(self._runs),
-                plans_ended=dict(stats['plans_ended']),
-                actions_ongoing=self._ongoing,
-                migrations_in_flight=sum(
-                    len([p for p in run.dispatched | run.resuming
-                         if p in run.migration_hosts])
-                    for run in self._runs.values()),
-                actions_ended={'%s/%s' % key: n for key, n in sorted(
-                    stats['actions_ended'].items())},
-                actions_in_store=in_store,
-                peak_parallel=stats['peak_parallel'],
-                peak_migrations=stats['peak_migrations'],
-                last_plan_seconds=stats['last_plan_seconds'],
-                model_refresh=dict(stats['model_refresh'])
-                if stats['model_refresh'] else None,
-                waiting_tasks=self._dispatcher.pending_timers(),
-                pool_refusals=self._dispatcher.refused)
+            return statistics_mod.collect(
+                in_store, dict(self._stats), list(self._runs.values()),
+                self._ongoing, self._dispatcher)
 
     # -- running plans --------------------------------------------------------
 
@@ -304,10 +321,11 @@ class Applier:
     def _step_start(self, run, position):
         now = timeutils.utcnow()
         if not self.store.transition_action(
-                run.uuid, position, [st.PENDING], state=st.ONGOING,
-                started_at=now):
+                run.uuid, position, [st.PENDING], owner=self.owner,
+                state=st.ONGOING, started_at=now):
             # NOTE: the plan was cancelled after this step was handed to
-            # the pool; the store already says CANCELLED.
+            # the pool (the store already says CANCELLED), or another
+            # engine took the plan over (it runs the action).
             self._finish(run, position, st.CANCELLED, None, stored=True)
             return
         try:
@@ -446,8 +464,10 @@ class Applier:
         reason = run.summary() or 'no actions'
         if run.stopped_by is not None:
             reason += '; stopped after action %d failed' % run.stopped_by
-        self.store.transition_plan(
-            run.uuid, [st.ONGOING, st.CANCELLING], state=state,
+        # NOTE: only while this engine owns it: a plan taken over by
+        # another engine is ended there.
+        self.store.transition_plan_of(
+            run.uuid, self.owner, [st.ONGOING, st.CANCELLING], state=state,
             state_reason=reason, finished_at=timeutils.utcnow())
         seconds = time.monotonic() - run.started
         with self._lock:

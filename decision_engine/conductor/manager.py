@@ -18,7 +18,9 @@ into the manager):
    models it hands out;
 6. the metrics gatherer of the configured datasource (none without
    ``[datasource] prometheus_url``), and the audit service it is handed to;
-7. the applier (it resumes the plans this engine left running);
+7. the applier (it resumes the plans this engine left running); in a
+   cluster, the plan claims too (plans the ring gives this engine, and
+   the running plans of engines that left);
 8. the HTTP API server (``[api] enabled``);
 9. one ``futurist.periodics.PeriodicWorker`` running the periodic tasks of
    the manager, the drivers, the collector and the audit service on the
@@ -41,6 +43,7 @@ from decision_engine.api import auth as api_auth
 from decision_engine.api import engine_api as engine_api_mod
 from decision_engine.api import server as api_server
 from decision_engine.applier import applier as applier_mod
+from decision_engine.applier import cluster_plans
 from decision_engine.applier.actions import base as action_base
 from decision_engine.audit import runner as audit_runner
 from decision_engine.audit import service as audit_service_mod
@@ -100,6 +103,7 @@ class ConductorManager:
         self.metrics = None
         self.audits = None
         self.applier = None
+        self.plan_claims = None
         self.cluster = None
         self.api_server = None
         self.periodic_tasks = []
@@ -146,15 +150,20 @@ class ConductorManager:
         self.cloud = connection_mod.SharedCloud(conf, max(
             self.pool.size, conf.collector.build_workers,
             conf.power.sync_workers))
-        self.tracker = power_state.PowerStateTracker(conf.power.max_retries)
+        # NOTE: in a cluster the failures of each node are kept in the
+        # store too, so a node that moves keeps its count and flag.
+        self.tracker = power_state.PowerStateTracker(
+            conf.power.max_retries,
+            ledger=self.store if self.cluster.enabled else None,
+            engine=conf.host)
         self.drivers = loader.load_drivers(
             conf, self.pool, self.tracker, loader.load_nodes(conf),
             cloud=self.cloud)
         for driver in self.drivers.values():
             driver.owns = self.cluster.owns
         tasks = periodics.collect(self, prefix='manager')
-        if self.cluster.enabled:
-            tasks += periodics.collect(self.cluster, prefix='coordination')
+        # NOTE: an engine alone is its own leader: it runs the chores too.
+        tasks += periodics.collect(self.cluster, prefix='coordination')
         for name, driver in self.drivers.items():
             tasks += periodics.collect(driver,
                                        prefix='power_driver.%s' % name)
@@ -186,15 +195,22 @@ class ConductorManager:
                                       power_drivers=self.drivers,
                                       owns_cloud=False),
             on_plan_end=(lambda plan_uuid: collector.refresh_model())
-            if collector is not None else None)
+            if collector is not None else None,
+            placement=self.cluster.owner_of
+            if self.cluster.enabled else None)
         self.applier.start()
+        if self.cluster.enabled:
+            self.plan_claims = cluster_plans.PlanClaims(
+                conf, self.store, self.applier, self.cluster)
+            tasks += periodics.collect(self.plan_claims, prefix='applier')
         # NOTE: after the parts exist: a membership change makes the new
-        # owners poll their new nodes and claim orphaned audits at once.
+        # owners poll their new nodes, claim orphaned audits and resume
+        # the plans of engines that left, at once.
         self.cluster.add_listener(self._membership_changed)
-        # NOTE: the cluster-wide chores. TODO(applier, issue 14): expiring
-        # old plans and resuming the ONGOING plans of an engine that left
-        # go here and in _membership_changed once the applier has landed.
+        # NOTE: the cluster-wide chores, on the leader only.
         self.cluster.add_leader_chore(self.audits.requeue_all_orphans)
+        self.cluster.add_leader_chore(
+            lambda: cluster_plans.expire_recommended_plans(conf, self.store))
         if conf.api.enabled:
             self.api_server = api_server.start(conf, engine_api_mod.EngineAPI(
                 self.audits, self.store, self.collector, status=self.status,
@@ -221,6 +237,8 @@ class ConductorManager:
                 LOG.info('No free worker to poll the nodes gained by %s '
                          'at once; its next sweep will', driver.name)
         self.audits.claim_cluster_audits()
+        if self.plan_claims is not None:
+            self.plan_claims.claim()
 
     def _release(self, timeout=0):
         """Release every part built so far, in the reverse order.
@@ -230,6 +248,10 @@ class ConductorManager:
         if self.api_server is not None:
             self.api_server.stop()
             self.api_server = None
+        if self.applier is not None:
+            # NOTE: before leaving: the survivor that resumes this
+            # engine's plans must find no step being dispatched here.
+            self.applier.stop(timeout)
         if self.cluster is not None:
             # NOTE: leave first, so the others take over at once (a
             # SIGTERM hands over without waiting for membership_timeout);
@@ -237,8 +259,6 @@ class ConductorManager:
             # polls nothing more and an audit still running is not saved
             # (its new owner runs it again).
             self.cluster.stop()
-        if self.applier is not None:
-            self.applier.stop(timeout)
         if self.audits is not None:
             self.audits.stop(timeout)
         if self.listener is not None:

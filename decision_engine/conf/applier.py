@@ -51,6 +51,15 @@ opts = [
         default=True, mutable=True,
         help='Rebuild the whole-cloud model when a plan ends, so the next '
              'audit sees the placement the plan produced.'),
+    cfg.IntOpt(
+        'recommended_plan_ttl',
+        default=0, min=0, max=31536000, mutable=True,
+        help='Seconds after which a RECOMMENDED action plan nobody started '
+             'expires (becomes SUPERSEDED, reason "expired"): its model is '
+             'stale by then. 0 (the default): plans never expire. Checked '
+             'every [coordination] leader_chore_interval seconds, by the '
+             'cluster leader only (by the engine itself when it works '
+             'alone).'),
 ]
 
 

@@ -49,9 +49,10 @@ opts = [
         'leader_chore_interval',
         default=60, min=1, max=86400, mutable=True,
         help='Seconds between two runs of the cluster-wide chores on the '
-             'leader (today: requeueing audits left ONGOING by engines that '
-             'are no longer members, whichever engine owns them on the '
-             'ring).'),
+             'leader: requeueing audits left ONGOING by engines that are no '
+             'longer members, whichever engine owns them on the ring, and '
+             'expiring RECOMMENDED plans older than [applier] '
+             'recommended_plan_ttl. An engine alone is its own leader.'),
     cfg.IntOpt(
         'ring_replicas',
         default=32, min=1, max=1024,

@@ -70,14 +70,43 @@ def _text(value):
     return value.decode('utf-8') if isinstance(value, bytes) else value
 
 
-class SoleCluster:
+class LeaderChores:
+    """The cluster-wide chores, run every ``leader_chore_interval`` seconds
+    by the engine that leads (an engine alone leads itself)."""
+
+    def add_leader_chore(self, chore):
+        """Run ``chore()`` every ``leader_chore_interval`` seconds on the
+        leader only (one engine of the cluster at a time)."""
+        self._chores.append(chore)
+
+    @periodics.periodic(
+        spacing=lambda self: self.conf.coordination.leader_chore_interval)
+    def run_leader_chores(self):
+        """:returns: how many chores ran here (0 when not the leader)."""
+        if not self.is_leader():
+            return 0
+        for chore in self._chores:
+            try:
+                chore()
+            except Exception:
+                LOG.exception('Leader chore %r failed', chore)
+        return len(self._chores)
+
+    def owner_of(self, key):
+        """The member owning ``key`` on the ring (None: no ring yet)."""
+        return self.ring.owner(key)
+
+
+class SoleCluster(LeaderChores):
     """An engine without coordination: one member, itself, the leader."""
 
     enabled = False
 
     def __init__(self, conf):
+        self.conf = conf
         self.member = conf.host
         self.ring = ring_mod.SoleRing(self.member)
+        self._chores = []
 
     def start(self):
         pass
@@ -86,9 +115,6 @@ class SoleCluster:
         pass
 
     def add_listener(self, listener):
-        pass
-
-    def add_leader_chore(self, chore):
         pass
 
     def owns(self, key):
@@ -110,7 +136,7 @@ class SoleCluster:
             last_change=None, takeovers={}, heartbeat_failures=0)
 
 
-class Cluster:
+class Cluster(LeaderChores):
     """See the module docstring."""
 
     enabled = True
@@ -245,24 +271,6 @@ class Cluster:
         """Call ``listener(joined, left)`` (sets of member ids) after each
         ring rebuild."""
         self._listeners.append(listener)
-
-    def add_leader_chore(self, chore):
-        """Run ``chore()`` every ``leader_chore_interval`` seconds on the
-        leader only (one engine of the cluster at a time)."""
-        self._chores.append(chore)
-
-    @periodics.periodic(
-        spacing=lambda self: self.conf.coordination.leader_chore_interval)
-    def run_leader_chores(self):
-        """:returns: how many chores ran here (0 when not the leader)."""
-        if not self.is_leader():
-            return 0
-        for chore in self._chores:
-            try:
-                chore()
-            except Exception:
-                LOG.exception('Leader chore %r failed', chore)
-        return len(self._chores)
 
     @periodics.periodic(
         spacing=lambda self: self.conf.coordination.watcher_interval)

@@ -20,6 +20,7 @@ from decision_engine.common import timeutils
 from decision_engine.db import migration
 from decision_engine.db import models
 from decision_engine.db import plan_store
+from decision_engine.db import power_store
 from decision_engine.db import session as session_mod
 
 LOG = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ PlanConflict = plan_store.PlanConflict
 PlanNotStartable = plan_store.PlanNotStartable
 
 
-class Store(plan_store.PlanStoreMixin):
+class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
     """Audits, action plans and actions in one SQL database."""
 
     def __init__(self, engine):

@@ -124,3 +124,20 @@ class Action(Base):
 
     action_plan: orm.Mapped[ActionPlan] = orm.relationship(
         back_populates='actions')
+
+
+class NodePowerFailure(Base):
+    """Revision 0004: a node whose last power-state polls failed, as the
+    engine polling it counted them (a row only while they fail)."""
+
+    __tablename__ = 'node_power_failures'
+
+    hostname: orm.Mapped[str] = orm.mapped_column(sa.String(255),
+                                                  primary_key=True)
+    failures: orm.Mapped[int] = orm.mapped_column(sa.Integer)
+    power_failure: orm.Mapped[bool] = orm.mapped_column(sa.Boolean)
+    last_error: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    #: the ``[DEFAULT] host`` of the engine that counted the last failure.
+    engine: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    updated_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
+        sa.DateTime, default=timeutils.utcnow)

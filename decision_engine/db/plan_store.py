@@ -119,15 +119,20 @@ class PlanStoreMixin:
             return db_api._plan_dict(plan)
 
     def transition_actions(self, plan_uuid, positions, from_states,
-                           **values):
+                           owner=None, **values):
         """Update the actions at ``positions`` (all of the plan's when
-        None) whose state is one of ``from_states``, in one statement.
+        None) whose state is one of ``from_states``, in one statement;
+        with ``owner``, only while that engine owns the plan (an engine
+        whose plan was taken over starts no action of it).
 
         :returns: the positions updated.
         """
         with self._wrap(), self._session() as session:
             plan_id = sa.select(models.ActionPlan.id).where(
-                models.ActionPlan.uuid == plan_uuid).scalar_subquery()
+                models.ActionPlan.uuid == plan_uuid)
+            if owner is not None:
+                plan_id = plan_id.where(models.ActionPlan.owner == owner)
+            plan_id = plan_id.scalar_subquery()
             query = (sa.update(models.Action)
                      .where(models.Action.action_plan_id == plan_id,
                             models.Action.state.in_(list(from_states)))
@@ -138,10 +143,74 @@ class PlanStoreMixin:
                     models.Action.position.in_(list(positions)))
             return sorted(session.execute(query).scalars().all())
 
-    def transition_action(self, plan_uuid, position, from_states, **values):
+    def transition_action(self, plan_uuid, position, from_states,
+                          owner=None, **values):
         """:returns: whether the action at ``position`` was updated."""
         return bool(self.transition_actions(plan_uuid, [position],
-                                            from_states, **values))
+                                            from_states, owner=owner,
+                                            **values))
+
+    def orphaned_plans(self, live_owners):
+        """PENDING, ONGOING or CANCELLING plans (with their actions) whose
+        owner is not one of ``live_owners`` (an engine that left the
+        cluster), oldest first."""
+        from decision_engine.db import api as db_api
+        with self._wrap(), self._session() as session:
+            return [db_api._plan_dict(p) for p in session.scalars(
+                sa.select(models.ActionPlan)
+                .where(models.ActionPlan.state.in_(
+                    plan_states.PLAN_RUNNING),
+                    models.ActionPlan.owner.is_not(None),
+                    models.ActionPlan.owner.not_in(list(live_owners)))
+                .order_by(models.ActionPlan.id)
+                .options(orm.selectinload(models.ActionPlan.actions),
+                         orm.joinedload(models.ActionPlan.audit)))]
+
+    def claim_plan(self, plan_uuid, dead_owner, by):
+        """The owner of a running plan ``dead_owner`` -> ``by``,
+        compare-and-set, so that of the survivors exactly one resumes it.
+
+        :returns: the plan (with its actions), or None when it had ended
+            or another engine claimed it first.
+        """
+        return self.transition_plan_of(
+            plan_uuid, dead_owner, plan_states.PLAN_RUNNING, owner=by)
+
+    def transition_plan_of(self, plan_uuid, owned_by, from_states,
+                           **values):
+        """:meth:`transition_plan`, only while ``owned_by`` owns the
+        plan."""
+        from decision_engine.db import api as db_api
+        with self._wrap(), self._session() as session:
+            result = session.execute(
+                sa.update(models.ActionPlan)
+                .where(models.ActionPlan.uuid == plan_uuid,
+                       models.ActionPlan.owner == owned_by,
+                       models.ActionPlan.state.in_(list(from_states)))
+                .values(updated_at=timeutils.utcnow(), **values))
+            if result.rowcount != 1:
+                return None
+            plan = self._plan(session, plan_uuid)
+            session.refresh(plan)
+            return db_api._plan_dict(plan)
+
+    def expire_plans(self, older_than):
+        """RECOMMENDED plans created before ``older_than`` (UTC) ->
+        SUPERSEDED, with the reason: nobody started them and the cloud
+        has moved on since.
+
+        :returns: the uuids expired.
+        """
+        with self._wrap(), self._session() as session:
+            return sorted(session.execute(
+                sa.update(models.ActionPlan)
+                .where(models.ActionPlan.state == plan_states.RECOMMENDED,
+                       models.ActionPlan.created_at < older_than)
+                .values(state=plan_states.SUPERSEDED,
+                        updated_at=timeutils.utcnow(),
+                        state_reason='expired: not started within '
+                                     '[applier] recommended_plan_ttl')
+                .returning(models.ActionPlan.uuid)).scalars().all())
 
     def list_plans(self, states=None, owner=None):
         """Plans (with their actions), oldest first, in ``states``, of

@@ -137,6 +137,7 @@ class PowerDriver(metaclass=abc.ABCMeta):
         self._owned = owned
         if not gained:
             return 0
+        self.tracker.adopt([node.hostname for node in gained])
         LOG.info('Driver %s: polling %d node(s) this engine now owns',
                  self.name, len(gained))
         self._sweep(self.tracker.order_failed_first(gained))
@@ -210,8 +211,12 @@ class PowerDriver(metaclass=abc.ABCMeta):
         if not self._sweep_needed():
             return
         started = time.monotonic()
+        owned = {node.hostname for node in self.owned_nodes()}
+        # NOTE: nodes gained since the last sweep keep the failures their
+        # last owner counted (a cluster; a no-op alone).
+        self.tracker.adopt(sorted(owned - (self._owned or set())))
+        self._owned = owned
         nodes = self.tracker.order_failed_first(self.owned_nodes())
-        self._owned = {node.hostname for node in nodes}
         try:
             failed = self._sweep(nodes)
         except Exception:

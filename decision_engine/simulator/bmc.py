@@ -97,6 +97,7 @@ class BMCFarm:
         self._counters = collections.Counter()
         self._per_system = collections.Counter()
         self._order = collections.deque(maxlen=100000)
+        self._reads = collections.deque(maxlen=100000)
         self._in_flight = 0
         self._peak = 0
         self._hung = 0
@@ -220,11 +221,23 @@ class BMCFarm:
         with self._lock:
             return list(self._order)
 
+    def reads_since(self, since):
+        """``{system id: [arrival times]}`` of the GETs of each system's
+        document (power-state reads) that arrived at or after ``since``
+        (epoch seconds; the last 100,000 reads are kept)."""
+        found = collections.defaultdict(list)
+        with self._lock:
+            for at, ident in self._reads:
+                if at >= since:
+                    found[ident].append(at)
+        return dict(found)
+
     def reset_stats(self):
         with self._lock:
             self._counters.clear()
             self._per_system.clear()
             self._order.clear()
+            self._reads.clear()
             self._peak = self._in_flight
 
     # -- request handling --------------------------------------------------
@@ -295,6 +308,8 @@ class BMCFarm:
         with self._lock:
             self._per_system[ident] += 1
             self._order.append(ident)
+            if method == 'GET' and not rest:
+                self._reads.append((time.time(), ident))
             latency = self.latency if system.latency is None \
                 else system.latency
             fault = system.fault

@@ -4,11 +4,15 @@ by exactly one engine), a SIGKILLed engine's nodes and audits move to the
 survivors, a SIGTERM hands over at once, and continuous-audit slots run
 once across the cluster while the leader is killed.
 
-Who polled a node comes from each engine's own power-state records
-(``GET /v1/status``: ``last_attempt`` per node, written by the fake driver's
-poll); what happened to audits comes from the store (PostgreSQL, a schema
-per test).
+The engines poll the BMC farm (simulated Redfish BMCs, in this process)
+with the redfish driver. How often each node was polled comes from the
+farm's own request log; which engine polled it from each engine's
+power-state records (``GET /v1/status``); each engine's share of the nodes
+is checked against tooz's HashRing over the same members. What happened
+to audits comes from the store (PostgreSQL, a schema per test).
 """
+
+import collections
 
 import datetime
 import json
@@ -22,13 +26,20 @@ import urllib.request
 
 import pytest
 import sqlalchemy as sa
+from tooz import hashring
 
 from decision_engine.common import states
+from decision_engine.simulator import bmc
+from decision_engine.simulator import Simulator
+from decision_engine.simulator import Topology
+from tests.fixtures import bmc_farm
 from tests.fixtures import coordination
 from tests.fixtures import dbfixtures
 from tests.fixtures import engine_process
 
 NODES = ['compute-%02d' % i for i in range(30)]
+DRIVER = 'redfish'
+REPLICAS = 32
 SYNC_INTERVAL = 2
 MEMBERSHIP_TIMEOUT = 3
 GUARD = 60
@@ -48,15 +59,42 @@ def store_url():
         yield url
 
 
+@pytest.fixture
+def sim():
+    """The engines' cloud: their audits run on a real model of it."""
+    simulator = Simulator(Topology.generate(hosts=3, instances=6,
+                                            aggregates=1, azs=1, seed=5))
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def farm():
+    farm = bmc.BMCFarm(len(NODES), latency_ms=20, username='admin',
+                       password=bmc_farm.PASSWORD).start()
+    yield farm
+    farm.stop()
+
+
+def expected_shares(members):
+    """``{member: nodes}`` as tooz's HashRing over ``members`` (what the
+    engines' ring is built from) spreads them."""
+    ring = hashring.HashRing(sorted(members), partitions=REPLICAS)
+    return collections.Counter(next(iter(ring.get_nodes(n.encode())))
+                               for n in NODES)
+
+
 class Engine(engine_process.EngineProcess):
-    """An engine process of the cluster with its API on a port of its own."""
+    """An engine process of the cluster with its API on a port of its own,
+    polling the farm's BMCs."""
 
     def __init__(self, tmp_path, host, backend, store_url, prefix,
-                 membership_timeout):
+                 membership_timeout, farm, sim):
         super().__init__(tmp_path / host)
         self.host = host
         self.port = coordination.free_port()
-        self.write_config(sync_interval=SYNC_INTERVAL, bmc_delay=0.02,
+        self.write_config(sync_interval=SYNC_INTERVAL,
                           nodes=NODES, extra=f"""
 [DEFAULT]
 host = {host}
@@ -71,14 +109,39 @@ membership_timeout = {membership_timeout}
 heartbeat_interval = 0.5
 watcher_interval = 0.5
 leader_chore_interval = 1
+ring_replicas = {REPLICAS}
 
 [audit]
 continuous_check_interval = 1
 min_continuous_interval = 2
+
+[collector]
+period = 3600
+max_age = 3600
+
+[nova]
+auth_type = password
+auth_url = {sim.auth_url}
+username = admin
+password = secret
+project_name = admin
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+
+[placement]
+region_name = RegionOne
 """)
         self.config_path.write_text(self.config_path.read_text().replace(
             '[api]\nenabled = false\n',
-            '[api]\nenabled = true\nport = %d\n' % self.port))
+            '[api]\nenabled = true\nport = %d\n' % self.port).replace(
+            '[collector]\nenabled = false\n', '').replace(
+            'enabled_power_drivers = fake',
+            'enabled_power_drivers = %s' % DRIVER))
+        self.inventory_path.write_text(''.join(
+            '- hostname: %s\n  driver: redfish\n  driver_info: %s\n'
+            % (node, json.dumps(farm.driver_info(ident)))
+            for node, ident in zip(NODES, farm.system_ids)))
 
     def call(self, method, path, body=None):
         request = urllib.request.Request(
@@ -93,13 +156,13 @@ min_continuous_interval = 2
 
 
 @pytest.fixture
-def cluster(tmp_path, backend, store_url):
+def cluster(tmp_path, backend, store_url, farm, sim):
     prefix = coordination.unique_prefix()
     started = []
 
     def start(count=3, membership_timeout=MEMBERSHIP_TIMEOUT):
         engines = [Engine(tmp_path, 'engine-%d' % i, backend, store_url,
-                          prefix, membership_timeout)
+                          prefix, membership_timeout, farm, sim)
                    for i in range(count)]
         for engine in engines:
             engine.start()
@@ -132,10 +195,10 @@ def polled_since(engine, since):
 
 def wait_sweeps(engines, count):
     """Wait until every engine finished ``count`` more sweeps."""
-    first = {e.host: e.status()['power_sweeps']['fake']['sweeps']
+    first = {e.host: e.status()['power_sweeps'][DRIVER]['sweeps']
              for e in engines}
     deadline = time.monotonic() + GUARD
-    while any(e.status()['power_sweeps']['fake']['sweeps'] < first[e.host]
+    while any(e.status()['power_sweeps'][DRIVER]['sweeps'] < first[e.host]
               + count for e in engines):
         assert time.monotonic() < deadline
         time.sleep(0.2)
@@ -175,16 +238,36 @@ def wait_final(store_url, uuids):
         time.sleep(0.2)
 
 
+def check_polled_once_per_sweep(farm, since, until):
+    """From the farm's request log: every node was read in the window,
+    never twice within one sweep interval (a second engine polling it
+    would be), and no more often than one engine's sweeps allow."""
+    reads = farm.reads_since(since)
+    window = until - since
+    node_of = dict(zip(farm.system_ids, NODES))
+    for ident in farm.system_ids:
+        times = [t for t in reads.get(ident, []) if t <= until]
+        assert times, ('never read', node_of[ident], reads)
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        assert min(gaps, default=SYNC_INTERVAL) >= SYNC_INTERVAL / 2, (
+            node_of[ident], times)
+        assert len(times) <= window / SYNC_INTERVAL + 1, (
+            node_of[ident], times)
+
+
 def test_each_node_polled_by_one_engine_and_sigkill_moves_work(
-        cluster, store_url):
+        cluster, store_url, farm):
     engines = cluster()
     settled = time.time()
-    wait_sweeps(engines, 2)
+    wait_sweeps(engines, 3)
+    check_polled_once_per_sweep(farm, settled, time.time())
     polled = {e.host: polled_since(e, settled) for e in engines}
     for node in NODES:
         assert sum(node in p for p in polled.values()) == 1, (node, polled)
-    shares = {e.host: e.status()['node_share']['fake'] for e in engines}
-    assert sum(shares.values()) == len(NODES)
+    shares = {e.host: e.status()['node_share'][DRIVER] for e in engines}
+    # The ring's imbalance and nothing more: each engine's share is the
+    # one tooz's HashRing over the same members gives it.
+    assert shares == expected_shares(shares), shares
     assert all(share > 0 for share in shares.values()), shares
     assert shares == {h: len(p) for h, p in polled.items()}
 
@@ -203,10 +286,10 @@ def test_each_node_polled_by_one_engine_and_sigkill_moves_work(
                                      {'strategy': 'dummy'})['uuid']
                for i in range(6)]
 
-    orphaned = set(polled[victim.host])
+    # NOTE: read by the farm after the kill: by a survivor.
+    orphaned = {farm.system_ids[NODES.index(n)] for n in polled[victim.host]}
     deadline = time.monotonic() + MEMBERSHIP_TIMEOUT + SYNC_INTERVAL + GUARD
-    while orphaned - set().union(*(polled_since(s, killed)
-                                   for s in survivors)):
+    while orphaned - set(farm.reads_since(killed)):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     takeover = time.time() - killed
@@ -216,15 +299,22 @@ def test_each_node_polled_by_one_engine_and_sigkill_moves_work(
     # watcher interval, and a 2-core machine running three engines).
     assert takeover <= MEMBERSHIP_TIMEOUT + SYNC_INTERVAL + 2, takeover
     wait_members(survivors, {s.host for s in survivors})
+    # NOTE: one sweep first: it may have begun with the ring before the
+    # kill.
+    wait_sweeps(survivors, 1)
     settled = time.time()
-    # NOTE: two: the first may have begun with the ring before the kill.
     wait_sweeps(survivors, 2)
+    check_polled_once_per_sweep(farm, settled, time.time())
     now = [polled_since(s, settled) for s in survivors]
     assert now[0] | now[1] == set(NODES) and not now[0] & now[1]
+    assert {s.host: s.status()['node_share'][DRIVER] for s in survivors} \
+        == expected_shares(s.host for s in survivors)
 
     rows = wait_final(store_url, pending + [running['uuid']])
     for uuid in pending + [running['uuid']]:
         assert rows[uuid].owner in {s.host for s in survivors}, rows[uuid]
+        # On a real model of the cloud, not "no model".
+        assert rows[uuid].state == states.SUCCEEDED, rows[uuid]
     # The audit the dead engine was running ran again, once, elsewhere.
     assert rows[running['uuid']].runs == 2
     assert sum(s.status()['cluster']['takeovers'].get('audits', 0)
@@ -243,14 +333,15 @@ def test_sigterm_hands_over_before_exit(cluster):
          'status'], check=True, capture_output=True, text=True).stdout)
     assert sorted(shown['members']) == [leaving.host, staying.host]
     assert shown['leader'] in (leaving.host, staying.host)
-    assert shown['node_share']['fake'] == staying.status()[
-        'node_share']['fake'] < len(NODES)
+    assert shown['node_share'][DRIVER] == staying.status()[
+        'node_share'][DRIVER] < len(NODES)
     with urllib.request.urlopen('http://127.0.0.1:%d/metrics'
                                 % staying.port, timeout=10) as answer:
         metrics = answer.read().decode()
     assert 'decision_engine_cluster_members 2.0' in metrics
-    assert re.search(r'decision_engine_cluster_node_share\{driver="fake"\} '
-                     r'%d\.0' % shown['node_share']['fake'], metrics)
+    assert re.search(r'decision_engine_cluster_node_share\{driver="%s"\} '
+                     r'%d\.0' % (DRIVER, shown['node_share'][DRIVER]),
+                     metrics)
     leaving.signal(signal.SIGTERM)
     stopped = time.time()
     wait_members([staying], {staying.host}, timeout=10)
@@ -261,7 +352,7 @@ def test_sigterm_hands_over_before_exit(cluster):
     while polled_since(staying, stopped) != set(NODES):
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    assert staying.status()['node_share']['fake'] == len(NODES)
+    assert staying.status()['node_share'][DRIVER] == len(NODES)
 
 
 _STARTED = re.compile(r'^(\S+ \S+) .*Audit (\S+) \(CONTINUOUS, strategy '
@@ -309,12 +400,12 @@ def test_continuous_slots_run_once_across_the_cluster(cluster, store_url):
 
 @pytest.mark.parametrize('kind', coordination.BACKENDS)
 def test_engines_rejoin_after_the_backend_restarts(kind, tmp_path,
-                                                   store_url):
+                                                   store_url, farm, sim):
     server = coordination.own_server(kind, tmp_path).start()
     prefix = coordination.unique_prefix()
     engines = [Engine(tmp_path, 'engine-%d' % i,
                       coordination.url_of(kind, server), store_url, prefix,
-                      MEMBERSHIP_TIMEOUT) for i in range(3)]
+                      MEMBERSHIP_TIMEOUT, farm, sim) for i in range(3)]
     hosts = {e.host for e in engines}
     try:
         for engine in engines:
@@ -331,7 +422,7 @@ def test_engines_rejoin_after_the_backend_restarts(kind, tmp_path,
             assert time.monotonic() < deadline
             time.sleep(0.2)
         # ... and kept polling with its last ring meanwhile.
-        assert sum(e.status()['node_share']['fake']
+        assert sum(e.status()['node_share'][DRIVER]
                    for e in engines) == len(NODES)
         server.start()
         wait_members(engines, hosts)

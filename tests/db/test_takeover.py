@@ -8,6 +8,7 @@ import pytest
 
 from decision_engine.common import states
 from decision_engine.common import timeutils
+from tests.fixtures import applier_harness
 from tests.fixtures import dbfixtures
 
 
@@ -69,3 +70,44 @@ def test_a_continuous_orphan_is_due_at_once(stores):
     a.take(audit['uuid'], 'engine-dead')
     requeued = a.requeue_orphan(audit['uuid'], 'engine-dead', 'engine-a')
     assert requeued['next_run_at'] < later
+
+
+def _plan(store):
+    return applier_harness.store_plan(
+        store, [{'action_type': 'nop', 'input_parameters': {}}])
+
+
+def test_a_running_plan_of_a_dead_engine_is_claimed_once(stores):
+    a, b = stores
+    plan_uuid = _plan(a)
+    a.start_plan(plan_uuid, 'engine-dead')
+    assert a.orphaned_plans({'engine-dead'}) == []
+    assert [p['uuid'] for p in a.orphaned_plans({'engine-a'})] == [
+        plan_uuid]
+    claimed = a.claim_plan(plan_uuid, 'engine-dead', 'engine-a')
+    assert (claimed['owner'], claimed['state']) == ('engine-a', 'PENDING')
+    assert b.claim_plan(plan_uuid, 'engine-dead', 'engine-b') is None
+    # The engine cut off from the cluster starts none of its actions any
+    # more, and cannot end the plan its new owner runs.
+    assert not a.transition_action(plan_uuid, 0, ['PENDING'],
+                                   owner='engine-dead', state='ONGOING')
+    assert a.transition_action(plan_uuid, 0, ['PENDING'],
+                               owner='engine-a', state='ONGOING')
+    a.transition_plan(plan_uuid, ['PENDING'], state='ONGOING')
+    assert a.transition_plan_of(plan_uuid, 'engine-dead', ['ONGOING'],
+                                state='CANCELLED') is None
+    assert a.get_action_plan(plan_uuid)['state'] == 'ONGOING'
+
+
+def test_old_recommended_plans_expire(stores):
+    a, _ = stores
+    old, fresh = _plan(a), _plan(a)
+    started = _plan(a)
+    a.start_plan(started, 'engine-a')
+    cutoff = timeutils.utcnow()
+    new = _plan(a)
+    assert a.expire_plans(cutoff) == sorted([old, fresh])
+    assert a.get_action_plan(old)['state'] == states.SUPERSEDED
+    assert 'expired' in a.get_action_plan(old)['state_reason']
+    assert a.get_action_plan(new)['state'] == states.RECOMMENDED
+    assert a.get_action_plan(started)['state'] == 'PENDING'

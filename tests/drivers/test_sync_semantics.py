@@ -4,6 +4,7 @@ ordering, no overlap, the slow-sweep warning."""
 
 import logging
 import threading
+import time
 
 import pytest
 
@@ -42,6 +43,13 @@ def test_sweep_reads_states_and_notices_changes(conf, pool, tracker, farm):
     # Steady state: one GET of the system per node and sweep.
     assert farm.stats()['GET system'] == len(nodes)
     assert farm.stats().get('GET root', 0) == 0
+    # The farm's read log (what the cluster tests count polls from).
+    since = time.time()
+    driver.sync_power_states()
+    reads = farm.reads_since(since)
+    assert sorted(reads) == farm.system_ids
+    assert all(len(times) == 1 and times[0] >= since
+               for times in reads.values())
 
 
 def test_set_power_state(conf, pool, tracker, farm):
