@@ -14,6 +14,7 @@ this process, while audits, a plan and power sweeps are in flight:
 """
 
 import random
+import re
 import signal
 import threading
 import time
@@ -149,3 +150,101 @@ def test_sigkill_at_seeded_points_store_and_cloud_agree(engine, sim, url):
                    disagreements=len(disagree))
     assert len(points) >= 20
     assert disagree == [], disagree
+
+
+RELOAD_ERROR = 'Configuration not reloaded, keeping the running values'
+APPLIED = 'Applying the reloaded configuration'
+ERROR_LINE = re.compile(r'^\S+ \S+ \d+ (ERROR|CRITICAL) ')
+
+
+def error_lines(engine):
+    return [line for line in engine.log_text(tail=None).splitlines()
+            if ERROR_LINE.match(line) or 'Traceback' in line]
+
+
+def test_sighup_with_a_broken_file_keeps_running_on_the_old_one(
+        engine, sim):
+    engine.write_config(sync_interval=3600)
+    engine.start()
+    good = engine.config_path.read_text()
+    errors = {}
+    for case, breaks in (
+            ('syntax', lambda: engine.config_path.write_text(
+                good.replace('[power]', '[power\nsync_interval 5'))),
+            ('missing', lambda: engine.config_path.rename(
+                engine.config_path.with_suffix('.gone')))):
+        before = len(error_lines(engine))
+        breaks()
+        engine.signal(signal.SIGHUP)
+        # NOTE: the one error line is the event; then the engine must
+        # still serve on the old configuration.
+        deadline = time.monotonic() + loaded_engine.GUARD
+        while len(error_lines(engine)) == before:
+            assert engine.proc.poll() is None, engine.log_text()
+            assert time.monotonic() < deadline, engine.log_text()
+            time.sleep(0.05)
+        time.sleep(0.5)     # a second error line would be in by now
+        lines = error_lines(engine)
+        errors[case] = lines[-1]
+        assert len(lines) == len(errors), lines
+        assert engine.get('/v1/status')['periodics'][SWEEP][
+            'spacing'] == 3600
+        assert engine.plan_of(engine.create_audits(1)[0])
+        engine.config_path.with_suffix('.gone').unlink(missing_ok=True)
+        engine.config_path.write_text(good)
+    # Fixed, the next SIGHUP applies it.
+    engine.write_config(sync_interval=7)
+    engine.signal(signal.SIGHUP)
+    engine.wait('/v1/status', lambda s: s['periodics'][SWEEP][
+        'spacing'] == 7)
+    figures.record('signals/sighup-broken', cases=len(errors),
+                   error_lines=len(errors), alive=engine.proc.poll() is None)
+    for case, line in errors.items():
+        assert RELOAD_ERROR in line, (case, line)
+        assert str(engine.config_path) in line or case == 'syntax', line
+
+
+def test_100_sighups_under_load_no_growth(engine, sim):
+    engine.write_config(sync_interval=1, bmc_delay=0.05)
+    engine.start()
+    pid = engine.worker_pid()
+    stop = threading.Event()
+
+    def load():
+        while not stop.is_set():
+            engine.create_audits(1, force=True)
+            stop.wait(0.1)
+
+    def hups(count):
+        thread = threading.Thread(target=load)
+        stop.clear()
+        thread.start()
+        try:
+            for _ in range(count):
+                applied = engine.log_text(tail=None).count(APPLIED)
+                engine.signal(signal.SIGHUP)
+                # NOTE: one at a time: signals sent faster than the
+                # worker applies them would coalesce.
+                deadline = time.monotonic() + loaded_engine.GUARD
+                while engine.log_text(tail=None).count(APPLIED) == applied:
+                    assert time.monotonic() < deadline, engine.log_text()
+                    time.sleep(0.01)
+        finally:
+            stop.set()
+            thread.join()
+        engine.wait('/v1/status', lambda s: s['audits']['queued'] +
+                    s['audits']['running'] == 0)
+        return loaded_engine.sample(pid)
+
+    warm = hups(10)
+    t0 = time.monotonic()
+    after = hups(100)
+    took = time.monotonic() - t0
+    growth = {key: after[key] - warm[key] for key in warm}
+    assert engine.worker_pid() == pid       # reset, never restarted
+    figures.record('signals/100-sighups', sighups=100, seconds=took,
+                   **{'%s_warm' % k: v for k, v in warm.items()},
+                   **{'%s_growth' % k: v for k, v in growth.items()},
+                   **{'%s_bound' % k: v for k, v in SIGHUP_BOUNDS.items()})
+    for key, bound in SIGHUP_BOUNDS.items():
+        assert growth[key] <= bound, (key, warm, after)
