@@ -132,7 +132,7 @@ def saturate(manager, conf, sim, notifier, size):
     # Served as soon as it drains: the default lane's reserved workers
     # are free of periodic work, so a submission now must be accepted.
     deadline = time.monotonic() + GUARD
-    while pool.statistics().busy > pool.statistics().size - pool.reserved:
+    while pool.statistics().free < 1:
         assert time.monotonic() < deadline, pool.statistics()
         time.sleep(0.01)
     assert pool.submit(lambda: 'served').result(GUARD) == 'served'
@@ -141,6 +141,8 @@ def saturate(manager, conf, sim, notifier, size):
 
     stats = pool.statistics()
     text = first.get_text('/metrics')
+    # NOTE: the sweeps go on every second and may be refused meanwhile.
+    latest = pool.statistics()
     exported = metric(text, 'decision_engine_pool_rejected_total')
     counts = {}
     for hammer in hammers:
@@ -165,8 +167,10 @@ def saturate(manager, conf, sim, notifier, size):
     assert refused and all('No free worker' in r and 'pool size %d' % size
                            in r for r in refused), refused[:3]
     assert stats.rejected >= len(refused)
-    assert exported == stats.rejected, (exported, stats)
-    # No API call failed for the load: a full pool is never a 5xx.
-    assert not [k for k in counts if re.search(r' 5\d\d$', k)], counts
+    assert stats.rejected <= exported <= latest.rejected, (exported, stats)
+    # No API call failed for the load: a full pool is never a 5xx, nor a
+    # refused connection (an exception's name would be a key here).
+    assert set(counts) <= {'accepted', 'NoFreeWorker', 'audit 201',
+                           'get 200'}, counts
     assert listened.failed == 0, listened
     return line
