@@ -22,6 +22,7 @@ import threading
 from oslo_service import service
 
 from decision_engine.conductor import manager as manager_mod
+from decision_engine.conf import validation
 
 LOG = logging.getLogger(__name__)
 
@@ -161,7 +162,15 @@ def route_sighup_to_reset(launcher, conf):
     # (cotyledon.Service.reload), set here on oslo.service's wrapper
     # instance, which has no hook of its own; tests/service/
     # test_launcher_hooks.py fails if either library moves it.
+    # NOTE: cotyledon's launcher mutates its own copy of the files on
+    # SIGHUP too (for the workers it forks later) and refuses a bad file
+    # the same way; the worker, which runs the engine, is the one that
+    # reports it at ERROR.
+    validation.set_refusal_level(conf, logging.DEBUG)
+
     def _route(wrapper):
+        validation.set_refusal_level(conf, logging.ERROR)
+
         def reload():
             conf.mutate_config_files()
             wrapper.service_instance.reset()

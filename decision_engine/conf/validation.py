@@ -102,13 +102,27 @@ def guard_reloads(conf, register_opts):
     def mutate_config_files():
         problem = check_files(conf, register_opts)
         if problem:
-            LOG.error('Configuration not reloaded, keeping the running '
-                      'values: %s', problem)
+            LOG.log(mutate_config_files.refusal_level,
+                    'Configuration not reloaded, keeping the running '
+                    'values: %s', problem)
             return {}
         return original()
 
+    mutate_config_files.refusal_level = logging.ERROR
     conf.mutate_config_files = mutate_config_files
     return mutate_config_files
+
+
+def set_refusal_level(conf, level):
+    """Log a refused reload of ``conf`` at ``level`` in this process.
+
+    Where two processes reload the same files (the threading backend's
+    launcher and its worker), only one of them should say so at ERROR:
+    an operator reads one clear error per SIGHUP, not two.
+    """
+    guarded = conf.mutate_config_files
+    if hasattr(guarded, 'refusal_level'):
+        guarded.refusal_level = level
 
 
 def check_files(conf, register_opts):
