@@ -94,6 +94,18 @@ opts = [
         help='Averaging window in seconds: rate() of the CPU counters and '
              'avg_over_time() of the memory gauges over this period.'),
     cfg.IntOpt(
+        'granularity',
+        default=0, min=0, max=3600, mutable=True,
+        help='Resolution in seconds of the aggregation over the window. 0: '
+             'every raw sample (rate() of the CPU counters and '
+             'avg_over_time() of the memory gauges over the whole '
+             'window). N > 0: PromQL subqueries at an N-second step, the '
+             'mean of the memory gauge at each step and of the CPU rate '
+             'over each N seconds, which is what Gnocchi calls the '
+             'granularity. N must be at most half of window and, for the '
+             'CPU rates to have two samples, at least twice the scrape '
+             'interval.'),
+    cfg.IntOpt(
         'cache_ttl',
         default=60, min=0, max=3600, mutable=True,
         help='Seconds during which audits asking for the same metric, scope '

@@ -18,7 +18,7 @@ gathering: the others stop before their next attempt and
 :class:`GatheringError` names that query. Values are never returned for a
 part of the queries: it is all of them or the error.
 
-Answers are cached per (metric, names of the chunk, window) for
+Answers are cached per (metric, names of the chunk, window, granularity) for
 ``cache_ttl`` seconds, so audits over the same scope within that time share
 them; a query already on its way for another audit is waited for, not sent
 twice. A name absent from every answer is missing, which is the audit's
@@ -69,13 +69,21 @@ class Settings:
     max_retries: int = 3
     retry_delay: float = 0.5
     cache_ttl: int = 60
+    granularity: int = 0
+
+    def __post_init__(self):
+        if self.granularity and self.granularity * 2 > self.window:
+            raise GatheringError(
+                '[datasource] granularity (%d s) must be at most half of '
+                '[datasource] window (%d s)'
+                % (self.granularity, self.window))
 
     @classmethod
     def from_conf(cls, conf):
         g = conf.datasource
         return cls(g.window, g.query_chunk_size, g.parallelism,
                    g.query_timeout, g.gather_timeout, g.max_retries,
-                   g.retry_delay, g.cache_ttl)
+                   g.retry_delay, g.cache_ttl, g.granularity)
 
 
 def chunks(names, size):
@@ -231,8 +239,9 @@ class _Run:
             for metric, names in wanted.items():
                 todo = [n for n in names if n not in values[metric]]
                 for chunk in chunks(todo, s.chunk_size):
-                    q = self.g.datasource.query(metric, chunk, s.window,
-                                                fallback=fallback)
+                    q = self.g.datasource.query(
+                        metric, chunk, s.window, fallback=fallback,
+                        granularity=s.granularity)
                     if q is not None:
                         queries.append(q)
             if not queries:
@@ -264,7 +273,8 @@ class _Run:
 
     def _one(self, query):
         s = self.settings
-        key = (query.metric, query.names, s.window, query.strip_port)
+        key = (query.metric, query.names, s.window, s.granularity,
+               query.strip_port)
         cached = self.g._cached(key, s.cache_ttl)
         if cached is not None:
             return cached

@@ -22,7 +22,7 @@ KIND = {m.HOST_CPU: 'cpu', m.HOST_RAM: 'ram', m.INSTANCE_CPU: 'cpu',
         m.INSTANCE_RAM: 'ram'}
 
 
-def assert_truth(env, measurements, names_of):
+def assert_truth(env, measurements, names_of, rel=0.05):
     """Every gathered value equals the exporter's ground truth over the
     same window, within what sampling at 1 s in a 10 s window allows."""
     checked = 0
@@ -36,7 +36,7 @@ def assert_truth(env, measurements, names_of):
             # and picks its own samples: 5 % (or a hair in absolute terms
             # for near-idle values) covers that, a wrong unit or label
             # does not.
-            assert got == pytest.approx(truth, rel=0.05, abs=0.02), (
+            assert got == pytest.approx(truth, rel=rel, abs=0.02), (
                 metric, name)
             checked += 1
     return checked
@@ -56,6 +56,18 @@ def test_default_names_match_ground_truth(env, pool):
     assert stats.queries == sum(per_metric) and stats.retries == 0
     # Any CPU is busy at all: values are measured, not defaulted to 0.
     assert all(ms.get(m.INSTANCE_CPU, u) > 0 for u in running)
+
+
+def test_granularity_subqueries_match_ground_truth(env, pool):
+    # Steps of 4 s over the 10 s window (scrapes every second): the mean
+    # of 4-second rates and of the gauges at each step, two or three
+    # points, which sample the window more coarsely than the raw samples.
+    g = make_gatherer(pool, env.prometheus.url, granularity=4)
+    shown = [h for h in env.hostnames if h not in load_env.HIDDEN]
+    running = [u for u in env.running if u not in load_env.HIDDEN][:8]
+    ms = g.gather(wanted(env, shown, running))
+    assert assert_truth(env, ms, wanted(env, shown, running),
+                        rel=0.25) == 2 * len(shown) + 2 * len(running)
 
 
 def test_metric_map_and_instance_label_fallback(renamed_env, pool,
