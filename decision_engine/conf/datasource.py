@@ -54,10 +54,13 @@ opts = [
              'retries (doubled each attempt, full jitter).'),
     cfg.IntOpt(
         'query_chunk_size',
-        default=200, min=1, max=10000, mutable=True,
+        default=1000, min=1, max=10000, mutable=True,
         help='Most hosts or instances named in one PromQL query (a regex '
-             'matcher over their names): a scope of N elements takes '
-             'ceil(N / query_chunk_size) queries per metric.'),
+             'matcher over their names, which Prometheus looks up as a set '
+             'of values): a scope of N elements takes ceil(N / '
+             'query_chunk_size) queries per metric, and ceil(16 N / '
+             'query_chunk_size) for host CPU, whose node_exporter series '
+             'are per CPU.'),
     cfg.IntOpt(
         'parallelism',
         default=8, min=1, max=256, mutable=True,
