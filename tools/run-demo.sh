@@ -7,9 +7,10 @@
 # Usage: tools/run-demo.sh [--with-metrics] [extra decision-engine
 #        arguments, e.g. --debug]
 #
-# --with-metrics: measured load for the workload strategies. The simulator
-# runs as its own process with its load exporter (node_exporter and
-# Ceilometer series), a local Prometheus (Debian package prometheus, see
+# --with-metrics: measured load for the workload strategies. The engine's
+# embedded simulator also serves its load exporter ([simulator]
+# exporter_port: node_exporter and Ceilometer series that follow
+# migrations), a local Prometheus (Debian package prometheus, see
 # tools/install-system-deps.sh) scrapes it every 5 s, and the engine reads
 # it through [datasource] prometheus_url. Then, after a minute of samples:
 #   decision-engine-manage --url http://127.0.0.1:9322 strategy show \
@@ -50,7 +51,6 @@ fi
 
 STATE=.demo-state/metrics
 mkdir -p "$STATE"
-rm -f "$STATE/simulator.ready"
 free_port() {
     "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -67,38 +67,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# The same cloud as the embedded demo ([simulator] of the demo config).
-"$VENV/bin/decision-engine-simulator" --hosts 50 --instances 500 \
-    --aggregates 3 --azs 2 --seed 1 --latency-ms 5 \
-    --exporter-port "$EXPORTER_PORT" --load-seed 1 \
-    --ready-file "$STATE/simulator.ready" --quiet \
-    >"$STATE/simulator.log" 2>&1 &
-PIDS+=("$!")
-for _ in $(seq 100); do
-    [ -f "$STATE/simulator.ready" ] && break
-    sleep 0.1
-done
-if [ ! -f "$STATE/simulator.ready" ]; then
-    echo "run-demo: the simulator did not start; see $STATE/simulator.log" >&2
-    exit 1
-fi
-AUTH_URL=$("$VENV/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["auth_url"])' "$STATE/simulator.ready")
-
-cat >"$STATE/clouds.yaml" <<YAML
-clouds:
-  simulator:
-    auth:
-      auth_url: $AUTH_URL
-      username: admin
-      password: secret
-      project_name: admin
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    identity_api_version: 3
-    interface: public
-YAML
 
 cat >"$STATE/prometheus.yml" <<YAML
 global:
@@ -117,22 +85,20 @@ PIDS+=("$!")
 
 cat >"$STATE/metrics.conf" <<CONF
 [simulator]
-embedded = false
-
-[cloud]
-cloud_name = simulator
+exporter_port = $EXPORTER_PORT
+load_seed = 1
 
 [datasource]
 prometheus_url = http://127.0.0.1:$PROMETHEUS_PORT
 window = 60
 CONF
 
-echo "run-demo: simulator $AUTH_URL, load exporter" \
+echo "run-demo: load exporter of the embedded simulator" \
      "http://127.0.0.1:$EXPORTER_PORT/metrics, Prometheus" \
      "http://127.0.0.1:$PROMETHEUS_PORT" >&2
 # NOTE: in the background and waited for, so that Ctrl-C or SIGTERM runs
 # the traps, which stop the engine, Prometheus and the simulator.
-OS_CLIENT_CONFIG_FILE="$STATE/clouds.yaml" "$VENV/bin/decision-engine" \
+"$VENV/bin/decision-engine" \
     --config-file etc/decision-engine/decision-engine-demo.conf \
     --config-file "$STATE/metrics.conf" "$@" &
 PIDS=("$!" "${PIDS[@]}")

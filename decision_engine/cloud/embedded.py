@@ -23,6 +23,7 @@ import urllib.request
 LOG = logging.getLogger(__name__)
 
 _READY_PREFIX = 'decision-engine-simulator listening on '
+_EXPORTER_PREFIX = 'load exporter: '
 
 
 def _die_with_parent():
@@ -83,12 +84,16 @@ class EmbeddedSimulator:
     :param topology_file: JSON topology instead of a generated one.
     :param latency_ms: latency added to each request.
     :param extra_args: more command-line flags (e.g. ``--fault ...``).
+    :param exporter_port: also serve the load model as Prometheus metrics
+        on this port (0: a free one); :attr:`exporter_address` is then
+        ``host:port``.
+    :param load_seed: seed of the exporter's load model.
     """
 
     def __init__(self, hosts=50, instances=500, aggregates=3, azs=2, seed=1,
                  topology_file=None, latency_ms=0.0, token_ttl=3600.0,
                  host='127.0.0.1', port=0, start_timeout=60.0,
-                 extra_args=()):
+                 extra_args=(), exporter_port=None, load_seed=0):
         self.args = ['--host', host, '--port', str(port),
                      '--latency-ms', repr(float(latency_ms)),
                      '--token-ttl-s', repr(float(token_ttl)), '--quiet']
@@ -98,10 +103,15 @@ class EmbeddedSimulator:
             self.args += ['--hosts', str(hosts), '--instances',
                           str(instances), '--aggregates', str(aggregates),
                           '--azs', str(azs), '--seed', str(seed)]
+        if exporter_port is not None:
+            self.args += ['--exporter-port', str(exporter_port),
+                          '--load-seed', str(load_seed)]
         self.args += list(extra_args)
+        self.exporter_port = exporter_port
         self.start_timeout = start_timeout
         self.process = None
         self.url = None
+        self.exporter_address = None
 
     @classmethod
     def from_conf(cls, conf):
@@ -112,6 +122,8 @@ class EmbeddedSimulator:
                    latency_ms=group.latency_ms, token_ttl=group.token_ttl,
                    host=group.host, port=group.port,
                    start_timeout=group.start_timeout,
+                   exporter_port=group.exporter_port,
+                   load_seed=group.load_seed,
                    extra_args=[
                        '--migration-s', repr(group.migration_seconds),
                        '--migration-jitter', repr(group.migration_jitter),
@@ -134,17 +146,34 @@ class EmbeddedSimulator:
             preexec_fn=_die_with_parent)
         try:
             line = self._first_line()
+            exporter = (self._exporter_line()
+                        if self.exporter_port is not None else None)
         except BaseException:
             self.stop()
             raise
         self.url = line[len(_READY_PREFIX):].strip()
         LOG.info('Embedded simulated cloud listening on %s (pid %d)',
                  self.url, self.process.pid)
+        if exporter is not None:
+            url = exporter[len(_EXPORTER_PREFIX):].strip()
+            self.exporter_address = url.split('://', 1)[-1].split('/')[0]
+            LOG.info('Embedded simulator load exporter on %s', url)
         return self
 
     def command(self):
         """The child's argv."""
         return [sys.executable, '-m', 'decision_engine.simulator'] + self.args
+
+    def _exporter_line(self):
+        # NOTE: the child prints it right after the first line, with
+        # nothing in between, and may have done so already: the first
+        # readline() can have buffered it, so no select() on the pipe here.
+        line = self.process.stdout.readline()
+        if not line.startswith(_EXPORTER_PREFIX):
+            raise SimulatorStartError(
+                'the simulator did not start its load exporter: %s'
+                % self._why(line, time.monotonic() + self.start_timeout))
+        return line
 
     def _first_line(self):
         deadline = time.monotonic() + self.start_timeout

@@ -57,10 +57,13 @@ opts = [
              'retries (doubled each attempt, full jitter).'),
     cfg.IntOpt(
         'query_chunk_size',
-        default=200, min=1, max=10000, mutable=True,
+        default=1000, min=1, max=10000, mutable=True,
         help='Most hosts or instances named in one PromQL query (a regex '
-             'matcher over their names): a scope of N elements takes '
-             'ceil(N / query_chunk_size) queries per metric.'),
+             'matcher over their names, which Prometheus looks up as a set '
+             'of values): a scope of N elements takes ceil(N / '
+             'query_chunk_size) queries per metric, and ceil(16 N / '
+             'query_chunk_size) for host CPU, whose node_exporter series '
+             'are per CPU.'),
     cfg.IntOpt(
         'parallelism',
         default=8, min=1, max=256, mutable=True,
@@ -96,6 +99,18 @@ opts = [
         default=600, min=10, max=86400, mutable=True,
         help='Averaging window in seconds: rate() of the CPU counters and '
              'avg_over_time() of the memory gauges over this period.'),
+    cfg.IntOpt(
+        'granularity',
+        default=0, min=0, max=3600, mutable=True,
+        help='Resolution in seconds of the aggregation over the window. 0: '
+             'every raw sample (rate() of the CPU counters and '
+             'avg_over_time() of the memory gauges over the whole '
+             'window). N > 0: PromQL subqueries at an N-second step, the '
+             'mean of the memory gauge at each step and of the CPU rate '
+             'over each N seconds, which is what Gnocchi calls the '
+             'granularity. N must be at most half of window and, for the '
+             'CPU rates to have two samples, at least twice the scrape '
+             'interval.'),
     cfg.IntOpt(
         'cache_ttl',
         default=60, min=0, max=3600, mutable=True,

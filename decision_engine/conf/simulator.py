@@ -72,6 +72,19 @@ opts = [
         default=0.0, min=0.0, max=1.0,
         help='Share of the embedded simulator\'s migrations that fail and '
              'roll back to the source, for testing failure handling.'),
+    cfg.PortOpt(
+        'exporter_port',
+        help='Also serve the simulated load (node_exporter and Ceilometer '
+             'series, moving with migrations) as Prometheus metrics on this '
+             'port of [simulator] host, 0 for a free one (logged at '
+             'start), for a Prometheus to scrape and the workload '
+             'strategies to read through [datasource] prometheus_url. '
+             'Unset: no exporter.'),
+    cfg.IntOpt(
+        'load_seed',
+        default=1, min=0, max=2 ** 31 - 1,
+        help='Seed of the exporter\'s load model: the same seed gives every '
+             'instance the same CPU and memory profile.'),
     cfg.FloatOpt(
         'start_timeout',
         default=60.0, min=1.0, max=3600.0,

@@ -60,9 +60,17 @@ class Datasource:
         """Where the datasource reads from, for messages."""
         return self.name
 
-    def query(self, metric, names, window, fallback=False):
+    def weight(self, metric):
+        """How much one name weighs in a query of ``metric``, relative to
+        the lightest metric: a chunk names ``query_chunk_size / weight``
+        of them, so that the queries of one gathering cost about the same
+        (and run in even waves)."""
+        return 1
+
+    def query(self, metric, names, window, fallback=False, granularity=0):
         """The :class:`Query` of ``metric`` for ``names`` over ``window``
-        seconds; with ``fallback``, the query by a second way of matching
+        seconds, aggregated at ``granularity`` seconds (0: from the raw
+        samples); with ``fallback``, the query by a second way of matching
         names (None when there is none)."""
         raise NotImplementedError
 

@@ -2,8 +2,11 @@
 
 For each required metric the scope's names (see
 :func:`decision_engine.strategies.metrics.needed`) are cut into chunks of
-``[datasource] query_chunk_size``; each chunk is one query, so a scope of
-1,000 hosts and 20,000 instances takes a few hundred queries, not 42,000.
+``[datasource] query_chunk_size`` divided by the metric's weight for the
+datasource (:meth:`~.base.Datasource.weight`: Prometheus's host CPU query
+reads a series per CPU, so it names 16 times fewer hosts, and the queries
+cost about the same); each chunk is one query, so a scope of
+1,000 hosts and 20,000 instances takes about sixty queries, not 38,000.
 The queries fan out on the shared
 :class:`~decision_engine.concurrency.pool.WorkerPool`, at most
 ``[datasource] parallelism`` at once (a full pool runs one in the calling
@@ -18,7 +21,7 @@ gathering: the others stop before their next attempt and
 :class:`GatheringError` names that query. Values are never returned for a
 part of the queries: it is all of them or the error.
 
-Answers are cached per (metric, names of the chunk, window) for
+Answers are cached per (metric, names of the chunk, window, granularity) for
 ``cache_ttl`` seconds, so audits over the same scope within that time share
 them; a query already on its way for another audit is waited for, not sent
 twice. A name absent from every answer is missing, which is the audit's
@@ -62,20 +65,28 @@ class Settings:
     """The ``[datasource]`` numbers one gathering reads once."""
 
     window: int = 600
-    chunk_size: int = 200
+    chunk_size: int = 1000
     parallelism: int = 8
     query_timeout: float = 30.0
     gather_timeout: float = 120.0
     max_retries: int = 3
     retry_delay: float = 0.5
     cache_ttl: int = 60
+    granularity: int = 0
+
+    def __post_init__(self):
+        if self.granularity and self.granularity * 2 > self.window:
+            raise GatheringError(
+                '[datasource] granularity (%d s) must be at most half of '
+                '[datasource] window (%d s)'
+                % (self.granularity, self.window))
 
     @classmethod
     def from_conf(cls, conf):
         g = conf.datasource
         return cls(g.window, g.query_chunk_size, g.parallelism,
                    g.query_timeout, g.gather_timeout, g.max_retries,
-                   g.retry_delay, g.cache_ttl)
+                   g.retry_delay, g.cache_ttl, g.granularity)
 
 
 def chunks(names, size):
@@ -230,9 +241,12 @@ class _Run:
             queries = []
             for metric, names in wanted.items():
                 todo = [n for n in names if n not in values[metric]]
-                for chunk in chunks(todo, s.chunk_size):
-                    q = self.g.datasource.query(metric, chunk, s.window,
-                                                fallback=fallback)
+                size = max(1, s.chunk_size // max(
+                    1, self.g.datasource.weight(metric)))
+                for chunk in chunks(todo, size):
+                    q = self.g.datasource.query(
+                        metric, chunk, s.window, fallback=fallback,
+                        granularity=s.granularity)
                     if q is not None:
                         queries.append(q)
             if not queries:
@@ -264,7 +278,8 @@ class _Run:
 
     def _one(self, query):
         s = self.settings
-        key = (query.metric, query.names, s.window, query.strip_port)
+        key = (query.metric, query.names, s.window, s.granularity,
+               query.strip_port)
         cached = self.g._cached(key, s.cache_ttl)
         if cached is not None:
             return cached

@@ -37,6 +37,10 @@ def load(conf, pool):
             'unknown [datasource] name %r (available: %s): %s'
             % (group.name, ', '.join(available()), exc))
     try:
+        gather.Settings.from_conf(conf)
+    except gather.GatheringError as exc:
+        raise base.DatasourceError(str(exc))
+    try:
         datasource = ext.driver(conf)
     except ValueError as exc:
         raise base.DatasourceError(str(exc))

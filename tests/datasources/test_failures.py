@@ -105,7 +105,7 @@ def test_errors_are_retried_then_one_error(proxy, pool):
     with pytest.raises(gather.GatheringError) as err:
         g.gather({m.HOST_RAM: ['compute-1']})
     message = str(err.value)
-    assert 'node_memory_MemTotal_bytes{fqdn=~"compute\\\\-1"}' in message
+    assert 'node_memory_MemTotal_bytes{fqdn=~"compute-1"}' in message
     assert 'HTTP 503' in message and 'timeout: query timed out' in message
     assert '(after 3 attempts)' in message
     assert proxy.requests == 3

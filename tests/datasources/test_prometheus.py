@@ -50,12 +50,42 @@ def test_default_names_match_ground_truth(env, pool):
     assert assert_truth(env, ms, wanted(env, shown, running)) == \
         2 * len(shown) + 2 * len(running)
     stats = g.statistics()
-    # One query per metric and chunk of 4 names, none retried.
-    per_metric = [math.ceil(len(shown) / 4)] * 2 + \
+    # One query per metric and chunk of 4 names, none retried; the host
+    # CPU query (a series per CPU) names 16 times fewer: one host each.
+    per_metric = [len(shown), math.ceil(len(shown) / 4)] + \
         [math.ceil(len(running) / 4)] * 2
     assert stats.queries == sum(per_metric) and stats.retries == 0
     # Any CPU is busy at all: values are measured, not defaulted to 0.
     assert all(ms.get(m.INSTANCE_CPU, u) > 0 for u in running)
+
+
+def test_granularity_subqueries_match_ground_truth(pool):
+    # Steps of 4 s over the 10 s window (scrapes every second): the mean
+    # of 4-second rates and of the gauges at each step. The steps sit on
+    # multiples of 4 s, not on the window's edges, so the load is steady
+    # here: any part of the window has the same truth.
+    env = load_env.Env(only='steady').start()
+    try:
+        g = make_gatherer(pool, env.prometheus.url, granularity=4)
+        ms = g.gather(wanted(env))
+    finally:
+        env.stop()
+    # NOTE: a 4 s rate() carries the scrapes' timing jitter (the counters
+    # are read when the exporter renders, stamped when the scrape began)
+    # 2.5 times more than the 10 s one; host CPU is 100 * (1 - idle rate),
+    # which turns a few percent of idle into points of use.
+    tolerance = {m.HOST_CPU: dict(abs=10.0), m.HOST_RAM: dict(rel=0.05),
+                 m.INSTANCE_CPU: dict(rel=0.25, abs=0.02),
+                 m.INSTANCE_RAM: dict(rel=0.05)}
+    names_of = wanted(env)
+    for metric in ALL:
+        for name in names_of[metric]:
+            truth = env.exporter.truth(name, KIND[metric], load_env.WINDOW,
+                                       end=ms.at)
+            assert ms.get(metric, name) == pytest.approx(
+                truth, **tolerance[metric]), (metric, name)
+    assert 'avg_over_time(rate(' in g.datasource.query(
+        m.HOST_CPU, ['compute-1'], 10, granularity=4).text
 
 
 def test_metric_map_and_instance_label_fallback(renamed_env, pool,
@@ -117,8 +147,8 @@ def test_prometheus_down_is_one_error_naming_the_query(pool):
     with pytest.raises(gather.GatheringError) as err:
         g.gather({m.HOST_CPU: ['compute-1', 'compute-2']})
     message = str(err.value)
-    assert 'node_cpu_seconds_total{mode="idle",fqdn=~"compute\\\\-1|' \
-        'compute\\\\-2"}' in message
+    assert 'node_cpu_seconds_total{mode="idle",fqdn=~"compute-1|' \
+        'compute-2"}' in message
     assert 'no answer from http://127.0.0.1:%d' % port in message
     assert '(after 3 attempts)' in message
 
