@@ -104,8 +104,8 @@ class NoFreeWorker(futurist.RejectedSubmission):
         self.limit = limit
         super().__init__(
             'No free worker in the decision-engine pool for %(lane)s work: '
-            '%(outstanding)d of %(limit)d workers usable by that lane are '
-            'taken (pool size %(size)d, busy %(busy)d, queued %(queued)d, '
+            '%(outstanding)d workers taken, %(lane)s work may use at most '
+            '%(limit)d (pool size %(size)d, busy %(busy)d, queued %(queued)d, '
             'reserved %(reserved)d, rejected so far %(rejected)d)'
             % dict(dataclasses.asdict(stats), lane=lane, limit=limit,
                    outstanding=stats.busy + stats.queued))

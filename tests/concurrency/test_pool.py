@@ -85,7 +85,8 @@ def test_full_pool_rejects_with_numbers_then_recovers(pool):
     with pytest.raises(pool_mod.NoFreeWorker) as info:
         pool.submit(lambda: None)
     message = str(info.value)
-    assert '4 of 4 workers' in message and 'pool size 4' in message
+    assert '4 workers taken, default work may use at most 4' in message
+    assert 'pool size 4' in message
     assert info.value.stats.busy == 4
     assert pool.statistics().rejected == 1
 
@@ -121,6 +122,20 @@ def test_periodic_lane_leaves_reserved_workers(pool):
         periodic.submit(lambda: None)
     # Default-lane work (an audit, the API) still gets the reserved worker.
     assert pool.submit(lambda: 'audit').result(GUARD) == 'audit'
+    gate.release.set()
+    pool.wait_all(futs, timeout=GUARD)
+
+
+def test_a_full_pool_says_what_the_lane_may_use(pool):
+    # Default-lane work holds all 4 workers, more than the periodic lane's
+    # 3: the refusal counts what is taken and what the lane may use apart.
+    gate = Gate()
+    futs = [pool.submit(gate.task) for _ in range(4)]
+    gate.wait_started(4)
+    with pytest.raises(pool_mod.NoFreeWorker,
+                       match='4 workers taken, periodic work may use at '
+                             'most 3 '):
+        pool.periodic_executor().submit(lambda: None)
     gate.release.set()
     pool.wait_all(futs, timeout=GUARD)
 
