@@ -21,7 +21,8 @@ Contract
 * **Lanes.** Periodic work is admitted only while the pool has more than
   ``reserved`` free workers (see :meth:`WorkerPool.periodic_executor`), so a
   large sweep never takes the last workers from audits or API work. A task
-  inherits the lane of the task that submitted it.
+  inherits the lane of the task that submitted it. The periodic scheduler
+  (never a worker) waits up to ``LANE_WAIT`` for a free worker first.
 
 * **No deadlock on nested waits.** A task running on the pool may submit more
   work and wait for it. If the pool (or its lane) is full at that moment, the
@@ -89,6 +90,10 @@ class PoolStatistics:
     executed: int
     failed: int
     cancelled: int
+
+
+#: how long the periodic scheduler waits for a free worker before a refusal.
+LANE_WAIT = 0.9
 
 
 class NoFreeWorker(futurist.RejectedSubmission):
@@ -167,6 +172,8 @@ class WorkerPool:
         self._lock = threading.Lock()
         # Notified when the last task ends once shutdown has begun.
         self._idle = threading.Condition(self._lock)
+        #: notified whenever a worker's slot is given back.
+        self._freed = threading.Condition(self._lock)
         self._local = _WorkerLocal()
         self._outstanding = 0
         self._running = {}
@@ -187,11 +194,15 @@ class WorkerPool:
         """
         return self._submit(None, fn, args, kwargs)
 
-    def _submit(self, lane, fn, args, kwargs):
+    def _submit(self, lane, fn, args, kwargs, wait=0):
         caller_lane = self._local.lane
         lane = lane or caller_lane or DEFAULT_LANE
         limit = self._periodic_limit if lane == PERIODIC_LANE else self.size
         with self._lock:
+            if wait and caller_lane is None:
+                self._freed.wait_for(
+                    lambda: self._outstanding < limit or self._shutdown,
+                    wait)
             # NOTE: while draining, running tasks may still submit the
             # work they need to finish; only new work from outside stops.
             if self._shutdown and caller_lane is None:
@@ -224,6 +235,7 @@ class WorkerPool:
             with self._lock:
                 self._outstanding -= 1
                 self._cancelled += 1
+                self._freed.notify_all()
                 if self._shutdown and not self._outstanding:
                     self._idle.notify_all()
 
@@ -248,6 +260,7 @@ class WorkerPool:
                 del self._running[task_id]
                 self._outstanding -= 1
                 self._executed += 1
+                self._freed.notify_all()
                 self._failed += failed
                 if self._shutdown and not self._outstanding:
                     self._idle.notify_all()
@@ -456,14 +469,22 @@ class _WorkerLocal(threading.local):
 
 
 class _LaneExecutor:
-    """The part of an executor's interface PeriodicWorker uses."""
+    """The part of an executor's interface PeriodicWorker uses.
+
+    NOTE: futurist retries a refused *immediate* run at once, in a loop,
+    logging an error each time (thousands of lines a second on a full
+    pool); so a full lane waits up to ``LANE_WAIT`` for a free worker
+    before refusing, about as long as futurist waits to retry a refused
+    scheduled run.
+    """
 
     def __init__(self, pool, lane):
         self._pool = pool
         self._lane = lane
 
     def submit(self, fn, *args, **kwargs):
-        return self._pool._submit(self._lane, fn, args, kwargs)
+        return self._pool._submit(self._lane, fn, args, kwargs,
+                                  wait=LANE_WAIT)
 
     def shutdown(self, wait=True):
         # The pool outlives the periodic worker; the manager shuts it down.

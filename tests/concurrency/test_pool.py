@@ -1,8 +1,10 @@
 """The worker pool's contract: bounds, helpers, errors, nested waits."""
 
+import logging
 import threading
 import traceback
 
+from futurist import periodics as futurist_periodics
 import pytest
 
 from decision_engine.concurrency import pool as pool_mod
@@ -138,6 +140,52 @@ def test_a_full_pool_says_what_the_lane_may_use(pool):
         pool.periodic_executor().submit(lambda: None)
     gate.release.set()
     pool.wait_all(futs, timeout=GUARD)
+
+
+class _Refusals(logging.Handler):
+    """Counts futurist's "Failed to submit immediate callback" errors."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+        self.first = threading.Event()
+
+    def emit(self, record):
+        if 'Failed to submit immediate callback' in record.getMessage():
+            self.count += 1
+            self.first.set()
+
+
+def test_an_immediate_periodic_on_a_full_pool_waits_not_spins(pool):
+    gate = Gate()
+    futs = [pool.submit(gate.task) for _ in range(4)]
+    gate.wait_started(4)
+    ran = threading.Event()
+
+    @futurist_periodics.periodic(3600, run_immediately=True)
+    def task():
+        ran.set()
+
+    worker = futurist_periodics.PeriodicWorker(
+        [(task, (), {})], executor_factory=futurist_periodics.ExistingExecutor(
+            pool.periodic_executor()))
+    refusals = _Refusals()
+    logger = logging.getLogger('futurist.periodics')
+    logger.addHandler(refusals)
+    thread = threading.Thread(target=worker.start, daemon=True)
+    thread.start()
+    try:
+        assert refusals.first.wait(GUARD)
+        gate.release.set()
+        assert ran.wait(GUARD)
+    finally:
+        worker.stop()
+        thread.join(GUARD)
+        logger.removeHandler(refusals)
+    pool.wait_all(futs, timeout=GUARD)
+    # futurist retries a refused immediate run at once: without the lane's
+    # wait for a free worker it logged (and spun) until the release.
+    assert refusals.count <= 2
 
 
 def test_lane_is_inherited_by_nested_work(pool):
