@@ -96,13 +96,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
-    def send_raw(self, resp, request_id):
-        """Status line, headers and body in one write."""
+    def send_raw(self, resp, request_id, length=None):
+        """Status line, headers and body in one write (``length``: the
+        Content-Length to announce, if not the body's)."""
         body = resp.body
         lines = ['HTTP/1.1 %d %s' % (resp.status,
                                      _REASONS.get(resp.status, 'Unknown')),
                  'Content-Type: ' + resp.content_type,
-                 'Content-Length: %d' % len(body),
+                 'Content-Length: %d' % (len(body) if length is None
+                                         else length),
                  'X-OpenStack-Request-Id: ' + request_id]
         for key, value in resp.headers.items():
             lines.append('%s: %s' % (key, value))
@@ -113,6 +115,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.command == 'HEAD':
             body = b''
         self.wfile.write(head + body)
+
+    def send_truncated(self, resp, request_id):
+        """The answer's head with its full Content-Length, then half its
+        body (at least one byte short), then the connection closes."""
+        body = resp.body
+        resp.body = body[:max(0, min(len(body) // 2, len(body) - 1))]
+        # An empty body has nothing to cut: one byte is announced that
+        # never comes.
+        self.close_connection = True
+        self.send_raw(resp, request_id, length=max(len(body), 1))
 
     def reset_connection(self):
         """Drop the connection without answering: linger 0 makes close()
@@ -390,11 +402,19 @@ class Simulator:
                     if rule.status in (429, 503) and \
                             rule.retry_after is not None:
                         resp.headers['Retry-After'] = str(rule.retry_after)
-                else:   # malformed
+                elif rule.kind == 'malformed':
                     resp = routing.Response(200, b'{"truncated": [{"id": ')
+                elif rule.kind == 'expire':
+                    self.tokens.expire_all()
             if resp is None:
                 resp = self._dispatch(handler, service, route, params,
                                       miss, method, path, raw_query, body)
+            if fault == 'truncated':
+                stats.end(entry, resp.status, time.monotonic(), fault,
+                          resp.token_issued)
+                entry = None
+                handler.send_truncated(resp, request_id)
+                return
             # Count out before writing: once a client has its answer, the
             # stats it reads next must already include this request.
             stats.end(entry, resp.status, time.monotonic(), fault,
