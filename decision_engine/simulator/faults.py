@@ -17,7 +17,8 @@ dropped.  Kinds:
                body; 429 and 503 carry ``Retry-After: retry_after``.
 ``reset``      close the TCP connection without any response (RST).
 ``stall``      hold the request ``stall_s`` seconds (None: until released or
-               the simulator stops), then answer normally.
+               the simulator stops), then answer normally; a request whose
+               client hung up meanwhile is dropped, not carried out.
 ``malformed``  answer 200 with a truncated, unparseable JSON body.
 ``truncated``  carry the request out, then send its answer's headers (the
                full ``Content-Length``) and half its body, and close the

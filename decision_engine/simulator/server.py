@@ -21,6 +21,7 @@ or ``with Simulator(topo) as sim: ...``.
 
 import http.server
 import logging
+import select
 import socket
 import socketserver
 import struct
@@ -125,6 +126,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         # never comes.
         self.close_connection = True
         self.send_raw(resp, request_id, length=max(len(body), 1))
+
+    def client_gone(self):
+        """Whether the client closed its side (it gave up waiting)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(
+                1, socket.MSG_PEEK) == b''
+        except OSError:
+            return True
 
     def reset_connection(self):
         """Drop the connection without answering: linger 0 makes close()
@@ -396,6 +406,12 @@ class Simulator:
                     return
                 if rule.kind == 'stall':
                     self._release.wait(rule.stall_s)
+                    if handler.client_gone():
+                        # NOTE: as a proxy in front of the API would do: a
+                        # request its client gave up on is not carried out
+                        # long after the client decided it had failed.
+                        handler.close_connection = True
+                        return
                 elif rule.kind == 'error':
                     resp = service.error(rule.status,
                                          'Injected fault (simulator)')
