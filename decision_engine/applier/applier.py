@@ -320,32 +320,82 @@ class Applier:
         self._execute(run, position, action)
 
     def _execute(self, run, position, action):
-        if action.timeout is not None:
-            run.deadlines[position] = time.monotonic() + action.timeout
+        # NOTE: every action gets a deadline: the ones without a timeout
+        # of their own, so that a cloud that stays unreadable ends them.
+        run.deadlines[position] = time.monotonic() + (
+            action.timeout or self.conf.applier.migration_timeout)
         try:
             delay = action.execute()
+        except base.NoAnswer as exc:
+            # The write may have been carried out: what the cloud shows
+            # decides, never the lost answer.
+            run.unanswered[position] = str(exc)
+            return self._step_verify(run, position)
         except base.ActionFailed as exc:
             return self._finish(run, position, st.FAILED, str(exc))
         self._after(run, position, action, delay)
 
+    def _past_deadline(self, run, position, action):
+        deadline = run.deadlines.get(position)
+        if deadline is None or time.monotonic() <= deadline:
+            return False
+        self._finish(
+            run, position, st.FAILED,
+            'did not end within %d s ([applier] migration_timeout); '
+            'the cloud may still be carrying it out'
+            % (action.timeout or self.conf.applier.migration_timeout))
+        return True
+
+    def _later(self, step, run, position):
+        if self._running:   # else: stays ONGOING, resumed at the start
+            self._dispatcher.call_later(
+                self.conf.applier.poll_interval,
+                self._task(step, run, position))
+
     def _step_poll(self, run, position):
         action = self._make(run, position)
-        deadline = run.deadlines.get(position)
-        if deadline is not None and time.monotonic() > deadline:
-            return self._finish(
-                run, position, st.FAILED,
-                'did not end within %d s ([applier] migration_timeout); '
-                'the cloud may still be carrying it out' % action.timeout)
+        if self._past_deadline(run, position, action):
+            return
         try:
             delay = action.poll()
+        except (base.CloudUnreadable, base.NoAnswer) as exc:
+            LOG.info('Action %d of plan %s: %s; polling again', position,
+                     run.uuid, exc)
+            return self._later(self._step_poll, run, position)
         except base.ActionFailed as exc:
             return self._finish(run, position, st.FAILED, str(exc))
         self._after(run, position, action, delay)
+
+    def _step_verify(self, run, position):
+        """After a write that got no answer: the cloud's word decides."""
+        action = self._make(run, position)
+        if self._past_deadline(run, position, action):
+            return
+        try:
+            verdict = action.resume()
+        except base.CloudUnreadable:
+            return self._later(self._step_verify, run, position)
+        except base.ActionFailed as exc:
+            return self._finish(run, position, st.FAILED, str(exc))
+        if verdict == base.DONE:
+            return self._after(run, position, action, None)
+        if verdict == base.POLL:
+            return self._after(run, position, action,
+                               self.conf.applier.poll_interval)
+        self._finish(run, position, st.FAILED,
+                     '%s; the cloud shows it was not carried out'
+                     % run.unanswered.get(position, 'no answer'))
 
     def _step_resume(self, run, position):
         try:
             action = self._make(run, position)
+            run.deadlines.setdefault(position, time.monotonic() + (
+                action.timeout or self.conf.applier.migration_timeout))
+            if self._past_deadline(run, position, action):
+                return
             verdict = action.resume()
+        except base.CloudUnreadable:
+            return self._later(self._step_resume, run, position)
         except (base.ActionFailed, base.InvalidAction, LookupError) as exc:
             return self._finish(run, position, st.FAILED, _reason(exc))
         LOG.info('Resumed action %d of plan %s: %s', position, run.uuid,
@@ -375,6 +425,9 @@ class Applier:
             return
         try:
             action.post_condition()
+        except base.CloudUnreadable:
+            # Not a verdict: poll (and check) again, within the deadline.
+            return self._later(self._step_poll, run, position)
         except base.ActionFailed as exc:
             return self._finish(run, position, st.FAILED, str(exc))
         self._finish(run, position, st.SUCCEEDED, None)

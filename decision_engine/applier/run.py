@@ -40,6 +40,7 @@ class PlanRun:
             if is_migration(a['action_type'])}
         self.objects = {}           # position -> Action instance
         self.deadlines = {}         # position -> monotonic deadline
+        self.unanswered = {}        # position -> the write with no answer
         self.dispatched = set()     # submitted, not finished
         self.resuming = set()       # ONGOING when loaded: resume, not run
         self.cancelling = plan['state'] == st.CANCELLING
@@ -127,6 +128,7 @@ class PlanRun:
         self.resuming.discard(position)
         self.objects.pop(position, None)
         self.deadlines.pop(position, None)
+        self.unanswered.pop(position, None)
         skipped = {}
         if state in _RELEASING:
             for child in self.children[position]:
