@@ -136,12 +136,18 @@ class Applier:
             if run is not None:
                 run.cancelling = True
                 dropped = run.drop_pending(st.CANCELLED)
+                run.unsettled += 1
         # NOTE: every PENDING action of the plan in the store, not just the
         # ones dropped here: a step already handed to the pool then finds
         # its action CANCELLED and does not start it.
-        self.store.transition_actions(
-            plan_uuid, None, [st.PENDING], state=st.CANCELLED,
-            state_reason='the plan was cancelled', finished_at=now)
+        try:
+            self.store.transition_actions(
+                plan_uuid, None, [st.PENDING], state=st.CANCELLED,
+                state_reason='the plan was cancelled', finished_at=now)
+        finally:
+            if run is not None:
+                with self._lock:
+                    run.unsettled -= 1
         self._count_ended(run, dropped, st.CANCELLED)
         if run is not None:
             self._maybe_end(run)
@@ -451,19 +457,27 @@ class Applier:
             if stop:
                 run.stopped_by = position
                 stopped = run.drop_pending(st.SKIPPED)
+            # NOTE: until the skips are in the store, no other action's
+            # end may end the plan (its actions would still be PENDING
+            # in the store, for good if the engine stopped then).
+            run.unsettled += 1
         kind = run.actions[position]['action_type']
         self._count(kind, state)
         if state == st.FAILED:
             LOG.warning('Action %d (%s) of plan %s FAILED: %s', position,
                         kind, run.uuid, reason)
-        self._store_skips(run, skipped)
-        if stop:
-            self.store.transition_actions(
-                run.uuid, stopped, [st.PENDING], state=st.SKIPPED,
-                state_reason='the plan stopped after action %d failed '
-                             '([applier] on_failure = stop)' % position,
-                finished_at=timeutils.utcnow())
-            self._count_ended(run, stopped, st.SKIPPED)
+        try:
+            self._store_skips(run, skipped)
+            if stop:
+                self.store.transition_actions(
+                    run.uuid, stopped, [st.PENDING], state=st.SKIPPED,
+                    state_reason='the plan stopped after action %d failed '
+                                 '([applier] on_failure = stop)' % position,
+                    finished_at=timeutils.utcnow())
+                self._count_ended(run, stopped, st.SKIPPED)
+        finally:
+            with self._lock:
+                run.unsettled -= 1
         self._maybe_end(run)
         self._dispatcher.wake()
 

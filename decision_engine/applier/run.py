@@ -42,6 +42,9 @@ class PlanRun:
         self.deadlines = {}         # position -> monotonic deadline
         self.unanswered = {}        # position -> the write with no answer
         self.dispatched = set()     # submitted, not finished
+        # ends decided in memory whose store writes (the skips of their
+        # dependents, a cancel) are not done yet: the plan cannot end.
+        self.unsettled = 0
         self.resuming = set()       # ONGOING when loaded: resume, not run
         self.cancelling = plan['state'] == st.CANCELLING
         self.stopped_by = None      # position of the failure that stopped
@@ -72,7 +75,8 @@ class PlanRun:
                 if s not in st.ACTION_FINAL]
 
     def finished(self):
-        return not self.unfinished() and not self.dispatched
+        return not self.unfinished() and not self.dispatched \
+            and not self.unsettled
 
     def counts(self):
         result = {}

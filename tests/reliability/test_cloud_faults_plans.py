@@ -168,3 +168,58 @@ def test_actions_under_faults_succeed_or_fail_cleanly(store, pool):
     assert not problems, problems
     assert totals['unknown_state'] == 0
     assert totals['succeeded'] > totals['actions_tried'] // 2
+
+
+def test_a_plan_ends_only_once_its_skips_are_stored(store, pool):
+    """The skips of a failed action's dependents are written before any
+    other action's end may end the plan (found by the matrix above: a
+    plan ended while actions of it were still PENDING in the store)."""
+    import threading
+
+    topology = Topology.generate(hosts=6, instances=40, aggregates=1,
+                                 azs=1, seed=3)
+    first, second = _plan(topology, 3)[0], _plan(topology, 3)[2]
+    assert first['input_parameters']['source_node'] \
+        == second['input_parameters']['source_node']
+    actions = [first, second,
+               {'action_type': 'sleep', 'input_parameters': {
+                   'duration': 0.3}}]
+    gate, slept = threading.Event(), threading.Event()
+    transition_actions = store.transition_actions
+
+    def gated(plan_uuid, positions, from_states, **values):
+        if values.get('state') == st.SKIPPED:
+            gate.wait(fx.GUARD)
+        return transition_actions(plan_uuid, positions, from_states,
+                                  **values)
+
+    store.transition_actions = gated
+    with Simulator(topology, migrations={'duration_s': 0.05}) as sim:
+        sim.writes.fail_servers.add(
+            first['input_parameters']['instance_uuid'])
+        harness = fx.Harness(store, pool, sim)
+        try:
+            applier = harness.applier()
+            maybe_end = applier._maybe_end
+
+            def spied(run):
+                # NOTE: the sleep's end has been through the check that
+                # may end the plan.
+                maybe_end(run)
+                if run.state.get(2) == st.SUCCEEDED:
+                    slept.set()
+            applier._maybe_end = spied
+            plan_uuid = fx.store_plan(store, actions)
+            applier.start_plan(plan_uuid)
+            assert slept.wait(fx.GUARD)
+            assert store.get_action_plan(plan_uuid)['state'] == st.ONGOING
+            assert not applier.wait(plan_uuid, 0)
+            gate.set()
+            assert applier.wait(plan_uuid, fx.GUARD)
+        finally:
+            gate.set()
+            harness.close()
+    plan = store.get_action_plan(plan_uuid)
+    assert plan['state'] == st.FAILED
+    assert [a['state'] for a in plan['actions']] == [
+        st.FAILED, st.SKIPPED, st.SUCCEEDED]
