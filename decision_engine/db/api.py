@@ -146,6 +146,13 @@ class Store(plan_store.PlanStoreMixin):
                 store.dispose()
             if isinstance(exc, migration.SchemaOutOfDate):
                 raise StoreUnavailable('the store %s: %s' % (shown, exc))
+            if embedded and os.path.isdir(conf.state_path) and \
+                    not os.access(conf.state_path, os.W_OK):
+                # NOTE: SQLite only says "unable to open database file".
+                raise StoreUnavailable(
+                    'cannot open the store %s: the state path %s is not '
+                    'writable (read-only file system or permissions; '
+                    '[DEFAULT] state_path)' % (shown, conf.state_path))
             raise StoreUnavailable('cannot open the store %s: %s'
                                    % (shown, one_line(exc)))
         LOG.info('Store: %s', url if embedded else url.split(':', 1)[0])
