@@ -7,8 +7,9 @@ provides ``conf``, ``store``, ``loader``, ``_dispatcher``, ``_running``,
 ``_task`` and ``_finish``. A read the cloud could not answer
 (:class:`~.actions.base.CloudUnreadable`) is asked again at the next
 poll; a write with no answer (:class:`~.actions.base.NoAnswer`) is judged
-by what the cloud shows, never retried blindly; every action has a
-deadline: its own timeout or ``[applier] migration_timeout``.
+by what the cloud shows, never retried blindly; these waits end at the
+action's deadline: its own timeout or, from the first unanswered request
+of an action without one, ``[applier] migration_timeout``.
 """
 
 import logging
@@ -41,9 +42,20 @@ class ActionSteps:
             # the pool; the store already says CANCELLED.
             self._finish(run, position, st.CANCELLED, None, stored=True)
             return
+        self._step_check(run, position)
+
+    def _step_check(self, run, position):
+        """The pre-condition, then execute (nothing asked of the cloud
+        yet but reads: an unreadable cloud is asked again)."""
         try:
             action = self._make(run, position)
+            if self._past_deadline(run, position, action):
+                return
             action.pre_condition()
+        except base.CloudUnreadable as exc:
+            LOG.info('Action %d of plan %s: %s; checking again', position,
+                     run.uuid, exc)
+            return self._later(self._step_check, run, position)
         except base.SkipAction as exc:
             return self._finish(run, position, st.SKIPPED, str(exc))
         except (base.ActionFailed, base.InvalidAction, LookupError) as exc:
@@ -51,16 +63,15 @@ class ActionSteps:
         self._execute(run, position, action)
 
     def _execute(self, run, position, action):
-        # NOTE: every action gets a deadline: the ones without a timeout
-        # of their own, so that a cloud that stays unreadable ends them.
-        run.deadlines[position] = time.monotonic() + (
-            action.timeout or self.conf.applier.migration_timeout)
+        if action.timeout is not None:
+            run.deadlines[position] = time.monotonic() + action.timeout
         try:
             delay = action.execute()
         except base.NoAnswer as exc:
             # The write may have been carried out: what the cloud shows
             # decides, never the lost answer.
             run.unanswered[position] = str(exc)
+            self._bound(run, position)
             return self._step_verify(run, position)
         except base.ActionFailed as exc:
             return self._finish(run, position, st.FAILED, str(exc))
@@ -77,7 +88,17 @@ class ActionSteps:
             % (action.timeout or self.conf.applier.migration_timeout))
         return True
 
+    def _bound(self, run, position):
+        # NOTE: an action without a timeout of its own gets one when the
+        # cloud first fails to answer it, so a cloud that stays
+        # unreadable ends it.
+        run.deadlines.setdefault(position, time.monotonic()
+                                 + self.conf.applier.migration_timeout)
+
     def _later(self, step, run, position):
+        """``step`` again after a poll interval (the cloud did not
+        answer), within the action's deadline."""
+        self._bound(run, position)
         if self._running:   # else: stays ONGOING, resumed at the start
             self._dispatcher.call_later(
                 self.conf.applier.poll_interval,
@@ -120,8 +141,6 @@ class ActionSteps:
     def _step_resume(self, run, position):
         try:
             action = self._make(run, position)
-            run.deadlines.setdefault(position, time.monotonic() + (
-                action.timeout or self.conf.applier.migration_timeout))
             if self._past_deadline(run, position, action):
                 return
             verdict = action.resume()
