@@ -77,17 +77,6 @@ def _plan_dict(plan, with_actions=True):
     return data
 
 
-def _saved_by(audit, audit_values, plan_uuid, owner):
-    """Whether ``audit`` already holds the run ``save_run`` was given."""
-    if owner is not None and audit.owner != owner:
-        return False
-    if plan_uuid is not None:
-        return audit.last_action_plan_uuid == plan_uuid
-    finished = audit_values.get('finished_at')
-    return finished is not None and audit.finished_at == finished \
-        and audit.state == audit_values.get('state')
-
-
 PlanConflict = plan_store.PlanConflict
 PlanNotStartable = plan_store.PlanNotStartable
 
@@ -192,7 +181,7 @@ class Store(plan_store.PlanStoreMixin):
             return False
         return True
 
-    @reconnect._retrying
+    @reconnect.retrying
     def _insert_audit(self, values):
         audit = models.Audit(
             uuid=values['uuid'],
@@ -278,7 +267,7 @@ class Store(plan_store.PlanStoreMixin):
         return self._save_run(audit_uuid, audit_values, plan, owner,
                               plan_uuid)
 
-    @reconnect._retrying
+    @reconnect.retrying
     def _save_run(self, audit_uuid, audit_values, plan, owner, plan_uuid):
         with self._wrap(), self._session() as session:
             # NOTE: the compare-and-set UPDATE comes first, so this
@@ -299,7 +288,7 @@ class Store(plan_store.PlanStoreMixin):
             result = session.execute(query.values(**values))
             if result.rowcount != 1:
                 audit = self._audit(session, audit_uuid)  # or NotFound
-                if _saved_by(audit, audit_values, plan_uuid, owner):
+                if reconnect.saved_by(audit, audit_values, plan_uuid, owner):
                     # This very run, made again after its COMMIT was
                     # applied but not acknowledged: saved once, not lost.
                     return _audit_dict(audit), plan_uuid

@@ -43,7 +43,7 @@ def is_disconnect(exc):
     return False
 
 
-def _retrying(method):
+def retrying(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         for attempt in range(1, ATTEMPTS + 1):
@@ -71,5 +71,17 @@ def reconnecting(cls):
         if callable(method) and not isinstance(method, type) and \
                 not getattr(method, 'reconnecting', False) and \
                 not isinstance(cls.__dict__.get(name), classmethod):
-            setattr(cls, name, _retrying(method))
+            setattr(cls, name, retrying(method))
     return cls
+
+
+def saved_by(audit, audit_values, plan_uuid, owner):
+    """Whether ``audit`` (a row) already holds the run ``save_run`` was
+    given: its own write, applied by an attempt whose answer was lost."""
+    if owner is not None and audit.owner != owner:
+        return False
+    if plan_uuid is not None:
+        return audit.last_action_plan_uuid == plan_uuid
+    finished = audit_values.get('finished_at')
+    return finished is not None and audit.finished_at == finished \
+        and audit.state == audit_values.get('state')
