@@ -32,6 +32,7 @@ from decision_engine.applier import steps as steps_mod
 from decision_engine.applier.actions import loader as loader_mod
 from decision_engine.common import plan_states as st
 from decision_engine.common import timeutils
+from decision_engine.db import api as db_api
 
 LOG = logging.getLogger(__name__)
 
@@ -102,11 +103,50 @@ class Applier(steps_mod.ActionSteps):
         """
         if not self._running:
             raise ApplierStopped('the applier is not running')
-        plan = self.store.start_plan(plan_uuid, self.owner)
+        try:
+            plan = self.store.start_plan(plan_uuid, self.owner)
+        except db_api.PlanNotStartable:
+            plan = self.store.get_action_plan(plan_uuid)
+            with self._lock:
+                running = plan_uuid in self._runs
+            if plan['state'] != st.PENDING or plan['owner'] != self.owner \
+                    or running:
+                raise
+            # NOTE: PENDING for this engine but not running here: its
+            # start was applied and the answer lost (or the launch was
+            # refused); launching it twice is safe (compare-and-set).
         with self._lock:
             self._stats['plans_started'] += 1
-        self._launch(plan)
-        return self.store.get_action_plan(plan_uuid)
+        self._launch_or_retry(plan)
+        try:
+            return self.store.get_action_plan(plan_uuid)
+        except db_api.StoreError:
+            return plan     # PENDING and this engine's: it will run
+
+    def _launch_or_retry(self, plan):
+        """Launch a plan the store has made PENDING for this engine; a
+        store that refuses it now does not leave it PENDING for good
+        (until the next start): it is launched again after a poll
+        interval."""
+        try:
+            self._launch(plan)
+        except db_api.StoreError as exc:
+            LOG.error('Action plan %s: not launched, the store refused it: '
+                      '%s; trying again', plan['uuid'], exc)
+
+            def again():
+                if not self._running:
+                    return      # PENDING: resumed at the next start
+                try:
+                    current = self.store.get_action_plan(plan['uuid'])
+                except db_api.StoreError:
+                    current = plan
+                with self._lock:
+                    running = plan['uuid'] in self._runs
+                if current['state'] in st.PLAN_RUNNING and not running:
+                    self._launch_or_retry(current)
+            self._dispatcher.call_later(self.conf.applier.poll_interval,
+                                        again)
 
     def cancel_plan(self, plan_uuid):
         """PENDING actions become CANCELLED, ONGOING ones finish, then the
