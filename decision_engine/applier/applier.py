@@ -30,10 +30,11 @@ import time
 from decision_engine.applier import dispatcher as dispatcher_mod
 from decision_engine.applier import run as run_mod
 from decision_engine.applier import statistics as statistics_mod
-from decision_engine.applier.actions import base
+from decision_engine.applier import steps as steps_mod
 from decision_engine.applier.actions import loader as loader_mod
 from decision_engine.common import plan_states as st
 from decision_engine.common import timeutils
+from decision_engine.db import api as db_api
 
 LOG = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class ApplierStopped(RuntimeError):
     """The applier is not running (the engine is stopping)."""
 
 
-class Applier:
+class Applier(steps_mod.ActionSteps):
 
     def __init__(self, conf, store, pool, context, loader=None,
                  on_plan_end=None, owner=None, placement=None):
@@ -109,7 +110,16 @@ class Applier:
             raise ApplierStopped('the applier is not running')
         owner = (self.placement(plan_uuid) if self.placement else None) \
             or self.owner
-        plan = self.store.start_plan(plan_uuid, owner)
+        try:
+            plan = self.store.start_plan(plan_uuid, owner)
+        except db_api.PlanNotStartable:
+            plan = self.store.get_action_plan(plan_uuid)
+            if plan['state'] != st.PENDING or plan['owner'] != owner \
+                    or self.is_running(plan_uuid):
+                raise
+            # NOTE: PENDING for that engine but not running here: its
+            # start was applied and the answer lost (or the launch was
+            # refused); launching it twice is safe (compare-and-set).
         if owner != self.owner:
             # NOTE: the owner's claim periodic picks it up (a cluster: any
             # engine's API accepts the start, the ring's owner runs it).
@@ -118,8 +128,35 @@ class Applier:
             return plan
         with self._lock:
             self._stats['plans_started'] += 1
-        self.adopt(plan)
-        return self.store.get_action_plan(plan_uuid)
+        self._launch_or_retry(plan)
+        try:
+            return self.store.get_action_plan(plan_uuid)
+        except db_api.StoreError:
+            return plan     # PENDING and this engine's: it will run
+
+    def _launch_or_retry(self, plan):
+        """Launch a plan the store has made PENDING for this engine; a
+        store that refuses it now does not leave it PENDING for good
+        (until the next start): it is launched again after a poll
+        interval."""
+        try:
+            self.adopt(plan)
+        except db_api.StoreError as exc:
+            LOG.error('Action plan %s: not launched, the store refused it: '
+                      '%s; trying again', plan['uuid'], exc)
+
+            def again():
+                if not self._running:
+                    return      # PENDING: resumed at the next start
+                try:
+                    current = self.store.get_action_plan(plan['uuid'])
+                except db_api.StoreError:
+                    current = plan
+                if current['state'] in st.PLAN_RUNNING and \
+                        not self.is_running(plan['uuid']):
+                    self._launch_or_retry(current)
+            self._dispatcher.call_later(self.conf.applier.poll_interval,
+                                        again)
 
     def adopt(self, plan, resumed=False):
         """Run ``plan`` (PENDING, ONGOING or CANCELLING, owned by this
@@ -175,12 +212,18 @@ class Applier:
             if run is not None:
                 run.cancelling = True
                 dropped = run.drop_pending(st.CANCELLED)
+                run.unsettled += 1
         # NOTE: every PENDING action of the plan in the store, not just the
         # ones dropped here: a step already handed to the pool then finds
         # its action CANCELLED and does not start it.
-        self.store.transition_actions(
-            plan_uuid, None, [st.PENDING], state=st.CANCELLED,
-            state_reason='the plan was cancelled', finished_at=now)
+        try:
+            self.store.transition_actions(
+                plan_uuid, None, [st.PENDING], state=st.CANCELLED,
+                state_reason='the plan was cancelled', finished_at=now)
+        finally:
+            if run is not None:
+                with self._lock:
+                    run.unsettled -= 1
         self._count_ended(run, dropped, st.CANCELLED)
         if run is not None:
             self._maybe_end(run)
@@ -307,96 +350,6 @@ class Applier:
                                            position)
         return task
 
-    # -- the steps of an action (each one a pool task) ------------------------
-
-    def _make(self, run, position):
-        action = run.objects.get(position)
-        if action is None:
-            stored = run.actions[position]
-            cls = self.loader.get(stored['action_type'])
-            action = cls(stored['input_parameters'] or {}, self.context)
-            run.objects[position] = action
-        return action
-
-    def _step_start(self, run, position):
-        now = timeutils.utcnow()
-        if not self.store.transition_action(
-                run.uuid, position, [st.PENDING], owner=self.owner,
-                state=st.ONGOING, started_at=now):
-            # NOTE: the plan was cancelled after this step was handed to
-            # the pool (the store already says CANCELLED), or another
-            # engine took the plan over (it runs the action).
-            self._finish(run, position, st.CANCELLED, None, stored=True)
-            return
-        try:
-            action = self._make(run, position)
-            action.pre_condition()
-        except base.SkipAction as exc:
-            return self._finish(run, position, st.SKIPPED, str(exc))
-        except (base.ActionFailed, base.InvalidAction, LookupError) as exc:
-            return self._finish(run, position, st.FAILED, _reason(exc))
-        self._execute(run, position, action)
-
-    def _execute(self, run, position, action):
-        if action.timeout is not None:
-            run.deadlines[position] = time.monotonic() + action.timeout
-        try:
-            delay = action.execute()
-        except base.ActionFailed as exc:
-            return self._finish(run, position, st.FAILED, str(exc))
-        self._after(run, position, action, delay)
-
-    def _step_poll(self, run, position):
-        action = self._make(run, position)
-        deadline = run.deadlines.get(position)
-        if deadline is not None and time.monotonic() > deadline:
-            return self._finish(
-                run, position, st.FAILED,
-                'did not end within %d s ([applier] migration_timeout); '
-                'the cloud may still be carrying it out' % action.timeout)
-        try:
-            delay = action.poll()
-        except base.ActionFailed as exc:
-            return self._finish(run, position, st.FAILED, str(exc))
-        self._after(run, position, action, delay)
-
-    def _step_resume(self, run, position):
-        try:
-            action = self._make(run, position)
-            verdict = action.resume()
-        except (base.ActionFailed, base.InvalidAction, LookupError) as exc:
-            return self._finish(run, position, st.FAILED, _reason(exc))
-        LOG.info('Resumed action %d of plan %s: %s', position, run.uuid,
-                 verdict)
-        if verdict == base.DONE:
-            return self._finish(run, position, st.SUCCEEDED,
-                                'found done when the engine resumed')
-        if verdict == base.POLL:
-            if action.timeout is not None:
-                run.deadlines[position] = time.monotonic() + action.timeout
-            return self._after(run, position, action,
-                               self.conf.applier.poll_interval)
-        try:
-            action.pre_condition()
-        except base.SkipAction as exc:
-            return self._finish(run, position, st.SKIPPED, str(exc))
-        except base.ActionFailed as exc:
-            return self._finish(run, position, st.FAILED, str(exc))
-        self._execute(run, position, action)
-
-    def _after(self, run, position, action, delay):
-        if delay is not None:
-            if not self._running:
-                return      # stays ONGOING in the store; resumed later
-            self._dispatcher.call_later(
-                delay, self._task(self._step_poll, run, position))
-            return
-        try:
-            action.post_condition()
-        except base.ActionFailed as exc:
-            return self._finish(run, position, st.FAILED, str(exc))
-        self._finish(run, position, st.SUCCEEDED, None)
-
     # -- ends -----------------------------------------------------------------
 
     def _finish(self, run, position, state, reason, stored=False):
@@ -416,19 +369,27 @@ class Applier:
             if stop:
                 run.stopped_by = position
                 stopped = run.drop_pending(st.SKIPPED)
+            # NOTE: until the skips are in the store, no other action's
+            # end may end the plan (its actions would still be PENDING
+            # in the store, for good if the engine stopped then).
+            run.unsettled += 1
         kind = run.actions[position]['action_type']
         self._count(kind, state)
         if state == st.FAILED:
             LOG.warning('Action %d (%s) of plan %s FAILED: %s', position,
                         kind, run.uuid, reason)
-        self._store_skips(run, skipped)
-        if stop:
-            self.store.transition_actions(
-                run.uuid, stopped, [st.PENDING], state=st.SKIPPED,
-                state_reason='the plan stopped after action %d failed '
-                             '([applier] on_failure = stop)' % position,
-                finished_at=timeutils.utcnow())
-            self._count_ended(run, stopped, st.SKIPPED)
+        try:
+            self._store_skips(run, skipped)
+            if stop:
+                self.store.transition_actions(
+                    run.uuid, stopped, [st.PENDING], state=st.SKIPPED,
+                    state_reason='the plan stopped after action %d failed '
+                                 '([applier] on_failure = stop)' % position,
+                    finished_at=timeutils.utcnow())
+                self._count_ended(run, stopped, st.SKIPPED)
+        finally:
+            with self._lock:
+                run.unsettled -= 1
         self._maybe_end(run)
         self._dispatcher.wake()
 
@@ -499,7 +460,3 @@ class Applier:
         except Exception as exc:
             # NOTE: a full pool: the periodic refresh catches up later.
             record['state'] = 'not refreshed: %s' % exc
-
-
-def _reason(exc):
-    return exc.args[0] if exc.args else str(exc)

@@ -40,7 +40,11 @@ class PlanRun:
             if is_migration(a['action_type'])}
         self.objects = {}           # position -> Action instance
         self.deadlines = {}         # position -> monotonic deadline
+        self.unanswered = {}        # position -> the write with no answer
         self.dispatched = set()     # submitted, not finished
+        # ends decided in memory whose store writes (the skips of their
+        # dependents, a cancel) are not done yet: the plan cannot end.
+        self.unsettled = 0
         self.resuming = set()       # ONGOING when loaded: resume, not run
         self.cancelling = plan['state'] == st.CANCELLING
         self.stopped_by = None      # position of the failure that stopped
@@ -71,7 +75,8 @@ class PlanRun:
                 if s not in st.ACTION_FINAL]
 
     def finished(self):
-        return not self.unfinished() and not self.dispatched
+        return not self.unfinished() and not self.dispatched \
+            and not self.unsettled
 
     def counts(self):
         result = {}
@@ -127,6 +132,7 @@ class PlanRun:
         self.resuming.discard(position)
         self.objects.pop(position, None)
         self.deadlines.pop(position, None)
+        self.unanswered.pop(position, None)
         skipped = {}
         if state in _RELEASING:
             for child in self.children[position]:

@@ -33,6 +33,7 @@ from decision_engine.common import states
 from decision_engine.common import timeutils
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.datasources import gather as gather_mod
+from decision_engine.db import api as db_api
 from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
 from decision_engine.strategies import metrics as metrics_mod
@@ -88,6 +89,12 @@ class AuditRunner:
         self._running = set()
         self._stopping = False
         self._thread = None
+        #: ``{audit uuid: (values, plan)}``: finished runs the store
+        #: refused to save (disk full, database down); saved again by the
+        #: dispatcher until it takes them.
+        self._unsaved = {}
+        #: audits the store refused to start: queued again each turn.
+        self._retry = set()
         self.counters = collections.Counter()
         self.durations = collections.deque(maxlen=1000)
 
@@ -138,6 +145,13 @@ class AuditRunner:
 
     def _dispatch_loop(self):
         while True:
+            if self._unsaved:
+                self._save_unsaved()
+            if self._retry and not self._unsaved:
+                with self._cond:
+                    retry, self._retry = self._retry, set()
+                for audit_uuid in sorted(retry):
+                    self.enqueue(audit_uuid)
             with self._cond:
                 # NOTE: the timeout only makes a reloaded (mutable)
                 # max_concurrent_audits take effect without an event.
@@ -161,6 +175,23 @@ class AuditRunner:
                 self._queued.discard(audit_uuid)
                 self._running.add(audit_uuid)
 
+    def _save_unsaved(self):
+        """In the dispatcher thread: save the runs the store refused, in
+        order, until it refuses again."""
+        with self._cond:
+            unsaved = list(self._unsaved.items())
+        for audit_uuid, (values, plan) in unsaved:
+            try:
+                stored, plan_uuid = self.store.save_run(
+                    audit_uuid, values, plan, owner=self.host)
+            except db_api.StoreError:
+                return      # still refused: at the next turn
+            with self._cond:
+                self._unsaved.pop(audit_uuid, None)
+            LOG.info('Audit %s: its result is stored now%s', audit_uuid,
+                     '' if stored is not None else
+                     ' (dropped: cancelled or taken over meanwhile)')
+
     def _run_one(self, audit_uuid):
         # NOTE: the dispatcher marks the audit running right after submit
         # returns; wait for that so the finally below cannot run first.
@@ -169,6 +200,14 @@ class AuditRunner:
                                 or self._stopping)
         try:
             self.run(audit_uuid)
+        except db_api.StoreError as exc:
+            # NOTE: refused before the run changed anything (the take, or
+            # the reads before it): the audit is as it was; run it again
+            # once the store answers.
+            LOG.error('Audit %s: not started, the store refused it: %s; '
+                      'queued again', audit_uuid, exc)
+            with self._cond:
+                self._retry.add(audit_uuid)
         except Exception:
             LOG.exception('Audit %s: unexpected error', audit_uuid)
         finally:
@@ -212,8 +251,16 @@ class AuditRunner:
                 % (type(exc).__name__, exc), final=False)
         else:
             values = self._done_values(audit, plan)
-        stored, plan_uuid = self.store.save_run(audit_uuid, values, plan,
-                                                owner=self.host)
+        try:
+            stored, plan_uuid = self.store.save_run(audit_uuid, values, plan,
+                                                    owner=self.host)
+        except db_api.StoreError as exc:
+            LOG.error('Audit %s: its result could not be stored: %s; it '
+                      'is saved again until the store takes it',
+                      audit_uuid, exc)
+            with self._cond:
+                self._unsaved[audit_uuid] = (values, plan)
+            return None
         elapsed = time.monotonic() - t0
         if stored is None:
             self.counters['cancelled'] += 1

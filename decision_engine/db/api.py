@@ -7,6 +7,7 @@ the API while it runs cannot be flipped back to SUCCEEDED by the runner.
 """
 
 import logging
+import os
 import re
 import uuid as uuid_mod
 
@@ -21,6 +22,7 @@ from decision_engine.db import migration
 from decision_engine.db import models
 from decision_engine.db import plan_store
 from decision_engine.db import power_store
+from decision_engine.db import reconnect
 from decision_engine.db import session as session_mod
 
 LOG = logging.getLogger(__name__)
@@ -81,8 +83,18 @@ PlanConflict = plan_store.PlanConflict
 PlanNotStartable = plan_store.PlanNotStartable
 
 
+@reconnect.reconnecting
 class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
-    """Audits, action plans and actions in one SQL database."""
+    """Audits, action plans and actions in one SQL database.
+
+    Every operation is made again after a lost connection (see
+    :mod:`decision_engine.db.reconnect`).
+    """
+
+    # NOTE: create_audit and save_run take their keys first, then make
+    # their retried part (_insert_audit, _save_run).
+    NOT_RETRIED = ('from_conf', 'open_for_engine', 'upgrade',
+                   'check_schema', 'dispose', 'create_audit', 'save_run')
 
     def __init__(self, engine):
         self.engine = engine
@@ -125,6 +137,13 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                 store.dispose()
             if isinstance(exc, migration.SchemaOutOfDate):
                 raise StoreUnavailable('the store %s: %s' % (shown, exc))
+            if embedded and os.path.isdir(conf.state_path) and \
+                    not os.access(conf.state_path, os.W_OK):
+                # NOTE: SQLite only says "unable to open database file".
+                raise StoreUnavailable(
+                    'cannot open the store %s: the state path %s is not '
+                    'writable (read-only file system or permissions; '
+                    '[DEFAULT] state_path)' % (shown, conf.state_path))
             raise StoreUnavailable('cannot open the store %s: %s'
                                    % (shown, one_line(exc)))
         LOG.info('Store: %s', url if embedded else url.split(':', 1)[0])
@@ -146,8 +165,28 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
 
     def create_audit(self, values):
         """Insert an audit (PENDING unless ``values`` says otherwise)."""
+        # NOTE: the key is taken once, before any attempt: an insert made
+        # again after its COMMIT was applied meets itself.
+        values = dict(values, uuid=values.get('uuid') or str(
+            uuid_mod.uuid4()))
+        try:
+            return self._insert_audit(values)
+        except sa_exc.IntegrityError:
+            if not self._exists(values['uuid']):
+                raise
+            return self.get_audit(values['uuid'])
+
+    def _exists(self, audit_uuid):
+        try:
+            self.get_audit(audit_uuid)
+        except NotFound:
+            return False
+        return True
+
+    @reconnect.retrying
+    def _insert_audit(self, values):
         audit = models.Audit(
-            uuid=values.get('uuid') or str(uuid_mod.uuid4()),
+            uuid=values['uuid'],
             name=values.get('name'),
             audit_type=values.get('audit_type', states.ONESHOT),
             state=values.get('state', states.PENDING),
@@ -224,7 +263,14 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
         :returns: ``(audit dict, plan uuid or None)``, or ``(None, None)``
             when the audit was no longer ONGOING.
         """
+        # NOTE: the plan's key is taken once, before any attempt (see
+        # decision_engine.db.reconnect).
         plan_uuid = str(uuid_mod.uuid4()) if plan is not None else None
+        return self._save_run(audit_uuid, audit_values, plan, owner,
+                              plan_uuid)
+
+    @reconnect.retrying
+    def _save_run(self, audit_uuid, audit_values, plan, owner, plan_uuid):
         with self._wrap(), self._session() as session:
             # NOTE: the compare-and-set UPDATE comes first, so this
             # transaction owns the audit from its first statement: the row
@@ -243,7 +289,11 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                 query = query.where(models.Audit.owner == owner)
             result = session.execute(query.values(**values))
             if result.rowcount != 1:
-                self._audit(session, audit_uuid)  # NotFound if unknown
+                audit = self._audit(session, audit_uuid)  # or NotFound
+                if reconnect.saved_by(audit, audit_values, plan_uuid, owner):
+                    # This very run, made again after its COMMIT was
+                    # applied but not acknowledged: saved once, not lost.
+                    return _audit_dict(audit), plan_uuid
                 return None, None
             audit = self._audit(session, audit_uuid)
             if plan is not None:
@@ -302,6 +352,14 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                 updated_at=timeutils.utcnow(), state=states.ONGOING,
                 owner=owner, **values))
             if result.rowcount != 1:
+                session.refresh(audit)
+                if values.get('started_at') is not None and \
+                        audit.state == states.ONGOING and \
+                        audit.owner == owner and \
+                        audit.started_at == values['started_at']:
+                    # This very take, made again after its COMMIT was
+                    # applied but not acknowledged.
+                    return _audit_dict(audit)
                 return None
             session.refresh(audit)
             return _audit_dict(audit)
@@ -427,7 +485,9 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
             return self
 
         def __exit__(self, exc_type, exc, tb):
-            if exc is not None and isinstance(exc, sa_exc.OperationalError):
+            if exc is not None and (
+                    isinstance(exc, sa_exc.OperationalError)
+                    or reconnect.is_disconnect(exc)):
                 raise StoreError('database error: %s'
                                  % str(exc.orig).strip().splitlines()[0]
                                  ) from exc

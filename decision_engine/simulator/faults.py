@@ -17,8 +17,15 @@ dropped.  Kinds:
                body; 429 and 503 carry ``Retry-After: retry_after``.
 ``reset``      close the TCP connection without any response (RST).
 ``stall``      hold the request ``stall_s`` seconds (None: until released or
-               the simulator stops), then answer normally.
+               the simulator stops), then answer normally; a request whose
+               client hung up meanwhile is dropped, not carried out.
 ``malformed``  answer 200 with a truncated, unparseable JSON body.
+``truncated``  carry the request out, then send its answer's headers (the
+               full ``Content-Length``) and half its body, and close the
+               connection: the client cannot tell whether a write happened.
+``expire``     revoke every issued token, then serve the request (which
+               its now stale token makes a 401): token expiry at a seeded
+               point of a build.
 """
 
 import dataclasses
@@ -27,7 +34,7 @@ import re
 import threading
 
 SERVICES = ('identity', 'compute', 'placement', 'baremetal')
-KINDS = ('error', 'reset', 'stall', 'malformed')
+KINDS = ('error', 'reset', 'stall', 'malformed', 'truncated', 'expire')
 
 
 class ConfigError(ValueError):
@@ -129,12 +136,20 @@ class FaultPlan:
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self._rules = list(rules)
+        self._fired = {}
+
+    def fired(self):
+        """``{kind: times}`` the rules fired since they were last set
+        (counted when picked: a stalled request counts before it ends)."""
+        with self._lock:
+            return dict(self._fired)
 
     def set(self, rules, seed=None):
         rules = [r if isinstance(r, FaultRule) else FaultRule.from_dict(r)
                  for r in rules]
         with self._lock:
             self._rules = rules
+            self._fired = {}
             if seed is not None:
                 self._rng = random.Random(seed)
 
@@ -160,6 +175,7 @@ class FaultPlan:
                     rule.count -= 1
                     if rule.count <= 0:
                         self._rules.remove(rule)
+                self._fired[rule.kind] = self._fired.get(rule.kind, 0) + 1
                 return rule
         return None
 

@@ -21,6 +21,7 @@ or ``with Simulator(topo) as sim: ...``.
 
 import http.server
 import logging
+import select
 import socket
 import socketserver
 import struct
@@ -96,13 +97,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
-    def send_raw(self, resp, request_id):
-        """Status line, headers and body in one write."""
+    def send_raw(self, resp, request_id, length=None):
+        """Status line, headers and body in one write (``length``: the
+        Content-Length to announce, if not the body's)."""
         body = resp.body
         lines = ['HTTP/1.1 %d %s' % (resp.status,
                                      _REASONS.get(resp.status, 'Unknown')),
                  'Content-Type: ' + resp.content_type,
-                 'Content-Length: %d' % len(body),
+                 'Content-Length: %d' % (len(body) if length is None
+                                         else length),
                  'X-OpenStack-Request-Id: ' + request_id]
         for key, value in resp.headers.items():
             lines.append('%s: %s' % (key, value))
@@ -113,6 +116,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.command == 'HEAD':
             body = b''
         self.wfile.write(head + body)
+
+    def send_truncated(self, resp, request_id):
+        """The answer's head with its full Content-Length, then half its
+        body (at least one byte short), then the connection closes."""
+        body = resp.body
+        resp.body = body[:max(0, min(len(body) // 2, len(body) - 1))]
+        # An empty body has nothing to cut: one byte is announced that
+        # never comes.
+        self.close_connection = True
+        self.send_raw(resp, request_id, length=max(len(body), 1))
+
+    def client_gone(self):
+        """Whether the client closed its side (it gave up waiting)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(
+                1, socket.MSG_PEEK) == b''
+        except OSError:
+            return True
 
     def reset_connection(self):
         """Drop the connection without answering: linger 0 makes close()
@@ -384,17 +406,31 @@ class Simulator:
                     return
                 if rule.kind == 'stall':
                     self._release.wait(rule.stall_s)
+                    if handler.client_gone():
+                        # NOTE: as a proxy in front of the API would do: a
+                        # request its client gave up on is not carried out
+                        # long after the client decided it had failed.
+                        handler.close_connection = True
+                        return
                 elif rule.kind == 'error':
                     resp = service.error(rule.status,
                                          'Injected fault (simulator)')
                     if rule.status in (429, 503) and \
                             rule.retry_after is not None:
                         resp.headers['Retry-After'] = str(rule.retry_after)
-                else:   # malformed
+                elif rule.kind == 'malformed':
                     resp = routing.Response(200, b'{"truncated": [{"id": ')
+                elif rule.kind == 'expire':
+                    self.tokens.expire_all()
             if resp is None:
                 resp = self._dispatch(handler, service, route, params,
                                       miss, method, path, raw_query, body)
+            if fault == 'truncated':
+                stats.end(entry, resp.status, time.monotonic(), fault,
+                          resp.token_issued)
+                entry = None
+                handler.send_truncated(resp, request_id)
+                return
             # Count out before writing: once a client has its answer, the
             # stats it reads next must already include this request.
             stats.end(entry, resp.status, time.monotonic(), fault,

@@ -14,6 +14,10 @@ applier calls, each call in a pool task of its own:
 4. :meth:`Action.post_condition` -- raises :class:`ActionFailed` unless
    the cloud now shows the action's effect.
 
+A read raising :class:`CloudUnreadable` is asked again at the next poll;
+a write raising :class:`NoAnswer` is followed by :meth:`Action.resume`, as
+for an action found ONGOING when an engine starts.
+
 For an action found ONGOING when an engine starts, :meth:`Action.resume`
 says what the cloud shows: ``DONE`` (the post-condition holds), ``RERUN``
 (nothing happened, execute again) or ``POLL`` (still in progress).
@@ -34,6 +38,20 @@ class SkipAction(Exception):
 
 class ActionFailed(Exception):
     """The action failed; the message is the reason."""
+
+
+class CloudUnreadable(ActionFailed):
+    """A read of the cloud got no usable answer (no answer, HTTP 5xx or
+    429, a body that is not the JSON asked for): nothing is known yet. The
+    applier reads again at the next poll (within the action's deadline)
+    instead of ending the action on it."""
+
+
+class NoAnswer(ActionFailed):
+    """A write got no usable answer (no answer, HTTP 5xx or 429): the cloud
+    may or may not have carried it out. The applier asks the action's
+    :meth:`Action.resume` what the cloud shows before it ends the
+    action."""
 
 
 class InvalidAction(ValueError):
@@ -116,6 +134,8 @@ class Action:
         unless its post-condition already holds."""
         try:
             self.post_condition()
+        except CloudUnreadable:
+            raise
         except ActionFailed:
             return RERUN
         return DONE

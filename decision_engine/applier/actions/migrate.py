@@ -89,7 +89,7 @@ class Migrate(base.Action):
         if response.status_code != 202:
             raise nova.refused('to %s-migrate instance %s to %s' % (
                 'live' if self.live else 'cold', self.uuid, self.dest),
-                response)
+                response, 'post')
         return self.interval
 
     def poll(self):
@@ -126,7 +126,7 @@ class Migrate(base.Action):
                                 json={'confirmResize': None})
         if response.status_code not in (202, 204):
             raise nova.refused('to confirm the resize of instance %s'
-                               % self.uuid, response)
+                               % self.uuid, response, 'post')
         self._confirmed = True
 
     def post_condition(self):

@@ -28,20 +28,54 @@ def error_message(response):
     return text[:200] or response.reason or 'no message'
 
 
+#: statuses after which a request is worth making again: the cloud was
+#: busy or failing, not refusing this request.
+TRANSIENT = (429, 500, 502, 503, 504)
+
+
 def request(cloud, method, path, microversion, json=None):
-    """:returns: the response; :raises ActionFailed: when the request
-    could not be made at all."""
+    """:returns: the response; :raises CloudUnreadable: (a GET) or
+    :raises NoAnswer: (a write) when no answer came back at all."""
     try:
-        return getattr(cloud.compute, method)(
+        response = getattr(cloud.compute, method)(
             path, json=json, microversion=microversion)
+        if response.status_code == 401:
+            # NOTE: after a 401 keystoneauth re-authenticates and sends
+            # again only in the thread that invalidated the token first;
+            # a request that raced it gets the 401 back. Once more, with
+            # the token that is now current.
+            response = getattr(cloud.compute, method)(
+                path, json=json, microversion=microversion)
+        return response
     except Exception as exc:
-        raise base.ActionFailed('%s %s failed: %s' % (
-            method.upper(), path, exc))
+        error = base.CloudUnreadable if method == 'get' else base.NoAnswer
+        raise error('%s %s failed: %s' % (method.upper(), path, exc))
 
 
-def refused(what, response):
-    return base.ActionFailed('Nova refused %s: HTTP %d: %s' % (
+def refused(what, response, method='get'):
+    """The error for a response that is not the one hoped for: a 5xx or
+    429 is transient (:class:`CloudUnreadable` for a read,
+    :class:`NoAnswer` for a write), and so is an unexpected success
+    status to a write (a garbled answer says nothing of what was done);
+    any other is a refusal."""
+    error = base.ActionFailed
+    status = response.status_code
+    if method != 'get' and (status in TRANSIENT or 200 <= status < 300):
+        error = base.NoAnswer
+    elif status in TRANSIENT:
+        error = base.CloudUnreadable
+    return error('Nova refused %s: HTTP %d: %s' % (
         what, response.status_code, error_message(response)))
+
+
+def read_json(response, key, what):
+    """``response.json()[key]``; :raises CloudUnreadable: when the body is
+    not JSON holding ``key`` (a truncated or garbled answer)."""
+    try:
+        return response.json()[key]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise base.CloudUnreadable('unreadable answer %s: %s: %s' % (
+            what, type(exc).__name__, exc))
 
 
 def get_server(cloud, uuid):
@@ -51,7 +85,7 @@ def get_server(cloud, uuid):
         return None
     if response.status_code != 200:
         raise refused('reading server %s' % uuid, response)
-    return response.json()['server']
+    return read_json(response, 'server', 'reading server %s' % uuid)
 
 
 def host_of(server):

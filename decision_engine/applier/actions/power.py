@@ -54,7 +54,9 @@ class ChangeNodePowerState(base.Action):
             if response.status_code != 200:
                 raise nova.refused('listing the servers of %s'
                                    % self.params['hostname'], response)
-            servers = response.json()['servers']
+            servers = nova.read_json(response, 'servers',
+                                     'listing the servers of %s'
+                                     % self.params['hostname'])
             if servers:
                 raise base.SkipAction('host %s still runs %d server(s)'
                                       % (self.params['hostname'],

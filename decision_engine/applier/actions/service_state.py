@@ -35,8 +35,9 @@ class ChangeComputeServiceState(base.Action):
         if response.status_code != 200:
             raise nova.refused('listing the services of %s' % host,
                                response)
-        services = [s for s in response.json()['services']
-                    if s.get('host') == host]
+        services = [s for s in nova.read_json(
+            response, 'services', 'listing the services of %s' % host)
+            if s.get('host') == host]
         return services[0] if services else None
 
     def pre_condition(self):
@@ -59,7 +60,7 @@ class ChangeComputeServiceState(base.Action):
                                 MICROVERSION, json=body)
         if response.status_code != 200:
             raise nova.refused('to set the compute service of %s %s' % (
-                self.params['hostname'], state), response)
+                self.params['hostname'], state), response, 'put')
 
     def post_condition(self):
         service = self._service()

@@ -1,0 +1,87 @@
+"""Store operations made again after the database connection was lost.
+
+A connection can die under a transaction: the database restarted, an
+operator or a pooler terminated it (``pg_terminate_backend``), a network
+path dropped it. Connections that died while idle in the pool are
+replaced at checkout (``pool_pre_ping``); an operation whose connection
+died while it ran fails with a disconnect, and is made again here on a
+new connection, a few times, before its error reaches the caller.
+
+That is safe because every write of the store is one transaction and a
+compare-and-set: a transaction cut short left nothing, and in the rare
+case where the connection died after the COMMIT was applied but before
+it was acknowledged, the second attempt finds the state already changed
+and reports the compare-and-set as lost (nothing is written twice).
+Inserts take their key (a uuid) before the first attempt for the same
+reason.
+"""
+
+import functools
+import logging
+import threading
+
+from sqlalchemy import exc as sa_exc
+
+LOG = logging.getLogger(__name__)
+
+#: attempts of one operation whose connection is lost each time.
+ATTEMPTS = 5
+#: seconds before attempt n is ``DELAY * (n - 1)``: a database that is
+#: restarting gets a moment; a terminated connection is replaced at once.
+DELAY = 0.1
+
+_pause = threading.Event()
+
+
+def is_disconnect(exc):
+    """Whether ``exc`` (or what caused it) is a lost connection."""
+    while exc is not None:
+        if isinstance(exc, sa_exc.DBAPIError) and \
+                exc.connection_invalidated:
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def retrying(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as exc:
+                if attempt == ATTEMPTS or not is_disconnect(exc):
+                    raise
+                LOG.warning('The store lost its database connection during '
+                            '%s (attempt %d of %d); trying again on a new '
+                            'connection', method.__name__, attempt,
+                            ATTEMPTS)
+                _pause.wait(DELAY * attempt)
+    wrapper.reconnecting = True
+    return wrapper
+
+
+def reconnecting(cls):
+    """Class decorator: every public method of ``cls`` (and its bases)
+    but ``cls.NOT_RETRIED`` is made again after a lost connection."""
+    for name in dir(cls):
+        if name.startswith('_') or name in cls.NOT_RETRIED:
+            continue
+        method = getattr(cls, name)
+        if callable(method) and not isinstance(method, type) and \
+                not getattr(method, 'reconnecting', False) and \
+                not isinstance(cls.__dict__.get(name), classmethod):
+            setattr(cls, name, retrying(method))
+    return cls
+
+
+def saved_by(audit, audit_values, plan_uuid, owner):
+    """Whether ``audit`` (a row) already holds the run ``save_run`` was
+    given: its own write, applied by an attempt whose answer was lost."""
+    if owner is not None and audit.owner != owner:
+        return False
+    if plan_uuid is not None:
+        return audit.last_action_plan_uuid == plan_uuid
+    finished = audit_values.get('finished_at')
+    return finished is not None and audit.finished_at == finished \
+        and audit.state == audit_values.get('state')
