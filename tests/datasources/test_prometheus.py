@@ -18,6 +18,8 @@ from tests.fixtures.load_env import make_gatherer
 from tests.fixtures.load_env import wanted
 
 ALL = (m.HOST_CPU, m.HOST_RAM, m.INSTANCE_CPU, m.INSTANCE_RAM)
+ABS_TOLERANCE = {m.HOST_CPU: 0.25, m.HOST_RAM: 0.02, m.INSTANCE_CPU: 0.02,
+                 m.INSTANCE_RAM: 0.02}
 KIND = {m.HOST_CPU: 'cpu', m.HOST_RAM: 'ram', m.INSTANCE_CPU: 'cpu',
         m.INSTANCE_RAM: 'ram'}
 
@@ -33,10 +35,13 @@ def assert_truth(env, measurements, names_of):
                                        end=measurements.at)
             assert got is not None, (metric, name)
             # NOTE: Prometheus extrapolates rate() to the window's edges
-            # and picks its own samples: 5 % (or a hair in absolute terms
-            # for near-idle values) covers that, a wrong unit or label
-            # does not.
-            assert got == pytest.approx(truth, rel=0.05, abs=0.02), (
+            # and picks its own samples, and a scrape delayed on a loaded
+            # machine moves a sample across the window's edge: 5 %, or in
+            # absolute terms a quarter of a percentage point of a host's
+            # cores (near-idle hosts) and a hair elsewhere, covers that; a
+            # wrong unit or label does not.
+            assert got == pytest.approx(truth, rel=0.05,
+                                        abs=ABS_TOLERANCE[metric]), (
                 metric, name)
             checked += 1
     return checked
