@@ -260,7 +260,9 @@ def ongoing_event(store, position):
 
 def test_cancel_mid_plan_lets_ongoing_actions_finish(harness):
     ongoing = ongoing_event(harness.store, 0)
-    actions = [act.sleep(0.3)] + [act.nop('after') for _ in range(4)]
+    # NOTE: the cancel must answer while the first action runs; 0.3 s was
+    # once too short on a loaded 2-core machine, 3 s leaves a wide margin.
+    actions = [act.sleep(3)] + [act.nop('after') for _ in range(4)]
     applier = harness.applier(applier={'max_parallel_actions': 1})
     plan_uuid = fx.store_plan(harness.store, actions)
     applier.start_plan(plan_uuid)
