@@ -7,7 +7,6 @@ option and the value, instead of failing later inside a worker.
 """
 
 import glob
-from importlib import metadata as importlib_metadata
 import logging
 import os
 import re
@@ -49,25 +48,22 @@ def check_all(conf):
 def _is_secret(group, name):
     """Whether the option is ``secret=True``; unknown counts as secret.
 
-    The definitions come from the option lists every library publishes for
-    oslo-config-generator (entry points ``oslo.config.opts``, ours
-    included): oslo.config itself has no public accessor for a registered
-    option's definition. Only an invalid value gets here, so loading the
-    lists costs nothing on a good start.
+    The definitions come from the engine's own option list (the one
+    oslo-config-generator reads, keystoneauth's options included):
+    oslo.config itself has no public accessor for a registered option's
+    definition. NOTE: other libraries' lists are not loaded here: importing
+    them has side effects (oslo.service's selects its eventlet backend),
+    so the options of oslo.log and the other libraries count as secret.
     """
+    from decision_engine.conf import opts as opts_mod
+
     wanted = group or 'DEFAULT'
-    for entry_point in importlib_metadata.entry_points(
-            group='oslo.config.opts'):
-        try:
-            listed = entry_point.load()()
-        except Exception:   # a broken plugin must not hide the real error
+    for listed_group, opts in opts_mod.list_opts():
+        if _group_name(listed_group) != wanted:
             continue
-        for listed_group, opts in listed:
-            if _group_name(listed_group) != wanted:
-                continue
-            for opt in opts:
-                if name in (opt.dest, opt.name):
-                    return bool(opt.secret)
+        for opt in opts:
+            if name in (opt.dest, opt.name):
+                return bool(opt.secret)
     return True
 
 

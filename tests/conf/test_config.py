@@ -99,3 +99,22 @@ def test_sample_config_is_current(tmp_path):
         assert out.read_text() == f.read(), (
             'etc/decision-engine/decision-engine.conf.sample is stale: run '
             'tox -e genconfig and commit the result')
+
+
+def test_telling_a_secret_option_imports_no_other_library():
+    # NOTE: it once loaded every library's published option list, which
+    # imported oslo.service's and made its backend eventlet for the whole
+    # process (a later in-process test then hung in eventlet's hub).
+    code = ('import sys\n'
+            'from decision_engine.conf import validation\n'
+            'before = set(sys.modules)\n'
+            'assert validation._is_secret("no_such_group", "x")\n'
+            'assert validation._is_secret("nova", "password")\n'
+            'assert not validation._is_secret("api", "port")\n'
+            'print(sorted(m for m in set(sys.modules) - before\n'
+            '             if m.split(".")[0] in ("oslo_service",\n'
+            '                 "oslo_messaging", "keystonemiddleware")))\n')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == '[]'
