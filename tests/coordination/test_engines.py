@@ -239,18 +239,21 @@ def wait_final(store_url, uuids):
 
 
 def check_polled_once_per_sweep(farm, since, until):
-    """From the farm's request log: every node was read in the window,
-    never twice within one sweep interval (a second engine polling it
-    would be), and no more often than one engine's sweeps allow."""
+    """From the farm's request log: every node was read in the window, and
+    no more often than one engine's sweeps allow (a second engine polling
+    it would double its reads).
+
+    NOTE: no bound on the gap between two reads: a loaded machine can
+    bunch two sweeps of one engine (it failed an earlier version of this
+    check); which engine read a node is asserted from the engines' own
+    records by the caller.
+    """
     reads = farm.reads_since(since)
     window = until - since
     node_of = dict(zip(farm.system_ids, NODES))
     for ident in farm.system_ids:
         times = [t for t in reads.get(ident, []) if t <= until]
         assert times, ('never read', node_of[ident], reads)
-        gaps = [b - a for a, b in zip(times, times[1:])]
-        assert min(gaps, default=SYNC_INTERVAL) >= SYNC_INTERVAL / 2, (
-            node_of[ident], times)
         assert len(times) <= window / SYNC_INTERVAL + 1, (
             node_of[ident], times)
 
