@@ -166,6 +166,10 @@ class Cluster(LeaderChores):
         #: until when (monotonic) the ring keeps the members it had before
         #: this engine had to join again; see watch().
         self._rejoin_grace = 0.0
+        #: when (monotonic) the last heartbeat the service took was sent.
+        self._beat_ok = 0.0
+        #: held while the heartbeat runs and while a session is replaced.
+        self._session_lock = threading.Lock()
 
     # -- life cycle ----------------------------------------------------------
 
@@ -177,22 +181,7 @@ class Cluster(LeaderChores):
         """
         options = self.conf.coordination
         try:
-            self._coordinator = tooz_coordination.get_coordinator(
-                options.backend_url, self.member.encode(),
-                timeout=options.membership_timeout,
-                membership_timeout=options.membership_timeout,
-                lock_timeout=options.membership_timeout)
-            self._coordinator.start(start_heart=False)
-            self._create_group()
-            self._join()
-            try:
-                self._coordinator.watch_elected_as_leader(
-                    self.group, self._elected)
-            except tooz.NotImplemented:
-                # NOTE: tooz's etcd3gw driver: the leader lock instead.
-                self._elections = False
-                self._leader_lock = self._coordinator.get_lock(
-                    ('%s-leader' % options.group_prefix).encode())
+            self._open_session()
         except Exception as exc:
             self._stop_coordinator()
             raise CoordinationUnavailable(
@@ -208,6 +197,65 @@ class Cluster(LeaderChores):
         LOG.info('Joined the cluster %s as %s: %d member(s), leader by %s',
                  self.group.decode(), self.member, len(self._members),
                  'election' if self._elections else 'lock')
+
+    def _open_session(self):
+        """A new tooz session: connect, create the group if it is missing,
+        join it and stand for leader."""
+        options = self.conf.coordination
+        coordinator = tooz_coordination.get_coordinator(
+            options.backend_url, self.member.encode(),
+            timeout=options.membership_timeout,
+            membership_timeout=options.membership_timeout,
+            lock_timeout=options.membership_timeout)
+        coordinator.start(start_heart=False)
+        self._coordinator = coordinator
+        self._create_group()
+        self._join()
+        try:
+            coordinator.watch_elected_as_leader(self.group, self._elected)
+            self._elections = True
+        except tooz.NotImplemented:
+            # NOTE: tooz's etcd3gw driver: the leader lock instead.
+            self._elections = False
+            self._leader_lock = coordinator.get_lock(
+                ('%s-leader' % options.group_prefix).encode())
+        self._beat_ok = time.monotonic()
+
+    def _renew_session(self, why):
+        """The service lost this engine's state (``why``): its group entry,
+        and with it the leadership, whose lock lapsed as well. Give the
+        leadership up and start a new session.
+
+        NOTE: neither tooz lock (Redis, etcd3gw) tells its holder that it
+        lapsed: ``acquired`` stays true and the election hook never fires
+        again while the old session's lock object exists. Stopping that
+        session drops it (and releases the lock if it is still ours), so
+        the next election is a fair one and nobody leads twice.
+        """
+        LOG.warning('%s; this engine gives up any leadership and joins '
+                    'again', why)
+        with self._session_lock:
+            self._resign()
+            self._stop_coordinator()
+            try:
+                self._open_session()
+            except Exception as exc:
+                # NOTE: the next watch tries again; meanwhile the ring
+                # keeps its members (see the operator guide).
+                self._stop_coordinator()
+                LOG.warning('Cannot join the coordination service %s again:'
+                            ' %s: %s', urls.without_password(
+                                self.conf.coordination.backend_url),
+                            type(exc).__name__, ' '.join(str(exc).split()))
+                return False
+        self._rejoined()
+        return True
+
+    def _resign(self):
+        self._won = False
+        self._leader_lock = None
+        self.leader = None
+        self.capabilities.pop('leader', None)
 
     def _create_group(self):
         try:
@@ -255,15 +303,27 @@ class Cluster(LeaderChores):
     def _beat_loop(self):
         interval = self.conf.coordination.heartbeat_interval
         while not self._stopping.wait(interval):
-            try:
-                self._coordinator.heartbeat()
-                if self._leader_lock is not None and \
-                        self._leader_lock.acquired:
-                    self._leader_lock.heartbeat()
-            except Exception as exc:
-                self.heartbeat_failures += 1
-                LOG.warning('Coordination heartbeat failed: %s: %s',
-                            type(exc).__name__, exc)
+            with self._session_lock:
+                started = time.monotonic()
+                try:
+                    if self._coordinator is None:
+                        continue
+                    self._coordinator.heartbeat()
+                    if self._leader_lock is not None and \
+                            self._leader_lock.acquired:
+                        self._leader_lock.heartbeat()
+                    self._beat_ok = started
+                except Exception as exc:
+                    self.heartbeat_failures += 1
+                    LOG.warning('Coordination heartbeat failed: %s: %s',
+                                type(exc).__name__, exc)
+
+    def _lease_held(self):
+        """Whether the last heartbeat the service took is recent enough
+        that our leadership cannot have lapsed there (its keys live for
+        membership_timeout after the heartbeat that refreshed them)."""
+        return time.monotonic() - self._beat_ok < \
+            self.conf.coordination.membership_timeout
 
     # -- listening -----------------------------------------------------------
 
@@ -277,38 +337,42 @@ class Cluster(LeaderChores):
     def watch(self):
         """Run tooz's watchers, rebuild the ring on a change, keep the
         leadership."""
-        coordinator = self._coordinator
-        if coordinator is None:
+        if self._heart is None or self._stopping.is_set():
             return
-        coordinator.run_watchers()
+        if self._coordinator is None and not self._renew_session(
+                'No session with the coordination service'):
+            return
         members = {}
         # NOTE: capabilities are read once per member, and again for all
         # while no member says it leads (a new leader announces itself).
         known_leader = any((caps or {}).get('leader')
                            for caps in self._members.values())
         try:
-            listed = coordinator.get_members(self.group).get()
+            listed = self._coordinator.get_members(self.group).get()
         except tooz_coordination.GroupNotCreated:
             # NOTE: the backend restarted without its data (a Redis without
-            # persistence): create the group again and rejoin below.
-            LOG.warning('The cluster group is gone from the coordination '
-                        'service (restarted?); creating it again')
-            self._create_group()
-            self._join()
-            self._rejoined()
-            return
+            # persistence).
+            if not self._renew_session('The cluster group is gone from '
+                                       'the coordination service '
+                                       '(restarted?)'):
+                return
+            listed = self._coordinator.get_members(self.group).get()
+        listed = {_text(member) for member in listed}
+        if self.member not in listed:
+            # NOTE: our entry expired (heartbeats failed for longer than
+            # membership_timeout, e.g. the service restarted).
+            if not self._renew_session('This engine was dropped from the '
+                                       'cluster'):
+                return
+            listed.add(self.member)
+        coordinator = self._coordinator
+        # NOTE: after the membership check, so that an election won here
+        # is never given up by a session renewal in the same watch.
+        coordinator.run_watchers()
         for member in listed:
-            member = _text(member)
             members[member] = self._members.get(member) \
                 if known_leader else None
-        if self.member not in members:
-            # NOTE: our entry expired (heartbeats failed for longer than
-            # membership_timeout, e.g. the service restarted): join again.
-            LOG.warning('This engine was dropped from the cluster; '
-                        'joining again')
-            self._join()
-            self._rejoined()
-            members[self.member] = self.capabilities
+        members[self.member] = self.capabilities
         for member, caps in members.items():
             if caps is None:
                 try:
@@ -363,7 +427,7 @@ class Cluster(LeaderChores):
                 LOG.info('This engine (%s) holds the leader lock',
                          self.member)
             won = lock.acquired
-        if won:
+        if won and self._lease_held():
             self.leader = self.member
             if not self.capabilities.get('leader'):
                 self.capabilities['leader'] = True
@@ -374,7 +438,8 @@ class Cluster(LeaderChores):
             # NOTE: neither tooz's Redis driver (no get_leader) nor a lock
             # says who leads: the leader says so in its capabilities.
             self.leader = next((m for m, caps in sorted(members.items())
-                                if (caps or {}).get('leader')), None)
+                                if m != self.member and
+                                (caps or {}).get('leader')), None)
 
     # -- answers -------------------------------------------------------------
 
@@ -387,7 +452,10 @@ class Cluster(LeaderChores):
         return self.ring.owner(key) == self.member
 
     def is_leader(self):
-        return self.leader == self.member
+        """Whether this engine leads, and its heartbeats still reach the
+        service (a leader cut off from it stops running chores before its
+        leadership can lapse there and another engine's begins)."""
+        return self.leader == self.member and self._lease_held()
 
     def live_members(self):
         return set(self.ring.members)

@@ -147,3 +147,78 @@ def test_unreachable_backend_is_one_line_without_the_password():
     assert 's3cret-pw' not in message and '\n' not in message
     assert message.startswith('cannot join the coordination service redis'
                               '://:***@127.0.0.1:%d' % port)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = coordination.own_server('redis', tmp_path).start()
+    yield server
+    server.stop()
+
+
+def _own_members(server, hosts, membership_timeout=3):
+    members = []
+    prefix = coordination.unique_prefix()
+    for host in hosts:
+        conf = fresh_conf(host=host)
+        for name, value in (('backend_url', server.url),
+                            ('group_prefix', prefix),
+                            ('membership_timeout', membership_timeout),
+                            ('heartbeat_interval', 0.3)):
+            conf.set_override(name, value, 'coordination')
+        members.append(cluster_mod.Cluster(conf, {}, version='test'))
+    return members
+
+
+def _wait_one_leader(members):
+    deadline = time.monotonic() + GUARD
+    while sum(m.is_leader() for m in members) != 1:
+        assert time.monotonic() < deadline, [m.leader for m in members]
+        for m in members:
+            m.watch()
+        time.sleep(0.1)
+    return next(m for m in members if m.is_leader())
+
+
+def test_a_backend_that_lost_every_key_ends_with_one_leader(own_redis):
+    members = _own_members(own_redis, ('engine-a', 'engine-b'))
+    try:
+        for member in members:
+            member.start()
+        settle(members, {'engine-a', 'engine-b'})
+        leader = _wait_one_leader(members)
+        [other] = [m for m in members if m is not leader]
+        own_redis.stop()
+        own_redis.start()
+        # NOTE: the follower watches first and can win the new election
+        # (the old leader's lock went with the data): the old leader must
+        # then give its leadership up, not keep it beside the new one.
+        for _ in range(20):
+            for member in (other, leader):
+                member.watch()
+            assert sum(m.is_leader() for m in members) <= 1, [
+                m.member for m in members if m.is_leader()]
+        new_leader = _wait_one_leader(members)
+        assert {m.status().leader for m in members} == {
+            new_leader.member}
+    finally:
+        for member in members:
+            member.stop()
+
+
+def test_a_leader_cut_off_from_the_backend_stops_leading(own_redis):
+    [member] = _own_members(own_redis, ('engine-a',), membership_timeout=2)
+    try:
+        member.start()
+        _wait_one_leader([member])
+        own_redis.stop()
+        cut = time.monotonic()
+        # NOTE: its lock lapses on the service membership_timeout after
+        # the last heartbeat the service took; by then it must stop.
+        while member.is_leader():
+            assert time.monotonic() - cut < 2 + GUARD
+            time.sleep(0.1)
+        assert member.run_leader_chores() == 0
+    finally:
+        own_redis.start()
+        member.stop()
