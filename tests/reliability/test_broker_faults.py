@@ -135,8 +135,11 @@ def test_connections_closed_mid_stream_lose_nothing_after_the_heal(
             heal_s_max=max(heal_seconds), redelivered=max(
                 0, _received(status) - churn.stats.notifications),
             lost_after_heal=lost)
-        # The listener's and the publisher's connections.
-        assert sum(closed_now) >= 2 * CLOSES
+        # NOTE: each close found the listener's connection (its gap is
+        # asserted below); the publisher's is there too unless the close
+        # came while it was between two reconnections (5 of 6 seen once
+        # in a full run), so only one a close is asserted.
+        assert len(closed_now) == CLOSES and min(closed_now) >= 1
         assert status.mode == 'event-fed' and status.failed == 0
         assert status.gaps >= CLOSES and status.rebuilds_triggered > CLOSES
         assert lost == 0
