@@ -14,6 +14,7 @@ import random
 import threading
 import time
 
+from decision_engine.common import retry_after as retry_after_mod
 from decision_engine.model.errors import ModelBuildError
 from decision_engine.model.errors import TransportError
 
@@ -106,7 +107,7 @@ class Fetcher:
                     continue
                 elif status == 429 or status >= 500:
                     problem = 'HTTP %d %s' % (status, _message(body))
-                    retry_after = _retry_after(headers)
+                    retry_after = retry_after_mod.seconds(headers)
                 else:
                     raise ModelBuildError(
                         'GET %s%s failed: HTTP %d %s'
@@ -137,17 +138,6 @@ class Fetcher:
             '(%s s): GET %s%s not done%s' % (
                 self.timeout_s, endpoint, about,
                 ' (%s)' % detail if detail else ''), endpoint, host)
-
-
-def _retry_after(headers):
-    value = headers.get('Retry-After') if headers is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        # NOTE: an HTTP date is allowed too; treat it as "use backoff".
-        return None
 
 
 def _message(body):

@@ -19,7 +19,15 @@ class DatasourceError(Exception):
 
 class RetryableError(DatasourceError):
     """A failure worth retrying: no answer, a timeout, a 5xx or 429, a
-    malformed body."""
+    malformed body.
+
+    :param retry_after: seconds the server asked to wait before the next
+        try (its ``Retry-After``), None when it did not say.
+    """
+
+    def __init__(self, message, retry_after=None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclasses.dataclass(frozen=True)

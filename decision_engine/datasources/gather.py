@@ -15,9 +15,11 @@ series for are asked again by the datasource's fallback (Prometheus: the
 ``instance`` label), in a second wave.
 
 Each query is retried after a :class:`~.base.RetryableError` (``max_retries``
-times, exponential backoff with full jitter) within one deadline
-(``gather_timeout``). The first query that still fails aborts the
-gathering: the others stop before their next attempt and
+times, exponential backoff with full jitter, or as long as the server's
+``Retry-After`` says) within one deadline (``gather_timeout``); a
+``Retry-After`` past the deadline fails the query at once. The first
+query that still fails aborts the gathering: the others stop before their
+next attempt and
 :class:`GatheringError` names that query. Values are never returned for a
 part of the queries: it is all of them or the error.
 
@@ -318,10 +320,22 @@ class _Run:
                 if attempt > s.max_retries:
                     raise self._failed(query, '%s (after %d attempts)'
                                        % (exc, attempt))
-                self.g._count('retries')
-                delay = self.g._rng.uniform(
-                    0, s.retry_delay * 2 ** (attempt - 1))
                 left = self.deadline - self.g._clock()
+                if exc.retry_after is not None:
+                    # NOTE: the server said when to come back (429, 503);
+                    # a wait past the deadline would only fail later.
+                    if exc.retry_after >= left:
+                        raise self._failed(query, '%s; its Retry-After of '
+                                           '%s s is past the deadline of '
+                                           '[datasource] gather_timeout '
+                                           '(%s s)' % (
+                                               exc, exc.retry_after,
+                                               s.gather_timeout))
+                    delay = exc.retry_after
+                else:
+                    delay = self.g._rng.uniform(
+                        0, s.retry_delay * 2 ** (attempt - 1))
+                self.g._count('retries')
                 # NOTE: Event.wait, not sleep: an abort ends the wait.
                 self.aborted.wait(max(0.0, min(delay, left)))
                 continue

@@ -43,6 +43,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 import requests
 
+from decision_engine.common import retry_after
 from decision_engine.common import urls
 from decision_engine.datasources import base
 from decision_engine.datasources import metric_map as metric_map_mod
@@ -244,16 +245,22 @@ class PrometheusDatasource(base.Datasource):
             doc = None
         if resp.status_code != 200 or not isinstance(doc, dict) or \
                 doc.get('status') != 'success':
-            detail = ('%s: %s' % (doc.get('errorType'), doc.get('error'))
+            detail = (': '.join(str(doc[k]) for k in ('errorType', 'error')
+                                if doc.get(k))
                       if isinstance(doc, dict) and doc.get('error')
                       else (resp.text or '')[:200].strip())
             error = base.RetryableError if (
                 resp.status_code >= 500 or resp.status_code == 429
                 or (resp.status_code == 200 and not isinstance(doc, dict))
             ) else base.DatasourceError
-            raise error('HTTP %d from %s%s' % (
+            message = 'HTTP %d from %s%s' % (
                 resp.status_code, self.shown_url,
-                ': %s' % detail if detail else ''))
+                ': %s' % detail if detail else '')
+            if error is base.RetryableError:
+                raise error(message, retry_after=retry_after.seconds(
+                    resp.headers) if resp.status_code in (429, 503)
+                    else None)
+            raise error(message)
         return self._values(query, doc)
 
     def _values(self, query, doc):

@@ -10,6 +10,7 @@ succeed and the gathering must still fail as a whole).
 import http.server
 import json
 import threading
+import time
 import urllib.parse
 import urllib.request
 
@@ -17,6 +18,7 @@ import pytest
 
 from decision_engine.datasources import gather
 from decision_engine.strategies import metrics as m
+from tests.fixtures import fault_proxy
 from tests.fixtures import load_env
 
 
@@ -184,3 +186,38 @@ def test_concurrent_gatherings_share_queries_in_flight(env, proxy, pool):
     assert proxy.requests == n
     assert len(results) == 2 and results[0].values == results[1].values
     assert g.statistics().cache_hits == n
+
+
+@pytest.fixture
+def faults(env):
+    p = fault_proxy.FaultProxy(env.prometheus.url)
+    yield p
+    p.stop()
+
+
+def test_retry_after_is_waited_before_the_next_try(faults, pool):
+    faults.plan.set([{'kind': 'error', 'status': 429, 'retry_after': 1,
+                      'count': 1}])
+    # NOTE: no backoff of our own: only the server's Retry-After can make
+    # the retry wait.
+    g = load_env.make_gatherer(pool, faults.url, max_retries=1)
+    started = time.monotonic()
+    ms = g.gather({m.HOST_RAM: ['compute-1']})
+    waited = time.monotonic() - started
+    assert ms.get(m.HOST_RAM, 'compute-1') is not None
+    assert faults.plan.fired() == {'error': 1}
+    assert g.statistics().retries == 1
+    assert waited >= 1.0
+
+
+def test_retry_after_past_the_deadline_fails_at_once(faults, pool):
+    faults.plan.set([{'kind': 'error', 'status': 503, 'retry_after': 600}])
+    g = load_env.make_gatherer(pool, faults.url, max_retries=3,
+                               gather_timeout=30)
+    with pytest.raises(gather.GatheringError) as err:
+        g.gather({m.HOST_RAM: ['compute-1']})
+    message = str(err.value)
+    assert 'HTTP 503' in message
+    assert 'Retry-After of 600.0 s is past the deadline of [datasource] ' \
+        'gather_timeout (30.0 s)' in message
+    assert faults.plan.fired() == {'error': 1}
