@@ -167,7 +167,29 @@ def wrap(app, conf):
         return BasicAuth(app, load_htpasswd(
             conf.api.http_basic_auth_user_file))
     if strategy == 'keystone':
-        from keystonemiddleware import auth_token
-        return _PublicPaths(app, auth_token.AuthProtocol(
-            app, {'oslo_config_config': conf}))
+        return _PublicPaths(app, _auth_token(app, conf))
     raise AuthConfigError('unknown [api] auth_strategy %r' % strategy)
+
+
+def _auth_token(app, conf):
+    from keystonemiddleware import auth_token
+    return auth_token.AuthProtocol(app, {'oslo_config_config': conf})
+
+
+def check_keystone(conf):
+    """Set keystonemiddleware's ``auth_token`` filter up as the API would
+    at start: it loads the ``[keystone_authtoken] auth_type`` plugin and
+    its options then, and sends no request.
+
+    :raises AuthConfigError: one line naming the section and the error
+        (option names only: keystoneauth's errors carry no values).
+    """
+    if conf.api.auth_strategy != 'keystone':
+        return
+    try:
+        _auth_token(lambda environ, start_response: [], conf)
+    except Exception as exc:
+        raise AuthConfigError(
+            '[api] auth_strategy = keystone: keystonemiddleware cannot be '
+            'set up from [keystone_authtoken]: %s: %s' % (
+                type(exc).__name__, ' '.join(str(exc).split())))

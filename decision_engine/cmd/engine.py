@@ -1,5 +1,7 @@
 """``decision-engine``: the engine daemon."""
 
+import contextlib
+import logging
 import sys
 
 from oslo_config import cfg
@@ -44,7 +46,8 @@ def _register_all(conf):
 
 def preflight(conf):
     """Check what can be checked before forking: the inventory and the
-    drivers, the API's address, and the store.
+    drivers, the API's address and authentication, the datasource, the
+    embedded simulator's files, the notification transport and the store.
 
     A mistake found here exits with status 2 and one line, instead of a
     worker process that fails to start (and would be restarted).
@@ -63,24 +66,28 @@ def preflight(conf):
     from decision_engine.drivers import loader
     from decision_engine.drivers import power_state
     try:
-        cluster_preflight.check_store(conf)
-        nodes = loader.load_nodes(conf)
-        # NOTE: drivers are built without a pool here, so their
-        # constructors must not do I/O (see PowerDriver).
-        loader.load_drivers(conf, None,
-                            power_state.PowerStateTracker(1), nodes)
-        if conf.api.enabled:
-            auth.check_bind(conf)
-            auth.check_files(conf)
-            server.check_listen(conf)
-        # NOTE: the datasource and its metric map as the manager loads them
-        # (no I/O but reading the map), and the simulator's topology file.
-        datasource_loader.load(conf, None)
-        embedded.check_files(conf)
-        notifications.check_transport_url(conf)
-        # NOTE: the embedded SQLite store is created or migrated here, as
-        # the engine would do at start; a server database is only read.
-        db_api.Store.open_for_engine(conf).dispose()
+        with _library_logs_unshown():
+            cluster_preflight.check_store(conf)
+            nodes = loader.load_nodes(conf)
+            # NOTE: drivers are built without a pool here, so their
+            # constructors must not do I/O (see PowerDriver).
+            loader.load_drivers(conf, None,
+                                power_state.PowerStateTracker(1), nodes)
+            if conf.api.enabled:
+                auth.check_bind(conf)
+                auth.check_files(conf)
+                auth.check_keystone(conf)
+                server.check_listen(conf)
+            # NOTE: the datasource and its metric map as the manager loads
+            # them (no I/O but reading the map), and the simulator's
+            # topology file.
+            datasource_loader.load(conf, None)
+            embedded.check_files(conf)
+            notifications.check_transport_url(conf)
+            # NOTE: the embedded SQLite store is created or migrated here,
+            # as the engine would do at start; a server database is only
+            # read.
+            db_api.Store.open_for_engine(conf).dispose()
     except (loader.DriverLoadError, auth.AuthConfigError,
             server.CannotListen, db_api.StoreUnavailable,
             cluster_preflight.ClusterMisconfigured,
@@ -89,6 +96,30 @@ def preflight(conf):
             notifications.BadTransportURL) as exc:
         sys.stderr.write('%s: error: %s\n' % (PROG, exc))
         raise SystemExit(2)
+
+
+@contextlib.contextmanager
+def _library_logs_unshown():
+    """Keep what libraries log during the pre-flight off stderr.
+
+    NOTE: logging is not set up yet: oslo.log's register_options gave the
+    root logger a stderr handler meanwhile, so a record (stevedore's
+    "Could not load nope", keystonemiddleware's warnings) would land
+    beside our one line. The worker does the same work again and logs it
+    where the operator reads the log.
+    """
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    for handler in handlers:
+        root.removeHandler(handler)
+    null = logging.NullHandler()
+    root.addHandler(null)
+    try:
+        yield
+    finally:
+        root.removeHandler(null)
+        for handler in handlers:
+            root.addHandler(handler)
 
 
 def main(argv=None):

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from tests.fixtures import dbfixtures
 from tests.fixtures.engine_process import EngineProcess
 from tests.fixtures.engine_process import GUARD
 
@@ -120,22 +121,48 @@ def test_bad_inventory_exits_nonzero_with_one_line(tmp_path):
 
 
 def test_failed_start_exits_1_once_without_traceback(engine):
-    """A failure only the worker can see (keystonemiddleware loading its
-    auth plugin when the API starts) stops the daemon with status 1
-    instead of a worker restarted forever."""
+    """A failure only the worker can see (the coordination service cannot
+    be joined when the manager starts: nothing listens at the etcd URL)
+    stops the daemon with status 1 instead of a worker restarted
+    forever."""
+    with socket.socket() as closed:
+        closed.bind(('127.0.0.1', 0))
+        port = closed.getsockname()[1]
+    with dbfixtures.postgres_url() as url:
+        dbfixtures.open_store(url).engine.dispose()
+        engine.write_config(extra='[database]\nconnection = %s\n'
+                                  '[coordination]\nbackend_url = '
+                                  'etcd3+http://127.0.0.1:%d\n' % (url, port))
+        engine.start()
+        assert engine.proc.wait(GUARD) == 1
+    output = engine.output()
+    assert 'Traceback' not in output
+    log = engine.log()
+    assert log.count('decision-engine failed to start: ') == 1, log
+    assert 'cannot join the coordination service etcd3+http://127.0.0.1:%d' \
+        % port in log
+
+
+def test_bad_keystone_auth_type_fails_before_the_fork(tmp_path):
+    """keystonemiddleware is set up by the pre-flight as the API would:
+    a [keystone_authtoken] auth_type with no plugin is status 2 and one
+    line, no worker started."""
+    engine = EngineProcess(tmp_path)
     engine.write_config(extra='[api]\nenabled = true\nport = 0\n'
                               'auth_strategy = keystone\n'
                               '[keystone_authtoken]\nauth_type = nope\n')
     engine.config_path.write_text(engine.config_path.read_text().replace(
         '[api]\nenabled = false\n', ''))
-    engine.start()
-    assert engine.proc.wait(GUARD) == 1
-    output = engine.output()
-    assert 'Traceback' not in output
-    log = engine.log()
-    assert log.count('decision-engine failed to start: NoMatchingPlugin') \
-        == 1
-    assert 'The plugin nope could not be found' in log
+    try:
+        engine.start()
+        assert engine.proc.wait(GUARD) == 2
+        [line] = engine.output().strip().splitlines()
+        assert line == (
+            'decision-engine: error: [api] auth_strategy = keystone: '
+            'keystonemiddleware cannot be set up from [keystone_authtoken]: '
+            'NoMatchingPlugin: The plugin nope could not be found')
+    finally:
+        engine.stop()
 
 
 def test_bad_htpasswd_fails_before_the_fork(tmp_path):
