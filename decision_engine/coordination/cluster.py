@@ -170,6 +170,9 @@ class Cluster(LeaderChores):
         self._beat_ok = 0.0
         #: held while the heartbeat runs and while a session is replaced.
         self._session_lock = threading.Lock()
+        #: set by a heartbeat after a gap of membership_timeout; see
+        #: _beat_loop.
+        self._lapsed = False
 
     # -- life cycle ----------------------------------------------------------
 
@@ -252,6 +255,7 @@ class Cluster(LeaderChores):
         return True
 
     def _resign(self):
+        """Lead no more, and stop saying so in our capabilities."""
         self._won = False
         self._leader_lock = None
         self.leader = None
@@ -312,6 +316,16 @@ class Cluster(LeaderChores):
                     if self._leader_lock is not None and \
                             self._leader_lock.acquired:
                         self._leader_lock.heartbeat()
+                    if started - self._beat_ok >= \
+                            self.conf.coordination.membership_timeout:
+                        # NOTE: the service took no heartbeat of ours for
+                        # membership_timeout: our lock may have lapsed and
+                        # another engine won, though the service still
+                        # lists us (tooz keeps a member that beats again
+                        # before another one checks). Lead no more; the
+                        # next watch opens a new session.
+                        self._resign()
+                        self._lapsed = True
                     self._beat_ok = started
                 except Exception as exc:
                     self.heartbeat_failures += 1
@@ -342,6 +356,12 @@ class Cluster(LeaderChores):
         if self._coordinator is None and not self._renew_session(
                 'No session with the coordination service'):
             return
+        if self._lapsed:
+            self._lapsed = False
+            if not self._renew_session(
+                    'The coordination service took no heartbeat of this '
+                    'engine for [coordination] membership_timeout'):
+                return
         members = {}
         # NOTE: capabilities are read once per member, and again for all
         # while no member says it leads (a new leader announces itself).
@@ -423,10 +443,11 @@ class Cluster(LeaderChores):
         won = self._won
         if not self._elections:
             lock = self._leader_lock
-            if not lock.acquired and lock.acquire(blocking=False):
+            if lock is not None and not lock.acquired and \
+                    lock.acquire(blocking=False):
                 LOG.info('This engine (%s) holds the leader lock',
                          self.member)
-            won = lock.acquired
+            won = lock is not None and lock.acquired
         if won and self._lease_held():
             self.leader = self.member
             if not self.capabilities.get('leader'):

@@ -2,6 +2,8 @@
 membership, one ring on every engine, a dead engine noticed, a clean leave
 seen at once, one leader."""
 
+import os
+import signal
 import time
 
 import pytest
@@ -222,3 +224,38 @@ def test_a_leader_cut_off_from_the_backend_stops_leading(own_redis):
     finally:
         own_redis.start()
         member.stop()
+
+
+def test_a_leader_whose_heartbeats_lapsed_gives_way(own_redis):
+    members = _own_members(own_redis, ('engine-a', 'engine-b'),
+                           membership_timeout=2)
+    try:
+        for member in members:
+            member.start()
+        settle(members, {'engine-a', 'engine-b'})
+        leader = _wait_one_leader(members)
+        [other] = [m for m in members if m is not leader]
+        # NOTE: a paused server keeps its data, but the keys' time to live
+        # runs on: the leader's lock lapses while the service still lists
+        # it when it beats again.
+        os.kill(own_redis.proc.pid, signal.SIGSTOP)
+        try:
+            deadline = time.monotonic() + GUARD
+            while leader.is_leader():
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            # One more membership_timeout: the keys are past their time.
+            time.sleep(2)
+        finally:
+            os.kill(own_redis.proc.pid, signal.SIGCONT)
+        for _ in range(20):
+            for member in (other, leader):
+                member.watch()
+            assert sum(m.is_leader() for m in members) <= 1, [
+                m.member for m in members if m.is_leader()]
+            time.sleep(0.1)
+        new_leader = _wait_one_leader(members)
+        assert {m.status().leader for m in members} == {new_leader.member}
+    finally:
+        for member in members:
+            member.stop()
