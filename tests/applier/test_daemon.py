@@ -26,11 +26,11 @@ TOPOLOGY = dict(hosts=10, instances=40, aggregates=2, azs=1, seed=11)
 class Daemon(engine_process.ApiDaemon):
     def __init__(self, tmp_path, sim, url):
         super().__init__(tmp_path)
-        self.config.write_text(f"""
+        self.config_path.write_text(f"""
 [DEFAULT]
 host = engine-a
 state_path = {tmp_path}
-log_file = {self.log}
+log_file = {self.log_path}
 debug = true
 enabled_power_drivers = fake
 
@@ -54,19 +54,7 @@ connection = {url}
 [api]
 port = {self.port}
 
-[nova]
-auth_type = password
-auth_url = {sim.auth_url}
-username = admin
-password = secret
-project_name = admin
-user_domain_name = Default
-project_domain_name = Default
-region_name = RegionOne
-
-[placement]
-region_name = RegionOne
-""")
+{engine_process.cloud_options(sim.auth_url)}""")
 
 
 @pytest.fixture
@@ -244,7 +232,8 @@ def test_stop_mid_plan_and_restart_resumes(daemon, sim, how):
             server = write['path'].split('/')[-2]
             requested[server] = requested.get(server, 0) + 1
     assert set(requested.values()) == {1}, requested
-    assert 'Resuming action plan %s' % plan['uuid'] in daemon.log.read_text()
+    assert 'Resuming action plan %s' % plan['uuid'] in \
+        daemon.log_path.read_text()
 
 
 def test_cli_audit_create_auto_trigger_applies_the_plan(daemon, sim):

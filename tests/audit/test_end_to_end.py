@@ -18,10 +18,10 @@ TOPOLOGY = dict(hosts=12, instances=60, aggregates=2, azs=2, seed=7)
 class Daemon(engine_process.ApiDaemon):
     def __init__(self, tmp_path, backend='threading'):
         super().__init__(tmp_path)
-        self.config.write_text(f"""
+        self.config_path.write_text(f"""
 [DEFAULT]
 state_path = {tmp_path}
-log_file = {self.log}
+log_file = {self.log_path}
 debug = true
 enabled_power_drivers = fake
 concurrency_backend = {backend}

@@ -34,8 +34,6 @@ from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests.fixtures import bmc_farm
 from tests.fixtures import coordination
-from tests.fixtures import dbfixtures
-from tests.fixtures import engine_process
 
 NODES = ['compute-%02d' % i for i in range(30)]
 DRIVER = 'redfish'
@@ -44,19 +42,6 @@ SYNC_INTERVAL = 2
 MEMBERSHIP_TIMEOUT = 3
 GUARD = 60
 FINAL = (states.SUCCEEDED, states.FAILED, states.CANCELLED)
-
-
-@pytest.fixture(params=coordination.BACKENDS)
-def backend(request, tmp_path):
-    with coordination.backend_url(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def store_url():
-    with dbfixtures.postgres_url() as url:
-        dbfixtures.open_store(url).dispose()
-        yield url
 
 
 @pytest.fixture
@@ -85,74 +70,26 @@ def expected_shares(members):
                                for n in NODES)
 
 
-class Engine(engine_process.EngineProcess):
-    """An engine process of the cluster with its API on a port of its own,
-    polling the farm's BMCs."""
+class Engine(coordination.ClusterEngine):
+    """An engine of the cluster polling the farm's BMCs."""
 
     def __init__(self, tmp_path, host, backend, store_url, prefix,
                  membership_timeout, farm, sim):
-        super().__init__(tmp_path / host)
-        self.host = host
-        self.port = coordination.free_port()
-        self.write_config(sync_interval=SYNC_INTERVAL,
-                          nodes=NODES, extra=f"""
-[DEFAULT]
-host = {host}
-
-[database]
-connection = {store_url}
-
-[coordination]
-backend_url = {backend}
-group_prefix = {prefix}
-membership_timeout = {membership_timeout}
-heartbeat_interval = 0.5
-watcher_interval = 0.5
-leader_chore_interval = 1
-ring_replicas = {REPLICAS}
-
+        super().__init__(tmp_path, host, backend, store_url, prefix, sim,
+                         membership_timeout=membership_timeout,
+                         replicas=REPLICAS, sync_interval=SYNC_INTERVAL,
+                         nodes=NODES, options="""
 [audit]
 continuous_check_interval = 1
 min_continuous_interval = 2
-
-[collector]
-period = 3600
-max_age = 3600
-
-[nova]
-auth_type = password
-auth_url = {sim.auth_url}
-username = admin
-password = secret
-project_name = admin
-user_domain_name = Default
-project_domain_name = Default
-region_name = RegionOne
-
-[placement]
-region_name = RegionOne
 """)
         self.config_path.write_text(self.config_path.read_text().replace(
-            '[api]\nenabled = false\n',
-            '[api]\nenabled = true\nport = %d\n' % self.port).replace(
-            '[collector]\nenabled = false\n', '').replace(
             'enabled_power_drivers = fake',
             'enabled_power_drivers = %s' % DRIVER))
         self.inventory_path.write_text(''.join(
             '- hostname: %s\n  driver: redfish\n  driver_info: %s\n'
             % (node, json.dumps(farm.driver_info(ident)))
             for node, ident in zip(NODES, farm.system_ids)))
-
-    def call(self, method, path, body=None):
-        request = urllib.request.Request(
-            'http://127.0.0.1:%d%s' % (self.port, path), method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={'Content-Type': 'application/json'})
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return json.loads(answer.read())
-
-    def status(self):
-        return self.call('GET', '/v1/status')
 
 
 @pytest.fixture
@@ -169,22 +106,12 @@ def cluster(tmp_path, backend, store_url, farm, sim):
             started.append(engine)
         for engine in engines:
             engine.notify.wait_for('READY')
-        wait_members(engines, {e.host for e in engines})
+        coordination.wait_members(engines, {e.host for e in engines})
         return engines
 
     yield start
     for engine in started:
         engine.stop()
-
-
-def wait_members(engines, expected, timeout=GUARD):
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = [set(e.status()['cluster']['members']) for e in engines]
-        if all(s == expected for s in seen):
-            return
-        assert time.monotonic() < deadline, seen
-        time.sleep(0.2)
 
 
 def polled_since(engine, since):
@@ -303,7 +230,7 @@ def test_each_node_polled_by_one_engine_and_sigkill_moves_work(
     # The issue's bound: membership_timeout plus one interval (and the
     # watcher interval, and a 2-core machine running three engines).
     assert takeover <= MEMBERSHIP_TIMEOUT + SYNC_INTERVAL + 2, takeover
-    wait_members(survivors, {s.host for s in survivors})
+    coordination.wait_members(survivors, {s.host for s in survivors})
     # NOTE: one sweep first: it may have begun with the ring before the
     # kill.
     wait_sweeps(survivors, 1)
@@ -349,7 +276,7 @@ def test_sigterm_hands_over_before_exit(cluster):
                      metrics)
     leaving.signal(signal.SIGTERM)
     stopped = time.time()
-    wait_members([staying], {staying.host}, timeout=10)
+    coordination.wait_members([staying], {staying.host}, timeout=10)
     handover = time.time() - stopped
     assert leaving.proc.wait(GUARD) == 0
     assert handover <= 2 + 1, handover
@@ -417,7 +344,7 @@ def test_engines_rejoin_after_the_backend_restarts(kind, tmp_path,
             engine.start()
         for engine in engines:
             engine.notify.wait_for('READY')
-        wait_members(engines, hosts)
+        coordination.wait_members(engines, hosts)
         server.stop()
         # The outage: every engine noticed it (a failed heartbeat; tooz's
         # Redis driver retries a call 15 times first, about 30 s) ...
@@ -430,7 +357,7 @@ def test_engines_rejoin_after_the_backend_restarts(kind, tmp_path,
         assert sum(e.status()['node_share'][DRIVER]
                    for e in engines) == len(NODES)
         server.start()
-        wait_members(engines, hosts)
+        coordination.wait_members(engines, hosts)
         # The ring has settled when two sweeps of every engine saw no ring
         # change (engines rejoin one by one as their retries succeed).
         deadline = time.monotonic() + GUARD

@@ -13,16 +13,6 @@ from decision_engine.db import models
 from tests.fixtures import dbfixtures
 
 
-@pytest.fixture
-def stores(url):
-    """Two engines' stores on the same database."""
-    first = dbfixtures.open_store(url)
-    second = dbfixtures.open_store(url, upgrade=False)
-    yield first, second
-    first.dispose()
-    second.dispose()
-
-
 def test_take_records_the_owner_and_only_pending_audits(stores):
     a, b = stores
     audit = a.create_audit({'strategy': 'dummy'})

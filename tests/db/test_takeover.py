@@ -4,21 +4,9 @@ by its owner."""
 
 import datetime
 
-import pytest
-
 from decision_engine.common import states
 from decision_engine.common import timeutils
 from tests.fixtures import applier_harness
-from tests.fixtures import dbfixtures
-
-
-@pytest.fixture
-def stores(url):
-    first = dbfixtures.open_store(url)
-    second = dbfixtures.open_store(url, upgrade=False)
-    yield first, second
-    first.dispose()
-    second.dispose()
 
 
 def test_a_continuous_slot_is_taken_only_while_due(stores):
