@@ -18,7 +18,7 @@ reason.
 
 import functools
 import logging
-import threading
+import time
 
 from sqlalchemy import exc as sa_exc
 
@@ -29,8 +29,6 @@ ATTEMPTS = 5
 #: seconds before attempt n is ``DELAY * (n - 1)``: a database that is
 #: restarting gets a moment; a terminated connection is replaced at once.
 DELAY = 0.1
-
-_pause = threading.Event()
 
 
 def is_disconnect(exc):
@@ -56,7 +54,7 @@ def retrying(method):
                             '%s (attempt %d of %d); trying again on a new '
                             'connection', method.__name__, attempt,
                             ATTEMPTS)
-                _pause.wait(DELAY * attempt)
+                time.sleep(DELAY * attempt)
     wrapper.reconnecting = True
     return wrapper
 
