@@ -182,30 +182,43 @@ def _wait_one_leader(members):
     return next(m for m in members if m.is_leader())
 
 
-def test_a_backend_that_lost_every_key_ends_with_one_leader(own_redis):
-    members = _own_members(own_redis, ('engine-a', 'engine-b'))
+@pytest.fixture
+def pair(own_redis):
+    """Two started members on the test's own Redis, once one leads:
+    ``(leader, other)``."""
+    members = _own_members(own_redis, ('engine-a', 'engine-b'),
+                           membership_timeout=2)
     try:
         for member in members:
             member.start()
         settle(members, {'engine-a', 'engine-b'})
         leader = _wait_one_leader(members)
-        [other] = [m for m in members if m is not leader]
-        own_redis.stop()
-        own_redis.start()
-        # NOTE: the follower watches first and can win the new election
-        # (the old leader's lock went with the data): the old leader must
-        # then give its leadership up, not keep it beside the new one.
-        for _ in range(20):
-            for member in (other, leader):
-                member.watch()
-            assert sum(m.is_leader() for m in members) <= 1, [
-                m.member for m in members if m.is_leader()]
-        new_leader = _wait_one_leader(members)
-        assert {m.status().leader for m in members} == {
-            new_leader.member}
+        yield leader, next(m for m in members if m is not leader)
     finally:
         for member in members:
             member.stop()
+
+
+def _never_two_leaders(leader, other):
+    """Watch rounds, the follower first (it can win the new election):
+    never two leaders, and one in the end that both name."""
+    members = (other, leader)
+    for _ in range(20):
+        for member in members:
+            member.watch()
+        assert sum(m.is_leader() for m in members) <= 1, [
+            m.member for m in members if m.is_leader()]
+        time.sleep(0.1)
+    new_leader = _wait_one_leader(members)
+    assert {m.status().leader for m in members} == {new_leader.member}
+
+
+def test_a_backend_that_lost_every_key_ends_with_one_leader(own_redis, pair):
+    own_redis.stop()
+    own_redis.start()
+    # NOTE: the old leader's lock went with the data: it must give its
+    # leadership up, not keep it beside the one elected now.
+    _never_two_leaders(*pair)
 
 
 def test_a_leader_cut_off_from_the_backend_stops_leading(own_redis):
@@ -226,36 +239,19 @@ def test_a_leader_cut_off_from_the_backend_stops_leading(own_redis):
         member.stop()
 
 
-def test_a_leader_whose_heartbeats_lapsed_gives_way(own_redis):
-    members = _own_members(own_redis, ('engine-a', 'engine-b'),
-                           membership_timeout=2)
+def test_a_leader_whose_heartbeats_lapsed_gives_way(own_redis, pair):
+    leader, other = pair
+    # NOTE: a paused server keeps its data, but the keys' time to live
+    # runs on: the leader's lock lapses while the service still lists it
+    # when it beats again.
+    os.kill(own_redis.proc.pid, signal.SIGSTOP)
     try:
-        for member in members:
-            member.start()
-        settle(members, {'engine-a', 'engine-b'})
-        leader = _wait_one_leader(members)
-        [other] = [m for m in members if m is not leader]
-        # NOTE: a paused server keeps its data, but the keys' time to live
-        # runs on: the leader's lock lapses while the service still lists
-        # it when it beats again.
-        os.kill(own_redis.proc.pid, signal.SIGSTOP)
-        try:
-            deadline = time.monotonic() + GUARD
-            while leader.is_leader():
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-            # One more membership_timeout: the keys are past their time.
-            time.sleep(2)
-        finally:
-            os.kill(own_redis.proc.pid, signal.SIGCONT)
-        for _ in range(20):
-            for member in (other, leader):
-                member.watch()
-            assert sum(m.is_leader() for m in members) <= 1, [
-                m.member for m in members if m.is_leader()]
+        deadline = time.monotonic() + GUARD
+        while leader.is_leader():
+            assert time.monotonic() < deadline
             time.sleep(0.1)
-        new_leader = _wait_one_leader(members)
-        assert {m.status().leader for m in members} == {new_leader.member}
+        # One more membership_timeout: the keys are past their time.
+        time.sleep(2)
     finally:
-        for member in members:
-            member.stop()
+        os.kill(own_redis.proc.pid, signal.SIGCONT)
+    _never_two_leaders(leader, other)
