@@ -41,17 +41,15 @@ Targets at 2,000 nodes, 100 ms, 50 workers: ``ratio_to_bound`` <= 1.1,
 """
 
 import argparse
-import json
 import math
 import os
-import subprocess
-import sys
 import threading
 import time
 
 from futurist import periodics as futurist_periodics
 from oslo_config import cfg
 
+from benchmarks import _bmc_farm
 from benchmarks import _report
 from decision_engine import conf as conf_mod
 from decision_engine.concurrency import periodics
@@ -78,29 +76,12 @@ def _conf(args):
     return conf
 
 
-def _start_farm(args):
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'decision_engine.simulator.bmc',
-         '--systems', str(args.nodes), '--latency-ms',
-         str(args.bmc_latency_ms), '--username', 'admin', '--password',
-         'bench-secret'],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    if not line:
-        raise SystemExit('BMC farm did not start: %s' % proc.stderr.read())
-    return proc, json.loads(line)
-
-
 def _nodes(args, farm):
     if farm is None:
         return [inventory.Node('compute-%d' % i, 'fake')
                 for i in range(args.nodes)]
-    width = max(4, len(str(args.nodes - 1)))
-    return [inventory.Node('compute-%d' % i, 'redfish', {
-        'address': farm['url'],
-        'system_id': farm['system_path'].format(id='node-%0*d' % (width, i)),
-        'username': 'admin', 'password': 'bench-secret',
-        'auth_type': 'basic'}) for i in range(args.nodes)]
+    return [inventory.Node('compute-%d' % i, 'redfish', farm.driver_info(i))
+            for i in range(args.nodes)]
 
 
 class _Lateness:
@@ -138,7 +119,8 @@ def run(args):
     pool = pool_mod.WorkerPool(size, reserved=pool_mod.reserved_workers(
         size, conf.conductor.reserved_workers_percentage))
     tracker = power_state.PowerStateTracker(conf.power.max_retries)
-    farm_proc, farm = (None, None) if args.fake else _start_farm(args)
+    farm = None if args.fake else _bmc_farm.Farm(args.nodes,
+                                                 args.bmc_latency_ms)
     try:
         nodes = _nodes(args, farm)
         cls = fake.FakePowerDriver if args.fake else \
@@ -189,9 +171,8 @@ def run(args):
         worker.wait()
         worker_thread.join()
     finally:
-        if farm_proc is not None:
-            farm_proc.terminate()
-            farm_proc.wait(30)
+        if farm is not None:
+            farm.stop()
         pool.shutdown(timeout=30)
 
     failed = sum(1 for r in tracker.snapshot().values() if r['failures'])

@@ -1,10 +1,14 @@
 """Several engines as one: sweep speed-up, exactly-once polls, takeover.
 
 Starts ``--engines`` real engine processes (the daemon, each with its own
-API port, ``[DEFAULT] host`` and the fake power driver answering after
-``--bmc-latency-ms``) on one PostgreSQL schema and one coordination backend
-(``--backend redis``: 127.0.0.1:6379 with a group prefix of its own;
-``etcd3``: an etcd of its own from Debian's etcd-server on free ports).
+API port and ``[DEFAULT] host``) on one PostgreSQL schema and one
+coordination backend. They poll ``--nodes`` BMCs answering after
+``--bmc-latency-ms``: with ``--driver redfish`` (the default), the redfish
+driver reads the simulated Redfish systems of the BMC farm, in a process
+of its own; with ``--driver fake``, the fake driver waits that long. The
+backend is ``--backend redis`` (127.0.0.1:6379 with a group prefix of its
+own) or ``etcd3`` (an etcd of its own from Debian's etcd-server on free
+ports).
 
 1. ``single_engine_sweep_s``: one engine alone sweeps ``--nodes`` nodes.
 2. ``cluster_sweep_s``: after the ring of ``--engines`` engines settled,
@@ -41,6 +45,7 @@ import urllib.request
 
 import sqlalchemy as sa
 
+from benchmarks import _bmc_farm
 from benchmarks import _report
 from decision_engine.common import states
 from tests.fixtures import coordination
@@ -62,14 +67,20 @@ def _parser():
     parser.add_argument('--membership-timeout', type=int, default=10)
     parser.add_argument('--sync-interval', type=int, default=30)
     parser.add_argument('--audits', type=int, default=12)
+    parser.add_argument('--driver', choices=('redfish', 'fake'),
+                        default='redfish',
+                        help='redfish: the BMC farm over HTTP (default); '
+                             'fake: the fake driver\'s bmc_delay')
     return parser
 
 
 class _Engine(engine_process.EngineProcess):
 
-    def __init__(self, tmp, host, args, backend, store_url, prefix):
+    def __init__(self, tmp, host, args, backend, store_url, prefix,
+                 farm=None):
         super().__init__(tmp / host)
         self.host = host
+        self.driver = 'fake' if farm is None else 'redfish'
         self.port = coordination.free_port()
         nodes = ['node-%05d' % i for i in range(args.nodes)]
         self.write_config(
@@ -97,11 +108,24 @@ watcher_interval = 0.5
 
 [audit]
 continuous_check_interval = 1
+
+[redfish]
+# NOTE: the farm serves every system on one port, where real BMCs have
+# one each: that one address may keep as many connections as the sweep
+# has workers.
+lean_connections_per_bmc = {args.sync_workers}
 """)
         text = self.config_path.read_text()
         text = text.replace('[api]\nenabled = false\n',
                             '[api]\nenabled = true\nport = %d\n' % self.port)
         text = text.replace('workers_pool_size = 3\n', '')
+        if farm is not None:
+            text = text.replace('enabled_power_drivers = fake',
+                                'enabled_power_drivers = redfish')
+            self.inventory_path.write_text(''.join(
+                '- hostname: %s\n  driver: redfish\n  driver_info: %s\n'
+                % (node, json.dumps(farm.driver_info(i)))
+                for i, node in enumerate(nodes)))
         self.config_path.write_text(text)
 
     def status(self):
@@ -130,7 +154,7 @@ def _wait(predicate, what, timeout=GUARD):
 
 
 def _sweeps(engine):
-    return engine.status()['power_sweeps']['fake']
+    return engine.status()['power_sweeps'][engine.driver]
 
 
 def _next_sweep(engines):
@@ -148,7 +172,7 @@ def _members_are(engines, expected):
 
 
 def _covered(engines, nodes):
-    return sum(e.status()['node_share']['fake'] for e in engines) == nodes
+    return sum(e.status()['node_share'][e.driver] for e in engines) == nodes
 
 
 def _polled_since(engine, since):
@@ -184,14 +208,14 @@ def _mark_ongoing(store_url, uuid, owner):
         engine.dispose()
 
 
-def run(args, tmp, backend, store_url):
+def run(args, tmp, backend, store_url, farm=None):
     prefix = coordination.unique_prefix()
     result = {'engines': args.engines, 'nodes': args.nodes,
-              'backend': args.backend,
+              'backend': args.backend, 'driver': args.driver,
               'membership_timeout_s': args.membership_timeout,
               'sync_interval_s': args.sync_interval}
     alone = _Engine(tmp / 'single', 'engine-alone', args, backend,
-                    store_url, prefix + '-single')
+                    store_url, prefix + '-single', farm)
     try:
         _start([alone])
         result['single_engine_sweep_s'] = round(_next_sweep([alone]), 2)
@@ -199,7 +223,7 @@ def run(args, tmp, backend, store_url):
         alone.stop()
 
     engines = [_Engine(tmp, 'engine-%d' % i, args, backend, store_url,
-                       prefix) for i in range(args.engines)]
+                       prefix, farm) for i in range(args.engines)]
     hosts = {e.host for e in engines}
     try:
         _start(engines)
@@ -274,7 +298,13 @@ def main(argv=None):
         with coordination.backend_url(args.backend, tmp) as backend, \
                 dbfixtures.postgres_url() as store_url:
             dbfixtures.open_store(store_url).dispose()
-            _report.emit(run(args, tmp, backend, store_url))
+            farm = _bmc_farm.Farm(args.nodes, args.bmc_latency_ms) \
+                if args.driver == 'redfish' else None
+            try:
+                _report.emit(run(args, tmp, backend, store_url, farm))
+            finally:
+                if farm is not None:
+                    farm.stop()
 
 
 if __name__ == '__main__':
