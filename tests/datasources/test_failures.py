@@ -1,18 +1,15 @@
 """Prometheus slow or answering errors: one clear error, no partial data.
 
-A small HTTP proxy in front of the real Prometheus injects what cannot be
-made to happen on demand in the real one: a 503 with Prometheus's error
-envelope, an answer slower than the query timeout, a truncated body, or a
-failure of only the queries naming one instance (so the other chunks
-succeed and the gathering must still fail as a whole).
+The fault proxy (tests/fixtures/fault_proxy.py) in front of the real
+Prometheus injects what cannot be made to happen on demand in the real
+one: a 503 with Prometheus's error envelope, an answer slower than the
+query timeout, a cut body, a failure of only the queries naming one
+instance (so the other chunks succeed and the gathering must still fail
+as a whole), and a 429 or 503 with ``Retry-After``.
 """
 
-import http.server
-import json
 import threading
 import time
-import urllib.parse
-import urllib.request
 
 import pytest
 
@@ -21,100 +18,33 @@ from decision_engine.strategies import metrics as m
 from tests.fixtures import fault_proxy
 from tests.fixtures import load_env
 
-
-class Proxy:
-    def __init__(self, upstream):
-        self.upstream = upstream
-        self.mode = 'forward'
-        self.poison = None
-        self.requests = 0
-        self.release = threading.Event()
-        self.arrived = threading.Condition()
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = 'HTTP/1.1'
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers['Content-Length']))
-                with proxy.arrived:
-                    proxy.requests += 1
-                    proxy.arrived.notify_all()
-                query = urllib.parse.parse_qs(body.decode())['query'][0]
-                mode = proxy.mode
-                if proxy.poison is not None:
-                    mode = 'error' if proxy.poison in query else 'forward'
-                if mode == 'gate':
-                    proxy.release.wait(30)
-                    mode = 'forward'
-                if mode == 'slow':
-                    # NOTE: held until the test ends, far past the client's
-                    # timeout: an event, not a sleep of a guessed length.
-                    proxy.release.wait(30)
-                    return
-                if mode == 'error':
-                    self._send(503, json.dumps({
-                        'status': 'error', 'errorType': 'timeout',
-                        'error': 'query timed out in expression '
-                                 'evaluation'}).encode())
-                    return
-                if mode == 'truncated':
-                    self._send(200, b'{"status": "success", "da')
-                    return
-                req = urllib.request.Request(
-                    proxy.upstream + self.path, data=body, headers={
-                        'Content-Type': self.headers['Content-Type']})
-                with urllib.request.urlopen(req, timeout=10) as resp:
-                    self._send(resp.status, resp.read())
-
-            def _send(self, status, body):
-                self.send_response(status)
-                self.send_header('Content-Type', 'application/json')
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                                     Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self):
-        return 'http://127.0.0.1:%d' % self.httpd.server_address[1]
-
-    def stop(self):
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+#: a 503 without Retry-After (with one, the retry would wait for it).
+ERROR = {'kind': 'error', 'status': 503, 'retry_after': 0}
 
 
 @pytest.fixture
 def proxy(env):
-    p = Proxy(env.prometheus.url)
+    p = fault_proxy.FaultProxy(env.prometheus.url)
     yield p
     p.stop()
 
 
 def test_errors_are_retried_then_one_error(proxy, pool):
-    proxy.mode = 'error'
+    proxy.plan.set([ERROR])
     g = load_env.make_gatherer(pool, proxy.url, max_retries=2)
     with pytest.raises(gather.GatheringError) as err:
         g.gather({m.HOST_RAM: ['compute-1']})
     message = str(err.value)
     assert 'node_memory_MemTotal_bytes{fqdn=~"compute-1"}' in message
-    assert 'HTTP 503' in message and 'timeout: query timed out' in message
+    assert 'HTTP 503' in message and 'execution: injected fault' in message
     assert '(after 3 attempts)' in message
     assert proxy.requests == 3
 
 
 def test_slow_prometheus_times_out_as_one_error(proxy, pool):
-    proxy.mode = 'slow'
+    # NOTE: held until the proxy stops, far past the client's timeout: an
+    # event, not a sleep of a guessed length.
+    proxy.plan.set([{'kind': 'stall', 'stall_s': None}])
     g = load_env.make_gatherer(pool, proxy.url, max_retries=0,
                                query_timeout=0.5)
     with pytest.raises(gather.GatheringError,
@@ -123,7 +53,7 @@ def test_slow_prometheus_times_out_as_one_error(proxy, pool):
 
 
 def test_truncated_answer_is_retried_then_one_error(proxy, pool):
-    proxy.mode = 'truncated'
+    proxy.plan.set([{'kind': 'malformed'}])
     g = load_env.make_gatherer(pool, proxy.url, max_retries=1)
     with pytest.raises(gather.GatheringError, match='HTTP 200 from .* '
                        r'\(after 2 attempts\)'):
@@ -134,34 +64,30 @@ def test_one_failing_chunk_fails_the_gathering(env, proxy, pool):
     poisoned = env.running[-1]
     # NOTE: the query holds the uuid regex-escaped; its first group has no
     # character to escape.
-    proxy.poison = poisoned.split('-')[0]
+    poison = poisoned.split('-')[0]
+    proxy.plan.set([dict(ERROR, path=poison)])
     g = load_env.make_gatherer(pool, proxy.url, max_retries=1,
                                query_chunk_size=3, parallelism=4)
     with pytest.raises(gather.GatheringError) as err:
         g.gather(load_env.wanted(env))
     # The error names the failing query (its chunk holds the poisoned
     # uuid), and nothing was returned for the chunks that succeeded.
-    assert proxy.poison in str(err.value)
+    assert poison in str(err.value)
 
 
 def test_recovers_after_a_transient_error(env, proxy, pool):
-    answers = iter(['error', 'forward'])
+    # The first attempt errors, the retry is forwarded.
+    proxy.plan.set([dict(ERROR, count=1)])
     g = load_env.make_gatherer(pool, proxy.url, max_retries=2)
-    proxy.mode = 'error'
-    # First attempt errors; switch the proxy to forwarding for the retry.
-    orig = g.datasource.run
-
-    def run(query, timeout, at=None):
-        proxy.mode = next(answers, 'forward')
-        return orig(query, timeout, at=at)
-    g.datasource.run = run
     ms = g.gather({m.HOST_CPU: ['compute-1']})
     assert ms.get(m.HOST_CPU, 'compute-1') is not None
+    assert proxy.plan.fired() == {'error': 1}
     assert g.statistics().retries == 1
 
 
 def test_concurrent_gatherings_share_queries_in_flight(env, proxy, pool):
-    proxy.mode = 'gate'
+    # Every query held until released, then forwarded.
+    proxy.plan.set([{'kind': 'stall', 'stall_s': None}])
     # One query per metric, all in flight at once on the pool of 6.
     g = load_env.make_gatherer(pool, proxy.url, cache_ttl=600,
                                query_chunk_size=100)
@@ -188,31 +114,24 @@ def test_concurrent_gatherings_share_queries_in_flight(env, proxy, pool):
     assert g.statistics().cache_hits == n
 
 
-@pytest.fixture
-def faults(env):
-    p = fault_proxy.FaultProxy(env.prometheus.url)
-    yield p
-    p.stop()
-
-
-def test_retry_after_is_waited_before_the_next_try(faults, pool):
-    faults.plan.set([{'kind': 'error', 'status': 429, 'retry_after': 1,
-                      'count': 1}])
+def test_retry_after_is_waited_before_the_next_try(proxy, pool):
+    proxy.plan.set([{'kind': 'error', 'status': 429, 'retry_after': 1,
+                     'count': 1}])
     # NOTE: no backoff of our own: only the server's Retry-After can make
     # the retry wait.
-    g = load_env.make_gatherer(pool, faults.url, max_retries=1)
+    g = load_env.make_gatherer(pool, proxy.url, max_retries=1)
     started = time.monotonic()
     ms = g.gather({m.HOST_RAM: ['compute-1']})
     waited = time.monotonic() - started
     assert ms.get(m.HOST_RAM, 'compute-1') is not None
-    assert faults.plan.fired() == {'error': 1}
+    assert proxy.plan.fired() == {'error': 1}
     assert g.statistics().retries == 1
     assert waited >= 1.0
 
 
-def test_retry_after_past_the_deadline_fails_at_once(faults, pool):
-    faults.plan.set([{'kind': 'error', 'status': 503, 'retry_after': 600}])
-    g = load_env.make_gatherer(pool, faults.url, max_retries=3,
+def test_retry_after_past_the_deadline_fails_at_once(proxy, pool):
+    proxy.plan.set([{'kind': 'error', 'status': 503, 'retry_after': 600}])
+    g = load_env.make_gatherer(pool, proxy.url, max_retries=3,
                                gather_timeout=30)
     with pytest.raises(gather.GatheringError) as err:
         g.gather({m.HOST_RAM: ['compute-1']})
@@ -220,4 +139,4 @@ def test_retry_after_past_the_deadline_fails_at_once(faults, pool):
     assert 'HTTP 503' in message
     assert 'Retry-After of 600.0 s is past the deadline of [datasource] ' \
         'gather_timeout (30.0 s)' in message
-    assert faults.plan.fired() == {'error': 1}
+    assert proxy.plan.fired() == {'error': 1}
