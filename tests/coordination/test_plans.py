@@ -153,6 +153,22 @@ def running_plan(engines):
     return plan_uuid, moves, by_host[owner]
 
 
+def taken_over_once(survivors, plan_uuid):
+    """The plan ended SUCCEEDED on the ring's next owner among
+    ``survivors``, which alone took it over; ``(plan, heir's log)``."""
+    plan = survivors[0].wait('/v1/action_plans/%s' % plan_uuid,
+                             lambda p: p['state'] in ('SUCCEEDED', 'FAILED',
+                                                      'CANCELLED'))
+    assert plan['state'] == 'SUCCEEDED', plan
+    live = [e.host for e in survivors]
+    assert plan['owner'] == ring_owners(live, [plan_uuid])[plan_uuid]
+    assert sum(e.get('/v1/status')['cluster']['takeovers'].get('plans', 0)
+               for e in survivors) == 1
+    heir_log = next(e for e in survivors if e.host == plan['owner']).log()
+    assert 'left the cluster; resuming it here' in heir_log
+    return plan, heir_log
+
+
 def assert_moved_once(sim, moves):
     """Every migration was asked of Nova once, and the cloud is as
     planned."""
@@ -199,17 +215,8 @@ def test_plan_of_a_killed_engine_resumes_once_on_a_survivor(
     survivors = [e for e in engines if e is not victim]
     live = [e.host for e in survivors]
 
-    plan = survivors[0].wait('/v1/action_plans/%s' % plan_uuid,
-                             lambda p: p['state'] in ('SUCCEEDED', 'FAILED',
-                                                      'CANCELLED'))
-    assert plan['state'] == 'SUCCEEDED', plan
+    plan, heir_log = taken_over_once(survivors, plan_uuid)
     assert all(a['state'] == 'SUCCEEDED' for a in plan['actions']), plan
-    # The ring's next owner resumed it, and only it.
-    assert plan['owner'] == ring_owners(live, [plan_uuid])[plan_uuid]
-    assert sum(e.get('/v1/status')['cluster']['takeovers'].get('plans', 0)
-               for e in survivors) == 1
-    heir_log = by_host[plan['owner']].log()
-    assert 'left the cluster; resuming it here' in heir_log
     # At least one migration was ONGOING at the kill and was checked
     # against the cloud (done, still moving, or run again).
     assert 'Resumed action ' in heir_log
@@ -236,15 +243,5 @@ def test_plan_of_a_stopped_engine_moves_on_at_once(cluster, sim):
     plan_uuid, moves, leaving = running_plan(engines)
     leaving.signal(signal.SIGTERM)
     assert leaving.proc.wait(GUARD) == 0
-    survivors = [e for e in engines if e is not leaving]
-    live = [e.host for e in survivors]
-    plan = survivors[0].wait('/v1/action_plans/%s' % plan_uuid,
-                             lambda p: p['state'] in ('SUCCEEDED', 'FAILED',
-                                                      'CANCELLED'))
-    assert plan['state'] == 'SUCCEEDED', plan
-    assert plan['owner'] == ring_owners(live, [plan_uuid])[plan_uuid]
-    assert sum(e.get('/v1/status')['cluster']['takeovers'].get('plans', 0)
-               for e in survivors) == 1
-    heir = next(e for e in survivors if e.host == plan['owner'])
-    assert 'left the cluster; resuming it here' in heir.log()
+    taken_over_once([e for e in engines if e is not leaving], plan_uuid)
     assert_moved_once(sim, moves)
