@@ -35,7 +35,9 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e .
+# upper-constraints.txt: the versions the test suite was last green with.
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    -c upper-constraints.txt -e .
 
 if [ "$WITH_METRICS" -eq 0 ]; then
     # The demo config names paths relative to the repository root.

@@ -26,8 +26,9 @@ requirements=(-r test-requirements.txt)
 if [ -f doc/requirements.txt ]; then
     requirements+=(-r doc/requirements.txt)
 fi
+# upper-constraints.txt: the versions CI was last green with.
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    -e . "${requirements[@]}"
+    -c upper-constraints.txt -e . "${requirements[@]}"
 
 echo "== flake8"
 "$VENV/bin/flake8" decision_engine tests benchmarks
