@@ -53,16 +53,64 @@ def pytest_configure(config):
         entries + own_deprecations_as_errors())
 
 
+#: The simulated cloud's shape when a test has no ``topology`` mark.
+TOPOLOGY = {'hosts': 8, 'instances': 40, 'aggregates': 2, 'azs': 1,
+            'seed': 3}
+
+
+@pytest.fixture
+def topology(request):
+    """The simulated cloud's topology: ``Topology.generate`` with the
+    keywords of the test's closest ``topology`` mark over ``TOPOLOGY``; the
+    mark's ``edit`` (a callable taking the topology) adjusts it, e.g.
+    ``pytestmark = pytest.mark.topology(hosts=23, instances=300, seed=7)``.
+    """
+    from decision_engine.simulator import Topology
+
+    mark = request.node.get_closest_marker('topology')
+    shape = dict(TOPOLOGY, **(mark.kwargs if mark else {}))
+    edit = shape.pop('edit', None)
+    topo = Topology.generate(**shape)
+    if edit is not None:
+        edit(topo)
+    return topo
+
+
+@pytest.fixture
+def nova():
+    """Makes Nova's versioned notifications (tests/fixtures/nova_events)."""
+    from tests.fixtures import nova_events
+
+    return nova_events.Nova()
+
+
+@pytest.fixture
+def vhost():
+    """A RabbitMQ virtual host of this test only (127.0.0.1:5672,
+    guest/guest): parallel runs never see each other's events."""
+    from tests.fixtures import rabbit
+
+    with rabbit.own_vhost() as name:
+        yield name
+
+
 @pytest.fixture
 def sim(topology):
-    """The simulated cloud (real HTTP on loopback) serving ``topology``,
-    which each test folder defines."""
+    """The simulated cloud (real HTTP on loopback) serving ``topology``."""
     from decision_engine.simulator import Simulator
 
     simulator = Simulator(topology, latency_ms=0, token_ttl_s=3600)
     simulator.start()
     yield simulator
     simulator.stop()
+
+
+@pytest.fixture
+def conn(sim):
+    """An openstacksdk connection to ``sim``."""
+    connection = sim.connection()
+    yield connection
+    connection.close()
 
 
 @pytest.fixture(params=['sqlite', 'postgresql'])
@@ -96,6 +144,16 @@ def sqlite_store(tmp_path):
 
 
 @pytest.fixture
+def made():
+    """A list of callables that undo what the test made, called last
+    first at teardown."""
+    things = []
+    yield things
+    for thing in reversed(things):
+        thing()
+
+
+@pytest.fixture
 def pool():
     """The real worker pool at its smallest size (folders that need another
     size define their own)."""
@@ -104,6 +162,26 @@ def pool():
     pool = pool_mod.WorkerPool(3, backend=BACKEND)
     yield pool
     pool.shutdown(timeout=10)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Hand the figures lines a test recorded to its teardown report
+    (tests/fixtures/figures: they reach the controller under xdist)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == 'teardown':
+        from tests.fixtures import figures
+        recorded = figures.take()
+        if recorded:
+            report.user_properties.append((figures.KEY, recorded))
+
+
+def pytest_runtest_logreport(report):
+    from tests.fixtures import figures
+    for key, value in report.user_properties:
+        if key == figures.KEY:
+            figures.collect(value)
 
 
 def pytest_terminal_summary(terminalreporter):

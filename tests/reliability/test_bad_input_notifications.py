@@ -23,9 +23,12 @@ from decision_engine.collector import notifications
 from decision_engine.collector import targeted
 from decision_engine.concurrency.pool import WorkerPool
 from decision_engine.simulator import notifier as nova
-from decision_engine.simulator import Topology
 from tests import fresh_conf
 from tests.fixtures import figures
+
+
+pytestmark = pytest.mark.topology(
+    hosts=6, instances=40, aggregates=2, azs=1, seed=15)
 
 FUZZED = 1500
 WRONG = [None, '', 'x', -1, -2 ** 40, 2 ** 70, 1.5, 1e308, True, False,
@@ -35,12 +38,6 @@ TYPES = ['instance.update', 'instance.power_off.end', 'instance.create.end',
          'instance.resize_confirm.end', 'service.update', 'service.delete',
          'aggregate.add_host.end', 'instance.frobnicate.end',
          'aggregate.update_prop.end']
-
-
-@pytest.fixture
-def topology():
-    return Topology.generate(hosts=6, instances=40, aggregates=2, azs=1,
-                             seed=15)
 
 
 @pytest.fixture

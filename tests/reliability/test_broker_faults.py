@@ -22,20 +22,17 @@ from decision_engine.collector import notifications
 from decision_engine.concurrency.pool import WorkerPool
 from decision_engine.simulator import churn as churn_mod
 from decision_engine.simulator import notifier as notifier_mod
-from decision_engine.simulator import Topology
 from tests import fresh_conf
 from tests.fixtures import figures
 from tests.fixtures import rabbit
 
+
+pytestmark = pytest.mark.topology(
+    hosts=8, instances=80, aggregates=2, azs=1, seed=15)
+
 CLOSES = 3
 RATE = 60           # changes a second
 GUARD = 60
-
-
-@pytest.fixture
-def topology():
-    return Topology.generate(hosts=8, instances=80, aggregates=2, azs=1,
-                             seed=15)
 
 
 @pytest.fixture

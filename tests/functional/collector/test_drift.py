@@ -1,0 +1,112 @@
+"""Drift: after a churn run in the simulator (every change published as
+Nova's notifications through RabbitMQ), the event-fed model equals a fresh
+full build, element by element."""
+
+import time
+
+from oslo_config import cfg
+import pytest
+
+from decision_engine.cloud import connection
+from decision_engine.collector import collector as collector_mod
+from decision_engine.collector import fetch
+from decision_engine.collector import notifications
+from decision_engine.concurrency.pool import WorkerPool
+from decision_engine.conf import cloud as cloud_conf
+from decision_engine.conf import collector as collector_conf
+from decision_engine.conf import default as default_conf
+from decision_engine.conf import nova as nova_conf
+from decision_engine.conf import notifications as notifications_conf
+from decision_engine.conf import placement as placement_conf
+from decision_engine.conf import simulator as simulator_conf
+from decision_engine.simulator import churn as churn_mod
+from decision_engine.simulator import notifier as notifier_mod
+
+
+pytestmark = pytest.mark.topology(
+    hosts=12, instances=150, aggregates=3, azs=2, seed=11)
+
+MODULES = (default_conf, collector_conf, notifications_conf, cloud_conf,
+           nova_conf, placement_conf, simulator_conf)
+
+
+def _conf(url):
+    conf = cfg.ConfigOpts()
+    for module in MODULES:
+        module.register_opts(conf)
+    conf([], project='decision-engine', default_config_files=[])
+    conf.set_override('transport_url', url, group='notifications')
+    conf.set_override('retry_delay', 0.001, group='collector')
+    return conf
+
+
+def _collector(conf, sim, pool, live=None):
+    return collector_mod.ModelCollector(
+        conf, pool, lambda size: connection.from_auth(conf, sim.auth(),
+                                                      size), live=live)
+
+
+def _until(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError('condition not met within %ss' % timeout)
+        time.sleep(0.05)
+
+
+def _received(status):
+    return status.applied + status.stale + status.ignored + status.failed
+
+
+def test_event_fed_model_equals_a_fresh_build_after_churn(sim, vhost):
+    url = 'rabbit://guest:guest@127.0.0.1:5672/%s' % vhost
+    conf = _conf(url)
+    pool = WorkerPool(8)
+    listener = notifications.NotificationListener(conf, pool)
+    live_collector = _collector(conf, sim, pool, live=listener)
+    listener.start(live_collector.transport,
+                   fetch.FetchSettings.from_conf(conf.collector),
+                   live_collector.refresh_model)
+    publisher = notifier_mod.NovaNotifier(url)
+    fresh = _collector(conf, sim, pool)
+    try:
+        _until(lambda: listener.status().mode == 'event-fed')
+        churn = churn_mod.Churn(sim, publisher, rate_per_s=200, seed=5,
+                                tick_s=0.1)
+        for _ in range(15):
+            churn.step(20)
+        assert churn.stats.changes >= 250
+        _until(lambda: _received(listener.status()) >=
+               churn.stats.notifications)
+        assert listener.wait_idle(30)
+        status = listener.status()
+        assert status.failed == 0 and status.mode == 'event-fed'
+        event_fed = listener.snapshot()
+        built = fresh.get_model(max_age=0)
+        assert set(event_fed.nodes) == set(built.nodes)
+        for uuid, node in built.nodes.items():
+            assert event_fed.nodes[uuid] == node
+        assert set(event_fed.instances) == set(built.instances)
+        for uuid, inst in built.instances.items():
+            assert event_fed.instances[uuid] == inst
+        assert event_fed.aggregates == built.aggregates
+        assert event_fed.availability_zones == built.availability_zones
+        assert event_fed == built
+        # ... and the simulator's ground truth.
+        truth = {i.uuid: (i.host, i.vm_state, i.flavor.vcpus)
+                 for i in sim.topology.instances if i.host is not None}
+        assert {u: (i.host, i.state, i.vcpus)
+                for u, i in event_fed.instances.items()} == truth
+        assert {h.hostname: (h.status, h.disabled_reason)
+                for h in sim.topology.hosts} == {
+            n.hostname: (n.status, n.disabled_reason)
+            for n in event_fed.nodes.values()}
+        assert status.applied >= churn.stats.changes
+        # The churn really changed the cloud, and every kind happened.
+        assert set(churn.stats.by_kind) == {k for k, _ in churn_mod.MIX}
+    finally:
+        publisher.close()
+        listener.stop()
+        live_collector.stop()
+        fresh.stop()
+        pool.shutdown(timeout=30)

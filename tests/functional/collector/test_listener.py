@@ -1,0 +1,268 @@
+"""The listener against the real RabbitMQ (a virtual host of each test's
+own) and the simulated cloud: events reach the model, events during a full
+build are kept, a dropped broker connection makes the model rebuild-only
+until a full build heals it, snapshots do not change under an audit."""
+
+import logging
+import threading
+import time
+
+from oslo_config import cfg
+import oslo_messaging
+import pytest
+
+from decision_engine.api import engine_api
+from decision_engine.cloud import connection
+from decision_engine.collector import collector as collector_mod
+from decision_engine.collector import fetch
+from decision_engine.collector import notifications
+from decision_engine.concurrency.pool import WorkerPool
+from decision_engine.conf import cloud as cloud_conf
+from decision_engine.conf import collector as collector_conf
+from decision_engine.conf import default as default_conf
+from decision_engine.conf import nova as nova_conf
+from decision_engine.conf import notifications as notifications_conf
+from decision_engine.conf import placement as placement_conf
+from decision_engine.conf import simulator as simulator_conf
+from tests.fixtures import rabbit
+
+
+pytestmark = pytest.mark.topology(
+    hosts=6, instances=40, aggregates=2, azs=1, seed=3)
+
+MODULES = (default_conf, collector_conf, notifications_conf, cloud_conf,
+           nova_conf, placement_conf, simulator_conf)
+
+
+def _conf(vhost):
+    conf = cfg.ConfigOpts()
+    for module in MODULES:
+        module.register_opts(conf)
+    conf([], project='decision-engine', default_config_files=[])
+    conf.set_override('transport_url', rabbit.url(vhost),
+                      group='notifications')
+    conf.set_override('host', 'engine-test')
+    conf.set_override('retry_delay', 0.001, group='collector')
+    return conf
+
+
+class Engine:
+    """A collector fed by a listener, wired as the manager does."""
+
+    def __init__(self, conf, sim):
+        self.pool = WorkerPool(8)
+        self.listener = notifications.NotificationListener(conf, self.pool)
+        self.collector = collector_mod.ModelCollector(
+            conf, self.pool,
+            lambda size: connection.from_auth(conf, sim.auth(), size),
+            live=self.listener)
+        self.builds = threading.Semaphore(0)
+
+        def rebuild():
+            self.collector.refresh_model()
+            self.builds.release()
+
+        self.listener.start(self.collector.transport,
+                            fetch.FetchSettings.from_conf(conf.collector),
+                            rebuild)
+
+    def stop(self):
+        self.listener.stop()
+        self.collector.stop()
+        self.pool.shutdown(timeout=30)
+
+
+class Publisher:
+    """Publishes as Nova does: messagingv2 on versioned_notifications."""
+
+    def __init__(self, vhost):
+        conf = cfg.ConfigOpts()
+        conf([], project='nova-test', default_config_files=[])
+        self.transport = oslo_messaging.get_notification_transport(
+            conf, url=rabbit.url(vhost))
+        # Nova's control_exchange (read when the driver is made, so the
+        # transport is made again with it).
+        conf.set_override('control_exchange', 'nova')
+        self.transport.cleanup()
+        self.transport = oslo_messaging.get_notification_transport(
+            conf, url=rabbit.url(vhost))
+        self.notifiers = {}
+
+    def send(self, triple, publisher='nova-compute:compute'):
+        event_type, payload, _ = triple
+        notifier = self.notifiers.get(publisher)
+        if notifier is None:
+            notifier = self.notifiers[publisher] = oslo_messaging.Notifier(
+                self.transport, publisher_id=publisher,
+                driver='messagingv2', topics=['versioned_notifications'])
+        notifier.info({}, event_type, payload)
+
+    def close(self):
+        self.transport.cleanup()
+
+
+@pytest.fixture
+def engine(vhost, sim):
+    made = Engine(_conf(vhost), sim)
+    yield made
+    made.stop()
+
+
+@pytest.fixture
+def publisher(vhost):
+    made = Publisher(vhost)
+    yield made
+    made.close()
+
+
+def _until(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError('condition not met within %ss' % timeout)
+        time.sleep(0.02)
+
+
+def _fed(engine):
+    """Connected, first full build done: event-fed."""
+    assert engine.builds.acquire(timeout=60)
+    _until(lambda: engine.listener.status().mode == 'event-fed')
+
+
+def _some_instance(engine):
+    model = engine.listener.snapshot()
+    return sorted(model.instances.values(), key=lambda i: i.uuid)[0]
+
+
+def _event_for(nova, inst, event_type, **changes):
+    fields = dict(host=inst.host, state=inst.state, name=inst.name,
+                  tenant=inst.project_id, locked=inst.locked,
+                  metadata=inst.metadata,
+                  flavor={'vcpus': inst.vcpus, 'memory_mb': inst.memory_mb,
+                          'root_gb': inst.disk_gb,
+                          'ephemeral_gb': inst.ephemeral_gb,
+                          'swap': inst.swap_mb})
+    fields.update(changes)
+    return nova.instance(event_type, inst.uuid, **fields)
+
+
+def test_events_reach_the_model_and_audits_get_it_without_a_build(
+        engine, publisher, nova, sim):
+    _fed(engine)
+    inst = _some_instance(engine)
+    builds = engine.collector.status().builds
+    publisher.send(_event_for(nova, inst, 'instance.power_off.end',
+                              state='stopped'))
+    _until(lambda: engine.listener.status().applied == 1)
+    # An audit asking for a model at most 1 s old gets the event-fed one.
+    model = engine.collector.get_model(max_age=1)
+    assert model.get_instance(inst.uuid).state == 'stopped'
+    assert engine.collector.status().builds == builds
+    status = engine.collector.status().notifications
+    assert status.mode == 'event-fed' and status.connected
+    assert status.by_type['instance.power_off.end'] == {'applied': 1}
+    assert status.lag_ms is not None and status.last_event_at is not None
+    # What GET /v1/model shows of it.
+    document = engine_api.jsonable(engine.collector.status())
+    assert document['notifications']['mode'] == 'event-fed'
+    assert document['notifications']['applied'] == 1
+    # Unknown types are counted and ignored; malformed ones counted.
+    publisher.send(('instance.snapshot.end', {}, None))
+    publisher.send(('instance.power_on.end', {'nova_object.data': {}},
+                    None))
+    _until(lambda: engine.listener.status().failed == 1)
+    status = engine.listener.status()
+    assert status.ignored == 1 and status.mode == 'event-fed'
+
+
+def test_unknown_instance_is_fetched(engine, publisher, nova):
+    _fed(engine)
+    inst = _some_instance(engine)
+    # The model lost it (as if it appeared after the build).
+    engine.listener.live._model.remove_instance(inst.uuid)
+    requests = engine.listener.fetcher.requests
+    publisher.send(_event_for(nova, inst, 'instance.update'))
+    _until(lambda: engine.listener.status().applied == 1)
+    got = engine.listener.snapshot().get_instance(inst.uuid)
+    assert got == inst
+    assert engine.listener.fetcher.requests == requests + 1
+
+
+def test_events_during_a_full_build_are_neither_lost_nor_doubled(
+        engine, publisher, nova, sim):
+    _fed(engine)
+    inst = _some_instance(engine)
+    # Hold the next build in its first requests while events arrive.
+    sim.add_fault('stall', service='compute', path='/os-hypervisors/detail')
+    build = threading.Thread(target=engine.collector.refresh_model)
+    build.start()
+    sim.wait_in_flight(1)
+    publisher.send(_event_for(nova, inst, 'instance.lock', locked=True))
+    publisher.send(_event_for(nova, inst, 'instance.power_off.end',
+                              state='stopped', locked=True))
+    _until(lambda: engine.listener.status().applied == 2)
+    # The old model got them at once ...
+    assert engine.listener.snapshot().get_instance(inst.uuid).state == \
+        'stopped'
+    sim.clear_faults()
+    sim.release_stalls()
+    build.join(60)
+    # ... and the new build, which read the simulator's unchanged state,
+    # got them replayed: nothing lost, nothing counted twice.
+    got = engine.listener.snapshot().get_instance(inst.uuid)
+    assert (got.state, got.locked) == ('stopped', True)
+    assert engine.listener.status().applied == 2
+
+
+def test_dropped_connection_means_rebuild_only_until_a_full_build(
+        engine, publisher, nova, vhost, caplog):
+    _fed(engine)
+    caplog.set_level(logging.INFO, notifications.RABBIT_LOGGER)
+    assert rabbit.close_connections(vhost) >= 1
+    _until(lambda: engine.listener.status().mode == 'rebuild-only')
+    # Not fresh: an audit's request makes a build, not the live model.
+    assert not engine.listener.fresh()
+    # oslo.messaging reconnects; the reconnection asks for a full build
+    # which makes the model event-fed again.
+    assert engine.builds.acquire(timeout=60)
+    _until(lambda: engine.listener.status().mode == 'event-fed')
+    status = engine.listener.status()
+    assert status.gaps >= 1 and status.rebuilds_triggered >= 2
+    inst = _some_instance(engine)
+    publisher.send(_event_for(nova, inst, 'instance.pause.end',
+                              state='paused'))
+    _until(lambda: engine.listener.snapshot().get_instance(
+        inst.uuid).state == 'paused')
+
+
+def test_snapshot_does_not_change_while_events_arrive(engine, publisher,
+                                                      nova):
+    _fed(engine)
+    inst = _some_instance(engine)
+    snapshot = engine.collector.get_model(max_age=60)
+    before = snapshot.get_instance(inst.uuid).copy()
+    for state in ('stopped', 'active', 'paused'):
+        publisher.send(_event_for(nova, inst, 'instance.update',
+                                  state=state))
+    _until(lambda: engine.listener.status().applied == 3)
+    assert snapshot.get_instance(inst.uuid) == before
+    assert engine.collector.get_model(max_age=60).get_instance(
+        inst.uuid).state == 'paused'
+
+
+def test_unknown_host_is_fetched(engine, publisher, nova):
+    _fed(engine)
+    model = engine.listener.live._model
+    node = sorted(model.nodes.values(), key=lambda n: n.hostname)[0]
+    for inst in model.instances_on(node.hostname):
+        model.remove_instance(inst.uuid)
+    model.remove_node(node.uuid)
+    publisher.send(nova.service('service.update', node.hostname,
+                                disabled=True, reason='fetched'))
+    _until(lambda: engine.listener.status().applied == 1)
+    got = engine.listener.snapshot().get_node_by_hostname(node.hostname)
+    assert (got.uuid, got.vcpus, got.memory_mb, got.aggregates,
+            got.availability_zone) == (node.uuid, node.vcpus,
+                                       node.memory_mb, node.aggregates,
+                                       node.availability_zone)
+    assert (got.status, got.disabled_reason) == ('disabled', 'fetched')
