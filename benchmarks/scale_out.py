@@ -248,7 +248,7 @@ def run(args, tmp, backend, store_url, farm=None):
         _wait(lambda: _audit_rows(store_url)[audits[0]].state in FINAL,
               'the first audit')
         _mark_ongoing(store_url, audits[0], victim.host)
-        # NOTE: the whole process group (see tests/coordination).
+        # NOTE: the whole process group (see tests/functional/coordination).
         os.killpg(victim.proc.pid, signal.SIGKILL)
         killed = time.time()
         audits += [survivors[i % len(survivors)].create_audit()

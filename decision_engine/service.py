@@ -109,7 +109,7 @@ def on_new_worker(launcher, hook, consequence):
     """
     # NOTE: ServiceLauncher keeps its cotyledon manager private and has no
     # hook of its own; without it we keep cotyledon's behaviour (and
-    # tests/service/test_launcher_hooks.py fails).
+    # tests/functional/service/test_launcher_hooks.py fails).
     cotyledon_manager = getattr(launcher, '_manager', None)
     if cotyledon_manager is None:
         LOG.warning('Cannot hook into the threading launcher: %s',
@@ -160,7 +160,7 @@ def route_sighup_to_reset(launcher, conf):
     """
     # NOTE: reload() is cotyledon's documented override point of a worker
     # (cotyledon.Service.reload), set here on oslo.service's wrapper
-    # instance, which has no hook of its own; tests/service/
+    # instance, which has no hook of its own; tests/functional/service/
     # test_launcher_hooks.py fails if either library moves it.
     # NOTE: cotyledon's launcher mutates its own copy of the files on
     # SIGHUP too (for the workers it forks later) and refuses a bad file

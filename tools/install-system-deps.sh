@@ -5,7 +5,7 @@
 #   * systemd-analyze (Debian package systemd), which verifies
 #     etc/systemd/decision-engine.service;
 #   * unshare and nsenter (util-linux), ip (iproute2) and curl, with which
-#     tests/deploy/test_readme.py runs the README's commands against a demo
+#     tests/functional/deploy/test_readme.py runs the README's commands against a demo
 #     engine in a network namespace of its own;
 #   * etcd (Debian package etcd-server), which the coordination tests start
 #     on free loopback ports of their own (tests/fixtures/coordination.py).

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh machine and run all of
-# it: style checks, the whole suite on the threading backend, and the pool,
-# periodics, config, driver loading and manager tests again in an
-# eventlet-patched process (EVENTLET_TESTS, the same list as tox -e
-# py3-eventlet).
+# it: style checks; the unit layer (tests/unit, in-process, no service;
+# tox -e py3); the functional layer and the reliability suite
+# (tests/functional, tests/reliability: real services, daemons, several
+# processes; tox -e functional) in FUNCTIONAL_WORKERS parallel pytest-xdist
+# processes, a module's tests in one of them; and the pool, periodics,
+# config, driver loading and manager tests again in an eventlet-patched
+# process (EVENTLET_TESTS, the same list as tox -e py3-eventlet). The
+# installs are pinned by upper-constraints.txt.
 #
 # Usage: tools/run-tests.sh [pytest args...]
-# Environment: VENV (default .venv) is where the virtualenv goes.
+# Environment: VENV (default .venv) is where the virtualenv goes;
+# FUNCTIONAL_WORKERS (default 4: the functional tests mostly wait on
+# daemons and services, so twice the 2 cores of a CI machine) how many
+# processes run the functional layer.
 
 set -o errexit
 set -o nounset
@@ -36,13 +43,18 @@ echo "== flake8"
 echo "== import layers (lint-imports, contracts in setup.cfg)"
 "$VENV/bin/lint-imports"
 
-echo "== test suite (threading backend)"
-"$VENV/bin/python" -m pytest tests "$@"
+echo "== unit layer (threading backend)"
+"$VENV/bin/python" -m pytest tests/unit "$@"
+
+echo "== functional layer and reliability suite (threading backend)"
+"$VENV/bin/python" -m pytest -n "${FUNCTIONAL_WORKERS:-4}" --dist loadfile \
+    tests/functional tests/reliability "$@"
 
 echo "== pool, periodics, config, drivers and manager on the eventlet backend"
-EVENTLET_TESTS=(tests/concurrency tests/conductor tests/conf
-                tests/drivers/test_inventory.py
-                tests/drivers/test_fake_driver.py
-                tests/deploy/test_docs_examples.py)
+EVENTLET_TESTS=(tests/unit/concurrency tests/unit/conductor
+                tests/functional/conductor tests/functional/conf
+                tests/unit/drivers/test_inventory.py
+                tests/unit/drivers/test_fake_driver.py
+                tests/functional/deploy/test_docs_examples.py)
 DECISION_ENGINE_TEST_BACKEND=eventlet \
     "$VENV/bin/python" -m pytest "${EVENTLET_TESTS[@]}" "$@"

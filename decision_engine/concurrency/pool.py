@@ -165,7 +165,7 @@ class WorkerPool:
         # pool's overhead over a bare executor (benchmarks/pool.py).
         # Shutdown and admission are checked by this class before it is
         # called. No fallback: if futurist renames it, constructing a pool
-        # fails at once (and tests/concurrency/test_library_internals.py
+        # fails at once (and tests/unit/concurrency/test_library_internals.py
         # says why) instead of silently getting slower.
         self._executor_submit = self._executor._submit
         self._periodic_limit = size - reserved

@@ -11,7 +11,7 @@ reserved) * allocation_ratio`` per resource, checked by
 packs beyond what Nova's scheduler would allow (Watcher's version was found
 to). Instances go biggest measured CPU first onto the fullest destination
 with room (first fit decreasing). On small random clouds checked against
-brute force (tests/strategies/test_workload.py) it uses at most one host
+brute force (tests/unit/strategies/test_workload.py) it uses at most one host
 more than the optimum, and the optimum in most cases.
 
 A host is a candidate to empty only if every instance on it may be moved

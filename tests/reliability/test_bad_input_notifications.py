@@ -3,10 +3,10 @@ simulated Nova's payloads, ``nova_object`` envelopes of
 ``InstanceActionPayload``, ``ServiceStatusPayload``, ``AggregatePayload``)
 truncated, with fields of wrong types, unknown versions and unknown types,
 handed to the listener as oslo.messaging's dispatcher hands them (the bus
-itself: tests/collector/test_listener.py). Each one is applied, or dropped
-and counted with a clear log line; the model is never corrupted: every
-element keeps its types and bounds, and after the cloud's true state is
-sent again the event-fed model equals a fresh full build.
+itself: tests/functional/collector/test_listener.py). Each one is applied,
+or dropped and counted with a clear log line; the model is never
+corrupted: every element keeps its types and bounds, and after the cloud's
+true state is sent again the event-fed model equals a fresh full build.
 """
 
 import copy

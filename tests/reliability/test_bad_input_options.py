@@ -7,7 +7,7 @@ parse_config``, what ``decision-engine --config-file`` runs before
 anything else) with status 2 and one line naming the option; the real
 command, for a representative subset and for the options that name files
 or plugins (checked by its pre-flight), exits non-zero with one line too
-(a bad inventory or store: tests/cmd/test_engine_daemon.py).
+(a bad inventory or store: tests/functional/cmd/test_engine_daemon.py).
 """
 
 import contextlib

@@ -25,6 +25,7 @@ from decision_engine.simulator import notifier as notifier_mod
 from tests import fresh_conf
 from tests.fixtures import figures
 from tests.fixtures import rabbit
+from tests.fixtures import waiting
 
 
 pytestmark = pytest.mark.topology(
@@ -39,14 +40,6 @@ GUARD = 60
 def vhost():
     with rabbit.own_vhost() as name:
         yield name
-
-
-def _until(predicate, what, timeout=GUARD):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError('%s: not within %s s' % (what, timeout))
-        time.sleep(0.02)
 
 
 def _received(status):
@@ -90,11 +83,12 @@ def test_connections_closed_mid_stream_lose_nothing_after_the_heal(
     heal_seconds = []
     closed_now = []
     try:
-        _until(lambda: listener.status().mode == 'event-fed', 'first build')
+        waiting.until(lambda: listener.status().mode == 'event-fed',
+                      'first build')
         churn.start()
         for _ in range(CLOSES):
-            _until(lambda: listener.status().applied > 0 and
-                   churn.stats.notifications > 20, 'events flowing')
+            waiting.until(lambda: listener.status().applied > 0 and
+                          churn.stats.notifications > 20, 'events flowing')
             gaps = listener.status().gaps
             builds = collector.status().builds
             # NOTE: rabbitmqctl takes seconds per call: it runs in a
@@ -102,23 +96,23 @@ def test_connections_closed_mid_stream_lose_nothing_after_the_heal(
             closing = threading.Thread(target=lambda: closed_now.append(
                 rabbit.close_connections(vhost)))
             closing.start()
-            _until(lambda: listener.status().mode == 'rebuild-only' or
-                   listener.status().gaps > gaps, 'the gap seen')
+            waiting.until(lambda: listener.status().mode == 'rebuild-only' or
+                          listener.status().gaps > gaps, 'the gap seen')
             started = time.monotonic()
-            _until(lambda: collector.status().builds > builds and
-                   listener.status().mode == 'event-fed', 'healed')
+            waiting.until(lambda: collector.status().builds > builds and
+                          listener.status().mode == 'event-fed', 'healed')
             heal_seconds.append(time.monotonic() - started)
             closing.join(GUARD)
             # The publisher's close may come after the listener healed.
-            _until(lambda: listener.status().mode == 'event-fed',
-                   'healed after every close')
+            waiting.until(lambda: listener.status().mode == 'event-fed',
+                          'healed after every close')
             # Events flow again before the next close.
             applied = listener.status().applied
-            _until(lambda: listener.status().applied > applied,
-                   'events after the heal')
+            waiting.until(lambda: listener.status().applied > applied,
+                          'events after the heal')
         churn.stop()
-        _until(lambda: _received(listener.status()) >=
-               churn.stats.notifications, 'every event received')
+        waiting.until(lambda: _received(listener.status()) >=
+                      churn.stats.notifications, 'every event received')
         assert listener.wait_idle(GUARD)
         status = listener.status()
         lost = _differences(listener.snapshot(), fresh.get_model(max_age=0))

@@ -80,15 +80,6 @@ def pool():
     pool.shutdown(timeout=10)
 
 
-def _wait_for(predicate, timeout=GUARD):
-    event = threading.Event()
-    while not predicate():
-        if event.wait(0.05) or timeout <= 0:
-            break
-        timeout -= 0.05
-    return predicate()
-
-
 def test_terminated_connections_lose_and_double_nothing(pg_url, pool):
     url, name = pg_url
     store = dbfixtures.open_store(url)

@@ -3,11 +3,11 @@ driver, model collector on the embedded simulator, store, API on cheroot),
 scraped over HTTP and parsed with prometheus-client's parser.
 
 The contract is the list of metric families the Grafana dashboard queries
-(tests/deploy/test_grafana.py checks the dashboard against the same list).
+(tests/functional/deploy/test_grafana.py checks the dashboard against the
+same list).
 """
 
 import textwrap
-import time
 
 import pytest
 import requests
@@ -19,6 +19,7 @@ from tests.fixtures.metrics import family_of
 from tests.fixtures.metrics import METRICS as CONTRACT
 from tests.fixtures.metrics import parse
 from tests.fixtures.metrics import value
+from tests.fixtures import waiting
 
 
 def scrape(url):
@@ -28,16 +29,6 @@ def scrape(url):
     assert response.status_code == 200, response.text
     assert response.headers['Content-Type'].startswith('text/plain')
     return parse(response.text)
-
-
-def wait_for(predicate, what, timeout=60):
-    # NOTE: the first runs of run_immediately periodics are started by
-    # futurist's scheduler thread; nothing signals their end but their
-    # statistics.
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, 'timed out waiting for ' + what
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -73,8 +64,8 @@ REFRESH = 'collector.refresh_model'
 def test_contract_is_exposed_and_moves_with_work(manager):
     url = manager.api_server.url
     stats = manager.periodic_statistics
-    wait_for(lambda: stats()[SYNC].runs == 1
-             and stats()[REFRESH].runs == 1, 'the first runs')
+    waiting.until(lambda: stats()[SYNC].runs == 1
+                  and stats()[REFRESH].runs == 1, 'the first runs')
 
     before, types = scrape(url)
     for name in CONTRACT:

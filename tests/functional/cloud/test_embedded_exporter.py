@@ -1,6 +1,6 @@
 """``[simulator] exporter_port``: the embedded simulator also serves its
 load exporter (the test that Prometheus sees migrations move the load is
-tests/datasources/test_load_follows_migration.py)."""
+tests/functional/datasources/test_load_follows_migration.py)."""
 
 import socket
 import urllib.request

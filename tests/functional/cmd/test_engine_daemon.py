@@ -1,10 +1,11 @@
 """The daemon under oslo.service, on both backends: start, SIGHUP, SIGTERM,
 systemd notifications and start-up errors.
 
-It lives in tests/cmd/ rather than tests/service/: every test starts the
-``decision-engine`` console script (decision_engine/cmd/engine.py) as a
-process and judges it from outside (exit code, log, sd_notify); service.py
-is reached only through that entry point, as in production."""
+It lives in tests/functional/cmd/ rather than tests/functional/service/:
+every test starts the ``decision-engine`` console script
+(decision_engine/cmd/engine.py) as a process and judges it from outside
+(exit code, log, sd_notify); service.py is reached only through that entry
+point, as in production."""
 
 import signal
 import socket

@@ -2,7 +2,6 @@
 Nova's notifications through RabbitMQ), the event-fed model equals a fresh
 full build, element by element."""
 
-import time
 
 from oslo_config import cfg
 import pytest
@@ -21,6 +20,7 @@ from decision_engine.conf import placement as placement_conf
 from decision_engine.conf import simulator as simulator_conf
 from decision_engine.simulator import churn as churn_mod
 from decision_engine.simulator import notifier as notifier_mod
+from tests.fixtures import waiting
 
 
 pytestmark = pytest.mark.topology(
@@ -46,14 +46,6 @@ def _collector(conf, sim, pool, live=None):
                                                       size), live=live)
 
 
-def _until(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError('condition not met within %ss' % timeout)
-        time.sleep(0.05)
-
-
 def _received(status):
     return status.applied + status.stale + status.ignored + status.failed
 
@@ -70,14 +62,14 @@ def test_event_fed_model_equals_a_fresh_build_after_churn(sim, vhost):
     publisher = notifier_mod.NovaNotifier(url)
     fresh = _collector(conf, sim, pool)
     try:
-        _until(lambda: listener.status().mode == 'event-fed')
+        waiting.until(lambda: listener.status().mode == 'event-fed')
         churn = churn_mod.Churn(sim, publisher, rate_per_s=200, seed=5,
                                 tick_s=0.1)
         for _ in range(15):
             churn.step(20)
         assert churn.stats.changes >= 250
-        _until(lambda: _received(listener.status()) >=
-               churn.stats.notifications)
+        waiting.until(lambda: _received(listener.status()) >=
+                      churn.stats.notifications)
         assert listener.wait_idle(30)
         status = listener.status()
         assert status.failed == 0 and status.mode == 'event-fed'

@@ -5,7 +5,6 @@ until a full build heals it, snapshots do not change under an audit."""
 
 import logging
 import threading
-import time
 
 from oslo_config import cfg
 import oslo_messaging
@@ -25,6 +24,7 @@ from decision_engine.conf import notifications as notifications_conf
 from decision_engine.conf import placement as placement_conf
 from decision_engine.conf import simulator as simulator_conf
 from tests.fixtures import rabbit
+from tests.fixtures import waiting
 
 
 pytestmark = pytest.mark.topology(
@@ -115,18 +115,10 @@ def publisher(vhost):
     made.close()
 
 
-def _until(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError('condition not met within %ss' % timeout)
-        time.sleep(0.02)
-
-
 def _fed(engine):
     """Connected, first full build done: event-fed."""
     assert engine.builds.acquire(timeout=60)
-    _until(lambda: engine.listener.status().mode == 'event-fed')
+    waiting.until(lambda: engine.listener.status().mode == 'event-fed')
 
 
 def _some_instance(engine):
@@ -153,7 +145,7 @@ def test_events_reach_the_model_and_audits_get_it_without_a_build(
     builds = engine.collector.status().builds
     publisher.send(_event_for(nova, inst, 'instance.power_off.end',
                               state='stopped'))
-    _until(lambda: engine.listener.status().applied == 1)
+    waiting.until(lambda: engine.listener.status().applied == 1)
     # An audit asking for a model at most 1 s old gets the event-fed one.
     model = engine.collector.get_model(max_age=1)
     assert model.get_instance(inst.uuid).state == 'stopped'
@@ -170,7 +162,7 @@ def test_events_reach_the_model_and_audits_get_it_without_a_build(
     publisher.send(('instance.snapshot.end', {}, None))
     publisher.send(('instance.power_on.end', {'nova_object.data': {}},
                     None))
-    _until(lambda: engine.listener.status().failed == 1)
+    waiting.until(lambda: engine.listener.status().failed == 1)
     status = engine.listener.status()
     assert status.ignored == 1 and status.mode == 'event-fed'
 
@@ -182,7 +174,7 @@ def test_unknown_instance_is_fetched(engine, publisher, nova):
     engine.listener.live._model.remove_instance(inst.uuid)
     requests = engine.listener.fetcher.requests
     publisher.send(_event_for(nova, inst, 'instance.update'))
-    _until(lambda: engine.listener.status().applied == 1)
+    waiting.until(lambda: engine.listener.status().applied == 1)
     got = engine.listener.snapshot().get_instance(inst.uuid)
     assert got == inst
     assert engine.listener.fetcher.requests == requests + 1
@@ -200,7 +192,7 @@ def test_events_during_a_full_build_are_neither_lost_nor_doubled(
     publisher.send(_event_for(nova, inst, 'instance.lock', locked=True))
     publisher.send(_event_for(nova, inst, 'instance.power_off.end',
                               state='stopped', locked=True))
-    _until(lambda: engine.listener.status().applied == 2)
+    waiting.until(lambda: engine.listener.status().applied == 2)
     # The old model got them at once ...
     assert engine.listener.snapshot().get_instance(inst.uuid).state == \
         'stopped'
@@ -219,19 +211,19 @@ def test_dropped_connection_means_rebuild_only_until_a_full_build(
     _fed(engine)
     caplog.set_level(logging.INFO, notifications.RABBIT_LOGGER)
     assert rabbit.close_connections(vhost) >= 1
-    _until(lambda: engine.listener.status().mode == 'rebuild-only')
+    waiting.until(lambda: engine.listener.status().mode == 'rebuild-only')
     # Not fresh: an audit's request makes a build, not the live model.
     assert not engine.listener.fresh()
     # oslo.messaging reconnects; the reconnection asks for a full build
     # which makes the model event-fed again.
     assert engine.builds.acquire(timeout=60)
-    _until(lambda: engine.listener.status().mode == 'event-fed')
+    waiting.until(lambda: engine.listener.status().mode == 'event-fed')
     status = engine.listener.status()
     assert status.gaps >= 1 and status.rebuilds_triggered >= 2
     inst = _some_instance(engine)
     publisher.send(_event_for(nova, inst, 'instance.pause.end',
                               state='paused'))
-    _until(lambda: engine.listener.snapshot().get_instance(
+    waiting.until(lambda: engine.listener.snapshot().get_instance(
         inst.uuid).state == 'paused')
 
 
@@ -244,7 +236,7 @@ def test_snapshot_does_not_change_while_events_arrive(engine, publisher,
     for state in ('stopped', 'active', 'paused'):
         publisher.send(_event_for(nova, inst, 'instance.update',
                                   state=state))
-    _until(lambda: engine.listener.status().applied == 3)
+    waiting.until(lambda: engine.listener.status().applied == 3)
     assert snapshot.get_instance(inst.uuid) == before
     assert engine.collector.get_model(max_age=60).get_instance(
         inst.uuid).state == 'paused'
@@ -259,7 +251,7 @@ def test_unknown_host_is_fetched(engine, publisher, nova):
     model.remove_node(node.uuid)
     publisher.send(nova.service('service.update', node.hostname,
                                 disabled=True, reason='fetched'))
-    _until(lambda: engine.listener.status().applied == 1)
+    waiting.until(lambda: engine.listener.status().applied == 1)
     got = engine.listener.snapshot().get_node_by_hostname(node.hostname)
     assert (got.uuid, got.vcpus, got.memory_mb, got.aggregates,
             got.availability_zone) == (node.uuid, node.vcpus,
