@@ -10,6 +10,7 @@ import datetime
 import time
 
 from decision_engine.audit import scope as scope_mod
+from decision_engine.collector import collector as collector_mod
 from decision_engine.datasources import gather as gather_mod
 from decision_engine.db import api as db_api
 from decision_engine.model import errors as model_errors
@@ -64,7 +65,9 @@ class EngineAPI:
         self.audits = audits
         self.store = store
         self.applier = applier
-        self.collector = collector
+        #: a ModelCollector, or its DisabledCollector stand-in.
+        self.collector = (collector if collector is not None
+                          else collector_mod.DisabledCollector())
         self._status = status
         self.started_at = time.time()
 
@@ -138,7 +141,7 @@ class EngineAPI:
                          'set)')
             return check
         check['datasource'] = gatherer.describe()
-        if self.collector is None:
+        if not self.collector.enabled:
             check.update(available=False, error='the collector is disabled: '
                          'no model to know the scope\'s hosts and instances')
             return check
@@ -171,7 +174,7 @@ class EngineAPI:
         """The collector's own status (cheap: no model copy), or None:
         a ``CollectorStatus`` (see :mod:`decision_engine.collector.
         collector`)."""
-        return self.collector.status() if self.collector else None
+        return self.collector.status()
 
     def gathering_statistics(self):
         """The metrics gatherer's ``GatheringStatistics``, or None without
@@ -187,7 +190,7 @@ class EngineAPI:
             # the model is rebuilt (not patched) after each plan.
             result['after_plan'] = jsonable(
                 self.applier.statistics().model_refresh)
-        if self.collector is None:
+        if not self.collector.enabled:
             result['collector'] = None
             return result
         result['collector'] = jsonable(self.collector_status())
@@ -198,7 +201,7 @@ class EngineAPI:
             result['age_seconds'] = age
             # NOTE: an event-fed model that is caught up is current
             # however old its last full build ([notifications]).
-            live = getattr(self.collector, 'live', None)
+            live = self.collector.live
             result['event_fed'] = bool(live is not None and live.fresh())
             result['stale'] = not result['event_fed'] and (
                 age is None or age > self.audits.conf.audit.max_model_age)

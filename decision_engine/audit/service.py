@@ -25,6 +25,7 @@ from decision_engine.common import schema as schema_mod
 from decision_engine.common import states
 from decision_engine.common import timeutils
 from decision_engine.concurrency import periodics
+from decision_engine.coordination import cluster as cluster_mod
 from decision_engine.model import scope as model_scope_mod
 from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
@@ -100,9 +101,10 @@ class AuditService:
         self.store = store
         self.collector = collector
         #: the coordination part's cluster (``owns``, ``live_members``,
-        #: ``count_takeover``, ``enabled``), None for an engine alone.
-        self.cluster = cluster if cluster is not None and \
-            cluster.enabled else None
+        #: ``count_takeover``, ``enabled``); a SoleCluster, its own leader
+        #: and owner of everything, for an engine alone.
+        self.cluster = (cluster if cluster is not None
+                        else cluster_mod.SoleCluster(conf))
         self._strategies = strategies or loader.get
         #: the metrics gatherer (or None), also for the requirements check.
         self.metrics = metrics
@@ -115,12 +117,10 @@ class AuditService:
         """Whether this engine runs ``audit`` (a dict): its owner on the
         ring. A CONTINUOUS audit is keyed by its next slot, so its runs
         spread over the engines."""
-        if self.cluster is None:
-            return True
         return self.cluster.owns(ring_key(audit))
 
     def start(self):
-        if self.cluster is not None:
+        if self.cluster.enabled:
             # NOTE: in a cluster an interrupted audit runs again, wherever
             # the ring puts it (a ONESHOT only recommends).
             self._requeue(self.store.orphaned_audits(
@@ -213,8 +213,7 @@ class AuditService:
         groups = {}
         if any(k in scope for k in scope_mod.HOST_FIELDS
                if k.endswith(('aggregates', 'azs'))):
-            model = getattr(self.collector, 'current_model', None)
-            model = model() if model else None
+            model = self.collector.current_model()
             groups = {n.hostname: (n.aggregates, n.availability_zone)
                       for n in (model.nodes.values() if model else ())}
         for plan_uuid, plan_hosts in sorted(running.items()):
@@ -265,7 +264,7 @@ class AuditService:
 
     @periodics.periodic(
         spacing=lambda self: self.conf.audit.continuous_check_interval,
-        enabled=lambda self: self.cluster is not None)
+        enabled=lambda self: self.cluster.enabled)
     def claim_cluster_audits(self):
         """Queue the PENDING audits the ring gives this engine (submitted
         through another engine's API, or orphaned) and take over the
@@ -286,7 +285,7 @@ class AuditService:
 
         :returns: the uuids taken over.
         """
-        if self.cluster is None:
+        if not self.cluster.enabled:
             return []
         live = set(self.cluster.live_members())
         orphans = [a for a in self.store.orphaned_audits(live)
@@ -297,7 +296,7 @@ class AuditService:
         """The leader's chore: requeue every audit left ONGOING by an engine
         that is not a member, whoever owns it on the ring (a safety net for
         an owner that missed the leave, e.g. while it restarted)."""
-        if self.cluster is None:
+        if not self.cluster.enabled:
             return []
         return self._requeue(self.store.orphaned_audits(
             set(self.cluster.live_members())))
@@ -315,7 +314,7 @@ class AuditService:
                         audit['owner'])
             if self.owns(requeued):
                 self.runner.enqueue(audit['uuid'])
-        if taken and self.cluster is not None:
+        if taken:
             self.cluster.count_takeover('audits', len(taken))
         return taken
 

@@ -92,13 +92,31 @@ class CollectorStatus(ScopeStatus):
 
 
 class DisabledCollector:
-    """Stands in for the collector with ``[collector] enabled = false``."""
+    """Stands in for the collector with ``[collector] enabled = false``:
+    every method a caller of :class:`ModelCollector` uses, so callers hold
+    a collector, never None. A model asked for is a clear error; there is
+    no status, no current model and no event feed."""
+
+    enabled = False
+    live = None
 
     def get_model(self, max_age=None, scope=None):
         raise ModelBuildError('the model collector is disabled ([collector] '
                               'enabled = false)')
 
     get_snapshot = get_model
+
+    def current_model(self, scope=None):
+        return None
+
+    def status(self):
+        return None
+
+    def refresh_model(self):
+        return None
+
+    def stop(self):
+        pass
 
 
 class ModelCollector:
@@ -125,6 +143,8 @@ class ModelCollector:
         serves whole-cloud and scoped requests of any ``max_age`` without a
         build.
     """
+
+    enabled = True
 
     def __init__(self, conf, pool, connection_factory=None,
                  power_states=None, live=None):
