@@ -60,7 +60,7 @@ from decision_engine.concurrency import pool as pool_mod
 from decision_engine.datasources import loader
 from decision_engine.simulator import exporter as exporter_mod
 from decision_engine.simulator.topology import Topology
-from decision_engine.strategies import metrics as m
+from decision_engine.common import measurements as m
 from decision_engine.strategies import verify
 from decision_engine.strategies import workload_balance
 from tests.fixtures import prometheus as prometheus_fixture

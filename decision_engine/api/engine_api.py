@@ -15,7 +15,7 @@ from decision_engine.db import api as db_api
 from decision_engine.model import errors as model_errors
 from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
-from decision_engine.strategies import metrics as metrics_mod
+from decision_engine.common import measurements as metrics_mod
 
 NotFound = db_api.NotFound
 

@@ -36,7 +36,7 @@ from decision_engine.datasources import gather as gather_mod
 from decision_engine.db import api as db_api
 from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
-from decision_engine.strategies import metrics as metrics_mod
+from decision_engine.common import measurements as metrics_mod
 from decision_engine.strategies import verify
 
 LOG = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Gathering an audit's metrics: chunked, parallel, retried, cached.
 
 For each required metric the scope's names (see
-:func:`decision_engine.strategies.metrics.needed`) are cut into chunks of
+:func:`decision_engine.common.measurements.needed`) are cut into chunks of
 ``[datasource] query_chunk_size`` divided by the metric's weight for the
 datasource (:meth:`~.base.Datasource.weight`: Prometheus's host CPU query
 reads a series per CPU, so it names 16 times fewer hosts, and the queries
@@ -27,7 +27,7 @@ Answers are cached per (metric, names of the chunk, window, granularity) for
 ``cache_ttl`` seconds, so audits over the same scope within that time share
 them; a query already on its way for another audit is waited for, not sent
 twice. A name absent from every answer is missing, which is the audit's
-policy to judge (:func:`decision_engine.strategies.metrics.apply_policy`).
+policy to judge (:func:`decision_engine.common.measurements.apply_policy`).
 """
 
 import collections
@@ -39,7 +39,7 @@ import time
 
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.datasources import base
-from decision_engine.strategies import metrics as metrics_mod
+from decision_engine.common import measurements as metrics_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class MetricsGatherer:
     def gather(self, wanted):
         """Values of ``wanted`` (``{metric: [names]}``).
 
-        :returns: :class:`~decision_engine.strategies.metrics.Measurements`
+        :returns: :class:`~decision_engine.common.measurements.Measurements`
             with every value the datasource has; names it has none for are
             absent.
         :raises GatheringError: when a query fails after its retries, or

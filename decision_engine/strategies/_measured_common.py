@@ -2,7 +2,7 @@
 
 from decision_engine.strategies import base
 from decision_engine.strategies import measured as measured_mod
-from decision_engine.strategies import metrics as metrics_mod
+from decision_engine.common import measurements as metrics_mod
 
 
 def measured_view(strategy, context, kinds):

@@ -19,7 +19,7 @@ from decision_engine.strategies import actions
 from decision_engine.strategies import base
 from decision_engine.strategies import context as context_mod
 from decision_engine.strategies import measured as measured_mod
-from decision_engine.strategies import metrics as metrics_mod
+from decision_engine.common import measurements as metrics_mod
 from decision_engine.strategies import placement as placement_mod
 
 
