@@ -105,18 +105,21 @@ class Fetcher:
                 attempt, retryable=lambda exc: isinstance(exc, _Failed),
                 retry_after=lambda exc: exc.retry_after,
                 deadline=self.deadline, stop=self.aborted)
+        # NOTE: from None: the message names the last error; the policy's
+        # exception says nothing more.
         except retry_policy.Stopped:
-            raise ModelBuildError('build aborted', endpoint, host)
+            raise ModelBuildError('build aborted', endpoint, host) from None
         except retry_policy.DeadlineReached:
-            raise self._deadline_error(endpoint, about, host)
+            raise self._deadline_error(endpoint, about, host) from None
         except retry_policy.PastDeadline as gave_up:
             raise self._deadline_error(endpoint, about, host,
-                                       'last error: %s' % gave_up.last)
+                                       'last error: %s' % gave_up.last) \
+                from None
         except retry_policy.AttemptsExhausted as gave_up:
             raise ModelBuildError(
                 'GET %s%s failed after %d attempt(s): %s'
                 % (endpoint, about, gave_up.attempts, gave_up.last),
-                endpoint, host, gave_up.last.status)
+                endpoint, host, gave_up.last.status) from None
 
     def _policy(self):
         return retry_policy.Policy(

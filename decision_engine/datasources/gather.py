@@ -326,22 +326,24 @@ class _Run:
                 deadline=self.deadline, stop=self.aborted,
                 on_retry=lambda *_: self.g._count('retries'),
                 clock=self.g._clock)
+        # NOTE: from None: the message names the last error; the policy's
+        # exception says nothing more.
         except retry_policy.Stopped:
-            raise GatheringError('gathering aborted')
+            raise GatheringError('gathering aborted') from None
         except retry_policy.AttemptsExhausted as gave_up:
             raise self._failed(query, '%s (after %d attempts)'
-                               % (gave_up.last, gave_up.attempts))
+                               % (gave_up.last, gave_up.attempts)) from None
         except retry_policy.PastDeadline as gave_up:
             if gave_up.retry_after is None:
-                raise self._deadline_failure(query)
+                raise self._deadline_failure(query) from None
             # NOTE: the server said when to come back (429, 503); a wait
             # past the deadline would only fail later.
             raise self._failed(query, '%s; its Retry-After of %s s is past '
                                'the deadline of [datasource] gather_timeout '
                                '(%s s)' % (gave_up.last, gave_up.retry_after,
-                                           s.gather_timeout))
+                                           s.gather_timeout)) from None
         except retry_policy.DeadlineReached:
-            raise self._deadline_failure(query)
+            raise self._deadline_failure(query) from None
         except base.DatasourceError as exc:
             raise self._failed(query, str(exc))
         self.g._store(key, values, s.cache_ttl)
