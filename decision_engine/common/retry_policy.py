@@ -116,7 +116,7 @@ class Policy:
 
     def call(self, attempt, retryable, retry_after=None, deadline=None,
              stop=None, on_retry=None, clock=time.monotonic,
-             sleep=time.sleep):
+             sleep=None):
         """``attempt()``'s result, trying again after a retryable error.
 
         :param attempt: makes one try; raises to fail it.
@@ -128,6 +128,8 @@ class Policy:
         :param stop: a :class:`threading.Event` that ends waits and tries.
         :param on_retry: ``on_retry(exc, attempt, delay)``, called before
             each wait (to log or count it).
+        :param sleep: waits without a stop event; ``time.sleep`` (looked up
+            at each wait, so a test can replace it).
         :raises AttemptsExhausted, DeadlineReached, PastDeadline, Stopped:
             with the last try's exception as ``last``.
         """
@@ -158,4 +160,4 @@ class Policy:
                 if stop.wait(delay):
                     raise Stopped(last, tries)
             else:
-                sleep(delay)
+                (sleep or time.sleep)(delay)

@@ -50,7 +50,7 @@ def pool():
 
 
 def _gatherer(datasource, pool, **settings):
-    values = dict(max_retries=3, retry_delay=0.01, gather_timeout=30.0,
+    values = dict(max_retries=3, retry_delay=0.0, gather_timeout=30.0,
                   cache_ttl=0)
     values.update(settings)
     return gather.MetricsGatherer(datasource, pool,
