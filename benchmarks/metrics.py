@@ -55,12 +55,12 @@ from decision_engine.cloud import connection
 from decision_engine.cloud import embedded
 from decision_engine.collector import builder as builder_mod
 from decision_engine.collector import transport as transport_mod
+from decision_engine.common import measurements as m
 from decision_engine import conf as conf_mod
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.datasources import loader
 from decision_engine.simulator import exporter as exporter_mod
 from decision_engine.simulator.topology import Topology
-from decision_engine.strategies import metrics as m
 from decision_engine.strategies import verify
 from decision_engine.strategies import workload_balance
 from tests.fixtures import prometheus as prometheus_fixture

@@ -10,13 +10,13 @@ import datetime
 import time
 
 from decision_engine.audit import scope as scope_mod
+from decision_engine.audit import strategy_call
 from decision_engine.collector import collector as collector_mod
+from decision_engine.common import measurements as metrics_mod
 from decision_engine.datasources import gather as gather_mod
 from decision_engine.db import api as db_api
 from decision_engine.model import errors as model_errors
-from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
-from decision_engine.strategies import metrics as metrics_mod
 
 NotFound = db_api.NotFound
 
@@ -116,17 +116,11 @@ class EngineAPI:
         :raises LookupError: unknown strategy.
         :raises ValueError: invalid scope or parameters (one line).
         """
-        cls = loader.get(name)
-        result = cls.describe()
-        try:
-            scope = scope_mod.validate(scope)
-            params = cls.validate_parameters(parameters) \
-                if parameters is not None else cls.default_parameters()
-        except (scope_mod.InvalidScope,
-                strategy_base.InvalidParameters) as exc:
-            raise ValueError(str(exc))
+        call = strategy_call.check(name, parameters, scope,
+                                   unchecked_defaults=True)
+        result = call.strategy.describe()
         result['metrics_check'] = jsonable(self._metrics_check(
-            cls.required_metrics(params), scope))
+            call.strategy.required_metrics(call.parameters), call.scope))
         return result
 
     def _metrics_check(self, required, scope):

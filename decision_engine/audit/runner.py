@@ -29,6 +29,8 @@ import time
 
 from decision_engine.audit import schedule
 from decision_engine.audit import scope as scope_mod
+from decision_engine.audit import strategy_call
+from decision_engine.common import measurements as metrics_mod
 from decision_engine.common import states
 from decision_engine.common import timeutils
 from decision_engine.concurrency import pool as pool_mod
@@ -36,7 +38,6 @@ from decision_engine.datasources import gather as gather_mod
 from decision_engine.db import api as db_api
 from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
-from decision_engine.strategies import metrics as metrics_mod
 from decision_engine.strategies import verify
 
 LOG = logging.getLogger(__name__)
@@ -278,12 +279,13 @@ class AuditRunner:
 
     def _decide(self, audit):
         try:
-            strategy_cls = self._strategies(audit['strategy'])
-            params = strategy_cls.validate_parameters(audit['parameters'])
-            scope = scope_mod.validate(audit['scope'])
-        except (LookupError, strategy_base.InvalidParameters,
-                scope_mod.InvalidScope) as exc:
-            raise _RunFailed(str(exc), final=True)
+            call = strategy_call.check(
+                audit['strategy'], audit['parameters'], audit['scope'],
+                strategies=self._strategies)
+        except (LookupError, strategy_call.InvalidCall) as exc:
+            raise _RunFailed(strategy_call.one_line(exc), final=True)
+        strategy_cls, params, scope = call.strategy, call.parameters, \
+            call.scope
         wait0 = started = time.monotonic()
         try:
             # NOTE: a read-only snapshot (O(changes)): the audit reads it.

@@ -21,13 +21,13 @@ import logging
 from decision_engine.audit import runner as runner_mod
 from decision_engine.audit import schedule
 from decision_engine.audit import scope as scope_mod
+from decision_engine.audit import strategy_call
 from decision_engine.common import schema as schema_mod
 from decision_engine.common import states
 from decision_engine.common import timeutils
 from decision_engine.concurrency import periodics
 from decision_engine.coordination import cluster as cluster_mod
 from decision_engine.model import scope as model_scope_mod
-from decision_engine.strategies import base as strategy_base
 from decision_engine.strategies import loader
 
 LOG = logging.getLogger(__name__)
@@ -162,13 +162,12 @@ class AuditService:
             raise InvalidAudit('invalid audit field %r: NUL characters are '
                                'not allowed' % '.'.join(map(str, nul)))
         try:
-            strategy = self._strategies(body['strategy'])
-            params = strategy.validate_parameters(body.get('parameters'))
-            scope = scope_mod.validate(body.get('scope'))
-        except (LookupError, strategy_base.InvalidParameters,
-                scope_mod.InvalidScope) as exc:
-            # NOTE: args[0], not str(): str() of a KeyError adds quotes.
-            raise InvalidAudit(exc.args[0] if exc.args else str(exc))
+            call = strategy_call.check(
+                body['strategy'], body.get('parameters'), body.get('scope'),
+                strategies=self._strategies)
+        except (LookupError, strategy_call.InvalidCall) as exc:
+            raise InvalidAudit(strategy_call.one_line(exc))
+        params, scope = call.parameters, call.scope
         audit_type = body.get('audit_type', states.ONESHOT)
         interval, cron = body.get('interval'), body.get('cron')
         if audit_type == states.CONTINUOUS:

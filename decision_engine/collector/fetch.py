@@ -6,7 +6,8 @@ once, at once (the token expired: the transport re-authenticates). Not
 retried: other 4xx. The delay before retry ``n`` is drawn uniformly from
 ``[0, min(max_retry_delay, retry_delay * 2 ** (n - 1))]`` ("full jitter"),
 or is the server's ``Retry-After`` (capped at ``max_retry_delay``). No
-attempt starts after the deadline and no wait runs past it.
+attempt starts after the deadline and no wait runs past it. The loop is
+:mod:`decision_engine.common.retry_policy`'s.
 """
 
 import json
@@ -15,6 +16,7 @@ import threading
 import time
 
 from decision_engine.common import retry_after as retry_after_mod
+from decision_engine.common import retry_policy
 from decision_engine.model.errors import ModelBuildError
 from decision_engine.model.errors import TransportError
 
@@ -68,69 +70,62 @@ class Fetcher:
         """
         endpoint = '%s %s' % (service, path)
         about = ' for host %s' % host if host else ''
-        attempt = 0
         reauth = 1
-        while True:
-            if self.aborted.is_set():
-                raise ModelBuildError('build aborted', endpoint, host)
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                raise self._deadline_error(endpoint, about, host)
-            attempt += 1
-            with self._count_lock:
-                self._requests += 1
-            status = None
-            retry_after = None
-            try:
-                status, headers, body = self.transport.get(
-                    service, path, params, microversion,
-                    min(self.settings.request_timeout, left))
-            except TransportError as exc:
-                problem = str(exc)
-            else:
-                if status == 200:
-                    try:
-                        data = json.loads(body)
-                    except ValueError as exc:
-                        problem = 'malformed JSON body (%s)' % exc
-                    else:
-                        if isinstance(data, dict):
-                            return data
-                        problem = 'JSON body is not an object'
-                elif status == 401 and reauth:
+
+        def attempt():
+            nonlocal reauth
+            while True:
+                left = self.deadline - time.monotonic()
+                with self._count_lock:
+                    self._requests += 1
+                try:
+                    status, headers, body = self.transport.get(
+                        service, path, params, microversion,
+                        min(self.settings.request_timeout, left))
+                except TransportError as exc:
+                    raise _Failed(str(exc))
+                if status == 401 and reauth:
                     # NOTE: keystoneauth re-authenticates on a 401 and
                     # retries once, but when several threads get their 401
                     # together only the first one's invalidate() succeeds
-                    # and the others give up; the token is fresh now.
+                    # and the others give up; the token is fresh now. The
+                    # second GET is not an attempt of its own.
                     reauth -= 1
-                    attempt -= 1
+                    if self.aborted.is_set():
+                        raise ModelBuildError('build aborted', endpoint,
+                                              host)
+                    if time.monotonic() >= self.deadline:
+                        raise self._deadline_error(endpoint, about, host)
                     continue
-                elif status == 429 or status >= 500:
-                    problem = 'HTTP %d %s' % (status, _message(body))
-                    retry_after = retry_after_mod.seconds(headers)
-                else:
-                    raise ModelBuildError(
-                        'GET %s%s failed: HTTP %d %s'
-                        % (endpoint, about, status, _message(body)),
-                        endpoint, host, status)
-            if attempt > self.settings.max_retries:
-                raise ModelBuildError(
-                    'GET %s%s failed after %d attempt(s): %s'
-                    % (endpoint, about, attempt, problem),
-                    endpoint, host, status)
-            delay = self._delay(attempt, retry_after)
-            if time.monotonic() + delay >= self.deadline:
-                raise self._deadline_error(endpoint, about, host,
-                                           'last error: %s' % problem)
-            if self.aborted.wait(delay):
-                raise ModelBuildError('build aborted', endpoint, host)
+                return _answer(endpoint, about, host, status, headers,
+                               body)
 
-    def _delay(self, attempt, retry_after):
-        cap = self.settings.max_retry_delay
-        if retry_after is not None:
-            return min(cap, retry_after)
-        return self._rng.uniform(
-            0, min(cap, self.settings.retry_delay * 2 ** (attempt - 1)))
+        try:
+            return self._policy().call(
+                attempt, retryable=lambda exc: isinstance(exc, _Failed),
+                retry_after=lambda exc: exc.retry_after,
+                deadline=self.deadline, stop=self.aborted)
+        # NOTE: from None: the message names the last error; the policy's
+        # exception says nothing more.
+        except retry_policy.Stopped:
+            raise ModelBuildError('build aborted', endpoint, host) from None
+        except retry_policy.DeadlineReached:
+            raise self._deadline_error(endpoint, about, host) from None
+        except retry_policy.PastDeadline as gave_up:
+            raise self._deadline_error(endpoint, about, host,
+                                       'last error: %s' % gave_up.last) \
+                from None
+        except retry_policy.AttemptsExhausted as gave_up:
+            raise ModelBuildError(
+                'GET %s%s failed after %d attempt(s): %s'
+                % (endpoint, about, gave_up.attempts, gave_up.last),
+                endpoint, host, gave_up.last.status) from None
+
+    def _policy(self):
+        return retry_policy.Policy(
+            self.settings.max_retries + 1,
+            retry_policy.full_jitter(self.settings.retry_delay),
+            max_delay=self.settings.max_retry_delay, rng=self._rng)
 
     def _deadline_error(self, endpoint, about, host, detail=''):
         return ModelBuildError(
@@ -138,6 +133,34 @@ class Fetcher:
             '(%s s): GET %s%s not done%s' % (
                 self.timeout_s, endpoint, about,
                 ' (%s)' % detail if detail else ''), endpoint, host)
+
+
+class _Failed(Exception):
+    """A try that another one may fix; the message is the problem."""
+
+    def __init__(self, problem, status=None, retry_after=None):
+        super().__init__(problem)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _answer(endpoint, about, host, status, headers, body):
+    """The JSON object of a 200; :raises _Failed: for an answer worth
+    another try; :raises ModelBuildError: for any other."""
+    if status == 200:
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise _Failed('malformed JSON body (%s)' % exc, status)
+        if isinstance(data, dict):
+            return data
+        raise _Failed('JSON body is not an object', status)
+    if status == 429 or status >= 500:
+        raise _Failed('HTTP %d %s' % (status, _message(body)), status,
+                      retry_after_mod.seconds(headers))
+    raise ModelBuildError(
+        'GET %s%s failed: HTTP %d %s'
+        % (endpoint, about, status, _message(body)), endpoint, host, status)
 
 
 def _message(body):

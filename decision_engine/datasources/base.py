@@ -58,7 +58,7 @@ class Datasource:
     """
 
     name = None
-    #: the metric keys (:mod:`decision_engine.strategies.metrics`) served.
+    #: the metric keys (:mod:`decision_engine.common.measurements`) served.
     metrics = ()
 
     def __init__(self, conf):

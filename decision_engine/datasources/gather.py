@@ -1,7 +1,7 @@
 """Gathering an audit's metrics: chunked, parallel, retried, cached.
 
 For each required metric the scope's names (see
-:func:`decision_engine.strategies.metrics.needed`) are cut into chunks of
+:func:`decision_engine.common.measurements.needed`) are cut into chunks of
 ``[datasource] query_chunk_size`` divided by the metric's weight for the
 datasource (:meth:`~.base.Datasource.weight`: Prometheus's host CPU query
 reads a series per CPU, so it names 16 times fewer hosts, and the queries
@@ -16,8 +16,9 @@ series for are asked again by the datasource's fallback (Prometheus: the
 
 Each query is retried after a :class:`~.base.RetryableError` (``max_retries``
 times, exponential backoff with full jitter, or as long as the server's
-``Retry-After`` says) within one deadline (``gather_timeout``); a
-``Retry-After`` past the deadline fails the query at once. The first
+``Retry-After`` says) within one deadline (``gather_timeout``); a wait,
+``Retry-After`` or backoff, that would reach the deadline fails the query
+at once (:mod:`decision_engine.common.retry_policy`). The first
 query that still fails aborts the gathering: the others stop before their
 next attempt and
 :class:`GatheringError` names that query. Values are never returned for a
@@ -27,7 +28,7 @@ Answers are cached per (metric, names of the chunk, window, granularity) for
 ``cache_ttl`` seconds, so audits over the same scope within that time share
 them; a query already on its way for another audit is waited for, not sent
 twice. A name absent from every answer is missing, which is the audit's
-policy to judge (:func:`decision_engine.strategies.metrics.apply_policy`).
+policy to judge (:func:`decision_engine.common.measurements.apply_policy`).
 """
 
 import collections
@@ -37,9 +38,10 @@ import random
 import threading
 import time
 
+from decision_engine.common import measurements as metrics_mod
+from decision_engine.common import retry_policy
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.datasources import base
-from decision_engine.strategies import metrics as metrics_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -137,7 +139,7 @@ class MetricsGatherer:
     def gather(self, wanted):
         """Values of ``wanted`` (``{metric: [names]}``).
 
-        :returns: :class:`~decision_engine.strategies.metrics.Measurements`
+        :returns: :class:`~decision_engine.common.measurements.Measurements`
             with every value the datasource has; names it has none for are
             absent.
         :raises GatheringError: when a query fails after its retries, or
@@ -301,49 +303,55 @@ class _Run:
 
     def _fetch(self, query, key):
         s = self.settings
-        attempt = 0
-        while True:
-            if self.aborted.is_set():
-                raise GatheringError('gathering aborted')
-            left = self.deadline - self.g._clock()
-            if left <= 0:
-                raise self._failed(query, 'deadline of [datasource] '
-                                   'gather_timeout (%s s) reached'
-                                   % s.gather_timeout)
-            attempt += 1
+
+        def attempt():
             self.g._count('queries')
             try:
-                values = self.g.datasource.run(
-                    query, min(s.query_timeout, left), at=self.at)
-            except base.RetryableError as exc:
+                return self.g.datasource.run(
+                    query, min(s.query_timeout,
+                               self.deadline - self.g._clock()),
+                    at=self.at)
+            except base.DatasourceError:
                 self.g._count('errors')
-                if attempt > s.max_retries:
-                    raise self._failed(query, '%s (after %d attempts)'
-                                       % (exc, attempt))
-                left = self.deadline - self.g._clock()
-                if exc.retry_after is not None:
-                    # NOTE: the server said when to come back (429, 503);
-                    # a wait past the deadline would only fail later.
-                    if exc.retry_after >= left:
-                        raise self._failed(query, '%s; its Retry-After of '
-                                           '%s s is past the deadline of '
-                                           '[datasource] gather_timeout '
-                                           '(%s s)' % (
-                                               exc, exc.retry_after,
-                                               s.gather_timeout))
-                    delay = exc.retry_after
-                else:
-                    delay = self.g._rng.uniform(
-                        0, s.retry_delay * 2 ** (attempt - 1))
-                self.g._count('retries')
-                # NOTE: Event.wait, not sleep: an abort ends the wait.
-                self.aborted.wait(max(0.0, min(delay, left)))
-                continue
-            except base.DatasourceError as exc:
-                self.g._count('errors')
-                raise self._failed(query, str(exc))
-            self.g._store(key, values, s.cache_ttl)
-            return values
+                raise
+
+        policy = retry_policy.Policy(
+            s.max_retries + 1, retry_policy.full_jitter(s.retry_delay),
+            rng=self.g._rng)
+        try:
+            values = policy.call(
+                attempt,
+                retryable=lambda exc: isinstance(exc, base.RetryableError),
+                retry_after=lambda exc: exc.retry_after,
+                deadline=self.deadline, stop=self.aborted,
+                on_retry=lambda *_: self.g._count('retries'),
+                clock=self.g._clock)
+        # NOTE: from None: the message names the last error; the policy's
+        # exception says nothing more.
+        except retry_policy.Stopped:
+            raise GatheringError('gathering aborted') from None
+        except retry_policy.AttemptsExhausted as gave_up:
+            raise self._failed(query, '%s (after %d attempts)'
+                               % (gave_up.last, gave_up.attempts)) from None
+        except retry_policy.PastDeadline as gave_up:
+            if gave_up.retry_after is None:
+                raise self._deadline_failure(query) from None
+            # NOTE: the server said when to come back (429, 503); a wait
+            # past the deadline would only fail later.
+            raise self._failed(query, '%s; its Retry-After of %s s is past '
+                               'the deadline of [datasource] gather_timeout '
+                               '(%s s)' % (gave_up.last, gave_up.retry_after,
+                                           s.gather_timeout)) from None
+        except retry_policy.DeadlineReached:
+            raise self._deadline_failure(query) from None
+        except base.DatasourceError as exc:
+            raise self._failed(query, str(exc))
+        self.g._store(key, values, s.cache_ttl)
+        return values
+
+    def _deadline_failure(self, query):
+        return self._failed(query, 'deadline of [datasource] gather_timeout '
+                            '(%s s) reached' % self.settings.gather_timeout)
 
     def _failed(self, query, reason):
         text = query.text if len(query.text) <= 300 else (

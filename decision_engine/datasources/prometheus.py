@@ -43,11 +43,11 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 import requests
 
+from decision_engine.common import measurements as m
 from decision_engine.common import retry_after
 from decision_engine.common import urls
 from decision_engine.datasources import base
 from decision_engine.datasources import metric_map as metric_map_mod
-from decision_engine.strategies import metrics as m
 
 _PORT_SUFFIX = '(:[0-9]+)?'
 #: see :meth:`PrometheusDatasource.weight`.

@@ -1,7 +1,7 @@
 """The store's interface: every read and write of audits and plans.
 
-Rows leave this module as plain dicts (JSON-able but for datetimes), so no
-session or lazy load escapes. Every write is one transaction. State changes
+Rows leave this module as plain dicts (:mod:`decision_engine.db.row_dicts`), so
+no session or lazy load escapes. Every write is one transaction. State changes
 are compare-and-set (:meth:`Store.transition`): an audit cancelled through
 the API while it runs cannot be flipped back to SUCCEEDED by the runner.
 """
@@ -18,18 +18,20 @@ from sqlalchemy import orm
 from decision_engine.common import files
 from decision_engine.common import states
 from decision_engine.common import timeutils
+from decision_engine.db import errors
 from decision_engine.db import migration
 from decision_engine.db import models
 from decision_engine.db import plan_store
 from decision_engine.db import power_store
 from decision_engine.db import reconnect
+from decision_engine.db import row_dicts
 from decision_engine.db import session as session_mod
 
 LOG = logging.getLogger(__name__)
 
 
-class NotFound(LookupError):
-    pass
+# NOTE: defined below db.api so plan_store need not import this module.
+NotFound = errors.NotFound
 
 
 class StoreUnavailable(RuntimeError):
@@ -45,38 +47,6 @@ def one_line(exc):
 
 class StoreError(RuntimeError):
     """The database could not be reached or refused the operation."""
-
-
-_AUDIT_FIELDS = ('uuid', 'name', 'audit_type', 'state', 'state_reason',
-                 'strategy', 'parameters', 'scope', 'interval', 'cron',
-                 'next_run_at', 'started_at', 'finished_at', 'runs',
-                 'model_age', 'build_seconds', 'strategy_seconds',
-                 'last_action_plan_uuid', 'owner', 'created_at',
-                 'updated_at')
-_PLAN_FIELDS = ('uuid', 'state', 'strategy', 'indicators', 'message',
-                'model_age', 'build_seconds', 'strategy_seconds',
-                'created_at', 'updated_at', 'state_reason', 'owner',
-                'started_at', 'finished_at')
-_ACTION_FIELDS = ('position', 'action_type', 'input_parameters',
-                  'description', 'state', 'state_reason', 'started_at',
-                  'finished_at')
-
-
-def _row(obj, fields):
-    return {f: getattr(obj, f) for f in fields}
-
-
-def _audit_dict(audit):
-    return _row(audit, _AUDIT_FIELDS)
-
-
-def _plan_dict(plan, with_actions=True):
-    data = _row(plan, _PLAN_FIELDS)
-    data['audit_uuid'] = plan.audit.uuid
-    data['action_count'] = len(plan.actions)
-    if with_actions:
-        data['actions'] = [_row(a, _ACTION_FIELDS) for a in plan.actions]
-    return data
 
 
 PlanConflict = plan_store.PlanConflict
@@ -201,11 +171,11 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
         with self._wrap(), self._session() as session:
             session.add(audit)
             session.flush()
-            return _audit_dict(audit)
+            return row_dicts.audit_dict(audit)
 
     def get_audit(self, audit_uuid):
         with self._wrap(), self._session() as session:
-            return _audit_dict(self._audit(session, audit_uuid))
+            return row_dicts.audit_dict(self._audit(session, audit_uuid))
 
     def _audit(self, session, audit_uuid):
         audit = session.scalars(sa.select(models.Audit).where(
@@ -229,7 +199,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                     models.Audit.id > self._audit(session, marker).id)
             if limit:
                 query = query.limit(limit)
-            return [_audit_dict(a) for a in session.scalars(query)]
+            return [row_dicts.audit_dict(a) for a in session.scalars(query)]
 
     def transition(self, audit_uuid, from_states, **values):
         """Update an audit only if its state is one of ``from_states``.
@@ -247,7 +217,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
             if result.rowcount != 1:
                 return None
             session.refresh(audit)
-            return _audit_dict(audit)
+            return row_dicts.audit_dict(audit)
 
     def save_run(self, audit_uuid, audit_values, plan=None, owner=None):
         """Store a finished run in one transaction: the action plan (if
@@ -293,7 +263,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                 if reconnect.saved_by(audit, audit_values, plan_uuid, owner):
                     # This very run, made again after its COMMIT was
                     # applied but not acknowledged: saved once, not lost.
-                    return _audit_dict(audit), plan_uuid
+                    return row_dicts.audit_dict(audit), plan_uuid
                 return None, None
             audit = self._audit(session, audit_uuid)
             if plan is not None:
@@ -320,7 +290,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                     for i, a in enumerate(plan.get('actions', []))]
                 session.add(row)
                 session.flush()
-            return _audit_dict(audit), plan_uuid
+            return row_dicts.audit_dict(audit), plan_uuid
 
     def take(self, audit_uuid, owner, due_by=None, **values):
         """PENDING -> ONGOING for the engine ``owner``, compare-and-set.
@@ -359,16 +329,16 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                         audit.started_at == values['started_at']:
                     # This very take, made again after its COMMIT was
                     # applied but not acknowledged.
-                    return _audit_dict(audit)
+                    return row_dicts.audit_dict(audit)
                 return None
             session.refresh(audit)
-            return _audit_dict(audit)
+            return row_dicts.audit_dict(audit)
 
     def orphaned_audits(self, live_owners):
         """ONGOING audits whose owner is not one of ``live_owners`` (an
         engine that left the cluster), as dicts."""
         with self._wrap(), self._session() as session:
-            return [_audit_dict(a) for a in session.scalars(
+            return [row_dicts.audit_dict(a) for a in session.scalars(
                 sa.select(models.Audit)
                 .where(models.Audit.state == states.ONGOING,
                        models.Audit.owner.is_not(None),
@@ -399,7 +369,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                                      % (dead_owner, by)))
             if result.rowcount != 1:
                 return None
-            return _audit_dict(self._audit(session, audit_uuid))
+            return row_dicts.audit_dict(self._audit(session, audit_uuid))
 
     def fail_interrupted(self, owner):
         """At start: settle the audits the engine ``owner`` left ONGOING.
@@ -470,12 +440,12 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
             ).one_or_none()
             if plan is None:
                 raise NotFound('no action plan %s' % plan_uuid)
-            return _plan_dict(plan)
+            return row_dicts.plan_dict(plan)
 
     def list_action_plans(self, audit_uuid):
         with self._wrap(), self._session() as session:
             audit = self._audit(session, audit_uuid)
-            return [_plan_dict(p, with_actions=False)
+            return [row_dicts.plan_dict(p, with_actions=False)
                     for p in audit.action_plans]
 
     # -- errors ------------------------------------------------------------

@@ -13,7 +13,9 @@ from sqlalchemy import orm
 from decision_engine.common import action_hosts
 from decision_engine.common import plan_states
 from decision_engine.common import timeutils
+from decision_engine.db import errors
 from decision_engine.db import models
+from decision_engine.db import row_dicts
 
 # NOTE: an arbitrary constant: the PostgreSQL advisory lock key that
 # serializes plan starts, so two overlapping plans started at once on two
@@ -32,7 +34,6 @@ class PlanNotStartable(RuntimeError):
 class PlanStoreMixin:
 
     def _plan(self, session, plan_uuid):
-        from decision_engine.db import api as db_api
         plan = session.scalars(
             sa.select(models.ActionPlan)
             .where(models.ActionPlan.uuid == plan_uuid)
@@ -40,7 +41,7 @@ class PlanStoreMixin:
                      orm.joinedload(models.ActionPlan.audit))
         ).one_or_none()
         if plan is None:
-            raise db_api.NotFound('no action plan %s' % plan_uuid)
+            raise errors.NotFound('no action plan %s' % plan_uuid)
         return plan
 
     def start_plan(self, plan_uuid, owner):
@@ -52,7 +53,6 @@ class PlanStoreMixin:
         :raises PlanNotStartable: when the plan is not RECOMMENDED.
         :raises NotFound: for an unknown plan.
         """
-        from decision_engine.db import api as db_api
         if not owner:
             raise ValueError('a plan must be started by a named engine')
         with self._wrap(), self._session() as session:
@@ -97,7 +97,7 @@ class PlanStoreMixin:
                            + (' and %d more' % (len(common) - 5)
                               if len(common) > 5 else ''),
                            other.uuid, other.state))
-            return db_api._plan_dict(plan)
+            return row_dicts.plan_dict(plan)
 
     def transition_plan(self, plan_uuid, from_states, **values):
         """Update a plan only if its state is one of ``from_states``.
@@ -105,7 +105,6 @@ class PlanStoreMixin:
         :returns: the plan (with its actions), or None when its state was
             another.
         """
-        from decision_engine.db import api as db_api
         with self._wrap(), self._session() as session:
             result = session.execute(
                 sa.update(models.ActionPlan)
@@ -116,7 +115,7 @@ class PlanStoreMixin:
             if result.rowcount != 1:
                 return None
             session.refresh(plan)
-            return db_api._plan_dict(plan)
+            return row_dicts.plan_dict(plan)
 
     def transition_actions(self, plan_uuid, positions, from_states,
                            owner=None, **values):
@@ -154,9 +153,8 @@ class PlanStoreMixin:
         """PENDING, ONGOING or CANCELLING plans (with their actions) whose
         owner is not one of ``live_owners`` (an engine that left the
         cluster), oldest first."""
-        from decision_engine.db import api as db_api
         with self._wrap(), self._session() as session:
-            return [db_api._plan_dict(p) for p in session.scalars(
+            return [row_dicts.plan_dict(p) for p in session.scalars(
                 sa.select(models.ActionPlan)
                 .where(models.ActionPlan.state.in_(
                     plan_states.PLAN_RUNNING),
@@ -180,7 +178,6 @@ class PlanStoreMixin:
                            **values):
         """:meth:`transition_plan`, only while ``owned_by`` owns the
         plan."""
-        from decision_engine.db import api as db_api
         with self._wrap(), self._session() as session:
             result = session.execute(
                 sa.update(models.ActionPlan)
@@ -192,7 +189,7 @@ class PlanStoreMixin:
                 return None
             plan = self._plan(session, plan_uuid)
             session.refresh(plan)
-            return db_api._plan_dict(plan)
+            return row_dicts.plan_dict(plan)
 
     def expire_plans(self, older_than):
         """RECOMMENDED plans created before ``older_than`` (UTC) ->
@@ -215,7 +212,6 @@ class PlanStoreMixin:
     def list_plans(self, states=None, owner=None):
         """Plans (with their actions), oldest first, in ``states``, of
         the engine ``owner`` (or of none)."""
-        from decision_engine.db import api as db_api
         with self._wrap(), self._session() as session:
             query = (sa.select(models.ActionPlan)
                      .order_by(models.ActionPlan.id)
@@ -228,7 +224,7 @@ class PlanStoreMixin:
                 query = query.where(sa.or_(
                     models.ActionPlan.owner == owner,
                     models.ActionPlan.owner.is_(None)))
-            return [db_api._plan_dict(p) for p in session.scalars(query)]
+            return [row_dicts.plan_dict(p) for p in session.scalars(query)]
 
     def running_plan_hosts(self):
         """``{plan uuid: set of hostnames}`` of every PENDING, ONGOING or

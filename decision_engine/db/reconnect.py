@@ -18,16 +18,18 @@ reason.
 
 import functools
 import logging
-import time
 
 from sqlalchemy import exc as sa_exc
+
+from decision_engine.common import retry_policy
 
 LOG = logging.getLogger(__name__)
 
 #: attempts of one operation whose connection is lost each time.
 ATTEMPTS = 5
 #: seconds before attempt n is ``DELAY * (n - 1)``: a database that is
-#: restarting gets a moment; a terminated connection is replaced at once.
+#: restarting gets a moment more each time (the loop is
+#: :mod:`decision_engine.common.retry_policy`'s, with its linear backoff).
 DELAY = 0.1
 
 
@@ -42,19 +44,23 @@ def is_disconnect(exc):
 
 
 def retrying(method):
+    policy = retry_policy.Policy(ATTEMPTS, retry_policy.linear(DELAY))
+
+    def on_retry(exc, attempt, delay):
+        LOG.warning('The store lost its database connection during %s '
+                    '(attempt %d of %d); trying again on a new connection',
+                    method.__name__, attempt, ATTEMPTS)
+
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                return method(self, *args, **kwargs)
-            except Exception as exc:
-                if attempt == ATTEMPTS or not is_disconnect(exc):
-                    raise
-                LOG.warning('The store lost its database connection during '
-                            '%s (attempt %d of %d); trying again on a new '
-                            'connection', method.__name__, attempt,
-                            ATTEMPTS)
-                time.sleep(DELAY * attempt)
+        try:
+            return policy.call(lambda: method(self, *args, **kwargs),
+                               retryable=is_disconnect, on_retry=on_retry)
+        except retry_policy.AttemptsExhausted as gave_up:
+            last = gave_up.last
+        # NOTE: raised outside the except block, so the caller sees the
+        # database's error as it was, not chained to the policy's.
+        raise last
     wrapper.reconnecting = True
     return wrapper
 

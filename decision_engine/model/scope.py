@@ -121,24 +121,25 @@ def select(model, scope):
     model sharing no element with ``model`` (elements are copied)."""
     from decision_engine.model import elements
     new = elements.ComputeModel()
-    for node in model.nodes.values():
-        if scope.covers(node):
-            new.add_node(node.copy())
+    copies = [node.copy() for node in model.nodes.values()
+              if scope.covers(node)]
+    for node in copies:
+        new.add_node(node)
     placement = model.usage_source == 'placement'
-    for hostname in new._by_hostname:
+    for node in copies:
         held = None
-        for inst in model._on_host.get(hostname, {}).values():
+        for inst in model.instances_on(node.hostname):
             if scope.project(inst.project_id):
                 new.add_instance(inst.copy())
             elif placement:
                 # NOTE: as a scoped build reads it from Placement: another
                 # project's instance still holds its resources there.
                 if held is None:
-                    held = dict(new._by_hostname[hostname].held)
+                    held = dict(node.held)
                 for rc, amount in inst.resources.items():
                     held[rc] = held.get(rc, 0) + amount
         if held is not None:
-            new._by_hostname[hostname].held = held
+            node.held = held
     new.index_groups(model.aggregates)
     new.built_at = model.built_at
     new.build_seconds = model.build_seconds

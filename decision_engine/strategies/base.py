@@ -4,7 +4,7 @@ A strategy class declares its ``name``, ``goal``, a JSON schema for its
 parameters (``parameters_schema``) and the efficacy indicators it reports
 (``indicators``), and, when it decides from measured load, the metrics it
 needs (:meth:`Strategy.required_metrics`, keys of
-:mod:`~decision_engine.strategies.metrics`; the audit gathers them into
+:mod:`~decision_engine.common.measurements`; the audit gathers them into
 ``context.metrics`` before :meth:`Strategy.execute` runs, and applies the
 ``missing_metrics`` parameter). :meth:`Strategy.execute` gets a
 :class:`~decision_engine.strategies.context.StrategyContext` (the audit's

@@ -37,7 +37,7 @@ class StrategyContext:
         for listed in self.instances_by_host.values():
             listed.sort(key=lambda i: i.uuid)
         self._scope_allows = movable or (lambda inst: True)
-        #: :class:`~decision_engine.strategies.metrics.Measurements` the
+        #: :class:`~decision_engine.common.measurements.Measurements` the
         #: audit gathered for a strategy that needs metrics, else None.
         self.metrics = None
 

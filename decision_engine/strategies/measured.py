@@ -10,7 +10,7 @@ missing-metrics policy skipped are not usable (see :meth:`usable_host`,
 :meth:`measured`).
 """
 
-from decision_engine.strategies import metrics as m
+from decision_engine.common import measurements as m
 
 CPU = 'cpu'
 RAM = 'ram'
@@ -34,8 +34,8 @@ class MeasuredLoad:
     """Per host and kind: used and total amounts, updated by :meth:`move`.
 
     :param measurements: the audit's
-        :class:`~decision_engine.strategies.metrics.Measurements`, already
-        checked by :func:`~decision_engine.strategies.metrics.apply_policy`.
+        :class:`~decision_engine.common.measurements.Measurements`, already
+        checked by :func:`~decision_engine.common.measurements.apply_policy`.
     """
 
     def __init__(self, context, measurements, kinds=KINDS):

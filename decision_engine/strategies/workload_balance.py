@@ -14,12 +14,12 @@ Only hosts and instances with measurements take part (see the
 ``missing_metrics`` parameter); instances the scope protects stay.
 """
 
+from decision_engine.common import measurements as metrics_mod
 from decision_engine.strategies import _measured_common as common
 from decision_engine.strategies import actions
 from decision_engine.strategies import base
 from decision_engine.strategies import context as context_mod
 from decision_engine.strategies import measured as measured_mod
-from decision_engine.strategies import metrics as metrics_mod
 from decision_engine.strategies import placement as placement_mod
 
 

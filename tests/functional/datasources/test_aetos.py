@@ -15,10 +15,10 @@ import urllib.request
 
 import pytest
 
+from decision_engine.common import measurements as m
 from decision_engine.datasources import gather
 from decision_engine.simulator import Simulator
 from decision_engine.simulator.topology import Topology
-from decision_engine.strategies import metrics as m
 from tests.fixtures import load_env
 
 

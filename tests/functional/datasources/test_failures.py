@@ -13,8 +13,8 @@ import time
 
 import pytest
 
+from decision_engine.common import measurements as m
 from decision_engine.datasources import gather
-from decision_engine.strategies import metrics as m
 from tests.fixtures import fault_proxy
 from tests.fixtures import load_env
 

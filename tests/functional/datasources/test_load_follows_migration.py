@@ -6,10 +6,10 @@ overhead plus that of the instances on it at the time."""
 import pytest
 
 from decision_engine.cloud import embedded
+from decision_engine.common import measurements as m
 from decision_engine.simulator import exporter as exporter_mod
 from decision_engine.simulator.topology import Topology
 from decision_engine.strategies import actions as act
-from decision_engine.strategies import metrics as m
 from tests.fixtures import applier_harness
 from tests.fixtures import dbfixtures
 from tests.fixtures import load_env

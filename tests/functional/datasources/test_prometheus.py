@@ -8,10 +8,10 @@ import math
 
 import pytest
 
+from decision_engine.common import measurements as m
 from decision_engine.datasources import base
 from decision_engine.datasources import gather
 from decision_engine.datasources import loader
-from decision_engine.strategies import metrics as m
 from tests import fresh_conf
 from tests.fixtures import load_env
 from tests.fixtures.load_env import make_gatherer

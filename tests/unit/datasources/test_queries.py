@@ -3,9 +3,9 @@ test_prometheus.py)."""
 
 import pytest
 
+from decision_engine.common import measurements as m
 from decision_engine.datasources import gather
 from decision_engine.datasources import prometheus
-from decision_engine.strategies import metrics as m
 from tests import fresh_conf
 
 

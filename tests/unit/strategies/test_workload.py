@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from decision_engine.strategies import metrics as m
+from decision_engine.common import measurements as m
 from decision_engine.strategies import placement as placement_mod
 from decision_engine.strategies import verify
 from decision_engine.strategies import vm_workload_consolidation as vwc

@@ -22,6 +22,10 @@ strategies leave them where they are. Units are those of
 the metric keys below; values are averages over the datasource's window.
 """
 
+# NOTE: in common, below both the datasources that measure these metrics
+# and the strategies that read them: a datasource needs the keys and
+# Measurements without importing the strategies.
+
 #: Host metrics: percent of the host's physical CPUs busy (0-100), and RAM
 #: in use in MiB.
 HOST_CPU = 'host_cpu_usage'
