@@ -26,6 +26,10 @@ EXCEPTIONS = {
                    'signals and hostile input across every package, each '
                    'part printing a figures line (tests/fixtures/figures.py)',
 }
+#: the roots of the split into in-process tests (no service, daemon or
+#: sleep) and functional ones: tests/unit/<package>/ mirrors
+#: decision_engine/<package>/ as tests/<package>/ does.
+SPLIT_ROOTS = ('unit', 'functional')
 #: what a module may import from the ``tests`` package itself.
 PACKAGE_NAMES = {'BACKEND', 'fresh_conf', 'fixtures'}
 
@@ -74,15 +78,19 @@ def folder_violations(tests_dir, package_dir, exceptions=EXCEPTIONS):
     bad = []
     folders = {p.parent for p in _modules(tests_dir)} - {tests_dir}
     for folder in sorted(folders):
-        rel = folder.relative_to(tests_dir)
+        shown = rel = folder.relative_to(tests_dir)
         if rel.parts[0] in exceptions:
             continue
+        if rel.parts[0] in SPLIT_ROOTS:
+            if len(rel.parts) == 1:
+                continue
+            rel = pathlib.Path(*rel.parts[1:])
         # NOTE: a module of its own (decision_engine/service.py) may have a
         # folder too, as tests/service/ has.
         if not ((package_dir / rel / '__init__.py').is_file()
                 or (package_dir / rel).with_suffix('.py').is_file()):
             bad.append('tests/%s has no package decision_engine/%s'
-                       % (rel.as_posix(), rel.as_posix()))
+                       % (shown.as_posix(), rel.as_posix()))
     return bad
 
 
@@ -100,7 +108,8 @@ def test_the_checks_catch_a_bad_layout(tmp_path):
     (package_dir / 'model').mkdir(parents=True)
     (package_dir / 'model' / '__init__.py').write_text('')
     (package_dir / 'service.py').write_text('')
-    for folder in ('model', 'service', 'unit', 'fixtures', 'deploy'):
+    for folder in ('model', 'service', 'misc', 'fixtures', 'deploy',
+                   'unit/model', 'unit/misc'):
         (tests_dir / folder).mkdir(parents=True)
         (tests_dir / folder / '__init__.py').write_text('')
     (tests_dir / 'fixtures' / 'truth.py').write_text('X = 1\n')
@@ -116,4 +125,5 @@ def test_the_checks_catch_a_bad_layout(tmp_path):
         'tests/model/test_a.py:5 imports .test_c',
     ]
     assert folder_violations(tests_dir, package_dir) == [
-        'tests/unit has no package decision_engine/unit']
+        'tests/misc has no package decision_engine/misc',
+        'tests/unit/misc has no package decision_engine/misc']
