@@ -77,7 +77,8 @@ def pool_threads(pool):
     # NOTE: WorkerPool does not expose its executor's threads; futurist's
     # executors keep them in ``_workers`` (native) or a GreenPool's
     # ``coroutines_running`` (eventlet). Read defensively: a report must
-    # never fail because a private attribute moved.
+    # never fail because a private attribute moved (tests/concurrency/
+    # test_library_internals.py says when one did).
     getter = getattr(pool, 'worker_threads', None)
     if callable(getter):
         return list(getter())
