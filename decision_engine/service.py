@@ -77,11 +77,16 @@ class EngineService(service.Service):
             self.before_reset()
         self.notifier.reloading()
         LOG.info('Applying the reloaded configuration')
-        self.manager.reset()
-        if self.after_reset is not None:
-            self.after_reset(self.notifier.ready)
-        else:
-            self.notifier.ready()
+        try:
+            self.manager.reset()
+        finally:
+            # NOTE: READY=1 even when the reset failed: with
+            # Type=notify-reload, systemctl reload waits for it (until its
+            # timeout) and the engine runs on in any case.
+            if self.after_reset is not None:
+                self.after_reset(self.notifier.ready)
+            else:
+                self.notifier.ready()
 
     def stop(self, graceful=True):
         if self._stopped.is_set():
