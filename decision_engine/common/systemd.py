@@ -1,8 +1,8 @@
 """sd_notify for the engine, sent when the engine is really ready.
 
-oslo.service's threading backend runs the service under cotyledon, whose
-parent process sends ``READY=1`` before the worker process has even started
-the service. To tell systemd the truth, :func:`take_notify_socket` removes
+The threading backend runs the service under cotyledon, whose parent
+process sends ``READY=1`` before the worker process has even started the
+service. To tell systemd the truth, :func:`take_notify_socket` removes
 ``NOTIFY_SOCKET`` from the environment before the launcher starts (so
 neither cotyledon nor oslo.service sees it) and the service sends
 ``READY=1`` itself once the manager has started, with ``MAINPID`` set to the
