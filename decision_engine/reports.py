@@ -77,7 +77,8 @@ def pool_threads(pool):
     # NOTE: WorkerPool does not expose its executor's threads; futurist's
     # executors keep them in ``_workers`` (native) or a GreenPool's
     # ``coroutines_running`` (eventlet). Read defensively: a report must
-    # never fail because a private attribute moved.
+    # never fail because a private attribute moved (tests/unit/concurrency/
+    # test_library_internals.py says when one did).
     getter = getattr(pool, 'worker_threads', None)
     if callable(getter):
         return list(getter())
@@ -220,7 +221,8 @@ def forward_from_parent():
 def install(launcher, conf, engine, backend):
     """Wire reports into a launched engine (see the module docstring).
 
-    :param launcher: what ``oslo_service.service.launch`` returned.
+    :param launcher: what :func:`decision_engine.service.launch`
+        returned.
     :param engine: the :class:`~decision_engine.service.EngineService`.
     :param backend: ``'threading'`` or ``'eventlet'``.
     """
@@ -232,8 +234,8 @@ def install(launcher, conf, engine, backend):
 
     register_opts(conf)
 
-    def _setup_in_worker(wrapper):
-        service = getattr(wrapper, 'service_instance', engine)
+    def _setup_in_worker(worker):
+        service = worker.service_instance
         setup(conf, lambda: service.manager)
 
     if not service_mod.on_new_worker(

@@ -1,4 +1,9 @@
-"""The oslo.service Service that runs the conductor manager.
+"""The oslo.service Service that runs the conductor manager, and how it is
+launched (:func:`launch`).
+
+Launchers: with the eventlet backend, oslo.service's (one process); with
+the threading backend, :class:`ThreadingLauncher`, a cotyledon parent that
+supervises one worker process, built on cotyledon's public interface.
 
 Life cycle, per backend (see doc/source/admin/operations.rst):
 
@@ -7,8 +12,8 @@ Life cycle, per backend (see doc/source/admin/operations.rst):
   applies the mutable options to the running manager: the pool, the power
   states and running tasks are kept. With the eventlet backend oslo.service
   does this itself; with the threading backend cotyledon would restart the
-  worker process instead, so :func:`route_sighup_to_reset` makes its worker
-  call ``reset()`` too.
+  worker process instead, so :class:`EngineWorker`'s ``reload`` calls
+  ``reset()`` too.
 * SIGTERM: ``STOPPING=1``, the periodics stop, running tasks get up to
   ``[conductor] graceful_shutdown_timeout`` to finish, exit status 0.
 """
@@ -17,8 +22,10 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 
+import cotyledon
 from oslo_service import service
 
 from decision_engine.conductor import manager as manager_mod
@@ -33,6 +40,7 @@ class EngineService(service.Service):
         super().__init__()
         self.conf = conf
         self.notifier = notifier
+        self.backend = backend
         self.manager = manager_mod.ConductorManager(conf, backend=backend)
         self._stopped = threading.Event()
         # NOTE: shared memory, created before the threading backend forks,
@@ -77,11 +85,16 @@ class EngineService(service.Service):
             self.before_reset()
         self.notifier.reloading()
         LOG.info('Applying the reloaded configuration')
-        self.manager.reset()
-        if self.after_reset is not None:
-            self.after_reset(self.notifier.ready)
-        else:
-            self.notifier.ready()
+        try:
+            self.manager.reset()
+        finally:
+            # NOTE: READY=1 even when the reset failed: with
+            # Type=notify-reload, systemctl reload waits for it (until its
+            # timeout) and the engine runs on in any case.
+            if self.after_reset is not None:
+                self.after_reset(self.notifier.ready)
+            else:
+                self.notifier.ready()
 
     def stop(self, graceful=True):
         if self._stopped.is_set():
@@ -97,29 +110,116 @@ class EngineService(service.Service):
         super().wait()
 
 
+class EngineWorker(cotyledon.Service):
+    """The threading backend's worker process: it runs the
+    :class:`EngineService`.
+
+    Built on cotyledon's documented override points: ``run``,
+    ``terminate``, and ``reload``, which applies a SIGHUP in place
+    (cotyledon's own ends the worker so that its parent forks a fresh one:
+    the pool, the power states and anything running would be lost).
+    """
+
+    def __init__(self, worker_id, engine, conf):
+        super().__init__(worker_id)
+        #: the worker's own copy of the engine (its parent's, forked).
+        self.service_instance = engine
+        self._conf = conf
+        # NOTE: the worker, which runs the engine, reports a bad file at
+        # ERROR; the parent mutates its own copy too and says it at DEBUG.
+        validation.set_refusal_level(conf, logging.ERROR)
+
+    def run(self):
+        try:
+            self.service_instance.start()
+            self.service_instance.wait()
+        except Exception:
+            LOG.exception('decision-engine worker failed')
+            sys.exit(1)
+
+    def terminate(self):
+        self.service_instance.stop()
+
+    def reload(self):
+        self._conf.mutate_config_files()
+        self.service_instance.reset()
+
+
+class ThreadingLauncher:
+    """The threading backend's launcher: a cotyledon ``ServiceManager``
+    (a supervising parent) running one :class:`EngineWorker`.
+
+    What oslo.service's ``ServiceLauncher`` does for one service, through
+    cotyledon's public interface: that launcher keeps its cotyledon manager
+    private, so neither the SIGHUP reset nor the per-worker hooks could be
+    installed without reaching into it.
+    """
+
+    def __init__(self, conf, engine):
+        from cotyledon import oslo_config_glue
+        from oslo_service import opts as oslo_service_opts
+
+        # NOTE: as oslo.service's launchers do: graceful_shutdown_timeout
+        # and log_options, which the glue below reads.
+        oslo_service_opts.register_service_opts(conf)
+        # NOTE: fork, as oslo.service chooses on Linux: the worker starts
+        # with the engine the parent built and the config it parsed.
+        self.manager = cotyledon.ServiceManager(
+            mp_context=multiprocessing.get_context('fork'))
+        # NOTE: the manager's graceful_shutdown_timeout from the config,
+        # and SIGHUP mutating the parent's copy of it.
+        oslo_config_glue.link(self.manager, conf, reload_method='mutate')
+        validation.set_refusal_level(conf, logging.DEBUG)
+        self.manager.add(EngineWorker, 1, args=(engine, conf))
+
+    def on_new_worker(self, hook):
+        """Run ``hook(worker)`` in each new worker process, on its main
+        thread, before the engine starts (``worker.service_instance`` is
+        the worker's :class:`EngineService`)."""
+        self.manager.register_hooks(
+            on_new_worker=lambda service_id, worker_id, worker: hook(worker))
+
+    def stop(self):
+        self.manager.shutdown()
+
+    def wait(self):
+        """Run until the engine stops. :returns: the exit status."""
+        try:
+            return self.manager.run()
+        except SystemExit as exc:
+            self.stop()
+            return exc.code
+        except BaseException:
+            self.stop()
+            LOG.exception('Unhandled exception')
+            return 2
+
+
+def launch(conf, engine):
+    """Launch ``engine`` on the chosen backend; :returns: the launcher
+    (``wait()`` runs it and gives the exit status)."""
+    if engine.backend == 'threading':
+        return ThreadingLauncher(conf, engine)
+    launcher = service.launch(conf, engine, workers=1,
+                              restart_method='mutate')
+    keep_signals_during_reload(launcher, engine)
+    return launcher
+
+
 def on_new_worker(launcher, hook, consequence):
-    """Run ``hook(engine_service)`` in each new threading-backend worker.
+    """Run ``hook(worker)`` in each new threading-backend worker (see
+    :meth:`ThreadingLauncher.on_new_worker`).
 
-    The hook runs in the worker process, on its main thread, with the
-    worker's own copy of the :class:`EngineService`.
-
-    :param consequence: what an operator loses when the hook cannot be
-        installed, for the warning.
+    :param consequence: what an operator loses when the launcher has no
+        workers to hook, for the warning.
     :returns: whether the hook was installed.
     """
-    # NOTE: ServiceLauncher keeps its cotyledon manager private and has no
-    # hook of its own; without it we keep cotyledon's behaviour (and
-    # tests/functional/service/test_launcher_hooks.py fails).
-    cotyledon_manager = getattr(launcher, '_manager', None)
-    if cotyledon_manager is None:
-        LOG.warning('Cannot hook into the threading launcher: %s',
+    register = getattr(launcher, 'on_new_worker', None)
+    if register is None:
+        LOG.warning('Cannot hook into the launcher\'s workers: %s',
                     consequence)
         return False
-
-    def _on_new_worker(service_id, worker_id, wrapper):
-        hook(wrapper)
-
-    cotyledon_manager.register_hooks(on_new_worker=_on_new_worker)
+    register(hook)
     return True
 
 
@@ -145,35 +245,3 @@ def keep_signals_during_reload(launcher, engine_service):
     # is back waiting, its handlers installed for good: whoever stops the
     # engine when the reload is reported done finds SIGTERM handled.
     engine_service.after_reset = eventlet.spawn_n
-
-
-def route_sighup_to_reset(launcher, conf):
-    """Make SIGHUP reset the threading backend's worker instead of
-    restarting it.
-
-    cotyledon's worker answers SIGHUP by terminating itself so that its
-    parent forks a fresh one: the pool, the power states and anything running
-    would be lost. oslo.service's wrapper has no hook for it, so the worker's
-    ``reload`` is replaced with one that mutates the config files in the
-    worker and calls ``reset()``, as the eventlet launcher does. Without the
-    hook, SIGHUP restarts the worker (draining it first).
-    """
-    # NOTE: reload() is cotyledon's documented override point of a worker
-    # (cotyledon.Service.reload), set here on oslo.service's wrapper
-    # instance, which has no hook of its own; tests/functional/service/
-    # test_launcher_hooks.py fails if either library moves it.
-    # NOTE: cotyledon's launcher mutates its own copy of the files on
-    # SIGHUP too (for the workers it forks later) and refuses a bad file
-    # the same way; the worker, which runs the engine, is the one that
-    # reports it at ERROR.
-    validation.set_refusal_level(conf, logging.DEBUG)
-
-    def _route(wrapper):
-        validation.set_refusal_level(conf, logging.ERROR)
-
-        def reload():
-            conf.mutate_config_files()
-            wrapper.service_instance.reset()
-        wrapper.reload = reload
-
-    on_new_worker(launcher, _route, 'SIGHUP will restart the worker process')

@@ -67,6 +67,8 @@ class Applier(steps_mod.ActionSteps):
         self._lock = threading.RLock()
         self._runs = {}
         self._launching = set()
+        #: ``{plan uuid: Event}`` of the plans out of ``_runs`` whose end
+        #: is not stored yet (see :meth:`wait`).
         self._done = {}
         self._ongoing = 0
         self._migrations_on = {}
@@ -231,7 +233,10 @@ class Applier(steps_mod.ActionSteps):
 
     def wait(self, plan_uuid, timeout=None):
         """Block until a plan run by this applier ends (for tests and the
-        benchmark). :returns: whether it ended."""
+        benchmark): its end is in the store. :returns: whether it ended.
+
+        A plan neither running here nor ending has ended (or never ran
+        here): True at once."""
         with self._lock:
             run = self._runs.get(plan_uuid)
             event = run.done if run is not None else self._done.get(
@@ -425,11 +430,21 @@ class Applier(steps_mod.ActionSteps):
         reason = run.summary() or 'no actions'
         if run.stopped_by is not None:
             reason += '; stopped after action %d failed' % run.stopped_by
-        # NOTE: only while this engine owns it: a plan taken over by
-        # another engine is ended there.
-        self.store.transition_plan_of(
-            run.uuid, self.owner, [st.ONGOING, st.CANCELLING], state=state,
-            state_reason=reason, finished_at=timeutils.utcnow())
+        try:
+            # NOTE: only while this engine owns it: a plan taken over by
+            # another engine is ended there.
+            self.store.transition_plan_of(
+                run.uuid, self.owner, [st.ONGOING, st.CANCELLING],
+                state=state, state_reason=reason,
+                finished_at=timeutils.utcnow())
+        finally:
+            # NOTE: the event was kept only for a waiter that comes between
+            # the plan's leaving _runs and its end being stored; a waiter
+            # already holds it, a later one needs none. Kept, the events
+            # of every plan ever ended would pile up.
+            with self._lock:
+                if self._done.get(run.uuid) is run.done:
+                    del self._done[run.uuid]
         seconds = time.monotonic() - run.started
         with self._lock:
             ended = self._stats['plans_ended']

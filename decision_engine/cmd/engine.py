@@ -139,7 +139,6 @@ def main(argv=None):
 
     # NOTE: imported once the backend is selected (see preflight).
     from oslo_service import opts as oslo_service_opts
-    from oslo_service import service as oslo_service_mod
 
     from decision_engine import reports
     from decision_engine import service
@@ -150,12 +149,7 @@ def main(argv=None):
         'graceful_shutdown_timeout',
         conf.conductor.graceful_shutdown_timeout + _LAUNCHER_KILL_MARGIN)
     engine = service.EngineService(conf, notifier, conf.concurrency_backend)
-    launcher = oslo_service_mod.launch(conf, engine, workers=1,
-                                       restart_method='mutate')
-    if conf.concurrency_backend == backend.THREADING:
-        service.route_sighup_to_reset(launcher, conf)
-    else:
-        service.keep_signals_during_reload(launcher, engine)
+    launcher = service.launch(conf, engine)
     reports.install(launcher, conf, engine, conf.concurrency_backend)
     status = launcher.wait()
     if engine.start_failed():

@@ -17,8 +17,12 @@ they may change freely.
 * A failed build leaves the previous model current; :meth:`status` reports
   it stale with the error. A caller that needs a fresher model than the one
   kept gets the :class:`ModelBuildError`.
+* At most ``[collector] max_scopes`` scoped models are kept, besides the
+  whole-cloud one: beyond that the scope used least recently is forgotten
+  (its next request builds it again).
 """
 
+import collections
 import concurrent.futures
 import dataclasses
 import logging
@@ -159,7 +163,10 @@ class ModelCollector:
             connection_mod.CloudConnector(conf)
         self._lock = threading.Lock()
         self._connect_lock = threading.Lock()
-        self._states = {}
+        # NOTE: least recently used first, so that the scopes kept stay
+        # within [collector] max_scopes (audits may ask for any number of
+        # distinct scopes over the engine's life).
+        self._states = collections.OrderedDict()
         self._in_flight = {}
         self._cloud = None
         self._transport = None
@@ -271,7 +278,7 @@ class ModelCollector:
 
     def _fresh(self, scope, max_age):
         with self._lock:
-            state = self._states.get(scope_mod.key_of(scope))
+            state = self._used(scope_mod.key_of(scope))
             model = state.model if state is not None else None
         if model is not None and max_age > 0 and model.age() <= max_age:
             return model
@@ -290,7 +297,10 @@ class ModelCollector:
             if future is not None:
                 return future
             future = self._in_flight[key] = concurrent.futures.Future()
-            state = self._states.setdefault(key, _ScopeState(scope))
+            state = self._used(key)
+            if state is None:
+                state = self._states[key] = _ScopeState(scope)
+                self._forget_unused()
         live = self.live if key == () else None
         if live is not None:
             live.begin_build()
@@ -324,6 +334,27 @@ class ModelCollector:
                 del self._in_flight[key]
             future.set_result(model)
         return future
+
+    def _used(self, key):
+        """The state of ``key`` (or None), marked used now. Under the
+        lock."""
+        state = self._states.get(key)
+        if state is not None:
+            self._states.move_to_end(key)
+        return state
+
+    def _forget_unused(self):
+        """Drop the least recently used scopes beyond ``[collector]
+        max_scopes``. Under the lock."""
+        scoped = len(self._states) - (1 if () in self._states else 0)
+        excess = scoped - self.conf.collector.max_scopes
+        if excess <= 0:
+            return
+        # NOTE: never the whole cloud, nor a scope whose build is in
+        # flight: that build would store its model in a forgotten state.
+        for key in [key for key in self._states
+                    if key != () and key not in self._in_flight][:excess]:
+            del self._states[key]
 
     def _builder(self):
         transport = self._get_transport()

@@ -33,7 +33,9 @@ LOG = logging.getLogger(__name__)
 
 #: NOTE: the logger of oslo.messaging's RabbitMQ driver; its messages are
 #: the only public sign of a lost and a regained connection.
-#: tests/functional/collector/test_listener.py fails loudly if that changes.
+#: tests/unit/concurrency/test_library_internals.py (no broker needed)
+#: and tests/functional/collector/test_listener.py fail loudly if that
+#: changes.
 RABBIT_LOGGER = 'oslo.messaging._drivers.impl_rabbit'
 
 

@@ -3,8 +3,8 @@
 Both transports take auth (the token, renewed by keystoneauth), the service
 catalog (endpoints) and the microversion headers from the openstacksdk
 connection, and hand back the raw body: the builder parses the JSON itself
-and never builds SDK resource objects (about 600 per second; see
-``ARCHITECTURE.md``).
+and never builds SDK resource objects (openstacksdk builds about 600
+``Server`` objects per second; see doc/source/admin/model.rst).
 
 :class:`SdkTransport` sends through the SDK proxies
 (``conn.compute.get(url, microversion=...)``): keystoneauth, requests and

@@ -50,24 +50,40 @@ Helpers
 :meth:`~WorkerPool.run_in_caller`  run here, for a caller refused a worker
 :meth:`~WorkerPool.statistics`  size, busy, queued, rejected, executed, ...
 =========================  ==============================================
+
+Modules
+-------
+
+This module is the pool itself: admission, running a task, statistics,
+shutdown. The lanes and their reservation are in :mod:`.lanes`, the
+helpers over many tasks in :mod:`.batches` (a part of
+:class:`WorkerPool`), the errors in :mod:`.errors`; their public names are
+importable from here too.
 """
 
-from concurrent import futures as cf
 import dataclasses
 import itertools
 import logging
-import math
 import threading
 import time
 
 import futurist
 
-from decision_engine.concurrency import completions as completions_mod
+from decision_engine.concurrency import batches
+from decision_engine.concurrency import errors
+from decision_engine.concurrency import lanes
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_LANE = 'default'
-PERIODIC_LANE = 'periodic'
+# NOTE: the pool's public names, importable from here as callers always
+# did; each lives in the module of its job.
+DEFAULT_LANE = lanes.DEFAULT_LANE
+PERIODIC_LANE = lanes.PERIODIC_LANE
+LANE_WAIT = lanes.LANE_WAIT
+reserved_workers = lanes.reserved_workers
+NoFreeWorker = errors.NoFreeWorker
+PoolTimeout = errors.PoolTimeout
+PoolShutDown = errors.PoolShutDown
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,47 +108,7 @@ class PoolStatistics:
     cancelled: int
 
 
-#: how long the periodic scheduler waits for a free worker before a refusal.
-LANE_WAIT = 0.9
-
-
-class NoFreeWorker(futurist.RejectedSubmission):
-    """The pool (or the caller's lane of it) has no free worker.
-
-    It subclasses :class:`futurist.RejectedSubmission`, which futurist's
-    ``PeriodicWorker`` understands: it retries the periodic a moment later.
-    """
-
-    def __init__(self, stats, lane, limit):
-        self.stats = stats
-        self.lane = lane
-        self.limit = limit
-        super().__init__(
-            'No free worker in the decision-engine pool for %(lane)s work: '
-            '%(outstanding)d workers taken, %(lane)s work may use at most '
-            '%(limit)d (pool size %(size)d, busy %(busy)d, queued %(queued)d, '
-            'reserved %(reserved)d, rejected so far %(rejected)d)'
-            % dict(dataclasses.asdict(stats), lane=lane, limit=limit,
-                   outstanding=stats.busy + stats.queued))
-
-
-class PoolTimeout(TimeoutError):
-    """Waiting on pool work exceeded its overall deadline."""
-
-    def __init__(self, timeout, done, pending):
-        self.done = done
-        self.pending = pending
-        super().__init__(
-            'Pool work did not finish within %.1f s: %d done, %d still '
-            'pending (tasks not started yet were cancelled)'
-            % (timeout, done, pending))
-
-
-class PoolShutDown(RuntimeError):
-    """The pool no longer accepts work because the engine is stopping."""
-
-
-class WorkerPool:
+class WorkerPool(batches.BatchHelpers):
     """A bounded pool of workers; see the module docstring for the contract.
 
     :param size: number of workers (``[conductor] workers_pool_size``).
@@ -154,27 +130,28 @@ class WorkerPool:
         self.reserved = reserved
         self.default_fan_out = default_fan_out
         if backend == 'eventlet':
-            self._executor = futurist.GreenThreadPoolExecutor(size)
+            executor_class = futurist.GreenThreadPoolExecutor
         elif backend == 'threading':
-            self._executor = futurist.ThreadPoolExecutor(size)
+            executor_class = futurist.ThreadPoolExecutor
         else:
             raise ValueError('unknown concurrency backend %r' % backend)
-        # NOTE: futurist's public submit() also keeps statistics of its own
-        # (a lock and a new ExecutorStatistics object per task) that ours
-        # replace; its private _submit() skips them, which is most of the
-        # pool's overhead over a bare executor (benchmarks/pool.py).
-        # Shutdown and admission are checked by this class before it is
-        # called. No fallback: if futurist renames it, constructing a pool
-        # fails at once (and tests/unit/concurrency/test_library_internals.py
-        # says why) instead of silently getting slower.
-        self._executor_submit = self._executor._submit
+        # NOTE: futurist's public submit() and its check_and_reject hook,
+        # as Ironic's conductor uses them. Admission (lanes, caller runs)
+        # is decided by this class before submit(); the hook is the
+        # executor's own guard of the "never queued" contract: it refuses
+        # a submission that would wait behind ``size`` others. (The
+        # private _submit() would skip futurist's per-task statistics,
+        # about a fifth of a tiny task's cost in benchmarks/pool.py: not
+        # worth a private seam.)
+        self._executor = executor_class(
+            size, check_and_reject=self._refuse_a_backlog)
         self._periodic_limit = size - reserved
         self._lock = threading.Lock()
         # Notified when the last task ends once shutdown has begun.
         self._idle = threading.Condition(self._lock)
         #: notified whenever a worker's slot is given back.
         self._freed = threading.Condition(self._lock)
-        self._local = _WorkerLocal()
+        self._local = lanes.WorkerLocal()
         self._outstanding = 0
         self._running = {}
         self._ids = itertools.count()
@@ -212,7 +189,7 @@ class WorkerPool:
                 # NOTE: handed to the executor under the lock, as futurist's
                 # own submit() does, so two submitters never both spawn the
                 # pool's last thread.
-                future = self._executor_submit(
+                future = self._executor.submit(
                     self._run, lane, fn, args, kwargs)
                 self._outstanding += 1
                 self._submitted += 1
@@ -229,6 +206,13 @@ class WorkerPool:
         # which is where the slot is normally given back.
         future.add_done_callback(self._release_if_cancelled)
         return future
+
+    def _refuse_a_backlog(self, executor, backlog):
+        """futurist's ``check_and_reject``: called by its ``submit()``,
+        here always under ``self._lock``."""
+        if backlog >= self.size:
+            self._rejected += 1
+            raise NoFreeWorker(self._stats_locked(), 'any', self.size)
 
     def _release_if_cancelled(self, future):
         if future.cancelled():
@@ -294,127 +278,11 @@ class WorkerPool:
         ``ExistingExecutor``: periodic tasks, and everything they submit, may
         use all but ``reserved`` workers.
         """
-        return _LaneExecutor(self, PERIODIC_LANE)
-
-    # -- helpers -----------------------------------------------------------
-
-    def wait_all(self, futures, timeout=None):
-        """Wait for every future, within one overall deadline.
-
-        :returns: the results, in the order of ``futures``.
-        :raises: a task's exception, with its original traceback: the one
-            that ended the wait early (the tasks not started yet are then
-            cancelled), else the first in the order of ``futures``.
-        :raises PoolTimeout: when the deadline passes first.
-        """
-        futures = list(futures)
-        done, pending = cf.wait(futures, timeout=timeout,
-                                return_when=cf.FIRST_EXCEPTION)
-        if pending:
-            # A task failed early, or the deadline passed.
-            completions_mod.cancel_all(pending)
-            for fut in done:
-                if not fut.cancelled() and fut.exception() is not None:
-                    raise fut.exception()
-            raise PoolTimeout(timeout, len(done), len(pending))
-        # All ended: result() re-raises the first failure, in given order.
-        return [fut.result() for fut in futures]
-
-    def for_each_completed(self, futures, callback, timeout=None):
-        """Call ``callback(future)`` as each future completes.
-
-        The callback runs in the calling thread, one future at a time, in
-        completion order. It may return an iterable of new futures (usually
-        just submitted to this pool), which join the set being waited on: a
-        step can chain the next step for each result as soon as that result
-        exists, with no barrier between the steps. If the callback raises,
-        the futures that have not started are cancelled and the exception
-        propagates. A task's exception is not raised here: the callback sees
-        it on its future (``future.result()`` re-raises it).
-
-        :returns: the number of futures handled.
-        :raises PoolTimeout: when the deadline passes before all are done.
-        """
-        deadline = completions_mod.Deadline(timeout)
-        completions = completions_mod.Completions()
-        pending = set()
-        for fut in futures:
-            pending.add(fut)
-            completions.watch(fut)
-        handled = 0
-        while pending:
-            fut = completions.next(deadline)
-            if fut is None:
-                completions_mod.cancel_all(pending)
-                raise PoolTimeout(timeout, handled, len(pending))
-            pending.discard(fut)
-            try:
-                more = callback(fut)
-            except BaseException:
-                completions_mod.cancel_all(pending)
-                raise
-            handled += 1
-            for new in more or ():
-                pending.add(new)
-                completions.watch(new)
-        return handled
-
-    def fan_out(self, fn, items, max_workers=None, timeout=None,
-                return_exceptions=False):
-        """Call ``fn(item)`` for every item, ``max_workers`` at a time.
-
-        Items are submitted lazily: the next one when an earlier one ends, so
-        an iterable of any length uses a bounded number of workers and of
-        futures. When the pool is full, the calling thread runs the item
-        itself (whether or not it is a pool worker), so a fan-out always
-        progresses.
-
-        :param max_workers: concurrency bound; ``default_fan_out`` if None.
-        :param return_exceptions: put a failed item's exception in its place
-            in the result list instead of stopping at the first failure.
-        :returns: ``fn``'s results, in the order of ``items``.
-        :raises: the first exception (unless ``return_exceptions``), after
-            submitting nothing more and waiting for the running items.
-        :raises PoolTimeout: when the deadline passes first; items not yet
-            submitted are skipped.
-        """
-        limit = max(1, max_workers or self.default_fan_out)
-        deadline = completions_mod.Deadline(timeout)
-        completions = completions_mod.Completions()
-        results = {}
-        running = {}
-        source = enumerate(items)
-        failure = None
-        exhausted = False
-        while True:
-            while not exhausted and failure is None and len(running) < limit:
-                try:
-                    index, item = next(source)
-                except StopIteration:
-                    exhausted = True
-                    break
-                fut = self._submit_or_run(fn, item)
-                running[fut] = index
-                completions.watch(fut)
-            if not running:
-                break
-            fut = completions.next(deadline)
-            if fut is None:
-                completions_mod.cancel_all(running)
-                raise PoolTimeout(timeout, len(results), len(running))
-            index = running.pop(fut)
-            exc = fut.exception()
-            if exc is None:
-                results[index] = fut.result()
-            elif return_exceptions:
-                results[index] = exc
-            elif failure is None:
-                failure = exc
-        if failure is not None:
-            raise failure
-        return [results[i] for i in sorted(results)]
+        return lanes.LaneExecutor(self, PERIODIC_LANE)
 
     def _submit_or_run(self, fn, item):
+        """Submit ``fn(item)``, or run it here when the pool is full
+        (:meth:`fan_out`'s way to progress, not counted as refused)."""
         try:
             return self._submit(None, fn, (item,), {})
         except NoFreeWorker:
@@ -462,35 +330,6 @@ class WorkerPool:
         return self.running_tasks()
 
 
-class _WorkerLocal(threading.local):
-    """Per-thread: the lane of the pool task this thread runs, if any."""
-
-    lane = None
-
-
-class _LaneExecutor:
-    """The part of an executor's interface PeriodicWorker uses.
-
-    NOTE: futurist retries a refused *immediate* run at once, in a loop,
-    logging an error each time (thousands of lines a second on a full
-    pool); so a full lane waits up to ``LANE_WAIT`` for a free worker
-    before refusing, about as long as futurist waits to retry a refused
-    scheduled run.
-    """
-
-    def __init__(self, pool, lane):
-        self._pool = pool
-        self._lane = lane
-
-    def submit(self, fn, *args, **kwargs):
-        return self._pool._submit(self._lane, fn, args, kwargs,
-                                  wait=LANE_WAIT)
-
-    def shutdown(self, wait=True):
-        # The pool outlives the periodic worker; the manager shuts it down.
-        pass
-
-
 def _name_of(fn, args=()):
     # NOTE: futurist's PeriodicWorker submits its own runner with the
     # periodic's Work as argument; the Work's name is the one that helps an
@@ -503,10 +342,3 @@ def _name_of(fn, args=()):
     name = getattr(target, '__qualname__', None) or \
         getattr(target, '__name__', None)
     return name or repr(fn)
-
-
-def reserved_workers(size, percentage):
-    """Workers kept from periodic work for ``percentage`` of ``size``."""
-    if percentage <= 0:
-        return 0
-    return min(size - 1, max(1, math.ceil(size * percentage / 100.0)))

@@ -109,6 +109,8 @@ class ConductorManager:
         self.periodic_tasks = []
         self._worker = None
         self._worker_thread = None
+        #: replaced periodic workers (SIGHUP) whose last runs may still be
+        #: going; stop() waits for them.
         self._retired_workers = []
         self._started = threading.Event()
 
@@ -307,7 +309,12 @@ class ConductorManager:
             old.stop()
             self._start_periodic_worker(
                 [task.rescheduled() for task in self.periodic_tasks])
-            self._retired_workers.append(old)
+            # NOTE: a retired worker whose start() has returned has nothing
+            # left for stop() to wait for; kept, every reload that changes
+            # a spacing would add one for the life of the process.
+            self._retired_workers = [
+                worker for worker in self._retired_workers
+                if not worker.wait(0)] + [old]
         self.pool.default_fan_out = self.conf.conductor.periodic_max_workers
         self.tracker.set_max_retries(self.conf.power.max_retries)
 

@@ -97,6 +97,14 @@ opts = [
         mutable=True,
         help='Where the model takes the resources each instance uses on '
              'its host. Applies from the next build.'),
+    cfg.IntOpt(
+        'max_scopes',
+        default=64, min=1, max=10000, mutable=True,
+        help='Most scoped models kept (the whole-cloud model is always '
+             'kept besides them). When a new scope is built beyond this '
+             'number, the scope used least recently is forgotten, model '
+             'and status; its next request builds it again. A scope whose '
+             'build is in flight is never forgotten.'),
 ]
 
 

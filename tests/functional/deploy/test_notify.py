@@ -1,6 +1,7 @@
 """The sd_notify sequence of the real daemon through a test NOTIFY_SOCKET:
-READY=1 once started, RELOADING=1 then READY=1 around a SIGHUP (the worker
-process is kept, not restarted), STOPPING=1 on SIGTERM, exit status 0."""
+READY=1 once started, RELOADING=1 (with MONOTONIC_USEC=) then READY=1
+around a SIGHUP (the worker process is kept, not restarted), STOPPING=1 on
+SIGTERM, exit status 0."""
 
 import os
 import pathlib
@@ -8,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -64,8 +66,14 @@ def test_start_reload_stop(tmp_path, notify_socket, backend):
         assert ready['MAINPID'] == str(proc.pid)
         workers = _worker_pids(proc)
 
+        # NOTE: a Type=notify-reload unit needs RELOADING=1 to carry a
+        # CLOCK_MONOTONIC time (one clock for every process) from after
+        # the signal.
+        sent = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
         proc.send_signal(signal.SIGHUP)
-        assert _fields(sock.recv(4096))['RELOADING'] == '1'
+        reloading = _fields(sock.recv(4096))
+        assert reloading['RELOADING'] == '1'
+        assert int(reloading['MONOTONIC_USEC']) >= sent
         assert _fields(sock.recv(4096))['READY'] == '1'
         # The worker was reset in place, not replaced.
         assert _worker_pids(proc) == workers

@@ -131,14 +131,11 @@ from decision_engine.common import systemd
 
 conf = engine_cmd.parse_config(sys.argv[1:])
 backend.select(conf.concurrency_backend)
-from oslo_service import service as oslo_service_mod
 from decision_engine import reports
 from decision_engine import service
 notifier = systemd.take_notify_socket()
 engine = service.EngineService(conf, notifier, conf.concurrency_backend)
-launcher = oslo_service_mod.launch(conf, engine, workers=1,
-                                   restart_method='mutate')
-service.route_sighup_to_reset(launcher, conf)
+launcher = service.launch(conf, engine)
 reports.install(launcher, conf, engine, conf.concurrency_backend)
 sys.exit(launcher.wait() or 0)
 '''

@@ -1,53 +1,105 @@
-"""The private parts of futurist the concurrency layer relies on.
+"""The private parts of futurist, eventlet and oslo.messaging the engine
+relies on.
 
 Each is used on purpose, with a NOTE where it is used (the list is in
-doc/source/contributor/architecture.rst). If futurist changes one, these
-tests fail with a message saying what to revisit, instead of the engine
+doc/source/contributor/architecture.rst). If a library changes one,
+these tests fail with a message saying what to revisit, instead of the engine
 silently getting slower or nameless.
 """
 
+import inspect
 import threading
 
-import futurist
 from futurist import periodics as futurist_periodics
+import pytest
 
+from decision_engine.collector import notifications
 from decision_engine.concurrency import periodics
 from decision_engine.concurrency import pool as pool_mod
+from decision_engine import reports
 from tests import BACKEND
 
 GUARD = 30
 
 
-def _executor_class():
-    return (futurist.GreenThreadPoolExecutor if BACKEND == 'eventlet'
-            else futurist.ThreadPoolExecutor)
-
-
-def test_executor_submit_without_statistics_is_there():
-    # WorkerPool hands tasks to futurist's _submit(), which skips the
-    # per-task statistics its public submit() keeps.
-    executor = _executor_class()(1)
-    try:
-        assert callable(getattr(executor, '_submit', None)), (
-            'futurist executors lost _submit(): WorkerPool binds it at '
-            'construction; move it to submit() and re-measure '
-            'benchmarks/pool.py')
-        assert executor._submit(lambda x: x * 2, 21).result(GUARD) == 42
-        assert executor.statistics.executed == 0, (
-            'futurist _submit() now keeps statistics: the pool pays twice')
-        assert executor.submit(lambda: 1).result(GUARD) == 1
-    finally:
-        executor.shutdown()
-
-
-def test_the_pool_uses_that_seam():
+def test_the_pool_submits_through_the_public_hook():
+    # WorkerPool hands tasks to futurist's public submit(), with its
+    # check_and_reject hook refusing a backlog (no private _submit()).
     pool = pool_mod.WorkerPool(3, backend=BACKEND)
     try:
-        assert pool._executor_submit == pool._executor._submit
         assert pool.submit(lambda: 'done').result(GUARD) == 'done'
-        assert pool._executor.statistics.executed == 0
+        assert pool._executor.statistics.executed == 1
     finally:
         pool.shutdown(timeout=GUARD)
+
+
+def test_the_executor_refuses_a_backlog_past_the_pool_size():
+    # Past the pool's own admission (which never lets it happen), the
+    # executor's check_and_reject refuses work that would wait.
+    pool = pool_mod.WorkerPool(3, backend=BACKEND)
+    release = threading.Event()
+    running = threading.Semaphore(0)
+
+    def hold():
+        running.release()
+        release.wait(GUARD)
+    try:
+        for _ in range(3):
+            pool.submit(hold)
+        for _ in range(3):
+            assert running.acquire(timeout=GUARD)
+        with pool._lock:
+            for _ in range(3):
+                pool._executor.submit(release.wait, GUARD)
+            with pytest.raises(pool_mod.NoFreeWorker):
+                pool._executor.submit(release.wait, GUARD)
+    finally:
+        release.set()
+        pool.shutdown(timeout=GUARD)
+
+
+def test_executor_threads_are_where_the_report_reads_them():
+    # reports.pool_threads() lists the pool's threads from futurist's
+    # private ``_workers`` (native threads) or the GreenPool's
+    # ``coroutines_running`` (eventlet): WorkerPool does not expose them.
+    pool = pool_mod.WorkerPool(3, backend=BACKEND)
+    release = threading.Event()
+    try:
+        pool.submit(release.wait, GUARD)
+        if BACKEND == 'eventlet':
+            running = getattr(getattr(pool._executor, '_pool', None),
+                              'coroutines_running', None)
+            assert running is not None and len(running) == 1, (
+                'futurist GreenThreadPoolExecutor._pool or eventlet '
+                'GreenPool.coroutines_running moved: fix '
+                'reports.pool_threads')
+        else:
+            workers = getattr(pool._executor, '_workers', None)
+            assert workers is not None and len(workers) == 1, (
+                'futurist ThreadPoolExecutor._workers moved: fix '
+                'reports.pool_threads')
+            assert all(hasattr(w, 'idle') and w.name and w.ident
+                       for w in workers)
+        assert len(reports.pool_threads(pool)) == 1
+    finally:
+        release.set()
+        pool.shutdown(timeout=GUARD)
+
+
+def test_rabbit_driver_logs_where_the_listener_watches():
+    # The notification listener learns of a lost and regained broker
+    # connection from the log records of oslo.messaging's private
+    # RabbitMQ driver module (no public event): its logger name and the
+    # messages _ConnectionWatch matches must stay.
+    from oslo_messaging._drivers import impl_rabbit
+    assert impl_rabbit.LOG.name == notifications.RABBIT_LOGGER, (
+        'oslo.messaging renamed its RabbitMQ driver logger: fix '
+        'notifications.RABBIT_LOGGER')
+    source = inspect.getsource(impl_rabbit)
+    assert 'Reconnected to AMQP server' in source, (
+        'oslo.messaging no longer logs "Reconnected to AMQP server": fix '
+        'notifications._ConnectionWatch')
+    assert 'is unreachable' in source
 
 
 def test_periodic_work_items_carry_their_name():
