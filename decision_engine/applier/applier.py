@@ -38,6 +38,11 @@ from decision_engine.db import api as db_api
 
 LOG = logging.getLogger(__name__)
 
+#: seconds before a plan's end refused by the store is written again,
+#: doubled each time up to END_RETRY_MAX_DELAY (see Applier._store_end).
+END_RETRY_DELAY = 0.5
+END_RETRY_MAX_DELAY = 10.0
+
 
 ApplierStatistics = statistics_mod.ApplierStatistics
 
@@ -73,6 +78,8 @@ class Applier(steps_mod.ActionSteps):
         self._ongoing = 0
         self._migrations_on = {}
         self._running = False
+        #: set by stop(): ends the waits between tries of a plan's end.
+        self._stopped = threading.Event()
         self._dispatcher = dispatcher_mod.Dispatcher(pool, self._pump)
         self._stats = {'plans_started': 0, 'plans_resumed': 0,
                        'plans_ended': {}, 'actions_ended': {},
@@ -82,6 +89,7 @@ class Applier(steps_mod.ActionSteps):
     # -- life cycle ---------------------------------------------------------
 
     def start(self):
+        self._stopped.clear()
         self._running = True
         self._dispatcher.start()
         for plan in self.store.list_plans(st.PLAN_RUNNING, owner=self.owner):
@@ -94,6 +102,7 @@ class Applier(steps_mod.ActionSteps):
         manager's drain); actions between two polls stay ONGOING in the
         store and are resumed at the next start."""
         self._running = False
+        self._stopped.set()
         self._dispatcher.stop(timeout)
         self.context.close()
 
@@ -431,12 +440,7 @@ class Applier(steps_mod.ActionSteps):
         if run.stopped_by is not None:
             reason += '; stopped after action %d failed' % run.stopped_by
         try:
-            # NOTE: only while this engine owns it: a plan taken over by
-            # another engine is ended there.
-            self.store.transition_plan_of(
-                run.uuid, self.owner, [st.ONGOING, st.CANCELLING],
-                state=state, state_reason=reason,
-                finished_at=timeutils.utcnow())
+            stored = self._store_end(run, state, reason)
         finally:
             # NOTE: the event was kept only for a waiter that comes between
             # the plan's leaving _runs and its end being stored; a waiter
@@ -445,6 +449,8 @@ class Applier(steps_mod.ActionSteps):
             with self._lock:
                 if self._done.get(run.uuid) is run.done:
                     del self._done[run.uuid]
+        if not stored:
+            return
         seconds = time.monotonic() - run.started
         with self._lock:
             ended = self._stats['plans_ended']
@@ -454,6 +460,45 @@ class Applier(steps_mod.ActionSteps):
                  seconds, reason)
         self._refresh_model(run.uuid)
         run.done.set()
+
+    def _store_end(self, run, state, reason):
+        """Write the plan's end, again and again until the store takes it
+        or the applier stops.
+
+        NOTE: the store already tries an operation again after a lost
+        connection, a few times within a second; a database away for
+        longer must not lose the end: the plan would stay ONGOING in the
+        store, and to its waiters, until this engine restarted. Writing
+        it again is safe: the write is a compare-and-set on the plan
+        still being ONGOING or CANCELLING (a commit whose answer was lost
+        makes the next one a no-op), and only while this engine owns it
+        (a plan taken over by another engine is ended there).
+
+        :returns: whether the end is stored; when the applier stops first,
+            the plan stays ONGOING in the store and the next start of this
+            engine resumes and ends it.
+        """
+        delay = END_RETRY_DELAY
+        while True:
+            try:
+                self.store.transition_plan_of(
+                    run.uuid, self.owner, [st.ONGOING, st.CANCELLING],
+                    state=state, state_reason=reason,
+                    finished_at=timeutils.utcnow())
+                return True
+            except db_api.StoreError as exc:
+                if not self._running:
+                    LOG.warning('Action plan %s ended %s but the store '
+                                'refused its end (%s); the applier is '
+                                'stopping: the next start resumes it',
+                                run.uuid, state, exc)
+                    return False
+                LOG.warning('Action plan %s ended %s but the store refused '
+                            'its end (%s); trying again in %.1f s',
+                            run.uuid, state, exc, delay)
+            if self._stopped.wait(delay):
+                continue        # one last try, then the message above
+            delay = min(delay * 2, END_RETRY_MAX_DELAY)
 
     def _refresh_model(self, plan_uuid):
         if self.on_plan_end is None or \
