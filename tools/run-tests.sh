@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh machine and run all of
 # it: style checks; the unit layer (tests/unit, in-process, no service;
-# tox -e py3); the functional layer and the reliability suite
-# (tests/functional, tests/reliability: real services, daemons, several
-# processes; tox -e functional) in FUNCTIONAL_WORKERS parallel pytest-xdist
-# processes, a module's tests in one of them; and the pool, periodics,
+# tox -e py3); the functional layer (tests/functional: real services,
+# daemons, several processes) in FUNCTIONAL_WORKERS parallel pytest-xdist
+# processes, the tests of an xdist_group (the cluster tests) one after
+# another in one of them; the reliability suite (tests/reliability) alone;
+# (both: tox -e functional); and the pool, periodics,
 # config, driver loading and manager tests again in an eventlet-patched
 # process (EVENTLET_TESTS, the same list as tox -e py3-eventlet). The
 # installs are pinned by upper-constraints.txt.
@@ -46,9 +47,15 @@ echo "== import layers (lint-imports, contracts in setup.cfg)"
 echo "== unit layer (threading backend)"
 "$VENV/bin/python" -m pytest tests/unit "$@"
 
-echo "== functional layer and reliability suite (threading backend)"
-"$VENV/bin/python" -m pytest -n "${FUNCTIONAL_WORKERS:-4}" --dist loadfile \
-    tests/functional tests/reliability "$@"
+echo "== functional layer (threading backend)"
+"$VENV/bin/python" -m pytest -n "${FUNCTIONAL_WORKERS:-4}" --dist loadgroup \
+    tests/functional "$@"
+
+echo "== reliability suite (threading backend)"
+# NOTE: alone, one test at a time: its parts assert bounds on what they
+# measure (exit and heal times, lost events) under the load they make
+# themselves, not under the load of other tests.
+"$VENV/bin/python" -m pytest tests/reliability "$@"
 
 echo "== pool, periodics, config, drivers and manager on the eventlet backend"
 EVENTLET_TESTS=(tests/unit/concurrency tests/unit/conductor

@@ -14,6 +14,13 @@ from tests import fresh_conf
 from tests.fixtures import applier_harness
 from tests.fixtures import coordination
 
+
+# NOTE: the tests that start several engines as a cluster run one after
+# another in one xdist worker (tools/run-tests.sh's --dist loadgroup):
+# side by side, a dozen engine processes on two cores missed their
+# membership timeouts.
+pytestmark = pytest.mark.xdist_group('cluster')
+
 GUARD = 30
 HOSTS = ('engine-a', 'engine-b')
 

@@ -12,6 +12,13 @@ from decision_engine.coordination import cluster as cluster_mod
 from tests import fresh_conf
 from tests.fixtures import coordination
 
+
+# NOTE: the tests that start several engines as a cluster run one after
+# another in one xdist worker (tools/run-tests.sh's --dist loadgroup):
+# side by side, a dozen engine processes on two cores missed their
+# membership timeouts.
+pytestmark = pytest.mark.xdist_group('cluster')
+
 GUARD = 30
 
 

@@ -35,6 +35,13 @@ from decision_engine.simulator import Topology
 from tests.fixtures import bmc_farm
 from tests.fixtures import coordination
 
+
+# NOTE: the tests that start several engines as a cluster run one after
+# another in one xdist worker (tools/run-tests.sh's --dist loadgroup):
+# side by side, a dozen engine processes on two cores missed their
+# membership timeouts.
+pytestmark = pytest.mark.xdist_group('cluster')
+
 NODES = ['compute-%02d' % i for i in range(30)]
 DRIVER = 'redfish'
 REPLICAS = 32

@@ -36,6 +36,13 @@ from decision_engine.simulator import Topology
 from tests.fixtures import coordination
 from tests.fixtures import loaded_engine
 
+
+# NOTE: the tests that start several engines as a cluster run one after
+# another in one xdist worker (tools/run-tests.sh's --dist loadgroup):
+# side by side, a dozen engine processes on two cores missed their
+# membership timeouts.
+pytestmark = pytest.mark.xdist_group('cluster')
+
 GUARD = 90
 MEMBERSHIP_TIMEOUT = 3
 REPLICAS = 32

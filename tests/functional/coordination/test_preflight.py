@@ -8,6 +8,13 @@ from decision_engine.coordination import preflight
 from tests import fresh_conf
 from tests.fixtures import engine_process
 
+
+# NOTE: the tests that start several engines as a cluster run one after
+# another in one xdist worker (tools/run-tests.sh's --dist loadgroup):
+# side by side, a dozen engine processes on two cores missed their
+# membership timeouts.
+pytestmark = pytest.mark.xdist_group('cluster')
+
 LINE = ('decision-engine: error: [coordination] backend_url is set but the '
         'store is SQLite (the embedded one); several engines need one '
         'shared PostgreSQL store: set [database] connection')
