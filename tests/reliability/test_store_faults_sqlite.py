@@ -76,12 +76,14 @@ def _call(engine, method, path, body=None):
 def _fill(directory):
     """Write until the file system says ENOSPC; :returns: the file."""
     filler = directory / 'filler'
-    with open(filler, 'wb') as out:
+    # NOTE: unbuffered: a buffered file keeps the chunk that did not fit
+    # and tries to write it again at close, which raised ENOSPC out of the
+    # with statement now and then.
+    with open(filler, 'wb', buffering=0) as out:
         chunk = b'\0' * 65536
         try:
             while True:
                 out.write(chunk)
-                out.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC, exc
     # NOTE: what the page cache held is written out too: a file system
