@@ -302,7 +302,12 @@ def test_fan_out_deadline_skips_unsubmitted_items(pool):
     with pytest.raises(pool_mod.PoolTimeout):
         pool.fan_out(work, range(10), max_workers=2, timeout=0.05)
     gate.release.set()
-    assert sorted(calls) == [0, 1]
+    # NOTE: the items submitted before the deadline finish (one or two:
+    # how many got in within 0.05 s depends on the machine's load); no
+    # item after them is ever started, though the pool is free again.
+    pool.shutdown(timeout=GUARD)
+    assert 1 <= len(calls) <= 2
+    assert sorted(calls) == list(range(len(calls)))
 
 
 def test_fan_out_from_outside_progresses_when_pool_is_full(pool):
