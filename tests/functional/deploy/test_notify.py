@@ -6,7 +6,6 @@ SIGTERM, exit status 0."""
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,23 +13,17 @@ import time
 import psutil
 import pytest
 
+from tests.fixtures import sd_notify
+
 # Generous: only a bound on a hung daemon, never a speed check.
 RECV_TIMEOUT = 60
-
-
-def _fields(datagram):
-    return dict(line.split('=', 1)
-                for line in datagram.decode().splitlines())
 
 
 @pytest.fixture
 def notify_socket(tmp_path):
     path = tmp_path / 'notify'
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-    sock.settimeout(RECV_TIMEOUT)
-    yield sock, path
-    sock.close()
+    with sd_notify.bound(path, RECV_TIMEOUT) as sock:
+        yield sock, path
 
 
 def _start(tmp_path, notify_path, backend):
@@ -61,7 +54,7 @@ def test_start_reload_stop(tmp_path, notify_socket, backend):
     sock, path = notify_socket
     proc = _start(tmp_path, path, backend)
     try:
-        ready = _fields(sock.recv(4096))
+        ready = sd_notify.fields(sock.recv(4096))
         assert ready['READY'] == '1'
         assert ready['MAINPID'] == str(proc.pid)
         workers = _worker_pids(proc)
@@ -71,15 +64,15 @@ def test_start_reload_stop(tmp_path, notify_socket, backend):
         # the signal.
         sent = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
         proc.send_signal(signal.SIGHUP)
-        reloading = _fields(sock.recv(4096))
+        reloading = sd_notify.fields(sock.recv(4096))
         assert reloading['RELOADING'] == '1'
         assert int(reloading['MONOTONIC_USEC']) >= sent
-        assert _fields(sock.recv(4096))['READY'] == '1'
+        assert sd_notify.fields(sock.recv(4096))['READY'] == '1'
         # The worker was reset in place, not replaced.
         assert _worker_pids(proc) == workers
 
         proc.send_signal(signal.SIGTERM)
-        stopping = _fields(sock.recv(4096))
+        stopping = sd_notify.fields(sock.recv(4096))
         assert stopping['STOPPING'] == '1'
         assert stopping['MAINPID'] == str(proc.pid)
         assert proc.wait(RECV_TIMEOUT) == 0

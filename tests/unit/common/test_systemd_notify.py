@@ -1,27 +1,19 @@
 """What the notifier sends around a reload: RELOADING=1 with the
 MONOTONIC_USEC= a Type=notify-reload unit needs, then READY=1."""
 
-import socket
 import time
 
 import pytest
 
 from decision_engine.common import systemd
-
-
-def _fields(datagram):
-    return dict(line.split('=', 1)
-                for line in datagram.decode().splitlines())
+from tests.fixtures import sd_notify
 
 
 @pytest.fixture
 def notify_socket(tmp_path):
     path = tmp_path / 'notify'
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-    sock.settimeout(10)
-    yield sock, str(path)
-    sock.close()
+    with sd_notify.bound(path, 10) as sock:
+        yield sock, str(path)
 
 
 def test_reloading_carries_the_monotonic_time(notify_socket):
@@ -30,12 +22,12 @@ def test_reloading_carries_the_monotonic_time(notify_socket):
     before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
     assert notifier.reloading()
     after = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
-    fields = _fields(sock.recv(4096))
+    fields = sd_notify.fields(sock.recv(4096))
     assert fields['RELOADING'] == '1'
     assert before <= int(fields['MONOTONIC_USEC']) <= after
     assert fields['MAINPID'] == '4242'
     assert notifier.ready()
-    fields = _fields(sock.recv(4096))
+    fields = sd_notify.fields(sock.recv(4096))
     assert fields['READY'] == '1' and 'MONOTONIC_USEC' not in fields
 
 
