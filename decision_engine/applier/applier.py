@@ -439,15 +439,19 @@ class Applier(steps_mod.ActionSteps):
         reason = run.summary() or 'no actions'
         if run.stopped_by is not None:
             reason += '; stopped after action %d failed' % run.stopped_by
+        stored = None
         try:
             stored = self._store_end(run, state, reason)
         finally:
             # NOTE: the event was kept only for a waiter that comes between
             # the plan's leaving _runs and its end being stored; a waiter
             # already holds it, a later one needs none. Kept, the events
-            # of every plan ever ended would pile up.
+            # of every plan ever ended would pile up. A plan whose end the
+            # store never took (the applier stopped first) keeps it: it
+            # has not ended, and wait() must not say it has.
             with self._lock:
-                if self._done.get(run.uuid) is run.done:
+                if stored is not False and \
+                        self._done.get(run.uuid) is run.done:
                     del self._done[run.uuid]
         if not stored:
             return

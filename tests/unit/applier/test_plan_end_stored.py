@@ -23,17 +23,23 @@ class _RefusingEnds:
         self._store = store
         self.count = count
         self.refused = 0
-        self.refusing = threading.Event()
+        self._changed = threading.Condition()
 
     def __getattr__(self, name):
         return getattr(self._store, name)
 
+    def wait_refused(self, more_than):
+        with self._changed:
+            assert self._changed.wait_for(
+                lambda: self.refused > more_than, GUARD)
+
     def transition_plan_of(self, *args, **kwargs):
-        if self.refused < self.count:
-            self.refused += 1
-            self.refusing.set()
-            raise db_api.StoreError('database error: server closed the '
-                                    'connection unexpectedly')
+        with self._changed:
+            if self.refused < self.count:
+                self.refused += 1
+                self._changed.notify_all()
+                raise db_api.StoreError('database error: server closed '
+                                        'the connection unexpectedly')
         return self._store.transition_plan_of(*args, **kwargs)
 
 
@@ -64,10 +70,12 @@ def test_an_end_refused_until_stop_is_resumed_at_the_next_start(
         applier = harness.applier()
         plan_uuid = fx.store_plan(sqlite_store, [act.nop('a')])
         applier.start_plan(plan_uuid)
-        assert store.refusing.wait(GUARD)
-        # The stop ends the wait between two tries at once; the plan is
-        # not counted as ended, and stays ONGOING in the store.
+        store.wait_refused(0)
+        # The stop ends the wait between two tries at once; the last try
+        # is refused too: the plan is not counted as ended, and stays
+        # ONGOING in the store.
         applier.stop(timeout=GUARD)
+        store.wait_refused(1)
         assert not applier.wait(plan_uuid, 0)
         assert sqlite_store.get_action_plan(plan_uuid)['state'] == \
             st.ONGOING
