@@ -328,8 +328,9 @@ class _Build:
         doc = self.fetcher.get_json('placement', path,
                                     microversion=PLACEMENT_MICROVERSION,
                                     host=hostname)
-        return hostname, _parsed(parse.allocations, doc, 'placement ' + path,
-                                 host=hostname)
+        return hostname, _parsed(parse.allocations, (doc, self.strings),
+                                 'placement ' + path, host=hostname,
+                                 star=True)
 
     def _got_allocations(self, result):
         hostname, consumers = result
@@ -418,7 +419,10 @@ class _Build:
             for resources in consumers.values():
                 for rc, amount in resources.items():
                     held[rc] = held.get(rc, 0) + amount
-            model.get_node_by_hostname(hostname).held = held
+            if held:
+                # NOTE: otherwise the node keeps its shared empty held
+                # (one dict, not one per host).
+                model.get_node_by_hostname(hostname).held = held
 
 
 def _parsed(fn, arg, endpoint, host=None, star=False):
