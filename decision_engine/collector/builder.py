@@ -137,7 +137,8 @@ class _Build:
         self.held = []          # hypervisors waiting for step 1 (scope)
         self.nodes = {}         # hostname -> hypervisor uuid (asked for)
         self.excluded = {}      # hypervisor uuid -> model.excluded entry
-        self.allocations = {}   # hostname -> {consumer: resources}
+        # hostname -> {consumer: resources}, until the host's servers are in
+        self.allocations = {}
         self.listed = set()     # hostnames whose servers are all in
         self.strings = {}
         self.error = None       # first failure; aborts the build
