@@ -15,8 +15,9 @@ the order base, head, head, base, base, head, ... so that a machine that
 slows down or speeds up during the runs weighs on both alike. Each run is a
 process of its own (``python -m benchmarks.NAME`` with the tree as working
 directory and first on ``PYTHONPATH``, this interpreter and its
-virtualenv), so each tree runs its own benchmark and its own engine, and
-peak figures such as ``rss_mb`` are per run. A failed run stops the
+virtualenv, and the environment this process started with), so each tree
+runs its own benchmark and its own engine as it would alone, and peak
+figures such as ``rss_mb`` are per run. A failed run stops the
 comparison with the end of its output.
 
 Figures are the numbers of the JSON object a benchmark prints last
@@ -40,6 +41,30 @@ import tempfile
 from benchmarks import _report
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _started_with():
+    """The environment this process was started with.
+
+    NOTE: ``benchmarks`` imports ``decision_engine``, which sets
+    ``EVENTLET_NO_GREENDNS`` in ``os.environ`` before this module runs;
+    handed down, it would spare an older commit the dnspython import it
+    pays when run alone (15 MB of RSS at db16890). Each side must run in
+    the environment its benchmark would have had, so the runs get the
+    one this process started with (Linux's ``/proc/self/environ``; where
+    that cannot be read, ``os.environ``).
+    """
+    try:
+        with open('/proc/self/environ', 'rb') as f:
+            raw = f.read()
+    except OSError:
+        return dict(os.environ)
+    env = {}
+    for item in raw.split(b'\0'):
+        key, sep, value = item.partition(b'=')
+        if sep and key:
+            env[os.fsdecode(key)] = os.fsdecode(value)
+    return env
 
 
 def order(runs):
@@ -93,8 +118,12 @@ def compare(base_runs, head_runs, wanted=None):
 
 
 def _git(cwd, *args):
-    return subprocess.run(['git', '-C', cwd] + list(args), check=True,
-                          capture_output=True, text=True).stdout.strip()
+    proc = subprocess.run(['git', '-C', cwd] + list(args),
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError('git %s: %s' % (' '.join(args),
+                                           proc.stderr.strip()))
+    return proc.stdout.strip()
 
 
 @contextlib.contextmanager
@@ -105,7 +134,7 @@ def tree(spec, repo=HERE):
         path = os.path.abspath(spec)
         try:
             what = _git(path, 'describe', '--always', '--dirty')
-        except (OSError, subprocess.CalledProcessError):
+        except (OSError, RuntimeError):
             what = 'not a git tree'
         yield path, '%s (%s)' % (path, what)
         return
@@ -120,7 +149,7 @@ def tree(spec, repo=HERE):
 
 def run_once(path, benchmark, args):
     """The result of one run of ``benchmarks.<benchmark>`` in ``path``."""
-    env = dict(os.environ)
+    env = _started_with()
     env['PYTHONPATH'] = os.pathsep.join(
         [path] + [p for p in [env.get('PYTHONPATH')] if p])
     proc = subprocess.run(
@@ -159,22 +188,11 @@ def main(argv=None):
         p.error('--runs must be >= 1')
     benchmark, bench_args = rest[0], rest[1:]
     wanted = [f for f in args.figures.split(',') if f]
-    with tree(args.base) as base, tree(args.head) as head:
-        trees = {'base': base, 'head': head}
-        runs = {'base': [], 'head': []}
-        for i, side in order(args.runs):
-            print('[%d/%d] %s: %s' % (i + 1, args.runs, side,
-                                      trees[side][1]), file=sys.stderr)
-            try:
-                result = run_once(trees[side][0], benchmark, bench_args)
-            except (RuntimeError, ValueError) as exc:
-                print(exc, file=sys.stderr)
-                return 1
-            runs[side].append(figures(result))
-            if wanted:
-                print('    ' + ', '.join(
-                    '%s %s' % (f, runs[side][-1].get(f)) for f in wanted),
-                    file=sys.stderr)
+    try:
+        base, head, runs = _run(args, benchmark, bench_args, wanted)
+    except (RuntimeError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
     table = compare(runs['base'], runs['head'], wanted)
     print('%-44s %22s %22s %7s' % ('figure (median [min, max])', 'base',
                                    'head', 'ratio'), file=sys.stderr)
@@ -187,9 +205,26 @@ def main(argv=None):
     # line (the readable table above is on stderr).
     print(json.dumps({
         'benchmark': benchmark, 'arguments': bench_args,
-        'base': base[1], 'head': head[1], 'runs': args.runs,
+        'base': base, 'head': head, 'runs': args.runs,
         'figures': table}, sort_keys=True))
     return 0
+
+
+def _run(args, benchmark, bench_args, wanted):
+    """``(base description, head description, {side: [figures]})``."""
+    with tree(args.base) as base, tree(args.head) as head:
+        trees = {'base': base, 'head': head}
+        runs = {'base': [], 'head': []}
+        for i, side in order(args.runs):
+            print('[%d/%d] %s: %s' % (i + 1, args.runs, side,
+                                      trees[side][1]), file=sys.stderr)
+            result = run_once(trees[side][0], benchmark, bench_args)
+            runs[side].append(figures(result))
+            if wanted:
+                print('    ' + ', '.join(
+                    '%s %s' % (f, runs[side][-1].get(f)) for f in wanted),
+                    file=sys.stderr)
+    return base[1], head[1], runs
 
 
 def _cell(median, span):
