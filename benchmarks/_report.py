@@ -18,3 +18,15 @@ def emit(result):
     for key, value in result.items():
         print('%-36s %s' % (key, value), file=sys.stderr)
     print(json.dumps(result, sort_keys=True))
+
+
+def parse(stdout):
+    """The result a benchmark printed with :func:`emit`: the JSON object
+    on the last non-empty line of its standard output."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError('the benchmark printed nothing on stdout')
+    result = json.loads(lines[-1])
+    if not isinstance(result, dict):
+        raise ValueError('the last line is not a JSON object')
+    return result

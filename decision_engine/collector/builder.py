@@ -137,7 +137,9 @@ class _Build:
         self.held = []          # hypervisors waiting for step 1 (scope)
         self.nodes = {}         # hostname -> hypervisor uuid (asked for)
         self.excluded = {}      # hypervisor uuid -> model.excluded entry
-        self.allocations = {}   # hostname -> {consumer: resources}
+        # hostname -> {consumer: resources}, until the host's servers are in
+        self.allocations = {}
+        self.listed = set()     # hostnames whose servers are all in
         self.strings = {}
         self.error = None       # first failure; aborts the build
 
@@ -328,12 +330,16 @@ class _Build:
         doc = self.fetcher.get_json('placement', path,
                                     microversion=PLACEMENT_MICROVERSION,
                                     host=hostname)
-        return hostname, _parsed(parse.allocations, doc, 'placement ' + path,
-                                 host=hostname)
+        return hostname, _parsed(parse.allocations, (doc, self.strings),
+                                 'placement ' + path, host=hostname,
+                                 star=True)
 
     def _got_allocations(self, result):
         hostname, consumers = result
-        self.allocations[hostname] = consumers
+        if hostname in self.listed:
+            self._apply_allocations(hostname, consumers)
+        else:
+            self.allocations[hostname] = consumers
 
     # -- step 3 --------------------------------------------------------------
 
@@ -359,13 +365,19 @@ class _Build:
         add = self.model.add_instance
         for inst in instances:
             add(inst)
+        if marker is None and self.settings.usage_source == 'placement':
+            consumers = self.allocations.pop(hostname, None)
+            if consumers is None:
+                self.listed.add(hostname)
+            else:
+                self._apply_allocations(hostname, consumers)
 
     # -- the end -------------------------------------------------------------
 
     def _finish(self):
         model = self.model
         if self.aggregates is None or self.services is None or self.held \
-                or self.queue or self.running:
+                or self.queue or self.running or self.allocations:
             raise ModelBuildError('internal error: the build ended with '
                                   'work left')
         members = collections.defaultdict(list)
@@ -392,8 +404,6 @@ class _Build:
             entry['availability_zone'] = service[0] if service else None
         model.excluded = self.excluded
         model.usage_source = self.settings.usage_source
-        if self.settings.usage_source == 'placement':
-            self._apply_allocations(model)
         model.index_groups(self.aggregates)
         model.build_seconds = time.monotonic() - self.started
         model.built_at = time.time()
@@ -407,17 +417,27 @@ class _Build:
                  ' (scope %r)' % (self.scope,) if self.scope else '')
         return model
 
-    def _apply_allocations(self, model):
-        """Each instance gets what Placement holds for it on its host; what
-        other consumers hold there (a migration's allocation on its source,
-        instances out of scope) is the node's ``held``."""
-        for hostname, consumers in self.allocations.items():
-            for inst in model.instances_on(hostname):
-                inst.resources = consumers.pop(inst.uuid, {})
-            held = {}
-            for resources in consumers.values():
-                for rc, amount in resources.items():
-                    held[rc] = held.get(rc, 0) + amount
+    def _apply_allocations(self, hostname, consumers):
+        """Each instance of ``hostname`` gets what Placement holds for it
+        there; what other consumers hold there (a migration's allocation
+        on its source, instances out of scope) is the node's ``held``.
+
+        Called once the host has both its allocations and its last page of
+        servers.
+        """
+        # NOTE: at once rather than at the end of the build: a provider's
+        # allocations (a uuid string and an entry per consumer) are then
+        # kept only while the host's servers are still on the wire.
+        model = self.model
+        for inst in model.instances_on(hostname):
+            inst.resources = consumers.pop(inst.uuid, {})
+        held = {}
+        for resources in consumers.values():
+            for rc, amount in resources.items():
+                held[rc] = held.get(rc, 0) + amount
+        if held:
+            # NOTE: otherwise the node keeps its shared empty held (one
+            # dict, not one per host).
             model.get_node_by_hostname(hostname).held = held
 
 

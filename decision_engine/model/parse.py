@@ -146,9 +146,14 @@ def node(hypervisor, inventories_doc):
         pcpu_allocation_ratio=values['pcpus_ratio'])
 
 
-def allocations(doc):
+def allocations(doc, strings=None):
     """``{consumer uuid: {resource class: amount}}`` from a provider's
-    ``GET /resource_providers/{uuid}/allocations``."""
+    ``GET /resource_providers/{uuid}/allocations``.
+
+    ``strings`` (the dict :func:`servers` shares strings through) makes
+    equal ``{resource class: amount}`` dicts one dict, shared between
+    consumers and across documents: treat them as read-only.
+    """
     consumers = doc.get('allocations')
     if not isinstance(consumers, dict):
         raise BadDocument("'allocations' is not an object")
@@ -161,6 +166,14 @@ def allocations(doc):
         except (KeyError, TypeError, AttributeError, ValueError):
             raise BadDocument('the allocation of consumer %s lacks numeric '
                               'resources: %r' % (consumer, entry))
+        if strings is not None:
+            # NOTE: instances of one flavor hold equal allocations; one
+            # dict (and its amounts) per distinct allocation instead of
+            # one per instance keeps a placement-sourced model as small
+            # as a flavor-derived one (a frozenset never equals the str
+            # and tuple keys servers() puts in the same dict).
+            amounts = strings.setdefault(frozenset(amounts.items()),
+                                         amounts)
         result[consumer] = amounts
     return result
 

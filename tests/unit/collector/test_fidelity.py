@@ -80,6 +80,20 @@ def test_usage_is_what_placement_holds(harnesses, seed, usage_source):
         assert any(n.held for n in parallel.nodes.values())
 
 
+@pytest.mark.parametrize('slow', ['compute', 'placement'])
+def test_allocations_before_or_after_a_hosts_last_page(harnesses, slow):
+    # A host's allocations are applied once they and its last page of
+    # servers are in, whichever comes first; several pages per host.
+    topo = _messy(6, hosts=8, instances=120)
+    with Simulator(topo) as sim:
+        sim.set_latency(0, **{slow: 20})
+        model = harnesses(sim, usage_source='placement',
+                          servers_page_size=3).build()
+    truth.assert_same(model, truth.expected_model(
+        topo, usage_source='placement'))
+    assert any(n.held for n in model.nodes.values())
+
+
 def test_odd_hosts_are_counted_listed_and_never_nodes(harnesses):
     topo = _messy(4)
     with Simulator(topo) as sim:

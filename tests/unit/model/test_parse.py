@@ -45,6 +45,22 @@ def test_next_marker_follows_next_links_only():
         {'rel': 'next', 'href': 'x'}]}, 'servers', []) is None
 
 
+def test_equal_allocations_share_one_dict():
+    def doc(*pairs):
+        return {'allocations': {c: {'resources': r} for c, r in pairs}}
+    small = {'VCPU': 1, 'MEMORY_MB': 512}
+    strings = {}
+    first = parse.allocations(doc(('a', dict(small)),
+                                  ('b', dict(small, DISK_GB=0)),
+                                  ('c', {'VCPU': 2})), strings)
+    second = parse.allocations(doc(('d', dict(small))), strings)
+    assert first == {'a': small, 'b': small, 'c': {'VCPU': 2}}
+    assert first['a'] is first['b'] is second['d']
+    assert first['c'] is not first['a']
+    alone = parse.allocations(doc(('a', dict(small)), ('b', dict(small))))
+    assert alone == {'a': small, 'b': small}
+
+
 @pytest.mark.parametrize('fn,doc,match', [
     (lambda d: parse.servers(d, 'h', None, {}), {'servers': {}},
      "'servers' is not a list"),
