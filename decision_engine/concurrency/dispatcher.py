@@ -96,6 +96,9 @@ class Dispatcher:
         self._timers = []
         self._seq = itertools.count()
         self._backlog = collections.deque()
+        #: the callable being offered to the pool now (out of the backlog
+        #: while it is).
+        self._offering = None
         self._thread = None
         self._stopping = False
         self._woken = False
@@ -137,10 +140,11 @@ class Dispatcher:
             self._cond.notify_all()
 
     def pending(self):
-        """Callables not submitted yet: in the timer heap or the
-        backlog."""
+        """Callables the pool has not taken yet: in the timer heap, the
+        backlog, or being offered."""
         with self._cond:
-            return len(self._timers) + len(self._backlog)
+            return len(self._timers) + len(self._backlog) + (
+                self._offering is not None)
 
     # -- the thread ---------------------------------------------------------
 
@@ -181,13 +185,14 @@ class Dispatcher:
             with self._cond:
                 if not self._backlog or self._stopping:
                     return False
-                fn = self._backlog.popleft()
+                fn = self._offering = self._backlog.popleft()
             try:
                 future = self.pool.submit(fn)
             except futurist.RejectedSubmission:
-                self.refused += 1
                 with self._cond:
+                    self.refused += 1
                     self._backlog.appendleft(fn)
+                    self._offering = None
                 return True
             except Exception as exc:
                 # NOTE: PoolShutDown while the engine stops.
@@ -195,8 +200,11 @@ class Dispatcher:
                          'stops', self.name, exc)
                 with self._cond:
                     self._backlog.appendleft(fn)
+                    self._offering = None
                     self._stopping = True
                 return False
+            with self._cond:
+                self._offering = None
             future.add_done_callback(self._task_ended)
 
     def _task_ended(self, future):
