@@ -44,9 +44,9 @@ from decision_engine.strategies import verify
 
 LOG = logging.getLogger(__name__)
 
-# NOTE: the longest the dispatcher waits between two looks at the queue:
-# only so that a reloaded (mutable) max_concurrent_audits takes effect
-# without an event.
+# NOTE: the longest the dispatcher waits between two looks at the queue (so
+# that a reloaded, mutable, max_concurrent_audits takes effect without an
+# event), and the shortest between two tries of a store that refused.
 _IDLE_WAKE = 1.0
 
 
@@ -102,8 +102,10 @@ class AuditRunner:
         #: refused to save (disk full, database down); saved again by the
         #: dispatcher until it takes them.
         self._unsaved = {}
-        #: audits the store refused to start: queued again each turn.
+        #: audits the store refused to start: queued again by the pump.
         self._retry = set()
+        #: when the dispatcher may ask the store again for the two above.
+        self._store_retry_at = 0.0
         self.counters = collections.Counter()
         self.durations = collections.deque(maxlen=1000)
 
@@ -150,13 +152,19 @@ class AuditRunner:
         """In the dispatcher thread: save the runs the store refused,
         queue again the audits it refused to start, and return the runs
         ``[audit] max_concurrent_audits`` admits now, as pool tasks."""
-        if self._unsaved:
-            self._save_unsaved()
-        if self._retry and not self._unsaved:
-            with self._cond:
-                retry, self._retry = self._retry, set()
-            for audit_uuid in sorted(retry):
-                self.enqueue(audit_uuid)
+        now = time.monotonic()
+        if (self._unsaved or self._retry) and now >= self._store_retry_at:
+            # NOTE: the dispatcher calls the pump at every end of a run and
+            # every full-pool retry: a store that refuses is asked again at
+            # most once per _IDLE_WAKE, as the runner's own loop did.
+            self._store_retry_at = now + _IDLE_WAKE
+            if self._unsaved:
+                self._save_unsaved()
+            if self._retry and not self._unsaved:
+                with self._cond:
+                    retry, self._retry = self._retry, set()
+                for audit_uuid in sorted(retry):
+                    self.enqueue(audit_uuid)
         tasks = []
         with self._cond:
             while self._queue and (len(self._running) + len(self._admitted)
