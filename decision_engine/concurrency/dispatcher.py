@@ -62,11 +62,13 @@ LOG = logging.getLogger(__name__)
 # 0.02 s, the audit runner's 0.2 s). It only matters when the pool is full
 # of work that is not this dispatcher's (periodics, their fan-out, the
 # other dispatcher): the end of a task it submitted wakes it at once. A
-# refused submission costs one lock and a counter (no log, no allocation
-# beyond the exception), so 50 tries a second while the pool stays full
-# are cheap; and a worker freed by someone else is taken within 20 ms, not
-# 200 ms: an applier step, of which a plan has hundreds, would otherwise
-# wait up to 0.2 s each time the periodics fill the pool.
+# retry costs a call of the owner's pump and a refused submission (one
+# lock, a counter and a NoFreeWorker with the pool's numbers; no log), so
+# 50 tries a second while the pool stays full are cheap; and a worker freed
+# by someone else is taken within 20 ms, not 200 ms: an applier step, of
+# which a plan has hundreds, would otherwise wait up to 0.2 s each time the
+# periodics fill the pool. (An owner whose pump does costly work, like the
+# audit runner's tries of a store that refused, spaces that work itself.)
 RETRY_FULL_POOL = 0.02
 
 
