@@ -27,13 +27,13 @@ import logging
 import threading
 import time
 
-from decision_engine.applier import dispatcher as dispatcher_mod
 from decision_engine.applier import run as run_mod
 from decision_engine.applier import statistics as statistics_mod
 from decision_engine.applier import steps as steps_mod
 from decision_engine.applier.actions import loader as loader_mod
 from decision_engine.common import plan_states as st
 from decision_engine.common import timeutils
+from decision_engine.concurrency import dispatcher as dispatcher_mod
 from decision_engine.db import api as db_api
 
 LOG = logging.getLogger(__name__)
@@ -80,7 +80,8 @@ class Applier(steps_mod.ActionSteps):
         self._running = False
         #: set by stop(): ends the waits between tries of a plan's end.
         self._stopped = threading.Event()
-        self._dispatcher = dispatcher_mod.Dispatcher(pool, self._pump)
+        self._dispatcher = dispatcher_mod.Dispatcher(
+            pool, self._pump, name='applier-dispatcher')
         self._stats = {'plans_started': 0, 'plans_resumed': 0,
                        'plans_ended': {}, 'actions_ended': {},
                        'last_plan_seconds': None, 'peak_parallel': 0,

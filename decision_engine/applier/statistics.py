@@ -66,5 +66,5 @@ def collect(in_store, stats, runs, ongoing, dispatcher):
         last_plan_seconds=stats['last_plan_seconds'],
         model_refresh=dict(stats['model_refresh'])
         if stats['model_refresh'] else None,
-        waiting_tasks=dispatcher.pending_timers(),
+        waiting_tasks=dispatcher.pending(),
         pool_refusals=dispatcher.refused)

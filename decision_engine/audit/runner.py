@@ -1,14 +1,15 @@
 """Running audits on the shared pool, a bounded number at a time.
 
-:meth:`AuditRunner.enqueue` puts an audit in a FIFO; a dispatcher thread
-hands audits to the pool while fewer than ``[audit] max_concurrent_audits``
-run. Each run takes one pool worker for its whole duration; the model build
-it may trigger fans out on the same pool (and runs inline when the pool is
-full, so an audit always completes, even with a pool of 3).
-
-NOTE: the dispatcher is a thread of its own, not a pool task, so a full
-pool makes it wait (and retry as soon as an audit ends) instead of running
-the next audit nested inside the one that just finished.
+:meth:`AuditRunner.enqueue` puts an audit in a FIFO; the runner's
+:class:`~decision_engine.concurrency.dispatcher.Dispatcher` (a thread of
+its own, not a pool worker) hands audits to the pool while fewer than
+``[audit] max_concurrent_audits`` are admitted; one the full pool refuses
+stays queued (first) and is offered again as soon as an audit ends, or
+after the dispatcher's full-pool retry delay. An audit counts as queued
+until its run starts on a worker, then as running. Each run takes one pool
+worker for its whole duration; the model build it may trigger fans out on
+the same pool (and runs inline when the pool is full, so an audit always
+completes, even with a pool of 3).
 
 One run: PENDING -> ONGOING with this engine (``[DEFAULT] host``) as the
 audit's owner, in one compare-and-set (a cancelled audit, or one another
@@ -23,6 +24,7 @@ in one transaction (dropped if the audit was cancelled meanwhile).
 
 import collections
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -33,7 +35,7 @@ from decision_engine.audit import strategy_call
 from decision_engine.common import measurements as metrics_mod
 from decision_engine.common import states
 from decision_engine.common import timeutils
-from decision_engine.concurrency import pool as pool_mod
+from decision_engine.concurrency import dispatcher as dispatcher_mod
 from decision_engine.datasources import gather as gather_mod
 from decision_engine.db import api as db_api
 from decision_engine.strategies import base as strategy_base
@@ -42,9 +44,10 @@ from decision_engine.strategies import verify
 
 LOG = logging.getLogger(__name__)
 
-# NOTE: how long the dispatcher waits before retrying when the pool is full
-# of work that is not ours (periodics): their end does not notify us.
-_FULL_POOL_RETRY = 0.2
+# NOTE: the longest the dispatcher waits between two looks at the queue (so
+# that a reloaded, mutable, max_concurrent_audits takes effect without an
+# event), and the shortest between two tries of a store that refused.
+_IDLE_WAKE = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,34 +88,34 @@ class AuditRunner:
         self._strategies = strategies or loader.get
         self.host = conf.host
         self._cond = threading.Condition()
+        #: audits waiting for admission, in order.
         self._queue = collections.deque()
+        #: audits admitted (handed to the dispatcher) whose run has not
+        #: started on a worker yet.
+        self._admitted = set()
+        #: ``_queue`` and ``_admitted``: the audits counted as queued.
         self._queued = set()
         self._running = set()
-        self._stopping = False
-        self._thread = None
+        self._dispatcher = dispatcher_mod.Dispatcher(
+            pool, self._pump, name='audit-dispatcher', idle_wake=_IDLE_WAKE)
         #: ``{audit uuid: (values, plan)}``: finished runs the store
         #: refused to save (disk full, database down); saved again by the
         #: dispatcher until it takes them.
         self._unsaved = {}
-        #: audits the store refused to start: queued again each turn.
+        #: audits the store refused to start: queued again by the pump.
         self._retry = set()
+        #: when the dispatcher may ask the store again for the two above.
+        self._store_retry_at = 0.0
         self.counters = collections.Counter()
         self.durations = collections.deque(maxlen=1000)
 
     # -- life cycle ----------------------------------------------------------
 
     def start(self):
-        self._stopping = False
-        self._thread = threading.Thread(target=self._dispatch_loop,
-                                        name='audit-dispatcher', daemon=True)
-        self._thread.start()
+        self._dispatcher.start()
 
     def stop(self, timeout=None):
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._dispatcher.stop(timeout)
 
     # -- queue -------------------------------------------------------------
 
@@ -124,13 +127,14 @@ class AuditRunner:
             self._queue.append(audit_uuid)
             self._queued.add(audit_uuid)
             self._cond.notify_all()
-            return True
+        self._dispatcher.wake()
+        return True
 
     def statistics(self):
         """This engine's :class:`RunnerStatistics`."""
         with self._cond:
             return RunnerStatistics(
-                queued=len(self._queue), running=len(self._running),
+                queued=len(self._queued), running=len(self._running),
                 max_concurrent=self.conf.audit.max_concurrent_audits,
                 **{k: self.counters[k] for k in (
                     'runs', 'succeeded', 'failed', 'cancelled')})
@@ -142,10 +146,18 @@ class AuditRunner:
         """
         with self._cond:
             return self._cond.wait_for(
-                lambda: not self._queue and not self._running, timeout)
+                lambda: not self._queued and not self._running, timeout)
 
-    def _dispatch_loop(self):
-        while True:
+    def _pump(self):
+        """In the dispatcher thread: save the runs the store refused,
+        queue again the audits it refused to start, and return the runs
+        ``[audit] max_concurrent_audits`` admits now, as pool tasks."""
+        now = time.monotonic()
+        if (self._unsaved or self._retry) and now >= self._store_retry_at:
+            # NOTE: the dispatcher calls the pump at every end of a run and
+            # every full-pool retry: a store that refuses is asked again at
+            # most once per _IDLE_WAKE, as the runner's own loop did.
+            self._store_retry_at = now + _IDLE_WAKE
             if self._unsaved:
                 self._save_unsaved()
             if self._retry and not self._unsaved:
@@ -153,28 +165,14 @@ class AuditRunner:
                     retry, self._retry = self._retry, set()
                 for audit_uuid in sorted(retry):
                     self.enqueue(audit_uuid)
-            with self._cond:
-                # NOTE: the timeout only makes a reloaded (mutable)
-                # max_concurrent_audits take effect without an event.
-                if not self._cond.wait_for(lambda: self._stopping or (
-                        self._queue and len(self._running)
-                        < self.conf.audit.max_concurrent_audits), 1.0):
-                    continue
-                if self._stopping:
-                    return
-                audit_uuid = self._queue[0]
-            try:
-                self.pool.submit(self._run_one, audit_uuid)
-            except pool_mod.NoFreeWorker:
-                with self._cond:
-                    self._cond.wait(_FULL_POOL_RETRY)
-                continue
-            except pool_mod.PoolShutDown:
-                return
-            with self._cond:
-                self._queue.popleft()
-                self._queued.discard(audit_uuid)
-                self._running.add(audit_uuid)
+        tasks = []
+        with self._cond:
+            while self._queue and (len(self._running) + len(self._admitted)
+                                   < self.conf.audit.max_concurrent_audits):
+                audit_uuid = self._queue.popleft()
+                self._admitted.add(audit_uuid)
+                tasks.append(functools.partial(self._run_one, audit_uuid))
+        return tasks
 
     def _save_unsaved(self):
         """In the dispatcher thread: save the runs the store refused, in
@@ -194,11 +192,11 @@ class AuditRunner:
                      ' (dropped: cancelled or taken over meanwhile)')
 
     def _run_one(self, audit_uuid):
-        # NOTE: the dispatcher marks the audit running right after submit
-        # returns; wait for that so the finally below cannot run first.
         with self._cond:
-            self._cond.wait_for(lambda: audit_uuid in self._running
-                                or self._stopping)
+            self._admitted.discard(audit_uuid)
+            self._queued.discard(audit_uuid)
+            self._running.add(audit_uuid)
+            self._cond.notify_all()
         try:
             self.run(audit_uuid)
         except db_api.StoreError as exc:

@@ -228,6 +228,28 @@ def test_max_concurrent_audits_bounds_the_running_ones(store, pool):
         assert store.get_audit(audit['uuid'])['state'] == states.SUCCEEDED
 
 
+def test_an_audit_the_full_pool_refuses_stays_queued_until_a_worker_frees(
+        store, pool):
+    # The pool is full of work that is not the runner's: its end does not
+    # wake the runner's dispatcher, its full-pool retry does.
+    release = threading.Event()
+    others = [pool.submit(release.wait, 30) for _ in range(pool.size)]
+    service, _ = make_service(store, pool)
+    service.start()
+    try:
+        audit = service.create({'strategy': 'dummy'})
+        stats = service.runner.statistics()
+        assert (stats.queued, stats.running) == (1, 0)
+        release.set()
+        pool.wait_all(others, timeout=30)
+        assert service.runner.wait_idle(30)
+    finally:
+        release.set()
+        service.stop()
+    assert store.get_audit(audit['uuid'])['state'] == states.SUCCEEDED
+    assert service.runner.statistics().succeeded == 1
+
+
 def test_continuous_audit_reruns_when_due(store, pool):
     service, collector = make_service(store, pool)
     service.start()
