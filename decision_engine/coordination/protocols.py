@@ -14,9 +14,6 @@ from typing import Callable, Protocol, runtime_checkable
 
 from decision_engine.coordination import cluster as cluster_mod
 
-#: ``listener(joined, left)``: the member ids that joined and left.
-Listener = Callable[[set[str], set[str]], object]
-
 
 @runtime_checkable
 class Cluster(Protocol):
@@ -39,7 +36,7 @@ class Cluster(Protocol):
 
     def count_takeover(self, kind: str, count: int) -> None: ...
 
-    def add_listener(self, listener: Listener) -> None: ...
+    def add_listener(self, listener: cluster_mod.Listener) -> None: ...
 
     def add_leader_chore(self, chore: Callable[[], object]) -> None: ...
 
