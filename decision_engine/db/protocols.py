@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime
 from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
 
-#: an audit, plan or action row (:mod:`decision_engine.db.row_dicts`).
-Row = dict[str, Any]
+from decision_engine.db import row_dicts
+
+Row = row_dicts.Row
 
 
 @runtime_checkable
