@@ -5,16 +5,23 @@ from its parts and hands it to :func:`decision_engine.api.server.start`.
 Everything returned is JSON-able (datetimes become ISO 8601 strings).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import datetime
 import time
+from typing import Any, Callable
 
+from decision_engine.applier import applier as applier_mod
 from decision_engine.audit import scope as scope_mod
+from decision_engine.audit import service as audit_service_mod
 from decision_engine.audit import strategy_call
 from decision_engine.collector import collector as collector_mod
+from decision_engine.collector import protocols as collector_protocols
 from decision_engine.common import measurements as metrics_mod
 from decision_engine.datasources import gather as gather_mod
 from decision_engine.db import api as db_api
+from decision_engine.db import protocols as db_protocols
 from decision_engine.model import errors as model_errors
 from decision_engine.strategies import loader
 
@@ -25,7 +32,7 @@ class ApplierUnavailable(RuntimeError):
     pass
 
 
-def with_durations(plan):
+def with_durations(plan: dict[str, Any]) -> dict[str, Any]:
     """Add ``duration_seconds`` to the plan and each action that
     started (up to now for a running one)."""
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
@@ -38,7 +45,7 @@ def with_durations(plan):
     return plan
 
 
-def jsonable(value):
+def jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return jsonable(dataclasses.asdict(value))
     if isinstance(value, datetime.datetime):
@@ -55,61 +62,70 @@ class EngineAPI:
 
     :param audits: the :class:`~decision_engine.audit.service.AuditService`.
     :param store: the :class:`~decision_engine.db.api.Store`.
-    :param collector: the model collector (``status()`` and
-        ``current_model()``), or None.
+    :param collector: the model collector, or its
+        :class:`~decision_engine.collector.collector.DisabledCollector`
+        (the default).
     :param status: a callable returning the manager's ``EngineStatus``.
+    :param applier: the :class:`~decision_engine.applier.applier.Applier`,
+        or None (plans cannot be started or cancelled).
     """
 
-    def __init__(self, audits, store, collector=None, status=None,
-                 applier=None):
+    def __init__(self, audits: audit_service_mod.AuditService,
+                 store: db_protocols.SharedStore,
+                 collector: collector_protocols.Collector | None = None,
+                 status: Callable[[], Any] | None = None,
+                 applier: applier_mod.Applier | None = None) -> None:
         self.audits = audits
         self.store = store
         self.applier = applier
         #: a ModelCollector, or its DisabledCollector stand-in.
-        self.collector = (collector if collector is not None
-                          else collector_mod.DisabledCollector())
+        self.collector: collector_protocols.Collector = (
+            collector if collector is not None
+            else collector_mod.DisabledCollector())
         self._status = status
         self.started_at = time.time()
 
     # -- audits --------------------------------------------------------------
 
-    def create_audit(self, body):
+    def create_audit(self, body: Any) -> Any:
         return jsonable(self.audits.create(body))
 
-    def list_audits(self, state=None, limit=None, marker=None):
+    def list_audits(self, state: str | None = None, limit: int | None = None,
+                    marker: str | None = None) -> Any:
         return jsonable(self.store.list_audits(state=state, limit=limit,
                                                marker=marker))
 
-    def get_audit(self, audit_uuid):
+    def get_audit(self, audit_uuid: str) -> Any:
         audit = self.store.get_audit(audit_uuid)
         audit['action_plans'] = self.store.list_action_plans(audit_uuid)
         return jsonable(audit)
 
-    def cancel_audit(self, audit_uuid):
+    def cancel_audit(self, audit_uuid: str) -> Any:
         return jsonable(self.audits.cancel(audit_uuid))
 
-    def get_action_plan(self, plan_uuid):
+    def get_action_plan(self, plan_uuid: str) -> Any:
         return jsonable(with_durations(self.store.get_action_plan(
             plan_uuid)))
 
-    def _applier(self):
+    def _applier(self) -> applier_mod.Applier:
         if self.applier is None:
             raise ApplierUnavailable('this engine has no applier running')
         return self.applier
 
-    def start_action_plan(self, plan_uuid):
+    def start_action_plan(self, plan_uuid: str) -> Any:
         return jsonable(with_durations(
             self._applier().start_plan(plan_uuid)))
 
-    def cancel_action_plan(self, plan_uuid):
+    def cancel_action_plan(self, plan_uuid: str) -> Any:
         return jsonable(with_durations(
             self._applier().cancel_plan(plan_uuid)))
 
-    def list_strategies(self):
+    def list_strategies(self) -> list[dict[str, Any]]:
         return [cls.describe() for _, cls in
                 sorted(loader.available().items())]
 
-    def get_strategy(self, name, scope=None, parameters=None):
+    def get_strategy(self, name: str, scope: dict | None = None,
+                     parameters: dict | None = None) -> dict[str, Any]:
         """A strategy's description and ``metrics_check``: whether the
         metrics it needs (with ``parameters``) exist for ``scope``.
 
@@ -164,19 +180,19 @@ class EngineAPI:
 
     # -- engine state ------------------------------------------------------
 
-    def collector_status(self):
+    def collector_status(self) -> collector_mod.CollectorStatus | None:
         """The collector's own status (cheap: no model copy), or None:
         a ``CollectorStatus`` (see :mod:`decision_engine.collector.
         collector`)."""
         return self.collector.status()
 
-    def gathering_statistics(self):
+    def gathering_statistics(self) -> gather_mod.GatheringStatistics | None:
         """The metrics gatherer's ``GatheringStatistics``, or None without
         a datasource."""
         gatherer = self.audits.metrics
         return gatherer.statistics() if gatherer is not None else None
 
-    def model_summary(self):
+    def model_summary(self) -> dict[str, Any]:
         """The current model's summary and how stale it is."""
         result = {'max_model_age': self.audits.conf.audit.max_model_age}
         if self.applier is not None:
@@ -201,11 +217,11 @@ class EngineAPI:
                 age is None or age > self.audits.conf.audit.max_model_age)
         return result
 
-    def status(self):
+    def status(self) -> Any:
         """The engine's typed status (the manager's ``EngineStatus``)."""
         return self._status()
 
-    def status_document(self):
+    def status_document(self) -> dict[str, Any]:
         """``GET /v1/status``: the engine's status and its uptime."""
         document = jsonable(self.status())
         document['uptime_seconds'] = time.time() - self.started_at

@@ -23,18 +23,26 @@ same path resumes the plans of an engine that left
 (:mod:`.cluster_plans`).
 """
 
+from __future__ import annotations
+
 import logging
 import threading
 import time
+from typing import Any, Callable
+
+from oslo_config import cfg
 
 from decision_engine.applier import run as run_mod
 from decision_engine.applier import statistics as statistics_mod
 from decision_engine.applier import steps as steps_mod
+from decision_engine.applier.actions import base as action_base
 from decision_engine.applier.actions import loader as loader_mod
 from decision_engine.common import plan_states as st
 from decision_engine.common import timeutils
 from decision_engine.concurrency import dispatcher as dispatcher_mod
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.db import api as db_api
+from decision_engine.db import protocols as db_protocols
 
 LOG = logging.getLogger(__name__)
 
@@ -57,8 +65,14 @@ class ApplierStopped(RuntimeError):
 
 class Applier(steps_mod.ActionSteps):
 
-    def __init__(self, conf, store, pool, context, loader=None,
-                 on_plan_end=None, owner=None, placement=None):
+    def __init__(self, conf: cfg.ConfigOpts, store: db_protocols.PlanStore,
+                 pool: pool_mod.WorkerPool,
+                 context: action_base.ActionContext,
+                 loader: loader_mod.ActionLoader | None = None,
+                 on_plan_end: Callable[[str], object] | None = None,
+                 owner: str | None = None,
+                 placement: Callable[[str], str | None] | None = None
+                 ) -> None:
         self.conf = conf
         self.store = store
         self.pool = pool
@@ -89,7 +103,7 @@ class Applier(steps_mod.ActionSteps):
 
     # -- life cycle ---------------------------------------------------------
 
-    def start(self):
+    def start(self) -> None:
         self._stopped.clear()
         self._running = True
         self._dispatcher.start()
@@ -98,7 +112,7 @@ class Applier(steps_mod.ActionSteps):
                         'stopped)', plan['uuid'], plan['state'])
             self.adopt(plan, resumed=True)
 
-    def stop(self, timeout=None):
+    def stop(self, timeout: float | None = None) -> None:
         """Dispatch nothing more. Steps running on the pool finish (the
         manager's drain); actions between two polls stay ONGOING in the
         store and are resumed at the next start."""
@@ -109,7 +123,7 @@ class Applier(steps_mod.ActionSteps):
 
     # -- operations ---------------------------------------------------------
 
-    def start_plan(self, plan_uuid):
+    def start_plan(self, plan_uuid: str) -> dict[str, Any]:
         """Start a RECOMMENDED plan. :returns: the plan (PENDING or
         ONGOING).
 
@@ -170,7 +184,7 @@ class Applier(steps_mod.ActionSteps):
             self._dispatcher.call_later(self.conf.applier.poll_interval,
                                         again)
 
-    def adopt(self, plan, resumed=False):
+    def adopt(self, plan: dict[str, Any], resumed: bool = False) -> bool:
         """Run ``plan`` (PENDING, ONGOING or CANCELLING, owned by this
         engine in the store) unless it already runs here. ONGOING actions
         go through the resume path: the cloud says whether each is done,
@@ -192,11 +206,11 @@ class Applier(steps_mod.ActionSteps):
                 self._launching.discard(plan['uuid'])
         return True
 
-    def is_running(self, plan_uuid):
+    def is_running(self, plan_uuid: str) -> bool:
         with self._lock:
             return plan_uuid in self._runs or plan_uuid in self._launching
 
-    def cancel_plan(self, plan_uuid):
+    def cancel_plan(self, plan_uuid: str) -> dict[str, Any]:
         """PENDING actions become CANCELLED, ONGOING ones finish, then the
         plan is CANCELLED. :returns: the plan.
 
@@ -241,7 +255,7 @@ class Applier(steps_mod.ActionSteps):
             self._maybe_end(run)
         return self.store.get_action_plan(plan_uuid)
 
-    def wait(self, plan_uuid, timeout=None):
+    def wait(self, plan_uuid: str, timeout: float | None = None) -> bool:
         """Block until a plan run by this applier ends (for tests and the
         benchmark): its end is in the store. :returns: whether it ended.
 
@@ -255,7 +269,7 @@ class Applier(steps_mod.ActionSteps):
 
     # -- statistics -----------------------------------------------------------
 
-    def statistics(self):
+    def statistics(self) -> ApplierStatistics:
         """:returns: :class:`ApplierStatistics`."""
         # NOTE: the store first, outside the lock.
         in_store = statistics_mod.actions_in_store(self.store)

@@ -13,12 +13,19 @@ resume path: each ONGOING action is checked against the cloud (done, still
 moving, or to run again), never replayed blindly.
 """
 
+from __future__ import annotations
+
 import datetime
 import logging
 
+from oslo_config import cfg
+
+from decision_engine.applier import applier as applier_mod
 from decision_engine.common import plan_states as st
 from decision_engine.common import timeutils
 from decision_engine.concurrency import periodics
+from decision_engine.coordination import protocols as cluster_protocols
+from decision_engine.db import protocols as db_protocols
 
 LOG = logging.getLogger(__name__)
 
@@ -30,7 +37,9 @@ class PlanClaims:
         ``live_members``, ``count_takeover``).
     """
 
-    def __init__(self, conf, store, applier, cluster):
+    def __init__(self, conf: cfg.ConfigOpts, store: db_protocols.PlanStore,
+                 applier: applier_mod.Applier,
+                 cluster: cluster_protocols.Cluster) -> None:
         self.conf = conf
         self.store = store
         self.applier = applier
@@ -39,7 +48,7 @@ class PlanClaims:
 
     @periodics.periodic(
         spacing=lambda self: self.conf.coordination.watcher_interval)
-    def claim(self):
+    def claim(self) -> tuple[list[str], list[str]]:
         """Take over the running plans of engines that left, then run the
         plans the store gives this engine that do not run here yet.
 
@@ -57,7 +66,7 @@ class PlanClaims:
                          'another engine', plan['uuid'], plan['state'])
         return taken, picked
 
-    def take_over(self):
+    def take_over(self) -> list[str]:
         """:returns: the uuids of the plans taken over and resumed here."""
         live = set(self.cluster.live_members())
         if self.host not in live:
@@ -81,7 +90,8 @@ class PlanClaims:
         return taken
 
 
-def expire_recommended_plans(conf, store):
+def expire_recommended_plans(conf: cfg.ConfigOpts,
+                             store: db_protocols.PlanStore) -> list[str]:
     """The leader's chore: RECOMMENDED plans older than ``[applier]
     recommended_plan_ttl`` become SUPERSEDED (their model is stale; run the
     audit again). Once across the cluster, so on the leader only.

@@ -15,8 +15,13 @@ another engine on the same database are left to it; a PENDING audit queued
 by several engines is run by the one whose compare-and-set wins.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import logging
+from typing import Any, Callable, Iterable
+
+from oslo_config import cfg
 
 from decision_engine.audit import runner as runner_mod
 from decision_engine.audit import schedule
@@ -25,8 +30,13 @@ from decision_engine.audit import strategy_call
 from decision_engine.common import schema as schema_mod
 from decision_engine.common import states
 from decision_engine.common import timeutils
+from decision_engine.collector import protocols as collector_protocols
 from decision_engine.concurrency import periodics
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.coordination import cluster as cluster_mod
+from decision_engine.coordination import protocols as cluster_protocols
+from decision_engine.datasources import gather as gather_mod
+from decision_engine.db import protocols as db_protocols
 from decision_engine.model import scope as model_scope_mod
 from decision_engine.strategies import loader
 
@@ -84,7 +94,7 @@ class AuditConflict(ValueError):
     """The audit's scope covers hosts of a running action plan."""
 
 
-def ring_key(audit):
+def ring_key(audit: dict[str, Any]) -> str:
     """The key of ``audit`` on the cluster's ring: its uuid, and for a
     CONTINUOUS audit its next slot too."""
     if audit['audit_type'] == states.CONTINUOUS and audit['next_run_at']:
@@ -95,16 +105,21 @@ def ring_key(audit):
 class AuditService:
     """See the module docstring."""
 
-    def __init__(self, conf, store, pool, collector, strategies=None,
-                 cluster=None, metrics=None):
+    def __init__(self, conf: cfg.ConfigOpts, store: db_protocols.AuditStore,
+                 pool: pool_mod.WorkerPool,
+                 collector: collector_protocols.Collector,
+                 strategies: Callable[[str], type] | None = None,
+                 cluster: cluster_protocols.Cluster | None = None,
+                 metrics: gather_mod.MetricsGatherer | None = None) -> None:
         self.conf = conf
         self.store = store
         self.collector = collector
         #: the coordination part's cluster (``owns``, ``live_members``,
         #: ``count_takeover``, ``enabled``); a SoleCluster, its own leader
         #: and owner of everything, for an engine alone.
-        self.cluster = (cluster if cluster is not None
-                        else cluster_mod.SoleCluster(conf))
+        self.cluster: cluster_protocols.Cluster = (
+            cluster if cluster is not None
+            else cluster_mod.SoleCluster(conf))
         self._strategies = strategies or loader.get
         #: the metrics gatherer (or None), also for the requirements check.
         self.metrics = metrics
@@ -113,13 +128,13 @@ class AuditService:
                                              owns=self.owns,
                                              metrics=metrics)
 
-    def owns(self, audit):
+    def owns(self, audit: dict[str, Any]) -> bool:
         """Whether this engine runs ``audit`` (a dict): its owner on the
         ring. A CONTINUOUS audit is keyed by its next slot, so its runs
         spread over the engines."""
         return self.cluster.owns(ring_key(audit))
 
-    def start(self):
+    def start(self) -> None:
         if self.cluster.enabled:
             # NOTE: in a cluster an interrupted audit runs again, wherever
             # the ring puts it (a ONESHOT only recommends).
@@ -140,12 +155,12 @@ class AuditService:
                 self.runner.enqueue(audit['uuid'])
         self.run_due_continuous_audits()
 
-    def stop(self, timeout=None):
+    def stop(self, timeout: float | None = None) -> None:
         self.runner.stop(timeout)
 
     # -- API operations --------------------------------------------------
 
-    def validate(self, body):
+    def validate(self, body: object) -> dict[str, Any]:
         """Check a create request; :returns: the values to store.
 
         :raises InvalidAudit: one line naming what is wrong.
@@ -185,7 +200,7 @@ class AuditService:
                 'next_run_at': timeutils.utcnow()
                 if audit_type == states.CONTINUOUS else None}
 
-    def create(self, body):
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
         """Validate, store and queue an audit; :returns: the audit.
 
         :raises AuditConflict: when its scope covers a host of a running
@@ -226,7 +241,7 @@ class AuditService:
                     'or create the audit with "force": true'
                     % (', '.join(covered[:5]), plan_uuid))
 
-    def cancel(self, audit_uuid):
+    def cancel(self, audit_uuid: str) -> dict[str, Any]:
         """Cancel a PENDING or ONGOING audit.
 
         :raises AuditNotCancellable: when it has already ended.
@@ -247,7 +262,7 @@ class AuditService:
 
     @periodics.periodic(
         spacing=lambda self: self.conf.audit.continuous_check_interval)
-    def run_due_continuous_audits(self):
+    def run_due_continuous_audits(self) -> int:
         """Queue the CONTINUOUS audits whose next run time has come."""
         now = timeutils.utcnow()
         due = [a for a in self.store.list_audits(
@@ -264,7 +279,7 @@ class AuditService:
     @periodics.periodic(
         spacing=lambda self: self.conf.audit.continuous_check_interval,
         enabled=lambda self: self.cluster.enabled)
-    def claim_cluster_audits(self):
+    def claim_cluster_audits(self) -> int:
         """Queue the PENDING audits the ring gives this engine (submitted
         through another engine's API, or orphaned) and take over the
         ONGOING audits of engines that left the cluster.
@@ -277,7 +292,7 @@ class AuditService:
             if self.owns(audit) and self.runner.enqueue(audit['uuid']))
         return queued + self.run_due_continuous_audits()
 
-    def take_over(self, left):
+    def take_over(self, left: Iterable[str]) -> list[str]:
         """Requeue the ONGOING audits of engines no longer in the cluster
         that the ring now gives this engine (``left``: the members that
         just left; any other absent owner counts too), and queue them.
@@ -291,7 +306,7 @@ class AuditService:
                    if self.cluster.owns(a['uuid'])]
         return self._requeue(orphans)
 
-    def requeue_all_orphans(self):
+    def requeue_all_orphans(self) -> list[str]:
         """The leader's chore: requeue every audit left ONGOING by an engine
         that is not a member, whoever owns it on the ring (a safety net for
         an owner that missed the leave, e.g. while it restarted)."""
@@ -317,7 +332,7 @@ class AuditService:
             self.cluster.count_takeover('audits', len(taken))
         return taken
 
-    def statistics(self):
+    def statistics(self) -> runner_mod.AuditStatistics:
         """:class:`~decision_engine.audit.runner.AuditStatistics`."""
         return runner_mod.AuditStatistics(
             by_state=self.store.count_by_state(),

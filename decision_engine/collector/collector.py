@@ -22,16 +22,24 @@ they may change freely.
   (its next request builds it again).
 """
 
+from __future__ import annotations
+
 import collections
 import concurrent.futures
 import dataclasses
 import logging
 import threading
 import time
+from typing import Callable
+
+from oslo_config import cfg
 
 from decision_engine.cloud import connection as connection_mod
 from decision_engine.concurrency import periodics
+from decision_engine.concurrency import pool as pool_mod
 from decision_engine.collector import builder as builder_mod
+from decision_engine.collector import notifications as notifications_mod
+from decision_engine.model import elements
 from decision_engine.model import scope as scope_mod
 from decision_engine.collector import transport as transport_mod
 from decision_engine.model.errors import ModelBuildError
@@ -104,22 +112,24 @@ class DisabledCollector:
     enabled = False
     live = None
 
-    def get_model(self, max_age=None, scope=None):
+    def get_model(self, max_age: float | None = None,
+                  scope: scope_mod.Scope | None = None
+                  ) -> elements.ComputeModel:
         raise ModelBuildError('the model collector is disabled ([collector] '
                               'enabled = false)')
 
     get_snapshot = get_model
 
-    def current_model(self, scope=None):
+    def current_model(self, scope: scope_mod.Scope | None = None) -> None:
         return None
 
-    def status(self):
+    def status(self) -> None:
         return None
 
-    def refresh_model(self):
+    def refresh_model(self) -> None:
         return None
 
-    def stop(self):
+    def stop(self) -> None:
         pass
 
 
@@ -150,8 +160,11 @@ class ModelCollector:
 
     enabled = True
 
-    def __init__(self, conf, pool, connection_factory=None,
-                 power_states=None, live=None):
+    def __init__(self, conf: cfg.ConfigOpts, pool: pool_mod.WorkerPool,
+                 connection_factory: Callable[[int], object] | None = None,
+                 power_states: Callable[[], dict[str, dict]] | None = None,
+                 live: notifications_mod.NotificationListener | None = None
+                 ) -> None:
         self.conf = conf
         self.pool = pool
         self.live = live
@@ -182,7 +195,7 @@ class ModelCollector:
                         run_immediately=True,
                         enabled=lambda self: connection_mod.cloud_configured(
                             self.conf))
-    def refresh_model(self):
+    def refresh_model(self) -> None:
         """Rebuild the whole-cloud model (shared with a build in flight)."""
         try:
             error = self._shared_build(None).exception()
@@ -196,7 +209,9 @@ class ModelCollector:
 
     # -- callers -------------------------------------------------------------
 
-    def get_model(self, max_age=None, scope=None):
+    def get_model(self, max_age: float | None = None,
+                  scope: scope_mod.Scope | None = None
+                  ) -> elements.ComputeModel:
         """A snapshot (a copy the caller owns) at most ``max_age`` s old.
 
         :param max_age: seconds; ``[collector] max_age`` when None; 0 forces
@@ -207,7 +222,9 @@ class ModelCollector:
         """
         return self._get(max_age, scope, shared=False)
 
-    def get_snapshot(self, max_age=None, scope=None):
+    def get_snapshot(self, max_age: float | None = None,
+                     scope: scope_mod.Scope | None = None
+                     ) -> elements.ComputeModel:
         """As :meth:`get_model`, but a read-only snapshot that shares the
         kept model's elements: O(changes), not O(model) (what audits take;
         see :meth:`~decision_engine.model.elements.ComputeModel.
@@ -264,7 +281,8 @@ class ModelCollector:
                 snapshot.add_node(node)
         return snapshot
 
-    def current_model(self, scope=None):
+    def current_model(self, scope: scope_mod.Scope | None = None
+                      ) -> elements.ComputeModel | None:
         """The kept model (a copy), however old; None if there is none."""
         if scope is None and self.live is not None:
             current = self.live.snapshot()
@@ -362,7 +380,8 @@ class ModelCollector:
             transport, self.pool, builder_mod.BuildSettings.from_conf(
                 self.conf))
 
-    def transport(self):
+    def transport(self) -> (transport_mod.SdkTransport
+                            | transport_mod.DirectTransport):
         """The collector's transport (for the listener's targeted
         fetches); connects on first use."""
         return self._get_transport()
@@ -398,7 +417,7 @@ class ModelCollector:
 
     # -- state ---------------------------------------------------------------
 
-    def status(self):
+    def status(self) -> CollectorStatus:
         """The :class:`CollectorStatus`: age, staleness and reason, last
         build time and request count of the whole-cloud model (top level)
         and of each scope kept (``scoped``); under ``totals``, the builds,
@@ -426,7 +445,7 @@ class ModelCollector:
             notifications=self.live.status() if self.live else None,
             **result)
 
-    def stop(self):
+    def stop(self) -> None:
         """Refuse new builds, close the connection (and stop an embedded
         simulator)."""
         with self._lock:

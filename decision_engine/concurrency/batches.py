@@ -7,7 +7,10 @@ pool's ``_submit_or_run`` (submit, or run in the caller when the pool is
 full) and ``default_fan_out``.
 """
 
+from __future__ import annotations
+
 from concurrent import futures as cf
+from typing import Any, Callable, Iterable
 
 from decision_engine.concurrency import completions as completions_mod
 from decision_engine.concurrency.errors import PoolTimeout
@@ -16,7 +19,8 @@ from decision_engine.concurrency.errors import PoolTimeout
 class BatchHelpers:
     """``wait_all``, ``for_each_completed`` and ``fan_out`` of the pool."""
 
-    def wait_all(self, futures, timeout=None):
+    def wait_all(self, futures: Iterable[cf.Future],
+                 timeout: float | None = None) -> list[Any]:
         """Wait for every future, within one overall deadline.
 
         :returns: the results, in the order of ``futures``.
@@ -38,7 +42,10 @@ class BatchHelpers:
         # All ended: result() re-raises the first failure, in given order.
         return [fut.result() for fut in futures]
 
-    def for_each_completed(self, futures, callback, timeout=None):
+    def for_each_completed(
+            self, futures: Iterable[cf.Future],
+            callback: Callable[[cf.Future], Iterable[cf.Future] | None],
+            timeout: float | None = None) -> int:
         """Call ``callback(future)`` as each future completes.
 
         The callback runs in the calling thread, one future at a time, in
@@ -77,8 +84,9 @@ class BatchHelpers:
                 completions.watch(new)
         return handled
 
-    def fan_out(self, fn, items, max_workers=None, timeout=None,
-                return_exceptions=False):
+    def fan_out(self, fn: Callable[[Any], Any], items: Iterable[Any],
+                max_workers: int | None = None, timeout: float | None = None,
+                return_exceptions: bool = False) -> list[Any]:
         """Call ``fn(item)`` for every item, ``max_workers`` at a time.
 
         Items are submitted lazily: the next one when an earlier one ends, so

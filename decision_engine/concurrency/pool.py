@@ -61,11 +61,15 @@ helpers over many tasks in :mod:`.batches` (a part of
 importable from here too.
 """
 
+from __future__ import annotations
+
+from concurrent import futures as cf
 import dataclasses
 import itertools
 import logging
 import threading
 import time
+from typing import Any, Callable
 
 import futurist
 
@@ -118,8 +122,8 @@ class WorkerPool(batches.BatchHelpers):
     :param default_fan_out: default ``max_workers`` of :meth:`fan_out`.
     """
 
-    def __init__(self, size, backend='threading', reserved=0,
-                 default_fan_out=8):
+    def __init__(self, size: int, backend: str = 'threading',
+                 reserved: int = 0, default_fan_out: int = 8) -> None:
         if size < 1:
             raise ValueError('pool size must be at least 1, not %r' % size)
         if not 0 <= reserved < size:
@@ -161,7 +165,8 @@ class WorkerPool(batches.BatchHelpers):
 
     # -- admission ---------------------------------------------------------
 
-    def submit(self, fn, *args, **kwargs):
+    def submit(self, fn: Callable[..., Any], *args: Any,
+               **kwargs: Any) -> cf.Future:
         """Run ``fn(*args, **kwargs)`` on a free worker.
 
         :returns: a :class:`concurrent.futures.Future`.
@@ -249,7 +254,8 @@ class WorkerPool(batches.BatchHelpers):
                 if self._shutdown and not self._outstanding:
                     self._idle.notify_all()
 
-    def run_in_caller(self, fn, *args, **kwargs):
+    def run_in_caller(self, fn: Callable[..., Any], *args: Any,
+                      **kwargs: Any) -> cf.Future:
         """Run ``fn`` in the calling thread; return its (done) future.
 
         For a caller that got :class:`NoFreeWorker` and must make progress
@@ -271,7 +277,7 @@ class WorkerPool(batches.BatchHelpers):
             self._failed += failed
         return future
 
-    def periodic_executor(self):
+    def periodic_executor(self) -> lanes.LaneExecutor:
         """An executor view whose submissions use the periodic lane.
 
         Give it to ``futurist.periodics.PeriodicWorker`` through
@@ -292,7 +298,7 @@ class WorkerPool(batches.BatchHelpers):
 
     # -- introspection and life cycle --------------------------------------
 
-    def statistics(self):
+    def statistics(self) -> PoolStatistics:
         """A snapshot of the pool's numbers (:class:`PoolStatistics`)."""
         with self._lock:
             return self._stats_locked()
@@ -307,7 +313,7 @@ class WorkerPool(batches.BatchHelpers):
             executed=self._executed, failed=self._failed,
             cancelled=self._cancelled)
 
-    def running_tasks(self):
+    def running_tasks(self) -> list[tuple[str, float]]:
         """``[(name, seconds running)]`` of the tasks on a worker now."""
         now = time.monotonic()
         with self._lock:
@@ -315,7 +321,8 @@ class WorkerPool(batches.BatchHelpers):
         return [(_name_of(fn, args), now - started)
                 for fn, args, started in running]
 
-    def shutdown(self, timeout=None):
+    def shutdown(self, timeout: float | None = None
+                 ) -> list[tuple[str, float]]:
         """Refuse new work and wait up to ``timeout`` for running tasks.
 
         :returns: the tasks still running when the wait ended, as

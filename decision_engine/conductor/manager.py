@@ -51,10 +51,12 @@ from decision_engine.cloud import connection as connection_mod
 from decision_engine.collector import collector as collector_mod
 from decision_engine.collector import fetch as fetch_mod
 from decision_engine.collector import notifications as notifications_mod
+from decision_engine.collector import protocols as collector_protocols
 from decision_engine.concurrency import periodics
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.coordination import cluster as cluster_mod
 from decision_engine.coordination import preflight as cluster_preflight
+from decision_engine.coordination import protocols as cluster_protocols
 from decision_engine.datasources import loader as datasource_loader
 from decision_engine.db import api as db_api
 from decision_engine.drivers import base as drivers_base
@@ -98,7 +100,10 @@ class ConductorManager:
         self.cloud = None
         self.drivers = {}
         self.tracker = None
-        self.collector = None
+        #: a ModelCollector, or its DisabledCollector stand-in (also
+        #: before the start and with ``[collector] enabled = false``).
+        self.collector: collector_protocols.Collector = \
+            collector_mod.DisabledCollector()
         self.listener = None
         self.metrics = None
         self.audits = None
@@ -184,8 +189,7 @@ class ConductorManager:
                     self.collector.refresh_model)
         self.metrics = datasource_loader.load(conf, self.pool)
         self.audits = audit_service_mod.AuditService(
-            conf, self.store, self.pool,
-            self.collector or collector_mod.DisabledCollector(),
+            conf, self.store, self.pool, self.collector,
             cluster=self.cluster, metrics=self.metrics)
         tasks += periodics.collect(self.audits, prefix='audit')
         self.periodic_tasks = tasks
@@ -197,7 +201,7 @@ class ConductorManager:
                                       power_drivers=self.drivers,
                                       owns_cloud=False),
             on_plan_end=(lambda plan_uuid: collector.refresh_model())
-            if collector is not None else None,
+            if collector.enabled else None,
             placement=self.cluster.owner_of
             if self.cluster.enabled else None)
         self.applier.start()
@@ -218,7 +222,7 @@ class ConductorManager:
                 self.audits, self.store, self.collector, status=self.status,
                 applier=self.applier))
 
-    def _build_cluster(self):
+    def _build_cluster(self) -> cluster_protocols.Cluster:
         conf = self.conf
         if not conf.coordination.backend_url:
             return cluster_mod.SoleCluster(conf)
@@ -266,8 +270,7 @@ class ConductorManager:
         if self.listener is not None:
             self.listener.stop()
         abandoned = self.pool.shutdown(timeout=timeout)
-        if self.collector is not None:
-            self.collector.stop()
+        self.collector.stop()
         if self.metrics is not None:
             self.metrics.datasource.close()
         for driver in self.drivers.values():

@@ -22,11 +22,15 @@ service (audits, keyed by uuid).
   heartbeat and released on a clean stop.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import logging
 import threading
 import time
+from typing import Callable
 
+from oslo_config import cfg
 import tooz
 from tooz import coordination as tooz_coordination
 
@@ -36,6 +40,9 @@ from decision_engine.concurrency import periodics
 from decision_engine.coordination import ring as ring_mod
 
 LOG = logging.getLogger(__name__)
+
+#: ``listener(joined, left)``: the member ids that joined and left.
+Listener = Callable[[set[str], set[str]], object]
 
 
 class CoordinationUnavailable(RuntimeError):
@@ -74,14 +81,14 @@ class LeaderChores:
     """The cluster-wide chores, run every ``leader_chore_interval`` seconds
     by the engine that leads (an engine alone leads itself)."""
 
-    def add_leader_chore(self, chore):
+    def add_leader_chore(self, chore: Callable[[], object]) -> None:
         """Run ``chore()`` every ``leader_chore_interval`` seconds on the
         leader only (one engine of the cluster at a time)."""
         self._chores.append(chore)
 
     @periodics.periodic(
         spacing=lambda self: self.conf.coordination.leader_chore_interval)
-    def run_leader_chores(self):
+    def run_leader_chores(self) -> int:
         """:returns: how many chores ran here (0 when not the leader)."""
         if not self.is_leader():
             return 0
@@ -92,7 +99,7 @@ class LeaderChores:
                 LOG.exception('Leader chore %r failed', chore)
         return len(self._chores)
 
-    def owner_of(self, key):
+    def owner_of(self, key: str) -> str | None:
         """The member owning ``key`` on the ring (None: no ring yet)."""
         return self.ring.owner(key)
 
@@ -102,34 +109,34 @@ class SoleCluster(LeaderChores):
 
     enabled = False
 
-    def __init__(self, conf):
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
         self.member = conf.host
         self.ring = ring_mod.SoleRing(self.member)
         self._chores = []
 
-    def start(self):
+    def start(self) -> None:
         pass
 
-    def stop(self):
+    def stop(self) -> None:
         pass
 
-    def add_listener(self, listener):
+    def add_listener(self, listener: Listener) -> None:
         pass
 
-    def owns(self, key):
+    def owns(self, key: str) -> bool:
         return True
 
-    def is_leader(self):
+    def is_leader(self) -> bool:
         return True
 
-    def live_members(self):
+    def live_members(self) -> set[str]:
         return {self.member}
 
-    def count_takeover(self, kind, count):
+    def count_takeover(self, kind: str, count: int) -> None:
         pass
 
-    def status(self):
+    def status(self) -> ClusterStatus:
         return ClusterStatus(
             enabled=False, member=self.member, members={self.member: {}},
             leader=self.member, leader_by='sole', ring_changes=0,
@@ -141,7 +148,8 @@ class Cluster(LeaderChores):
 
     enabled = True
 
-    def __init__(self, conf, capabilities, version=None):
+    def __init__(self, conf: cfg.ConfigOpts, capabilities: dict,
+                 version: str | None = None) -> None:
         self.conf = conf
         self.member = conf.host
         self.group = ('%s-engines' % conf.coordination.group_prefix).encode()
@@ -176,7 +184,7 @@ class Cluster(LeaderChores):
 
     # -- life cycle ----------------------------------------------------------
 
-    def start(self):
+    def start(self) -> None:
         """Connect, join the group and build the first ring.
 
         :raises CoordinationUnavailable: one line, the URL without its
@@ -277,7 +285,7 @@ class Cluster(LeaderChores):
             self._coordinator.update_capabilities(
                 self.group, self.capabilities).get()
 
-    def stop(self):
+    def stop(self) -> None:
         """Leave the group at once, so the others take over now (a clean
         stop needs no membership_timeout)."""
         self._stopping.set()
@@ -341,14 +349,14 @@ class Cluster(LeaderChores):
 
     # -- listening -----------------------------------------------------------
 
-    def add_listener(self, listener):
+    def add_listener(self, listener: Listener) -> None:
         """Call ``listener(joined, left)`` (sets of member ids) after each
         ring rebuild."""
         self._listeners.append(listener)
 
     @periodics.periodic(
         spacing=lambda self: self.conf.coordination.watcher_interval)
-    def watch(self):
+    def watch(self) -> None:
         """Run tooz's watchers, rebuild the ring on a change, keep the
         leadership."""
         if self._heart is None or self._stopping.is_set():
@@ -464,7 +472,7 @@ class Cluster(LeaderChores):
 
     # -- answers -------------------------------------------------------------
 
-    def owns(self, key):
+    def owns(self, key: str) -> bool:
         """Whether this engine owns ``key`` (a hostname, an audit uuid).
 
         Before the first ring (or with the service unreachable at start)
@@ -472,20 +480,20 @@ class Cluster(LeaderChores):
         """
         return self.ring.owner(key) == self.member
 
-    def is_leader(self):
+    def is_leader(self) -> bool:
         """Whether this engine leads, and its heartbeats still reach the
         service (a leader cut off from it stops running chores before its
         leadership can lapse there and another engine's begins)."""
         return self.leader == self.member and self._lease_held()
 
-    def live_members(self):
+    def live_members(self) -> set[str]:
         return set(self.ring.members)
 
-    def count_takeover(self, kind, count):
+    def count_takeover(self, kind: str, count: int) -> None:
         with self._lock:
             self.takeovers[kind] = self.takeovers.get(kind, 0) + count
 
-    def status(self):
+    def status(self) -> ClusterStatus:
         with self._lock:
             return ClusterStatus(
                 enabled=True, member=self.member,

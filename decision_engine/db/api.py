@@ -6,11 +6,16 @@ are compare-and-set (:meth:`Store.transition`): an audit cancelled through
 the API while it runs cannot be flipped back to SUCCEEDED by the runner.
 """
 
+from __future__ import annotations
+
+import datetime
 import logging
 import os
 import re
 import uuid as uuid_mod
+from typing import Any, Iterable
 
+from oslo_config import cfg
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import orm
@@ -28,6 +33,8 @@ from decision_engine.db import row_dicts
 from decision_engine.db import session as session_mod
 
 LOG = logging.getLogger(__name__)
+
+Row = row_dicts.Row
 
 
 # NOTE: defined below db.api so plan_store need not import this module.
@@ -71,14 +78,14 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
         self._sessions = orm.sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def from_conf(cls, conf):
+    def from_conf(cls, conf: cfg.ConfigOpts) -> Store:
         return cls(session_mod.create_engine(
             session_mod.url_from_conf(conf),
             timeout=conf.database.connection_timeout,
             pool_size=conf.database.max_pool_size))
 
     @classmethod
-    def open_for_engine(cls, conf):
+    def open_for_engine(cls, conf: cfg.ConfigOpts) -> Store:
         """The engine's store, ready for use, or a one-line error.
 
         The embedded SQLite store (no ``[database] connection``) is created
@@ -125,7 +132,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
     def check_schema(self):
         migration.check_current(self.engine)
 
-    def dispose(self):
+    def dispose(self) -> None:
         self.engine.dispose()
 
     def _session(self):
@@ -133,7 +140,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
 
     # -- audits --------------------------------------------------------------
 
-    def create_audit(self, values):
+    def create_audit(self, values: Row) -> Row:
         """Insert an audit (PENDING unless ``values`` says otherwise)."""
         # NOTE: the key is taken once, before any attempt: an insert made
         # again after its COMMIT was applied meets itself.
@@ -173,7 +180,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
             session.flush()
             return row_dicts.audit_dict(audit)
 
-    def get_audit(self, audit_uuid):
+    def get_audit(self, audit_uuid: str) -> Row:
         with self._wrap(), self._session() as session:
             return row_dicts.audit_dict(self._audit(session, audit_uuid))
 
@@ -184,8 +191,9 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
             raise NotFound('no audit %s' % audit_uuid)
         return audit
 
-    def list_audits(self, state=None, audit_type=None, limit=None,
-                    marker=None):
+    def list_audits(self, state: str | None = None,
+                    audit_type: str | None = None, limit: int | None = None,
+                    marker: str | None = None) -> list[Row]:
         """Audits, oldest first; ``marker`` is the uuid of the last audit
         of the previous page."""
         with self._wrap(), self._session() as session:
@@ -201,7 +209,8 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                 query = query.limit(limit)
             return [row_dicts.audit_dict(a) for a in session.scalars(query)]
 
-    def transition(self, audit_uuid, from_states, **values):
+    def transition(self, audit_uuid: str, from_states: Iterable[str],
+                   **values: Any) -> Row | None:
         """Update an audit only if its state is one of ``from_states``.
 
         :returns: the updated audit, or None when its state was another.
@@ -219,7 +228,9 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
             session.refresh(audit)
             return row_dicts.audit_dict(audit)
 
-    def save_run(self, audit_uuid, audit_values, plan=None, owner=None):
+    def save_run(self, audit_uuid: str, audit_values: Row,
+                 plan: Row | None = None, owner: str | None = None
+                 ) -> tuple[Row | None, str | None]:
         """Store a finished run in one transaction: the action plan (if
         any) with its actions, the previous plans of the audit marked
         SUPERSEDED, and the audit's new state and timings.
@@ -292,7 +303,9 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                 session.flush()
             return row_dicts.audit_dict(audit), plan_uuid
 
-    def take(self, audit_uuid, owner, due_by=None, **values):
+    def take(self, audit_uuid: str, owner: str,
+             due_by: datetime.datetime | None = None,
+             **values: Any) -> Row | None:
         """PENDING -> ONGOING for the engine ``owner``, compare-and-set.
 
         One UPDATE ... WHERE state = 'PENDING' sets the state and the
@@ -334,7 +347,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
             session.refresh(audit)
             return row_dicts.audit_dict(audit)
 
-    def orphaned_audits(self, live_owners):
+    def orphaned_audits(self, live_owners: Iterable[str]) -> list[Row]:
         """ONGOING audits whose owner is not one of ``live_owners`` (an
         engine that left the cluster), as dicts."""
         with self._wrap(), self._session() as session:
@@ -345,7 +358,8 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                        models.Audit.owner.not_in(list(live_owners)))
                 .order_by(models.Audit.id))]
 
-    def requeue_orphan(self, audit_uuid, dead_owner, by):
+    def requeue_orphan(self, audit_uuid: str, dead_owner: str,
+                       by: str) -> Row | None:
         """ONGOING of ``dead_owner`` -> PENDING, compare-and-set, so that
         of the survivors exactly one requeues it (a ONESHOT audit runs
         again: it only recommends; a CONTINUOUS one is due at once).
@@ -371,7 +385,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                 return None
             return row_dicts.audit_dict(self._audit(session, audit_uuid))
 
-    def fail_interrupted(self, owner):
+    def fail_interrupted(self, owner: str) -> list[str]:
         """At start: settle the audits the engine ``owner`` left ONGOING.
 
         ONESHOT audits end FAILED with reason "interrupted"; CONTINUOUS
@@ -419,7 +433,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                 changed.extend(result.scalars().all())
         return changed
 
-    def count_by_state(self):
+    def count_by_state(self) -> dict[str, int]:
         with self._wrap(), self._session() as session:
             rows = session.execute(
                 sa.select(models.Audit.state, sa.func.count())
@@ -430,7 +444,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
 
     # -- action plans ------------------------------------------------------
 
-    def get_action_plan(self, plan_uuid):
+    def get_action_plan(self, plan_uuid: str) -> Row:
         with self._wrap(), self._session() as session:
             plan = session.scalars(
                 sa.select(models.ActionPlan)
@@ -442,7 +456,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
                 raise NotFound('no action plan %s' % plan_uuid)
             return row_dicts.plan_dict(plan)
 
-    def list_action_plans(self, audit_uuid):
+    def list_action_plans(self, audit_uuid: str) -> list[Row]:
         with self._wrap(), self._session() as session:
             audit = self._audit(session, audit_uuid)
             return [row_dicts.plan_dict(p, with_actions=False)

@@ -7,6 +7,11 @@ through the API is never flipped back by the applier, and an action is
 ONGOING in the store before the cloud is asked anything.
 """
 
+from __future__ import annotations
+
+import datetime
+from typing import Any, Iterable, Sequence
+
 import sqlalchemy as sa
 from sqlalchemy import orm
 
@@ -21,6 +26,8 @@ from decision_engine.db import row_dicts
 # serializes plan starts, so two overlapping plans started at once on two
 # engines cannot both pass the overlap check.
 _START_LOCK = 0x4445_4150
+
+Row = row_dicts.Row
 
 
 class PlanConflict(RuntimeError):
@@ -44,7 +51,7 @@ class PlanStoreMixin:
             raise errors.NotFound('no action plan %s' % plan_uuid)
         return plan
 
-    def start_plan(self, plan_uuid, owner):
+    def start_plan(self, plan_uuid: str, owner: str) -> Row:
         """RECOMMENDED -> PENDING for the engine ``owner``.
 
         :raises PlanConflict: when a PENDING, ONGOING or CANCELLING plan
@@ -99,7 +106,8 @@ class PlanStoreMixin:
                            other.uuid, other.state))
             return row_dicts.plan_dict(plan)
 
-    def transition_plan(self, plan_uuid, from_states, **values):
+    def transition_plan(self, plan_uuid: str, from_states: Iterable[str],
+                        **values: Any) -> Row | None:
         """Update a plan only if its state is one of ``from_states``.
 
         :returns: the plan (with its actions), or None when its state was
@@ -117,8 +125,10 @@ class PlanStoreMixin:
             session.refresh(plan)
             return row_dicts.plan_dict(plan)
 
-    def transition_actions(self, plan_uuid, positions, from_states,
-                           owner=None, **values):
+    def transition_actions(self, plan_uuid: str, positions: Sequence[int],
+                           from_states: Iterable[str],
+                           owner: str | None = None,
+                           **values: Any) -> list[int]:
         """Update the actions at ``positions`` (all of the plan's when
         None) whose state is one of ``from_states``, in one statement;
         with ``owner``, only while that engine owns the plan (an engine
@@ -142,14 +152,16 @@ class PlanStoreMixin:
                     models.Action.position.in_(list(positions)))
             return sorted(session.execute(query).scalars().all())
 
-    def transition_action(self, plan_uuid, position, from_states,
-                          owner=None, **values):
+    def transition_action(self, plan_uuid: str, position: int,
+                          from_states: Iterable[str],
+                          owner: str | None = None,
+                          **values: Any) -> bool:
         """:returns: whether the action at ``position`` was updated."""
         return bool(self.transition_actions(plan_uuid, [position],
                                             from_states, owner=owner,
                                             **values))
 
-    def orphaned_plans(self, live_owners):
+    def orphaned_plans(self, live_owners: Iterable[str]) -> list[Row]:
         """PENDING, ONGOING or CANCELLING plans (with their actions) whose
         owner is not one of ``live_owners`` (an engine that left the
         cluster), oldest first."""
@@ -164,7 +176,8 @@ class PlanStoreMixin:
                 .options(orm.selectinload(models.ActionPlan.actions),
                          orm.joinedload(models.ActionPlan.audit)))]
 
-    def claim_plan(self, plan_uuid, dead_owner, by):
+    def claim_plan(self, plan_uuid: str, dead_owner: str,
+                   by: str) -> Row | None:
         """The owner of a running plan ``dead_owner`` -> ``by``,
         compare-and-set, so that of the survivors exactly one resumes it.
 
@@ -174,8 +187,9 @@ class PlanStoreMixin:
         return self.transition_plan_of(
             plan_uuid, dead_owner, plan_states.PLAN_RUNNING, owner=by)
 
-    def transition_plan_of(self, plan_uuid, owned_by, from_states,
-                           **values):
+    def transition_plan_of(self, plan_uuid: str, owned_by: str,
+                           from_states: Iterable[str],
+                           **values: Any) -> Row | None:
         """:meth:`transition_plan`, only while ``owned_by`` owns the
         plan."""
         with self._wrap(), self._session() as session:
@@ -191,7 +205,7 @@ class PlanStoreMixin:
             session.refresh(plan)
             return row_dicts.plan_dict(plan)
 
-    def expire_plans(self, older_than):
+    def expire_plans(self, older_than: datetime.datetime) -> list[str]:
         """RECOMMENDED plans created before ``older_than`` (UTC) ->
         SUPERSEDED, with the reason: nobody started them and the cloud
         has moved on since.
@@ -209,7 +223,8 @@ class PlanStoreMixin:
                                      '[applier] recommended_plan_ttl')
                 .returning(models.ActionPlan.uuid)).scalars().all())
 
-    def list_plans(self, states=None, owner=None):
+    def list_plans(self, states: Iterable[str] | None = None,
+                   owner: str | None = None) -> list[Row]:
         """Plans (with their actions), oldest first, in ``states``, of
         the engine ``owner`` (or of none)."""
         with self._wrap(), self._session() as session:
@@ -226,7 +241,7 @@ class PlanStoreMixin:
                     models.ActionPlan.owner.is_(None)))
             return [row_dicts.plan_dict(p) for p in session.scalars(query)]
 
-    def running_plan_hosts(self):
+    def running_plan_hosts(self) -> dict[str, set[str]]:
         """``{plan uuid: set of hostnames}`` of every PENDING, ONGOING or
         CANCELLING plan."""
         return {plan['uuid']: set().union(*[
@@ -234,7 +249,7 @@ class PlanStoreMixin:
             for a in plan['actions']])
             for plan in self.list_plans(plan_states.PLAN_RUNNING)}
 
-    def count_actions_by_state(self):
+    def count_actions_by_state(self) -> dict[tuple[str, str], int]:
         """``{(action_type, state): count}`` over every plan."""
         with self._wrap(), self._session() as session:
             rows = session.execute(

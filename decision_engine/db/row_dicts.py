@@ -5,6 +5,11 @@ session or lazy load escapes it. Used by :mod:`decision_engine.db.api`
 and by the mixins it is made of.
 """
 
+from typing import Any
+
+#: an audit, plan or action row.
+Row = dict[str, Any]
+
 _AUDIT_FIELDS = ('uuid', 'name', 'audit_type', 'state', 'state_reason',
                  'strategy', 'parameters', 'scope', 'interval', 'cron',
                  'next_run_at', 'started_at', 'finished_at', 'runs',

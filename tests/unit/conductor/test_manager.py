@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from decision_engine.applier import applier as applier_mod
+from decision_engine.collector import collector as collector_mod
 from decision_engine.conductor import manager as manager_mod
 from decision_engine.concurrency import pool as pool_mod
 from tests import BACKEND
@@ -207,4 +208,20 @@ def test_reset_applies_mutable_options_without_interrupting(
         assert manager.pool.statistics().busy >= 1
     finally:
         release.set()
+        assert manager.stop(timeout=10) == []
+
+
+def test_a_disabled_collector_is_a_null_object_not_none(conf):
+    """``[collector] enabled = false``: the manager, the audit service and
+    the applier hold one DisabledCollector (never None), before the start
+    too, and a stop releases it like any collector."""
+    manager = manager_mod.ConductorManager(conf, backend=BACKEND)
+    assert isinstance(manager.collector, collector_mod.DisabledCollector)
+    manager.start()
+    try:
+        assert isinstance(manager.collector, collector_mod.DisabledCollector)
+        assert manager.audits.collector is manager.collector
+        # NOTE: no model to refresh after a plan ends.
+        assert manager.applier.on_plan_end is None
+    finally:
         assert manager.stop(timeout=10) == []
