@@ -4,7 +4,7 @@
 # them into a new virtualenv without the current constraints and freeze it.
 # Then run tools/run-tests.sh (which installs with the new file) and commit
 # the file only if the suite is green
-# (doc/source/contributor/constraints.rst).
+# (doc/source/contributor/testing.rst).
 #
 # Usage: tools/update-constraints.sh
 # Environment: PYTHON (default python3) is the interpreter to resolve for.
