@@ -16,10 +16,10 @@ from tests.fixtures import coordination
 
 
 # NOTE: the tests that start several engines as a cluster run one after
-# another in one xdist worker (tools/run-tests.sh's --dist loadgroup):
+# another, after the rest of the functional layer (tools/run-tests.sh):
 # side by side, a dozen engine processes on two cores missed their
 # membership timeouts.
-pytestmark = pytest.mark.xdist_group('cluster')
+pytestmark = pytest.mark.cluster
 
 GUARD = 30
 HOSTS = ('engine-a', 'engine-b')

@@ -10,10 +10,6 @@ import pytest
 from decision_engine import conf as conf_mod
 
 
-# NOTE: one xdist worker runs this module, so its module-scoped build of
-# the docs is made once (tools/run-tests.sh's --dist loadgroup).
-pytestmark = pytest.mark.xdist_group('docs')
-
 REPO = pathlib.Path(__file__).resolve().parents[3]
 
 
