@@ -3,7 +3,6 @@ Nova's notifications through RabbitMQ), the event-fed model equals a fresh
 full build, element by element."""
 
 
-from oslo_config import cfg
 import pytest
 
 from decision_engine.cloud import connection
@@ -11,30 +10,18 @@ from decision_engine.collector import collector as collector_mod
 from decision_engine.collector import fetch
 from decision_engine.collector import notifications
 from decision_engine.concurrency.pool import WorkerPool
-from decision_engine.conf import cloud as cloud_conf
-from decision_engine.conf import collector as collector_conf
-from decision_engine.conf import default as default_conf
-from decision_engine.conf import nova as nova_conf
-from decision_engine.conf import notifications as notifications_conf
-from decision_engine.conf import placement as placement_conf
-from decision_engine.conf import simulator as simulator_conf
 from decision_engine.simulator import churn as churn_mod
 from decision_engine.simulator import notifier as notifier_mod
+from tests import fresh_conf
 from tests.fixtures import waiting
 
 
 pytestmark = pytest.mark.topology(
     hosts=12, instances=150, aggregates=3, azs=2, seed=11)
 
-MODULES = (default_conf, collector_conf, notifications_conf, cloud_conf,
-           nova_conf, placement_conf, simulator_conf)
-
 
 def _conf(url):
-    conf = cfg.ConfigOpts()
-    for module in MODULES:
-        module.register_opts(conf)
-    conf([], project='decision-engine', default_config_files=[])
+    conf = fresh_conf()
     conf.set_override('transport_url', url, group='notifications')
     conf.set_override('retry_delay', 0.001, group='collector')
     return conf

@@ -16,13 +16,7 @@ from decision_engine.collector import collector as collector_mod
 from decision_engine.collector import fetch
 from decision_engine.collector import notifications
 from decision_engine.concurrency.pool import WorkerPool
-from decision_engine.conf import cloud as cloud_conf
-from decision_engine.conf import collector as collector_conf
-from decision_engine.conf import default as default_conf
-from decision_engine.conf import nova as nova_conf
-from decision_engine.conf import notifications as notifications_conf
-from decision_engine.conf import placement as placement_conf
-from decision_engine.conf import simulator as simulator_conf
+from tests import fresh_conf
 from tests.fixtures import rabbit
 from tests.fixtures import waiting
 
@@ -30,18 +24,11 @@ from tests.fixtures import waiting
 pytestmark = pytest.mark.topology(
     hosts=6, instances=40, aggregates=2, azs=1, seed=3)
 
-MODULES = (default_conf, collector_conf, notifications_conf, cloud_conf,
-           nova_conf, placement_conf, simulator_conf)
-
 
 def _conf(vhost):
-    conf = cfg.ConfigOpts()
-    for module in MODULES:
-        module.register_opts(conf)
-    conf([], project='decision-engine', default_config_files=[])
+    conf = fresh_conf(host='engine-test')
     conf.set_override('transport_url', rabbit.url(vhost),
                       group='notifications')
-    conf.set_override('host', 'engine-test')
     conf.set_override('retry_delay', 0.001, group='collector')
     return conf
 
