@@ -92,6 +92,41 @@ def test_no_catalog_and_no_endpoint_names_the_option(sim):
         'to find it in')
 
 
+def test_placement_noauth2_takes_the_admin_token_at_its_endpoint(sim):
+    """``admin_token`` with its own ``endpoint`` is catalog-less too: the
+    token ``admin`` is what Placement's noauth2 makes an admin; the
+    ``none`` plugin's ``notused`` gets 403."""
+    conf = fresh_conf()
+    _catalogless(conf, sim)
+    conf.clear_override('endpoint_override', 'placement')
+    conf.set_override('endpoint', sim.url + '/placement', 'placement')
+    assert connection.service_source(conf, 'placement') == (
+        '[placement] endpoint %s/placement' % sim.url)
+    cloud = connection.from_conf(conf, 4)
+    try:
+        assert cloud.placement.get('/resource_providers').status_code == 200
+    finally:
+        cloud.close()
+    conf.clear_override('endpoint', 'placement')
+    with pytest.raises(connection.CloudConfigError) as info:
+        connection.from_conf(conf, 4)
+    assert str(info.value) == (
+        '[placement] endpoint_override is required for the placement '
+        'service: [placement] auth_type is admin_token, so there is no '
+        'service catalog to find it in')
+    conf = fresh_conf()
+    _catalogless(conf, sim, ('nova',))
+    conf.set_override('auth_type', 'none', 'placement')
+    conf.set_override('endpoint_override', sim.url + '/placement',
+                      'placement')
+    cloud = connection.from_conf(conf, 4)
+    try:
+        assert cloud.placement.get(
+            '/resource_providers', raise_exc=False).status_code == 403
+    finally:
+        cloud.close()
+
+
 def test_unreachable_endpoint_names_its_option(sim):
     conf = fresh_conf()
     _catalogless(conf, sim)
