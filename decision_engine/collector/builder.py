@@ -168,6 +168,8 @@ class _Build:
         # servers_listing = all_servers: True once the last page is in;
         # hostname -> instances listed before their node was added.
         self.all_listed = False
+        self.last_page_in = False
+        self.pages_unparsed = 0
         self.unplaced = {}
         self.neutron_queries = 0    # estimate, see collector/downstream
         self.strings = {}
@@ -222,7 +224,8 @@ class _Build:
         self._add(self._fetch_services, None, self._got_services)
         self._add(self._fetch_hypervisors, None, self._got_hypervisors)
         if self.settings.servers_listing == 'all_servers':
-            self._add(self._fetch_all_servers, None, self._got_all_servers)
+            self._add(self._fetch_all_servers, None,
+                      self._got_all_servers_page)
         # NOTE: every request times out by the deadline, so the loop ends
         # by then; the grace only covers a request stuck past its timeout.
         grace = 5.0
@@ -419,18 +422,31 @@ class _Build:
             params['marker'] = marker
         doc = self.fetcher.get_json('compute', '/servers/detail', params,
                                     microversion=COMPUTE_MICROVERSION)
-        instances, next_marker = _parsed(
-            parse.servers, (doc, None, self.scope, self.strings),
-            'compute /servers/detail', star=True)
-        return instances, next_marker, \
-            downstream.neutron_queries(doc['servers'])
+        return doc, _parsed(parse.servers_marker, doc,
+                            'compute /servers/detail')
 
-    def _got_all_servers(self, result):
-        instances, marker, neutron_queries = result
-        self.neutron_queries += neutron_queries
+    def _got_all_servers_page(self, result):
+        # NOTE: the next page is asked for before this one is parsed: the
+        # pages follow one another, the parsing need not hold them up.
+        doc, marker = result
         if marker is not None:
             self._add(self._fetch_all_servers, marker,
-                      self._got_all_servers)
+                      self._got_all_servers_page)
+        else:
+            self.last_page_in = True
+        self.pages_unparsed += 1
+        self._add(self._parse_all_servers, doc, self._got_all_servers)
+
+    def _parse_all_servers(self, doc):
+        instances, _ = _parsed(
+            parse.servers, (doc, None, self.scope, self.strings),
+            'compute /servers/detail', star=True)
+        return instances, downstream.neutron_queries(doc['servers'])
+
+    def _got_all_servers(self, result):
+        instances, neutron_queries = result
+        self.pages_unparsed -= 1
+        self.neutron_queries += neutron_queries
         model = self.model
         add = model.add_instance
         node_of = model.get_node_by_hostname
@@ -443,7 +459,7 @@ class _Build:
                 # NOTE: its node may still come (a later hypervisor page,
                 # inventories on the wire, a scope waiting for step 1).
                 unplaced.setdefault(inst.host, []).append(inst)
-        if marker is None:
+        if self.last_page_in and not self.pages_unparsed:
             self.all_listed = True
             waiting, self.allocations = self.allocations, {}
             for hostname, consumers in waiting.items():

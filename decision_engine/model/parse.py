@@ -40,6 +40,12 @@ def next_marker(doc, key, items, id_key='id'):
         raise BadDocument('the last %s has no %r' % (key, id_key))
 
 
+def servers_marker(doc):
+    """The marker of the ``servers/detail`` page after ``doc``, or None
+    (without parsing the servers)."""
+    return next_marker(doc, 'servers', _list(doc, 'servers'))
+
+
 def aggregates(doc):
     """``[(name, (hostnames...))]`` from ``os-aggregates``."""
     result = []
