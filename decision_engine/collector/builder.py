@@ -180,6 +180,12 @@ class _Build:
     def _add(self, fn, arg, then):
         self.queue.append((fn, arg, then))
 
+    def _add_first(self, fn, arg, then):
+        """Queue ahead of everything else: for the listing over all
+        servers, whose pages follow one another (each one waiting behind
+        thousands of per-host requests would stretch the whole chain)."""
+        self.queue.appendleft((fn, arg, then))
+
     def _refill(self):
         """Submit queued work while fewer than ``limit`` run."""
         new = []
@@ -429,13 +435,13 @@ class _Build:
         # NOTE: the next page is asked for before this one is parsed: the
         # pages follow one another, the parsing need not hold them up.
         doc, marker = result
+        self.pages_unparsed += 1
+        self._add_first(self._parse_all_servers, doc, self._got_all_servers)
         if marker is not None:
-            self._add(self._fetch_all_servers, marker,
-                      self._got_all_servers_page)
+            self._add_first(self._fetch_all_servers, marker,
+                            self._got_all_servers_page)
         else:
             self.last_page_in = True
-        self.pages_unparsed += 1
-        self._add(self._parse_all_servers, doc, self._got_all_servers)
 
     def _parse_all_servers(self, doc):
         instances, _ = _parsed(
