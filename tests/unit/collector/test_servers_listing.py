@@ -12,6 +12,7 @@ from decision_engine.collector import collector as collector_mod
 from decision_engine.collector import downstream
 from decision_engine.concurrency.pool import WorkerPool
 from decision_engine.model import scope as scope_mod
+from decision_engine.model.errors import ModelBuildError
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests.fixtures import collector_config
@@ -200,3 +201,24 @@ def test_status_and_totals_report_the_cost(tmp_path, sim, made):
 ])
 def test_neutron_estimate_of_a_page(servers, expected):
     assert downstream.neutron_queries(servers) == expected
+
+
+def test_a_page_that_keeps_failing_fails_the_build(harnesses, sim):
+    harness = harnesses(sim, servers_listing='all_servers', max_retries=2,
+                        servers_page_size=50)
+    sim.add_fault('error', status=503, path='servers/detail')
+    with pytest.raises(ModelBuildError, match=r'^GET compute '
+                       r'/servers/detail failed after 3 attempt\(s\): '
+                       r'HTTP 503'):
+        harness.build()
+    # The same harness builds once the listing answers again.
+    sim.clear_faults()
+    truth.assert_same(harness.build(), truth.expected_model(sim.topology))
+
+
+def test_a_malformed_page_names_the_listing(harnesses, sim):
+    harness = harnesses(sim, servers_listing='all_servers', max_retries=0)
+    sim.add_fault('malformed', path='servers/detail', count=1)
+    with pytest.raises(ModelBuildError, match='servers/detail.*malformed '
+                       'JSON body'):
+        harness.build()
