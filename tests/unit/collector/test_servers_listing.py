@@ -222,3 +222,23 @@ def test_a_malformed_page_names_the_listing(harnesses, sim):
     with pytest.raises(ModelBuildError, match='servers/detail.*malformed '
                        'JSON body'):
         harness.build()
+
+
+def test_pages_over_all_servers_go_ahead_of_per_host_requests(harnesses):
+    # Two requests at a time: a page queued behind the per-host requests
+    # would wait for all of them, and so would every page after it.
+    topo = Topology.generate(hosts=40, instances=200, seed=2)
+    with Simulator(topo) as sim:
+        harness = harnesses(sim, pool_size=2, servers_listing='all_servers',
+                            servers_page_size=20)
+        harness.build()
+        sim.reset_stats()
+        harness.build()
+        log = sim.stats(log=True)['log']
+    starts = [k for k, entry in enumerate(log)
+              if entry['endpoint'] == SERVERS]
+    assert len(starts) == 200 // 20 + 1
+    # Between two pages: at most the one request that held the other
+    # worker and the one that took it when the page's parse ended.
+    gaps = [b - a - 1 for a, b in zip(starts, starts[1:])]
+    assert max(gaps) <= 2, gaps
