@@ -140,6 +140,12 @@ def build_parser():
     p.add_argument('--latency-ms', type=_latency, default=(0.0, {}),
                    help='per-request latency: "20" or '
                         '"compute=50,placement=20"')
+    p.add_argument('--neutron-latency-ms', type=_non_negative_float,
+                   default=0.0,
+                   help='latency of each Neutron query real Nova would '
+                        'send for a server listing or show (one per 150 '
+                        'servers of a page, plus the security groups), '
+                        'added to that Nova request')
     p.add_argument('--fault', type=_fault, action='append', default=[],
                    help='fault rule "kind[:key=value,...]", e.g. '
                         '"error:rate=0.1,status=503" (repeatable)')
@@ -234,6 +240,7 @@ def main(argv=None):
                     username=args.username, password=args.password,
                     project=args.project, max_limit=args.max_limit,
                     noauth=args.noauth, users=dict(args.user),
+                    neutron_latency_ms=args.neutron_latency_ms,
                     migrations={
                         'duration_s': args.migration_s,
                         'jitter': args.migration_jitter,

@@ -7,6 +7,11 @@ descending (Nova's default); an unknown ``marker`` is a 400.  From 2.47 the
 flavor is embedded.  Server bodies are serialized once per server and
 variant (< 2.47, >= 2.47) on first use and reused; listings are index
 slices joined as bytes.
+
+Each detailed listing page and each show also costs what real nova-api
+would ask Neutron for those servers (:mod:`.neutron`): counted in the
+stats' ``downstream`` and, with a Neutron latency set, waited out before
+the answer.
 """
 
 import bisect
@@ -201,6 +206,8 @@ class ServersAPI:
         version = self.microversion(req)
         variant = server_variant(version)
         page, full = self._page(req, self._filtered(req))
+        servers = self._servers
+        self.sim.neutron.charge([servers[r] for r in page])
         base = self._base(req)
         items = [self._server_bytes(r, variant, base) for r in page]
         last = self._servers[page[-1]].uuid if page else None
@@ -232,6 +239,7 @@ class ServersAPI:
         if rank is None:
             raise HTTPError(404, 'Instance %s could not be found.'
                             % req.params['id'])
+        self.sim.neutron.charge([self._servers[rank]])
         body = b'{"server":%s}' % self._server_bytes(
             rank, server_variant(version), self._base(req))
         return routing.json_response(body,

@@ -35,6 +35,7 @@ from decision_engine.simulator import compute
 from decision_engine.simulator import faults as faults_mod
 from decision_engine.simulator import identity
 from decision_engine.simulator import migrations as writes_mod
+from decision_engine.simulator import neutron as neutron_mod
 from decision_engine.simulator import placement
 from decision_engine.simulator import routing
 from decision_engine.simulator import stats as stats_mod
@@ -202,6 +203,10 @@ class Simulator:
         such mode: compute keeps requiring the simulator's Keystone tokens.
     :param users: more Keystone users, ``{name: {'password', 'role',
         'project'}}`` (see :meth:`add_user`)
+    :param neutron_latency_ms: added to a server listing or show per
+        Neutron query real Nova would send for it (see ``neutron``; the
+        queries are counted under ``downstream`` in the stats whatever
+        the latency)
     :param migrations: settings of the write side (``duration_s``,
         ``jitter``, ``fail_ratio``, ``seed``,
         ``max_concurrent_live_migrations``; see ``migrations``), reachable
@@ -213,7 +218,8 @@ class Simulator:
                  username='admin', password='secret', project='admin',
                  max_limit=compute.MAX_LIMIT, clock=time.monotonic,
                  log_requests=False, preserialize=True, sleep=time.sleep,
-                 noauth=False, migrations=None, users=None):
+                 noauth=False, migrations=None, users=None,
+                 neutron_latency_ms=0.0):
         self.topology = topology if topology is not None \
             else Topology.generate()
         self.host = host
@@ -234,6 +240,8 @@ class Simulator:
         for name, user in (users or {}).items():
             self.add_user(name, **user)
         self._stats = stats_mod.Stats()
+        self.neutron = neutron_mod.NeutronCost(self._stats,
+                                               neutron_latency_ms, sleep)
         self._release = threading.Event()
         self._stopping = threading.Event()
         self.services = [identity.IdentityService(self),
@@ -315,6 +323,11 @@ class Simulator:
             default, per = latency_ms, {}
         per.update(per_service)
         self.latency.set(default, per)
+
+    def set_neutron_latency(self, latency_ms):
+        """Milliseconds each Neutron query of Nova's server listings adds
+        (:raises ConfigError: below 0 or not a number)."""
+        self.neutron.set_latency(latency_ms)
 
     def set_faults(self, rules=(), seed=None):
         """Replace the fault rules (FaultRule objects or dicts)."""
