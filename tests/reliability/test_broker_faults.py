@@ -9,18 +9,16 @@ full build the reconnection asks for, and after the churn stops the
 event-fed model must equal a fresh full build: events lost after the
 healing rebuild = 0.
 
-Every notification is followed by identity, ``(request id, event type)``
-(the churn sends each change's notifications in a request context of its
-own, as Nova does): the test waits until each one published was delivered
-to the listener, not until as many deliveries as publications were
-counted. A close makes the broker deliver again what the listener had not
-acknowledged, and those copies made a count reach the number published
-while the last notifications were still on their way: the model was then
-compared an event or two early (``lost_after_heal=1`` about one run in
-five, though nothing was lost).
+Every notification is followed by identity (tests/fixtures/deliveries.py):
+the test waits until each one published was delivered to the listener,
+not until as many deliveries as publications were counted. A close makes
+the broker deliver again what the listener had not acknowledged, and
+those copies made a count reach the number published while the last
+notifications were still on their way: the model was then compared an
+event early (``lost_after_heal=1`` about one run in five, though nothing
+was lost).
 """
 
-import collections
 import threading
 import time
 
@@ -28,13 +26,13 @@ import pytest
 
 from decision_engine.cloud import connection
 from decision_engine.collector import collector as collector_mod
-from decision_engine.collector import events as events_mod
 from decision_engine.collector import fetch
 from decision_engine.collector import notifications
 from decision_engine.concurrency.pool import WorkerPool
 from decision_engine.simulator import churn as churn_mod
 from decision_engine.simulator import notifier as notifier_mod
 from tests import fresh_conf
+from tests.fixtures import deliveries as deliveries_mod
 from tests.fixtures import figures
 from tests.fixtures import rabbit
 from tests.fixtures import waiting
@@ -52,73 +50,6 @@ GUARD = 60
 def vhost():
     with rabbit.own_vhost() as name:
         yield name
-
-
-class _Deliveries:
-    """Notifications published (through :meth:`send`, the churn's
-    publisher) and delivered to the listener (:meth:`receive`, in place of
-    its ``_receive``, which oslo.messaging's dispatch thread calls), each
-    by ``(request id, event type)``."""
-
-    def __init__(self, publisher, receive):
-        self._publisher = publisher
-        self._receive = receive
-        self._lock = threading.Lock()
-        self.published = collections.Counter()
-        self.delivered = collections.Counter()
-        self._sent = self._received = 0
-        self._done = False
-        #: notifications not yet delivered when, after the publishing
-        #: ended, the deliveries counted first reached the number
-        #: published (the wait this test had before).
-        self.count_early_by = None
-
-    def send(self, publisher, event_type, payload, request_id=None):
-        request_id = self._publisher.send(publisher, event_type, payload,
-                                          request_id=request_id)
-        with self._lock:
-            self.published[request_id, event_type] += 1
-            self._sent += 1
-        return request_id
-
-    def published_all(self):
-        with self._lock:
-            self._done = True
-            self._note_count()
-
-    def _note_count(self):
-        if self._done and self.count_early_by is None and \
-                self._received >= self._sent:
-            self.count_early_by = sum(1 for k in self.published
-                                      if k not in self.delivered)
-
-    def receive(self, event_type, payload, metadata, context=None):
-        try:
-            self._receive(event_type, payload, metadata, context)
-        finally:
-            # Counted once the listener holds it (queued or applied), so
-            # that its wait_idle covers every delivery counted.
-            with self._lock:
-                self.delivered[events_mod.request_id(context),
-                               event_type] += 1
-                self._received += 1
-                self._note_count()
-
-    def missing(self):
-        """Published and never delivered, sorted."""
-        with self._lock:
-            return sorted(k for k in self.published
-                          if k not in self.delivered)
-
-    def figures(self):
-        with self._lock:
-            return dict(
-                published=sum(self.published.values()),
-                received=sum(1 for k in self.published
-                             if k in self.delivered),
-                redelivered=sum(n - 1 for n in self.delivered.values()),
-                unknown=sum(1 for k in self.delivered
-                            if k not in self.published))
 
 
 def _differences(event_fed, built):
@@ -145,9 +76,8 @@ def test_connections_closed_mid_stream_lose_nothing_after_the_heal(
     pool = WorkerPool(8)
     listener = notifications.NotificationListener(conf, pool)
     publisher = notifier_mod.NovaNotifier(rabbit.url(vhost))
-    deliveries = _Deliveries(publisher, listener._receive)
-    # NOTE: before start(): the listener's endpoint takes it then.
-    monkeypatch.setattr(listener, '_receive', deliveries.receive)
+    deliveries = deliveries_mod.Deliveries(publisher)
+    deliveries.attach(listener, monkeypatch)
     collector = collector_mod.ModelCollector(
         conf, pool, lambda size: connection.from_auth(conf, sim.auth(), size),
         live=listener)
