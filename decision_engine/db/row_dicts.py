@@ -20,9 +20,13 @@ _PLAN_FIELDS = ('uuid', 'state', 'strategy', 'indicators', 'message',
                 'model_age', 'build_seconds', 'strategy_seconds',
                 'created_at', 'updated_at', 'state_reason', 'owner',
                 'started_at', 'finished_at')
-_ACTION_FIELDS = ('position', 'action_type', 'input_parameters',
+_ACTION_FIELDS = ('uuid', 'position', 'action_type', 'input_parameters',
                   'description', 'state', 'state_reason', 'started_at',
                   'finished_at')
+
+_TEMPLATE_FIELDS = ('uuid', 'name', 'description', 'goal', 'strategy',
+                    'scope', 'default_parameters', 'created_at',
+                    'updated_at')
 
 
 def _row(obj, fields):
@@ -39,4 +43,16 @@ def plan_dict(plan, with_actions=True):
     data['action_count'] = len(plan.actions)
     if with_actions:
         data['actions'] = [_row(a, _ACTION_FIELDS) for a in plan.actions]
+    return data
+
+
+def template_dict(template):
+    return _row(template, _TEMPLATE_FIELDS)
+
+
+def action_dict(action):
+    """An action with its plan's uuid (the plan must be loaded)."""
+    data = _row(action, _ACTION_FIELDS)
+    data['action_plan_uuid'] = action.action_plan.uuid
+    data['updated_at'] = action.updated_at
     return data
