@@ -13,8 +13,9 @@ their paths are the same (``/v1/audits``, ``/v1/audits/{uuid}``,
   has the path;
 * any other request goes to the engine's route that serves its path and
   method, if there is one (``decision-engine-manage``, scripts written
-  for the engine's routes), else to Watcher's API, which answers 404 in
-  Watcher's shape for a path neither has.
+  for the engine's routes), else to Watcher's API if it has the path;
+* a path (or a method) neither has is answered 404 (405) in Watcher's
+  shape with the header, in the engine's without.
 """
 
 from decision_engine.api.v1 import router
@@ -39,10 +40,14 @@ class Dispatcher:
             return self.watcher
         raw = environ.get('PATH_INFO') or '/'
         method = environ.get('REQUEST_METHOD', 'GET')
-        if self.engine.handles(raw, method) or (
-                not self.watcher.serves(path)
-                and self.engine.handles(raw, 'GET')):
+        if self.engine.handles(raw, method):
             return self.engine
+        if self.watcher.serves(path, method):
+            return self.watcher
+        # NOTE: a method neither serves: the 405 of the API whose path it
+        # is, the engine's first for a request without the header.
+        if self.engine.handles(raw, 'GET') or not self.watcher.serves(path):
+            return self.watcher if versioned else self.engine
         return self.watcher
 
     def __call__(self, environ, start_response):

@@ -271,3 +271,21 @@ class ListingStoreMixin:
     def delete_template(self, ident: str) -> None:
         with self._wrap(), self._session() as session:
             session.delete(self._template(session, ident))
+
+    def delete_plan(self, plan_uuid: str,
+                    from_states: Iterable[str]) -> bool:
+        """Delete a plan and its actions, only if its state is one of
+        ``from_states``; :returns: whether it was deleted.
+
+        :raises NotFound: for an unknown plan.
+        """
+        with self._wrap(), self._session() as session:
+            plan = session.scalars(sa.select(models.ActionPlan).where(
+                models.ActionPlan.uuid == plan_uuid)).one_or_none()
+            if plan is None:
+                raise errors.NotFound('Action plan %s could not be found'
+                                      % plan_uuid)
+            if plan.state not in set(from_states):
+                return False
+            session.delete(plan)
+            return True

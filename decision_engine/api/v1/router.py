@@ -77,6 +77,7 @@ def _method_not_allowed(methods):
                                          ', '.join(methods)))
         response.allow = methods
         return response
+    handler.refusal = True
     return handler
 
 
@@ -110,9 +111,15 @@ class WatcherAPI:
         self.enforcer = policy.make_enforcer(conf)
         self._count = count
 
-    def serves(self, path):
-        """Whether ``path`` is one of API v1's (with any method)."""
-        return self._match(path, 'GET') is not None
+    def serves(self, path, method=None):
+        """Whether ``path`` is one of API v1's (with ``method``, or with
+        any method)."""
+        match = self._match(path, 'GET' if method == 'HEAD' else
+                            method or 'GET')
+        if match is None:
+            return False
+        return method is None or not getattr(match['action'],
+                                             'refusal', False)
 
     def _match(self, path, method):
         return self.mapper.match(environ={
