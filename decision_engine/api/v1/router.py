@@ -17,6 +17,7 @@ from decision_engine.api.v1 import actions
 from decision_engine.api.v1 import audit_templates
 from decision_engine.api.v1 import audits
 from decision_engine.api.v1 import common
+from decision_engine.api.v1 import data_model
 from decision_engine.api.v1 import goals
 from decision_engine.api.v1 import microversion
 from decision_engine.api.v1 import policy
@@ -65,6 +66,7 @@ ROUTE_DECLARATIONS = {
     '/v1/actions': {'GET': actions.list_actions},
     '/v1/actions/detail': {'GET': actions.list_detail},
     '/v1/actions/{ident}': {'GET': actions.show, 'PATCH': actions.update},
+    '/v1/data_model': {'GET': data_model.list_model},
 }
 
 

@@ -44,6 +44,15 @@ SAMPLES_FIELDS = {
                'input_parameters', 'state', 'parents', 'description',
                'status_message', 'links', 'created_at', 'updated_at',
                'deleted_at'},
+    'data_model': {
+        'server_watcher_exclude', 'server_name', 'server_state',
+        'server_memory', 'server_disk', 'server_vcpus', 'server_metadata',
+        'server_project_id', 'server_locked', 'server_uuid',
+        'server_pinned_az', 'server_flavor_extra_specs', 'node_hostname',
+        'node_status', 'node_disabled_reason', 'node_state', 'node_memory',
+        'node_memory_mb_reserved', 'node_disk', 'node_disk_gb_reserved',
+        'node_vcpus', 'node_vcpu_reserved', 'node_memory_ratio',
+        'node_vcpu_ratio', 'node_disk_ratio', 'node_uuid'},
 }
 
 
@@ -297,6 +306,21 @@ def test_pagination_follows_next(daemon):
             'page-06', 'page-05']
     for template in made:
         wc.audit_template.delete(template.uuid)
+
+
+def test_data_model(daemon):
+    rows = client(daemon).data_model.list().context
+    servers = [r for r in rows if 'server_uuid' in r]
+    assert len(servers) == TOPOLOGY['instances']
+    assert len({r['node_hostname'] for r in rows}) == TOPOLOGY['hosts']
+    assert set(servers[0]) == SAMPLES_FIELDS['data_model'] - {
+        'server_pinned_az', 'server_flavor_extra_specs'}
+    extended = [r for r in client(daemon, '1.6').data_model.list().context
+                if 'server_uuid' in r]
+    assert set(extended[0]) == SAMPLES_FIELDS['data_model']
+    old = requests.get(daemon.url + '/v1/data_model', headers={
+        'OpenStack-API-Version': 'infra-optim 1.2'}, timeout=30)
+    assert old.status_code == 406
 
 
 def test_errors_are_watchers_and_the_old_routes_still_answer(daemon):
