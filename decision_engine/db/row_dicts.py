@@ -24,6 +24,10 @@ _ACTION_FIELDS = ('uuid', 'position', 'action_type', 'input_parameters',
                   'description', 'state', 'state_reason', 'started_at',
                   'finished_at')
 
+#: the columns of an audit and of a plan, for the pages that select them.
+AUDIT_FIELDS = _AUDIT_FIELDS
+PLAN_FIELDS = _PLAN_FIELDS
+
 _TEMPLATE_FIELDS = ('uuid', 'name', 'description', 'goal', 'strategy',
                     'scope', 'default_parameters', 'created_at',
                     'updated_at')

@@ -26,12 +26,12 @@ DELETABLE = (st.SUCCEEDED, st.RECOMMENDED, st.FAILED, st.SUPERSEDED,
              st.CANCELLED)
 
 
-def efficacy_indicators(plan):
+def efficacy_indicators(ctx, plan):
     """Watcher's ``efficacy_indicators``: each indicator the strategy
     computed, with its description and unit."""
     described = {}
     try:
-        cls = catalog.find_strategy(plan['strategy'])['cls']
+        cls = ctx.catalog.find_strategy(plan['strategy'])['cls']
         described = {name: (unit, description)
                      for name, unit, description in cls.indicators}
     except LookupError:
@@ -49,7 +49,7 @@ def view(ctx, plan, detail):
         'uuid': plan['uuid'], 'audit_uuid': plan['audit_uuid'],
         'strategy_uuid': catalog.strategy_uuid(plan['strategy']),
         'strategy_name': plan['strategy'], 'state': plan['state'],
-        'efficacy_indicators': efficacy_indicators(plan),
+        'efficacy_indicators': efficacy_indicators(ctx, plan),
         'global_efficacy': [], 'updated_at': plan['updated_at'],
     }
     if detail:
@@ -67,7 +67,8 @@ def _list(ctx, detail):
     strategies = None
     try:
         if params.get('strategy'):
-            strategies = [catalog.find_strategy(params['strategy'])['name']]
+            strategies = [
+                ctx.catalog.find_strategy(params['strategy'])['name']]
         audit_uuid = params.get('audit_uuid')
         if audit_uuid:
             audit_uuid = ctx.store.find_audit(audit_uuid)['uuid']

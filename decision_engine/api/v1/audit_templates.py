@@ -41,9 +41,9 @@ def _list(ctx, detail):
     goal = strategy = None
     try:
         if params.get('goal'):
-            goal = catalog.find_goal(params['goal'])['name']
+            goal = ctx.catalog.find_goal(params['goal'])['name']
         if params.get('strategy'):
-            strategy = catalog.find_strategy(params['strategy'])['name']
+            strategy = ctx.catalog.find_strategy(params['strategy'])['name']
     except LookupError as exc:
         raise common.bad_request(str(exc))
     try:
@@ -89,8 +89,8 @@ def _validate(ctx, values):
     if not values.get('goal'):
         raise common.bad_request('audit template: goal is required')
     try:
-        goal = catalog.find_goal(values['goal'])
-        strategy = catalog.find_strategy(values['strategy']) \
+        goal = ctx.catalog.find_goal(values['goal'])
+        strategy = ctx.catalog.find_strategy(values['strategy']) \
             if values.get('strategy') else None
     except LookupError as exc:
         raise common.bad_request(str(exc))

@@ -32,9 +32,9 @@ DELETABLE = (states.SUCCEEDED, states.FAILED, states.CANCELLED)
 AUDIT_TYPES = ('ONESHOT', 'CONTINUOUS', 'EVENT')
 
 
-def _goal_of(strategy):
+def _goal_of(ctx, strategy):
     try:
-        return catalog.find_strategy(strategy)['goal_name']
+        return ctx.catalog.find_strategy(strategy)['goal_name']
     except LookupError:
         return None
 
@@ -48,7 +48,7 @@ def _interval(audit):
 
 
 def view(ctx, audit, detail):
-    goal = _goal_of(audit['strategy'])
+    goal = _goal_of(ctx, audit['strategy'])
     data = {
         'uuid': audit['uuid'], 'name': audit['name'],
         'audit_type': audit['audit_type'], 'state': audit['state'],
@@ -76,14 +76,14 @@ def view(ctx, audit, detail):
     return data
 
 
-def _strategy_filter(params):
+def _strategy_filter(ctx, params):
     """The strategies an audit list is limited to, or None for all."""
     try:
         if params.get('strategy'):
-            return [catalog.find_strategy(params['strategy'])['name']]
+            return [ctx.catalog.find_strategy(params['strategy'])['name']]
         if params.get('goal'):
-            goal = catalog.find_goal(params['goal'])['name']
-            return [s['name'] for s in catalog.strategies_of(goal)]
+            goal = ctx.catalog.find_goal(params['goal'])['name']
+            return [s['name'] for s in ctx.catalog.strategies_of(goal)]
     except LookupError as exc:
         raise common.bad_request(str(exc))
     return None
@@ -95,7 +95,7 @@ def _list(ctx, detail):
         audits = ctx.store.page_audits(
             limit=page.limit, marker=page.marker, sort_key=page.sort_key,
             sort_dir=page.sort_dir,
-            strategies=_strategy_filter(ctx.request.GET))
+            strategies=_strategy_filter(ctx, ctx.request.GET))
     except db_api.NotFound as exc:
         raise common.bad_request(str(exc))
     return common.collection(ctx, 'audits', [
@@ -164,9 +164,9 @@ def engine_body(ctx, body):
                                         if template else None)
     try:
         if strategy:
-            strategy = catalog.find_strategy(strategy)
+            strategy = ctx.catalog.find_strategy(strategy)
         if goal:
-            goal = catalog.find_goal(goal)
+            goal = ctx.catalog.find_goal(goal)
     except LookupError as exc:
         raise common.bad_request(str(exc))
     if strategy is None:
@@ -175,7 +175,7 @@ def engine_body(ctx, body):
                                      'template is required')
         # NOTE: Watcher lets its planner choose; the engine takes the
         # goal's first strategy by name.
-        strategy = catalog.strategies_of(goal['name'])[0]
+        strategy = ctx.catalog.strategies_of(goal['name'])[0]
     elif goal is not None and strategy['goal_name'] != goal['name']:
         raise common.bad_request("'%s' strategy does not relate to the "
                                  "'%s' goal" % (strategy['name'],

@@ -6,6 +6,7 @@ are not stored: their uuids are derived from their names (uuid5), so
 every engine of a cluster, and every restart, gives the same ones.
 """
 
+import functools
 import uuid as uuid_mod
 
 from decision_engine.strategies import loader
@@ -22,10 +23,12 @@ GOAL_NAMES = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def goal_uuid(name):
     return str(uuid_mod.uuid5(_NAMESPACE, 'goal:' + name))
 
 
+@functools.lru_cache(maxsize=1024)
 def strategy_uuid(name):
     return str(uuid_mod.uuid5(_NAMESPACE, 'strategy:' + name))
 
@@ -54,11 +57,12 @@ def _strategy_display(cls, name):
     return _display(name) + ' strategy'
 
 
-def goals():
+def goals(of=None):
     """``[goal dict]`` in name order: uuid, name, display_name,
-    efficacy_specification (the indicators of its strategies)."""
+    efficacy_specification (the indicators of its strategies); ``of``:
+    the :func:`strategies` already read."""
     found = {}
-    for strategy in strategies():
+    for strategy in strategies() if of is None else of:
         goal = found.setdefault(strategy['goal_name'], {
             'uuid': strategy['goal_uuid'], 'name': strategy['goal_name'],
             'display_name': GOAL_NAMES.get(strategy['goal_name'],
@@ -85,13 +89,34 @@ def find(items, ident, kind):
     raise LookupError('%s %s could not be found' % (kind, ident))
 
 
-def find_goal(ident):
-    return find(goals(), ident, 'Goal')
+class Catalog:
+    """The goals and strategies read once (a request's view): finding
+    one among them is a dict lookup."""
 
+    def __init__(self):
+        self._strategies = strategies()
+        self._goals = None
+        self._index = {}
+        for strategy in self._strategies:
+            self._index[strategy['uuid']] = strategy
+            self._index[strategy['name']] = strategy
 
-def find_strategy(ident):
-    return find(strategies(), ident, 'Strategy')
+    def strategies(self):
+        return list(self._strategies)
 
+    def goals(self):
+        if self._goals is None:
+            self._goals = goals(self._strategies)
+        return list(self._goals)
 
-def strategies_of(goal_name):
-    return [s for s in strategies() if s['goal_name'] == goal_name]
+    def find_strategy(self, ident):
+        try:
+            return self._index[ident]
+        except (KeyError, TypeError):
+            raise LookupError('Strategy %s could not be found' % ident)
+
+    def find_goal(self, ident):
+        return find(self.goals(), ident, 'Goal')
+
+    def strategies_of(self, goal_name):
+        return [s for s in self._strategies if s['goal_name'] == goal_name]

@@ -3,6 +3,7 @@ Watcher's shape, JSON bodies, links, collections and JSON patches."""
 
 import dataclasses
 import datetime
+import functools
 import json
 import uuid as uuid_mod
 from typing import Any
@@ -10,6 +11,7 @@ from urllib import parse
 
 import webob
 
+from decision_engine.api.v1 import catalog as catalog_mod
 from decision_engine.api.v1 import microversion
 from decision_engine.api.v1 import policy
 
@@ -51,11 +53,16 @@ class Context:
     def at_least(self, wanted):
         return microversion.at_least(self.version, wanted)
 
+    @functools.cached_property
+    def catalog(self):
+        """The goals and strategies, read once per request."""
+        return catalog_mod.Catalog()
+
     @property
     def store(self):
         return self.engine.store
 
-    @property
+    @functools.cached_property
     def base(self):
         return self.request.host_url + self.request.script_name
 
@@ -71,26 +78,26 @@ def error_response(code, message):
 def json_response(data, status=200):
     response = webob.Response(status=status, charset='utf-8',
                               content_type='application/json')
-    response.text = json.dumps(jsonable(data), sort_keys=True)
+    response.text = json.dumps(data, sort_keys=True, default=_encode)
     return response
+
+
+def _encode(value):
+    if isinstance(value, datetime.datetime):
+        return _timestamp(value)
+    raise TypeError('%r is not JSON serializable' % (value,))
+
+
+def _timestamp(value):
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.isoformat()
 
 
 def empty_response(status=204):
     response = webob.Response(status=status)
     response.content_type = None
     return response
-
-
-def jsonable(value):
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def links(ctx, kind, ident):

@@ -1,6 +1,5 @@
 """``/v1/goals``: the goals of the engine's strategies."""
 
-from decision_engine.api.v1 import catalog
 from decision_engine.api.v1 import common
 
 LIST_FIELDS = ('uuid', 'name', 'display_name', 'efficacy_specification')
@@ -17,7 +16,7 @@ def _view(ctx, goal, detail):
 
 def _list(ctx, detail):
     page = common.paging(ctx, SORT_KEYS)
-    goals = common.page_of(catalog.goals(), page)
+    goals = common.page_of(ctx.catalog.goals(), page)
     return common.collection(ctx, 'goals',
                              [_view(ctx, g, detail) for g in goals], page)
 
@@ -35,7 +34,7 @@ def list_detail(ctx):
 def show(ctx, ident):
     ctx.authorize('goal:get')
     try:
-        goal = catalog.find_goal(ident)
+        goal = ctx.catalog.find_goal(ident)
     except LookupError as exc:
         raise common.not_found(str(exc))
     return common.json_response(_view(ctx, goal, True))

@@ -1,7 +1,6 @@
 """``/v1/strategies``: the engine's strategy plugins, and
 ``/v1/strategies/{strategy}/state``: whether what one needs is there."""
 
-from decision_engine.api.v1 import catalog
 from decision_engine.api.v1 import common
 
 LIST_FIELDS = ('uuid', 'name', 'display_name', 'goal_uuid', 'goal_name')
@@ -19,7 +18,7 @@ def _view(ctx, strategy, detail):
 
 def _list(ctx, detail):
     page = common.paging(ctx, SORT_KEYS)
-    strategies = catalog.strategies()
+    strategies = ctx.catalog.strategies()
     goal = ctx.request.GET.get('goal')
     if goal:
         strategies = [s for s in strategies
@@ -41,23 +40,23 @@ def list_detail(ctx):
     return _list(ctx, True)
 
 
-def _find(ident):
+def _find(ctx, ident):
     try:
-        return catalog.find_strategy(ident)
+        return ctx.catalog.find_strategy(ident)
     except LookupError as exc:
         raise common.not_found(str(exc))
 
 
 def show(ctx, ident):
     ctx.authorize('strategy:get')
-    return common.json_response(_view(ctx, _find(ident), True))
+    return common.json_response(_view(ctx, _find(ctx, ident), True))
 
 
 def state(ctx, ident):
     """Watcher's four checks (datasource, metrics, model, name) from the
     engine's metrics check of the strategy with its default parameters."""
     ctx.authorize('strategy:state')
-    strategy = _find(ident)
+    strategy = _find(ctx, ident)
     check = ctx.engine.get_strategy(strategy['name'])['metrics_check']
     required = check['required']
     report = check.get('metrics') or {}
