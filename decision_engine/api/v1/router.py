@@ -25,6 +25,7 @@ from decision_engine.api.v1 import root
 from decision_engine.api.v1 import scoring_engines
 from decision_engine.api.v1 import services
 from decision_engine.api.v1 import strategies
+from decision_engine.api.v1 import webhooks
 from decision_engine.db import api as db_api
 
 LOG = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ ROUTE_DECLARATIONS = {
     '/v1/actions/detail': {'GET': actions.list_detail},
     '/v1/actions/{ident}': {'GET': actions.show, 'PATCH': actions.update},
     '/v1/data_model': {'GET': data_model.list_model},
+    '/v1/webhooks/{ident}': {'POST': webhooks.trigger},
 }
 
 

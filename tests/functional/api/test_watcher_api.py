@@ -337,6 +337,13 @@ def test_errors_are_watchers_and_the_old_routes_still_answer(daemon):
     assert 'parameters_schema' in old['strategies'][0]
     assert requests.get(daemon.url + '/v1/status', headers=headers,
                         timeout=30).json()['pool']['size'] == 3
+    audit = client(daemon, '1.7').audit.create(goal='dummy')
+    webhook = requests.post(daemon.url + '/v1/webhooks/' + audit.uuid,
+                            headers=headers, timeout=30)
+    assert webhook.status_code == 400
+    assert 'only EVENT audits' in webhook.json()['error_message']
+    assert requests.post(daemon.url + '/v1/webhooks/nope', headers=headers,
+                         timeout=30).status_code == 404
     refused = requests.get(daemon.url + '/v1/goals', headers={
         'OpenStack-API-Version': 'infra-optim 1.8'}, timeout=30)
     assert refused.status_code == 406
