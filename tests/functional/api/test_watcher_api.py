@@ -276,9 +276,18 @@ def test_continuous_audit_cancelled_and_refusals(daemon):
     assert audit.interval == '3600'
     with pytest.raises(wc_exc.BadRequest):
         wc.audit.delete(audit.uuid)        # not ended
+    # Watcher's "Update Audit" sample: a cancel and a new name.
     cancelled = wc.audit.update(audit.uuid, [
-        {'op': 'replace', 'path': '/state', 'value': 'CANCELLED'}])
-    assert cancelled.state == 'CANCELLED'
+        {'op': 'replace', 'path': '/state', 'value': 'CANCELLED'},
+        {'op': 'replace', 'path': '/name', 'value': 'audit1'}])
+    assert (cancelled.state, cancelled.name) == ('CANCELLED', 'audit1')
+    with pytest.raises(wc_exc.BadRequest):
+        wc.audit.update('audit1', [
+            {'op': 'replace', 'path': '/state', 'value': 'PENDING'}])
+    with pytest.raises(wc_exc.BadRequest):
+        wc.audit.update('audit1', [
+            {'op': 'replace', 'path': '/audit_type', 'value': 'ONESHOT'}])
+    assert wc.audit.get('audit1').state == 'CANCELLED'
     wc.audit.delete(audit.uuid)
     for kwargs in ({'goal': 'dummy', 'audit_type': 'EVENT'},
                    {'goal': 'dummy', 'auto_trigger': True},
