@@ -179,6 +179,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
             interval=values.get('interval'),
             cron=values.get('cron'),
             next_run_at=values.get('next_run_at'),
+            auto_trigger=bool(values.get('auto_trigger')),
             runs=0)
         with self._wrap(), self._session() as session:
             session.add(audit)

@@ -62,6 +62,10 @@ class Audit(TimestampMixin, Base):
     # ONGOING audits it owns. NULL for audits never run, or run before
     # revision 0002.
     owner: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    # NOTE: revision 0005: start each plan of the audit as soon as it is
+    # stored (Watcher's auto_trigger).
+    auto_trigger: orm.Mapped[bool] = orm.mapped_column(
+        sa.Boolean, default=False, server_default=sa.false())
 
     action_plans: orm.Mapped[list['ActionPlan']] = orm.relationship(
         back_populates='audit', cascade='all, delete-orphan',

@@ -14,8 +14,8 @@ _AUDIT_FIELDS = ('uuid', 'name', 'audit_type', 'state', 'state_reason',
                  'strategy', 'parameters', 'scope', 'interval', 'cron',
                  'next_run_at', 'started_at', 'finished_at', 'runs',
                  'model_age', 'build_seconds', 'strategy_seconds',
-                 'last_action_plan_uuid', 'owner', 'created_at',
-                 'updated_at')
+                 'last_action_plan_uuid', 'owner', 'auto_trigger',
+                 'created_at', 'updated_at')
 _PLAN_FIELDS = ('uuid', 'state', 'strategy', 'indicators', 'message',
                 'model_age', 'build_seconds', 'strategy_seconds',
                 'created_at', 'updated_at', 'state_reason', 'owner',

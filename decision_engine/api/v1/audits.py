@@ -5,8 +5,8 @@ same runner, listed by the engine's own routes too). Its goal is its
 strategy's goal; ``status_message`` is its state reason, ``hostname`` the
 engine that ran it last.
 
-Not yet: EVENT audits, ``auto_trigger``, ``start_time`` and ``end_time``
-(each refused with 400 naming it), SUSPENDED.
+Not yet: EVENT audits, ``start_time`` and ``end_time`` (each refused with
+400 naming it), SUSPENDED.
 """
 
 import re
@@ -58,7 +58,7 @@ def view(ctx, audit, detail):
         'strategy_name': audit['strategy'],
         'interval': _interval(audit),
         'scope': scope_mod.to_watcher(audit['scope']),
-        'auto_trigger': False,
+        'auto_trigger': bool(audit.get('auto_trigger')),
         'next_run_time': audit['next_run_at'],
     }
     if detail:
@@ -149,10 +149,8 @@ def engine_body(ctx, body):
     if audit_type == 'EVENT':
         raise common.bad_request('audit: EVENT audits are not supported yet '
                                  'by this engine')
-    if body.get('auto_trigger'):
-        raise common.bad_request('audit: auto_trigger is not supported yet '
-                                 'by this engine; start the action plan '
-                                 'once the audit has succeeded')
+    if body.get('auto_trigger') not in (None, True, False):
+        raise common.bad_request('audit: auto_trigger must be true or false')
     template = None
     if body.get('audit_template_uuid'):
         try:
@@ -209,6 +207,8 @@ def engine_body(ctx, body):
                                  'audits')
     if body.get('force'):
         result['force'] = True
+    if body.get('auto_trigger'):
+        result['auto_trigger'] = True
     return result
 
 

@@ -269,6 +269,20 @@ def test_plan_cancelled_by_patch_and_deleted(daemon):
     assert wc.action_plan.list(audit=audit.uuid) == []
 
 
+def test_auto_trigger_starts_the_plan(daemon):
+    wc = client(daemon, '1.7')
+    audit = wc.audit.create(goal='server_consolidation', auto_trigger=True,
+                            force=True, parameters={'power_off': False})
+    assert audit.auto_trigger is True
+    audit = _wait_audit(wc, audit.uuid)
+    assert audit.state == 'SUCCEEDED', audit.status_message
+    plan = wc.action_plan.list(audit=audit.uuid)[0]
+    ended = until(lambda: (lambda p: p if p.state not in (
+        'RECOMMENDED', 'PENDING', 'ONGOING') else None)(
+        wc.action_plan.get(plan.uuid)), 'the plan to end', timeout=90)
+    assert ended.state == 'SUCCEEDED', ended.status_message
+
+
 def test_continuous_audit_cancelled_and_refusals(daemon):
     wc = client(daemon, '1.7')
     audit = wc.audit.create(strategy='dummy', audit_type='CONTINUOUS',
@@ -290,7 +304,6 @@ def test_continuous_audit_cancelled_and_refusals(daemon):
     assert wc.audit.get('audit1').state == 'CANCELLED'
     wc.audit.delete(audit.uuid)
     for kwargs in ({'goal': 'dummy', 'audit_type': 'EVENT'},
-                   {'goal': 'dummy', 'auto_trigger': True},
                    {'goal': 'dummy', 'audit_type': 'CONTINUOUS'},
                    {'goal': 'nope'},
                    {'strategy': 'dummy', 'goal': 'saving_energy'}):

@@ -1,5 +1,5 @@
-"""What Watcher's REST API v1 needs: audit templates, and a uuid for
-each action.
+"""What Watcher's REST API v1 needs: audit templates, a uuid for each
+action, and the audits' ``auto_trigger``.
 
 Revision ID: 0005
 Revises: 0004
@@ -8,7 +8,8 @@ Create Date: 2026-12-07
 A new table ``audit_templates``; ``actions`` gains a unique ``uuid``
 (Watcher's API names actions by uuid). The actions already stored get a
 uuid derived from their plan's uuid and their position, so the same
-action keeps the same uuid on every engine of a cluster.
+action keeps the same uuid on every engine of a cluster. ``audits`` gains
+``auto_trigger`` (false for the audits already stored).
 """
 
 import uuid as uuid_mod
@@ -40,6 +41,10 @@ def upgrade():
         sa.Column('updated_at', sa.DateTime),
         sa.UniqueConstraint('uuid', name='uniq_audit_templates0uuid'),
         sa.UniqueConstraint('name', name='uniq_audit_templates0name'))
+    with op.batch_alter_table('audits') as batch:
+        batch.add_column(sa.Column('auto_trigger', sa.Boolean,
+                                   nullable=False,
+                                   server_default=sa.false()))
     with op.batch_alter_table('actions') as batch:
         batch.add_column(sa.Column('uuid', sa.String(36)))
     conn = op.get_bind()
