@@ -80,6 +80,12 @@ class Application:
         self.metrics.count(request.method, response.status_code)
         return response(environ, start_response)
 
+    def handles(self, path, method):
+        """Whether one of these routes serves ``method`` on ``path``."""
+        method = 'GET' if method == 'HEAD' else method
+        return any(pattern.match(path) and method in methods
+                   for pattern, methods in self.routes)
+
     def _dispatch(self, request):
         self._refuse_large_body(request)
         for pattern, methods in self.routes:

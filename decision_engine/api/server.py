@@ -23,6 +23,8 @@ from oslo_middleware import healthcheck
 
 from decision_engine.api import app as app_mod
 from decision_engine.api import auth
+from decision_engine.api import dispatch
+from decision_engine.api.v1 import router as v1_router
 
 LOG = logging.getLogger(__name__)
 
@@ -42,12 +44,16 @@ class _Router:
 
 
 def build_app(conf, engine_api):
-    """The full WSGI stack: health check, authentication, the API.
+    """The full WSGI stack: health check, authentication, then
+    Watcher's API v1 or the engine's own routes (see
+    :mod:`decision_engine.api.dispatch`).
 
-    :returns: ``(wsgi application, the API's Application)``.
+    :returns: ``(wsgi application, the engine routes' Application)``.
     """
     application = app_mod.Application(engine_api, conf)
-    protected = auth.wrap(application, conf)
+    watcher = v1_router.WatcherAPI(engine_api, conf,
+                                   count=application.metrics.count)
+    protected = auth.wrap(dispatch.Dispatcher(watcher, application), conf)
     # NOTE: oslo.middleware's Healthcheck is an application, not a filter:
     # it answers every request it is given.
     health = healthcheck.Healthcheck(None, {'backends': [],

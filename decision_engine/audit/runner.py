@@ -108,6 +108,10 @@ class AuditRunner:
         self._store_retry_at = 0.0
         self.counters = collections.Counter()
         self.durations = collections.deque(maxlen=1000)
+        #: ``on_plan(plan_uuid)``: starts a plan of an ``auto_trigger``
+        #: audit as soon as it is stored (the manager hands the applier's
+        #: start); None: such plans stay RECOMMENDED.
+        self.on_plan = None
 
     # -- life cycle ----------------------------------------------------------
 
@@ -273,7 +277,28 @@ class AuditRunner:
         LOG.info('Audit %s %s in %.2f s%s', audit_uuid, outcome, elapsed,
                  ': action plan %s' % plan_uuid if plan_uuid else
                  ': %s' % values.get('state_reason'))
+        if plan_uuid and stored.get('auto_trigger'):
+            self._trigger(audit_uuid, plan_uuid)
         return stored
+
+    def _trigger(self, audit_uuid, plan_uuid):
+        """Start the plan of an ``auto_trigger`` audit; a plan that
+        cannot start (it overlaps a running one, no applier) stays
+        RECOMMENDED, and the log says why."""
+        if self.on_plan is None:
+            LOG.warning('Audit %s: auto_trigger, but this engine has no '
+                        'applier; action plan %s stays RECOMMENDED',
+                        audit_uuid, plan_uuid)
+            return
+        try:
+            self.on_plan(plan_uuid)
+        except Exception as exc:
+            LOG.warning('Audit %s: auto_trigger could not start action plan '
+                        '%s: %s; it stays RECOMMENDED', audit_uuid, plan_uuid,
+                        ' '.join(str(exc).split()) or type(exc).__name__)
+        else:
+            LOG.info('Audit %s: action plan %s started (auto_trigger)',
+                     audit_uuid, plan_uuid)
 
     def _decide(self, audit):
         try:

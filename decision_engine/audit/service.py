@@ -53,6 +53,7 @@ CREATE_SCHEMA = {
         'interval': {'type': 'integer', 'maximum': schedule.MAX_INTERVAL},
         'cron': {'type': 'string', 'maxLength': 255},
         'force': {'type': 'boolean'},
+        'auto_trigger': {'type': 'boolean'},
     },
     'required': ['strategy'],
     'additionalProperties': False,
@@ -197,6 +198,7 @@ class AuditService:
         return {'name': body.get('name'), 'strategy': body['strategy'],
                 'audit_type': audit_type, 'parameters': params,
                 'scope': scope, 'interval': interval, 'cron': cron,
+                'auto_trigger': bool(body.get('auto_trigger')),
                 'next_run_at': timeutils.utcnow()
                 if audit_type == states.CONTINUOUS else None}
 

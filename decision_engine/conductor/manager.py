@@ -193,6 +193,10 @@ class ConductorManager:
             cluster=self.cluster, metrics=self.metrics)
         tasks += periodics.collect(self.audits, prefix='audit')
         self.periodic_tasks = tasks
+        # NOTE: late-bound: the applier is built below, after the audits
+        # start (an auto_trigger plan stored before that is refused and
+        # stays RECOMMENDED, logged).
+        self.audits.runner.on_plan = self._start_plan
         self.audits.start()
         collector = self.collector
         self.applier = applier_mod.Applier(
@@ -221,6 +225,12 @@ class ConductorManager:
             self.api_server = api_server.start(conf, engine_api_mod.EngineAPI(
                 self.audits, self.store, self.collector, status=self.status,
                 applier=self.applier))
+
+    def _start_plan(self, plan_uuid):
+        """Start a plan for an ``auto_trigger`` audit."""
+        if self.applier is None:
+            raise applier_mod.ApplierStopped('the applier is not running yet')
+        return self.applier.start_plan(plan_uuid)
 
     def _build_cluster(self) -> cluster_protocols.Cluster:
         conf = self.conf

@@ -4,6 +4,7 @@ Importing this package registers every option on the global ``CONF``.
 """
 
 from oslo_config import cfg
+from oslo_policy import opts as policy_opts
 
 from decision_engine.conf import api
 from decision_engine.conf import applier
@@ -42,6 +43,9 @@ def register_opts(conf):
     ``ConfigOpts`` of a tool or test, or the global ``CONF``)."""
     for module in MODULES:
         module.register_opts(conf)
+    # NOTE: [oslo_policy], oslo.policy's own options: where the rules of
+    # the API (decision_engine/api/v1/policy.py) may be overridden.
+    policy_opts.set_defaults(conf)
 
 
 register_opts(CONF)

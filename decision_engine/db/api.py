@@ -24,6 +24,7 @@ from decision_engine.common import files
 from decision_engine.common import states
 from decision_engine.common import timeutils
 from decision_engine.db import errors
+from decision_engine.db import listing_store
 from decision_engine.db import migration
 from decision_engine.db import models
 from decision_engine.db import plan_store
@@ -58,10 +59,13 @@ class StoreError(RuntimeError):
 
 PlanConflict = plan_store.PlanConflict
 PlanNotStartable = plan_store.PlanNotStartable
+InvalidSort = listing_store.InvalidSort
+TemplateConflict = listing_store.TemplateConflict
 
 
 @reconnect.reconnecting
-class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
+class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
+            listing_store.ListingStoreMixin):
     """Audits, action plans and actions in one SQL database.
 
     Every operation is made again after a lost connection (see
@@ -71,7 +75,8 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
     # NOTE: create_audit and save_run take their keys first, then make
     # their retried part (_insert_audit, _save_run).
     NOT_RETRIED = ('from_conf', 'open_for_engine', 'upgrade',
-                   'check_schema', 'dispose', 'create_audit', 'save_run')
+                   'check_schema', 'dispose', 'create_audit', 'save_run',
+                   'create_template')
 
     def __init__(self, engine):
         self.engine = engine
@@ -174,6 +179,7 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin):
             interval=values.get('interval'),
             cron=values.get('cron'),
             next_run_at=values.get('next_run_at'),
+            auto_trigger=bool(values.get('auto_trigger')),
             runs=0)
         with self._wrap(), self._session() as session:
             session.add(audit)

@@ -6,6 +6,7 @@ needs a new migration under ``migrations/versions``.
 """
 
 import datetime
+import uuid as uuid_mod
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -61,6 +62,10 @@ class Audit(TimestampMixin, Base):
     # ONGOING audits it owns. NULL for audits never run, or run before
     # revision 0002.
     owner: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    # NOTE: revision 0005: start each plan of the audit as soon as it is
+    # stored (Watcher's auto_trigger).
+    auto_trigger: orm.Mapped[bool] = orm.mapped_column(
+        sa.Boolean, default=False, server_default=sa.false())
 
     action_plans: orm.Mapped[list['ActionPlan']] = orm.relationship(
         back_populates='audit', cascade='all, delete-orphan',
@@ -101,12 +106,20 @@ class ActionPlan(TimestampMixin, Base):
         order_by='Action.position')
 
 
+def _new_uuid():
+    return str(uuid_mod.uuid4())
+
+
 class Action(Base):
     __tablename__ = 'actions'
     __table_args__ = (sa.UniqueConstraint('action_plan_id', 'position',
-                                          name='uniq_actions0plan0position'),)
+                                          name='uniq_actions0plan0position'),
+                      sa.UniqueConstraint('uuid', name='uniq_actions0uuid'))
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    # NOTE: revision 0005, for Watcher's API, which names actions by uuid.
+    uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36),
+                                              default=_new_uuid)
     action_plan_id: orm.Mapped[int] = orm.mapped_column(
         sa.ForeignKey('action_plans.id', ondelete='CASCADE'))
     position: orm.Mapped[int] = orm.mapped_column(sa.Integer)
@@ -124,6 +137,26 @@ class Action(Base):
 
     action_plan: orm.Mapped[ActionPlan] = orm.relationship(
         back_populates='actions')
+
+
+class AuditTemplate(TimestampMixin, Base):
+    """Revision 0005: Watcher's audit templates (a goal, maybe a strategy,
+    a scope in Watcher's list form, default parameters)."""
+
+    __tablename__ = 'audit_templates'
+    __table_args__ = (
+        sa.UniqueConstraint('uuid', name='uniq_audit_templates0uuid'),
+        sa.UniqueConstraint('name', name='uniq_audit_templates0name'),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    uuid: orm.Mapped[str] = orm.mapped_column(sa.String(36))
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+    description: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    goal: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+    strategy: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    scope: orm.Mapped[list] = orm.mapped_column(sa.JSON)
+    default_parameters: orm.Mapped[dict] = orm.mapped_column(sa.JSON)
 
 
 class NodePowerFailure(Base):

@@ -14,15 +14,23 @@ _AUDIT_FIELDS = ('uuid', 'name', 'audit_type', 'state', 'state_reason',
                  'strategy', 'parameters', 'scope', 'interval', 'cron',
                  'next_run_at', 'started_at', 'finished_at', 'runs',
                  'model_age', 'build_seconds', 'strategy_seconds',
-                 'last_action_plan_uuid', 'owner', 'created_at',
-                 'updated_at')
+                 'last_action_plan_uuid', 'owner', 'auto_trigger',
+                 'created_at', 'updated_at')
 _PLAN_FIELDS = ('uuid', 'state', 'strategy', 'indicators', 'message',
                 'model_age', 'build_seconds', 'strategy_seconds',
                 'created_at', 'updated_at', 'state_reason', 'owner',
                 'started_at', 'finished_at')
-_ACTION_FIELDS = ('position', 'action_type', 'input_parameters',
+_ACTION_FIELDS = ('uuid', 'position', 'action_type', 'input_parameters',
                   'description', 'state', 'state_reason', 'started_at',
                   'finished_at')
+
+#: the columns of an audit and of a plan, for the pages that select them.
+AUDIT_FIELDS = _AUDIT_FIELDS
+PLAN_FIELDS = _PLAN_FIELDS
+
+_TEMPLATE_FIELDS = ('uuid', 'name', 'description', 'goal', 'strategy',
+                    'scope', 'default_parameters', 'created_at',
+                    'updated_at')
 
 
 def _row(obj, fields):
@@ -39,4 +47,16 @@ def plan_dict(plan, with_actions=True):
     data['action_count'] = len(plan.actions)
     if with_actions:
         data['actions'] = [_row(a, _ACTION_FIELDS) for a in plan.actions]
+    return data
+
+
+def template_dict(template):
+    return _row(template, _TEMPLATE_FIELDS)
+
+
+def action_dict(action):
+    """An action with its plan's uuid (the plan must be loaded)."""
+    data = _row(action, _ACTION_FIELDS)
+    data['action_plan_uuid'] = action.action_plan.uuid
+    data['updated_at'] = action.updated_at
     return data

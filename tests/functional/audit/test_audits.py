@@ -328,3 +328,35 @@ def test_audit_timeout_fails_the_audit(store, pool, monkeypatch):
     assert audit['state'] == states.FAILED
     assert 'timed out after' in audit['state_reason']
     assert 'audit_timeout' in audit['state_reason']
+
+
+def test_auto_trigger_hands_each_plan_to_on_plan(store, pool, caplog):
+    """Only the plans of auto_trigger audits are started; a start that
+    fails leaves the plan RECOMMENDED and is logged."""
+    service, _ = make_service(store, pool)
+    started = []
+
+    def on_plan(plan_uuid):
+        started.append(plan_uuid)
+        if len(started) == 2:
+            raise RuntimeError('overlaps action plan x')
+
+    service.runner.on_plan = on_plan
+    service.start()
+    try:
+        plain = service.create({'strategy': 'server_consolidation'})
+        first = service.create({'strategy': 'server_consolidation',
+                                'auto_trigger': True, 'force': True})
+        assert service.runner.wait_idle(30)
+        second = service.create({'strategy': 'dummy',
+                                 'auto_trigger': True})
+        assert service.runner.wait_idle(30)
+    finally:
+        service.stop()
+    plans = [store.get_audit(a['uuid'])['last_action_plan_uuid']
+             for a in (plain, first, second)]
+    assert started == plans[1:]
+    assert store.get_audit(first['uuid'])['auto_trigger'] is True
+    assert store.get_audit(plain['uuid'])['auto_trigger'] is False
+    assert 'auto_trigger could not start action plan %s: overlaps' \
+        % plans[2] in caplog.text
