@@ -162,11 +162,17 @@ class RoleCheck:
     removes the ones a client sent before it sets them, so they cannot be
     forged. ``[api] admin_roles`` is read on each request: a SIGHUP that
     changes it applies to the next request.
+
+    ``policy_governed(environ)``, when given, names the requests that the
+    API authorizes itself with its oslo.policy rules (Watcher's API v1,
+    :mod:`decision_engine.api.v1.policy`, where a ``reader`` may read):
+    those need a confirmed token only.
     """
 
-    def __init__(self, app, conf):
+    def __init__(self, app, conf, policy_governed=None):
         self.app = app
         self.conf = conf
+        self.policy_governed = policy_governed
 
     def __call__(self, environ, start_response):
         if environ.get('HTTP_X_IDENTITY_STATUS') != 'Confirmed':
@@ -176,6 +182,8 @@ class RoleCheck:
                 'code': 401, 'title': 'Unauthorized',
                 'message': 'a valid Keystone token is required'}})
             return response(environ, start_response)
+        if self.policy_governed is not None and self.policy_governed(environ):
+            return self.app(environ, start_response)
         wanted = {role.lower() for role in self.conf.api.admin_roles}
         roles = {role.strip().lower()
                  for role in environ.get('HTTP_X_ROLES', '').split(',')}
@@ -210,8 +218,11 @@ class _PublicPaths:
         return self.protected(environ, start_response)
 
 
-def wrap(app, conf):
-    """``app`` behind the configured authentication."""
+def wrap(app, conf, policy_governed=None):
+    """``app`` behind the configured authentication.
+
+    :param policy_governed: see :class:`RoleCheck`
+    """
     strategy = conf.api.auth_strategy
     if strategy == 'noauth':
         return app
@@ -220,7 +231,8 @@ def wrap(app, conf):
             conf.api.http_basic_auth_user_file))
     if strategy == 'keystone':
         check_admin_roles(conf)
-        return _PublicPaths(app, _auth_token(RoleCheck(app, conf), conf))
+        return _PublicPaths(app, _auth_token(
+            RoleCheck(app, conf, policy_governed), conf))
     raise AuthConfigError('unknown [api] auth_strategy %r' % strategy)
 
 

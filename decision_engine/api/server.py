@@ -53,7 +53,11 @@ def build_app(conf, engine_api):
     application = app_mod.Application(engine_api, conf)
     watcher = v1_router.WatcherAPI(engine_api, conf,
                                    count=application.metrics.count)
-    protected = auth.wrap(dispatch.Dispatcher(watcher, application), conf)
+    dispatcher = dispatch.Dispatcher(watcher, application)
+    # NOTE: in keystone mode the engine's own routes admit the roles of
+    # [api] admin_roles only; Watcher's routes apply their policy rules.
+    protected = auth.wrap(dispatcher, conf, policy_governed=lambda environ:
+                          dispatcher.choose(environ) is watcher)
     # NOTE: oslo.middleware's Healthcheck is an application, not a filter:
     # it answers every request it is given.
     health = healthcheck.Healthcheck(None, {'backends': [],

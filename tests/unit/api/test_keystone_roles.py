@@ -218,3 +218,15 @@ def test_role_matrix_helper(stack):
                 'reader': 'tok-reader', 'none': None,
                 'invalid': 'tok-unknown'})
     assert api_roles.unexpected(statuses) == []
+
+
+def test_requests_the_api_authorizes_by_policy_need_a_valid_token_only():
+    """Watcher's API v1 applies its own oslo.policy rules (a reader may
+    read there); the engine's own routes keep requiring the admin role."""
+    check = auth.RoleCheck(_app, _conf(), policy_governed=lambda environ:
+                           environ['PATH_INFO'].startswith('/v1/goals'))
+    reader = _confirmed('reader')
+    assert _call(check, '/v1/goals', headers=reader).status_int == 200
+    _error(_call(check, '/v1/model', headers=reader), 403)
+    unconfirmed = dict(reader, **{'X-Identity-Status': 'Invalid'})
+    _error(_call(check, '/v1/goals', headers=unconfirmed), 401)
