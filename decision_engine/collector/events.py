@@ -76,6 +76,9 @@ AGGREGATE = frozenset(('aggregate.create.end', 'aggregate.delete.end',
                        'aggregate.add_host.end',
                        'aggregate.remove_host.end'))
 
+#: Nova's vm_state of a deleted instance.
+DELETED = 'deleted'
+
 HANDLED = HOST_SETTING | STATE_ONLY | INSTANCE_DELETE | SERVICE | AGGREGATE
 
 
@@ -319,8 +322,14 @@ def _apply_instance(model, versions, event):
     gone = versions.deleted.get(uuid)
     if gone is not None and version <= gone:
         return STALE
-    if event.event_type in INSTANCE_DELETE:
-        versions.deleted[uuid] = version
+    if event.event_type in INSTANCE_DELETE or \
+            event.data.get('state') == DELETED:
+        # NOTE: Nova sends instance.update with state deleted, late
+        # (seconds to minutes after instance.delete.end): a deleted
+        # instance is gone whatever the event; one the model does not
+        # know is not fetched (Nova would answer 404).
+        if gone is None or version > gone:
+            versions.deleted[uuid] = version
         if model.get_instance(uuid) is not None:
             model.remove_instance(uuid)
             return APPLIED

@@ -245,3 +245,18 @@ def test_unknown_host_is_fetched(engine, publisher, nova):
                                        node.memory_mb, node.aggregates,
                                        node.availability_zone)
     assert (got.status, got.disabled_reason) == ('disabled', 'fetched')
+
+
+def test_late_deleted_update_of_an_unknown_instance_costs_no_request(
+        engine, publisher, nova, sim):
+    """D5: Nova's late instance.update (state deleted) after
+    instance.delete.end: no GET /servers/{id} (answered 404)."""
+    _fed(engine)
+    gone = '5d0f1f7e-6b0a-4d7e-9d43-0a2b9c1f5e77'
+    requests = engine.listener.fetcher.requests
+    publisher.send(nova.instance('instance.update', gone, host=None,
+                                 state='deleted'))
+    waiting.until(lambda: engine.listener.status().stale == 1)
+    assert engine.listener.fetcher.requests == requests
+    assert engine.listener.status().by_type['instance.update'] == {
+        'stale': 1}

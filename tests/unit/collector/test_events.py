@@ -146,6 +146,27 @@ def test_stale_and_duplicate_are_dropped(live, nova):
     assert model.get_instance(A) is None
 
 
+def test_late_deleted_update_costs_no_fetch(live, nova):
+    """D5: Nova sends instance.update with state deleted seconds to
+    minutes after instance.delete.end; an instance the model does not know
+    is not fetched (Nova would answer 404)."""
+    model, versions = live
+    _apply(model, versions, nova.instance('instance.create.end', A))
+    _apply(model, versions, nova.instance('instance.delete.end', A,
+                                          state='deleted'))
+    assert _apply(model, versions, nova.instance(
+        'instance.update', A, state='deleted')) == events.STALE
+    # Never in the model (deleted before the last full build).
+    assert _apply(model, versions, nova.instance(
+        'instance.update', B, state='deleted')) == events.STALE
+    assert model.get_instance(A) is None and model.get_instance(B) is None
+    # A deleted update of an instance the model has removes it.
+    _apply(model, versions, nova.instance('instance.create.end', B))
+    assert _apply(model, versions, nova.instance(
+        'instance.update', B, state='deleted')) == events.APPLIED
+    assert model.get_instance(B) is None
+
+
 def test_unknown_instance_or_host_asks_for_a_fetch(live, nova):
     model, versions = live
     assert _apply(model, versions, nova.instance(
