@@ -76,6 +76,10 @@ AGGREGATE = frozenset(('aggregate.create.end', 'aggregate.delete.end',
                        'aggregate.add_host.end',
                        'aggregate.remove_host.end'))
 
+#: seconds: Nova's default ``[DEFAULT] service_down_time``, how old a
+#: service's last heartbeat may be for its API to show it up.
+SERVICE_DOWN_TIME = 60
+
 #: Nova's vm_state of a deleted instance.
 DELETED = 'deleted'
 
@@ -393,9 +397,27 @@ def _apply_service(model, versions, event):
     node.disabled_reason = data.get('disabled_reason')
     if data.get('forced_down'):
         node.state = 'down'
+    else:
+        state = _service_state(data, event.timestamp)
+        if state is not None:
+            node.state = state
     versions.state[event.key] = event.version
     model.add_node(node)
     return APPLIED
+
+
+def _service_state(data, now):
+    """``'up'`` or ``'down'`` as Nova's API shows a service that is not
+    forced down: up while its last heartbeat (``last_seen_up``) is at most
+    Nova's ``service_down_time`` old; None when the payload has none."""
+    seen = data.get('last_seen_up')
+    if not seen:
+        return None
+    try:
+        elapsed = now - parse_time(seen)
+    except BadEvent:
+        return None
+    return 'up' if abs(elapsed) <= SERVICE_DOWN_TIME else 'down'
 
 
 def _apply_aggregate(model, versions, event):

@@ -189,6 +189,17 @@ def test_services(live, nova):
                                          forced_down=True))
     node = model.get_node_by_hostname('host2')
     assert (node.status, node.state) == ('enabled', 'down')
+    # D3: forced_down cleared: up again, as Nova's API then shows a
+    # service whose last heartbeat is recent ...
+    _apply(model, versions, nova.service('service.update', 'host2'))
+    assert model.get_node_by_hostname('host2').state == 'up'
+    # ... and down when it has not reported for longer than Nova's
+    # service_down_time.
+    _apply(model, versions, nova.service('service.update', 'host3',
+                                         forced_down=True, last_seen_ago=61))
+    assert _apply(model, versions, nova.service(
+        'service.update', 'host3', last_seen_ago=61)) == events.APPLIED
+    assert model.get_node_by_hostname('host3').state == 'down'
     assert _apply(model, versions, nova.service(
         'service.update', 'host2', binary='nova-scheduler')) == \
         events.IGNORED
