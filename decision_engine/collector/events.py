@@ -32,6 +32,7 @@ import dataclasses
 import datetime
 import math
 
+from decision_engine.collector import holds
 from decision_engine.model import elements
 
 # Outcomes of apply().
@@ -68,7 +69,7 @@ STATE_ONLY = frozenset((
     'instance.live_migration_rollback_dest.end',
     'instance.restore.end',
     'instance.reboot.end',
-))
+)) | holds.EXTRA_TYPES
 
 INSTANCE_DELETE = frozenset(('instance.delete.end',))
 SERVICE = frozenset(('service.create', 'service.update', 'service.delete'))
@@ -109,6 +110,9 @@ class Event:
     #: the payload's ``nova_object.data``.
     data: dict
     message_id: str | None = None
+    #: the host of the service that sent it (``nova-compute:<host>``),
+    #: or None.
+    publisher: str | None = None
 
 
 def parse_time(value):
@@ -141,7 +145,16 @@ def _str(data, field):
     return value
 
 
-def parse(event_type, payload, metadata):
+def publisher_host(publisher_id):
+    """The host of ``nova-compute:<host>`` (None for another service or
+    an id of another shape)."""
+    if not isinstance(publisher_id, str):
+        return None
+    service, _, host = publisher_id.partition(':')
+    return host or None if service == 'nova-compute' else None
+
+
+def parse(event_type, payload, metadata, publisher_id=None):
     """The :class:`Event` of a handled notification, or None for a type
     not handled.
 
@@ -173,7 +186,7 @@ def parse(event_type, payload, metadata):
         timestamp = updated
     version = (updated if updated is not None else timestamp, timestamp)
     return Event(event_type, key, version, timestamp, data,
-                 metadata.get('message_id'))
+                 metadata.get('message_id'), publisher_host(publisher_id))
 
 
 def _optional(data, field, kind, what):
@@ -267,12 +280,14 @@ class Versions:
         self.state = {}         # instance uuid / ('host'|'aggregate', name)
         self.host = {}          # instance uuid -> version of its host
         self.deleted = {}       # instance uuid / aggregate -> version
+        self.holds = {}         # instance uuid -> version (holds.py)
 
     def copy(self):
         other = Versions()
         other.state = dict(self.state)
         other.host = dict(self.host)
         other.deleted = dict(self.deleted)
+        other.holds = dict(self.holds)
         return other
 
     def carried(self, model):
@@ -297,6 +312,8 @@ class Versions:
             deleted = dict(sorted(deleted.items(),
                                   key=lambda item: item[1])[-MAX_DELETED:])
         other.deleted = dict(deleted)
+        other.holds = {k: v for k, v in self.holds.items()
+                       if k in model.instances}
         return other
 
     def newer(self, table, key, version):
@@ -322,10 +339,48 @@ def apply(model, versions, event):
 
 def _apply_instance(model, versions, event):
     uuid = event.key[1]
+    before = model.get_instance(uuid)
+    outcome, after = _instance_change(model, versions, event, before)
+    if isinstance(outcome, tuple) or model.usage_source != 'placement':
+        if after is not None:
+            model.add_instance(after)
+        return APPLIED if outcome == DELETED else outcome
+    # NOTE: with Placement's usage, what moves hold follows the events
+    # (see decision_engine.collector.holds).
+    if outcome == DELETED:
+        holds.deleted(model, uuid)
+        return APPLIED
+    if outcome == STALE and event.event_type in INSTANCE_DELETE:
+        holds.deleted(model, uuid)
+    last = versions.holds.get(uuid)
+    newer = last is None or event.version > last
+    if after is not None:
+        if before is None or after.host != before.host:
+            holds.land(model, after)
+        elif event.event_type != 'instance.resize_finish.end' and (
+                before.resources or event.event_type !=
+                'instance.live_migration_rollback.end'):
+            # NOTE: Placement's amounts stay (those of the last full
+            # build; none while a migration holds the instance's
+            # allocation) until the allocation changes: a new flavor, or
+            # a rollback giving the instance its allocation back.
+            after.resources = before.resources
+    holds.apply(model, event, before, after, newer)
+    if newer and event.event_type in holds.TYPES:
+        versions.holds[uuid] = event.version
+    if after is not None:
+        model.add_instance(after)
+    return outcome
+
+
+def _instance_change(model, versions, event, current):
+    """``(outcome, instance to add or None)``; the outcome is DELETED for
+    an applied deletion (APPLIED to the caller)."""
+    uuid = event.key[1]
     version = event.version
     gone = versions.deleted.get(uuid)
     if gone is not None and version <= gone:
-        return STALE
+        return STALE, None
     if event.event_type in INSTANCE_DELETE or \
             event.data.get('state') == DELETED:
         # NOTE: Nova sends instance.update with state deleted, late
@@ -334,30 +389,29 @@ def _apply_instance(model, versions, event):
         # know is not fetched (Nova would answer 404).
         if gone is None or version > gone:
             versions.deleted[uuid] = version
-        if model.get_instance(uuid) is not None:
+        if current is not None:
             model.remove_instance(uuid)
-            return APPLIED
-        return STALE
+            return DELETED, None
+        return STALE, None
     fields, host = _instance_fields(event.data)
-    current = model.get_instance(uuid)
     sets_host = event.event_type in HOST_SETTING
     newer_state = versions.newer(versions.state, uuid, version)
     newer_host = sets_host and versions.newer(versions.host, uuid, version)
     if current is None:
         if not sets_host:
-            return (NEEDS_FETCH, 'instance', uuid)
+            return (NEEDS_FETCH, 'instance', uuid), None
         if not newer_host:
-            return STALE
+            return STALE, None
         if host is None:
             # Not on a host (shelved offloaded): not in the model.
             versions.host[uuid] = version
-            return STALE
+            return STALE, None
     if not newer_state and not newer_host:
-        return STALE
+        return STALE, None
     new_host = host if newer_host else current.host
     if new_host is not None and \
             model.get_node_by_hostname(new_host) is None:
-        return (NEEDS_FETCH, 'host', new_host)
+        return (NEEDS_FETCH, 'host', new_host), None
     if newer_state or current is None:
         instance = elements.Instance(host=new_host, **fields)
         versions.state[uuid] = version
@@ -369,9 +423,8 @@ def _apply_instance(model, versions, event):
     if new_host is None:
         if current is not None:
             model.remove_instance(uuid)
-        return APPLIED
-    model.add_instance(instance)
-    return APPLIED
+        return APPLIED, None
+    return APPLIED, instance
 
 
 def _apply_service(model, versions, event):

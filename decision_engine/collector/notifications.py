@@ -84,7 +84,7 @@ class _Endpoint:
         self._receive = receive
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
-        self._receive(event_type, payload, metadata)
+        self._receive(event_type, payload, metadata, publisher_id)
 
     warn = error = audit = debug = critical = sample = info
 
@@ -245,9 +245,10 @@ class NotificationListener:
 
     # -- events --------------------------------------------------------------
 
-    def _receive(self, event_type, payload, metadata):
+    def _receive(self, event_type, payload, metadata, publisher_id=None):
         try:
-            event = events_mod.parse(event_type, payload, metadata)
+            event = events_mod.parse(event_type, payload, metadata,
+                                     publisher_id)
         except events_mod.BadEvent as exc:
             LOG.warning('Malformed %s notification ignored: %s',
                         event_type, exc)
