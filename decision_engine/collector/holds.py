@@ -199,11 +199,16 @@ def apply(model, event, before, after, newer):
             resources = before.resources if before is not None and \
                 before.resources else flavor_resources(
                     event.data.get('flavor'), volume_backed)
+        # NOTE: a move rescheduled to another destination: Nova dropped
+        # the claim of the one that failed.
+        release_everywhere(model, uuid, but=dest)
         claim(model, dest, uuid, resources)
     elif kind in FINISH or kind == EVACUATE:
         if after is None:
             return
         land(model, after)
+        if kind != EVACUATE:
+            release_everywhere(model, uuid, but=after.host)
         if before is None or not before.resources or not newer:
             return
         if kind == EVACUATE:

@@ -84,6 +84,19 @@ def test_resize_confirmed(cloud):
     assert model.held_by == {}
 
 
+def test_rescheduled_resize_drops_the_first_destination_s_claim(cloud):
+    model, _, send = cloud
+    send('instance.resize_prep.end', 'host2', host='compute',
+         new_flavor=NEW_FLAVOR)
+    # host2 failed its claim; Nova reverted it and scheduled host3.
+    send('instance.resize_prep.end', 'host3', host='compute',
+         new_flavor=NEW_FLAVOR)
+    assert usage(model) == {'compute': OLD, 'host2': NOTHING, 'host3': NEW}
+    send('instance.resize_finish.end', 'host3', host='host3',
+         state='resized', flavor=NEW_FLAVOR)
+    assert usage(model) == {'compute': OLD, 'host2': NOTHING, 'host3': NEW}
+
+
 def test_resize_reverted(cloud):
     model, _, send = cloud
     send('instance.resize_prep.end', 'host2', host='compute',
