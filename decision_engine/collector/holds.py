@@ -20,9 +20,11 @@ notifications, ``nova/compute/manager.py``):
   deleted right after it), the instance reaching the destination with
   ``live_migration_post_dest.end``; ``live_migration_rollback.end``
   (source) comes after the allocations went back;
-* evacuation: the instance's allocation stays on the failed source under
-  the instance itself until that compute restarts (no notification says
-  so: the next full build sees it go).
+* evacuation (``instance.evacuate`` is sent by the API before it
+  starts, the instance still on its source; ``instance.rebuild.end`` from
+  the destination puts it there): the instance's allocation stays on the
+  failed source under the instance itself until that compute restarts (no
+  notification says so: the next full build sees it go).
 
 Each event carries the whole instance but no migration uuid, so the
 event-fed model keeps, per host, what makes up its ``held``
@@ -57,11 +59,12 @@ CLOSE_SOURCE = frozenset(('instance.resize_confirm.end',
 BACK = frozenset(('instance.resize_revert.end',
                   'instance.live_migration_rollback.end'))
 ROLLBACK_DEST = 'instance.live_migration_rollback_dest.end'
-EVACUATE = 'instance.evacuate'
+#: with a new host: an evacuation's end on its destination.
+REBUILD = 'instance.rebuild.end'
 
 #: every event with an effect here.
 TYPES = OPEN_DEST | FINISH | CLOSE_SOURCE | BACK | frozenset((
-    'instance.live_migration_rollback_dest.end', 'instance.evacuate'))
+    'instance.live_migration_rollback_dest.end', REBUILD))
 
 #: the events of this module, not otherwise handled (state only).
 EXTRA_TYPES = frozenset((RESIZE_PREP, LIVE_PRE,
@@ -203,15 +206,15 @@ def apply(model, event, before, after, newer):
         # the claim of the one that failed.
         release_everywhere(model, uuid, but=dest)
         claim(model, dest, uuid, resources)
-    elif kind in FINISH or kind == EVACUATE:
+    elif kind in FINISH or kind == REBUILD:
         if after is None:
             return
         land(model, after)
-        if kind != EVACUATE:
+        if kind != REBUILD:
             release_everywhere(model, uuid, but=after.host)
         if before is None or not before.resources or not newer:
             return
-        if kind == EVACUATE:
+        if kind == REBUILD:
             if before.host != after.host:
                 claim(model, before.host, uuid, before.resources)
         elif before.host != after.host or kind == 'instance.resize_finish.end':

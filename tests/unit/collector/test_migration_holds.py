@@ -144,9 +144,19 @@ def test_live_migration_and_its_rollback(cloud):
                             'host3': OLD}
 
 
-def test_evacuation_leaves_the_allocation_on_the_failed_source(cloud):
-    model, _, send = cloud
-    send('instance.evacuate', 'host2', host='host2')
+def test_evacuation_leaves_the_allocation_on_the_failed_source(
+        cloud, nova):
+    model, versions, send = cloud
+    # Sent by the API before it starts: the instance is on its source.
+    evacuate = nova.instance('instance.evacuate', A, host='compute',
+                             task_state='rebuilding')
+    events.apply(model, versions, events.parse(*evacuate,
+                                               publisher_id='nova-api:api'))
+    assert usage(model) == {'compute': OLD, 'host2': NOTHING,
+                            'host3': NOTHING}
+    # The destination's rebuild puts it there.
+    send('instance.rebuild.end', 'host2', host='host2')
+    assert model.get_instance(A).host == 'host2'
     assert usage(model) == {'compute': OLD, 'host2': OLD, 'host3': NOTHING}
     # Deleted: nothing of it is held anywhere.
     send('instance.delete.end', 'host2', host='host2', state='deleted')
