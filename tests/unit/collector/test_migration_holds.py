@@ -37,12 +37,7 @@ def cloud(nova):
     def send(event_type, publisher, flavor=None, new_flavor=None,
              **fields):
         event_type, payload, metadata = nova.instance(
-            event_type, A, flavor=flavor, **fields)
-        if new_flavor is not None:
-            data = dict(payload['nova_object.data']['flavor'])
-            data['nova_object.data'] = dict(data['nova_object.data'],
-                                            **new_flavor)
-            payload['nova_object.data']['new_flavor'] = data
+            event_type, A, flavor=flavor, new_flavor=new_flavor, **fields)
         event = events.parse(event_type, payload, metadata,
                              'nova-compute:%s' % publisher)
         return events.apply(model, versions, event)
