@@ -168,10 +168,25 @@ def release_unnamed(model, hostname, resources, only=True):
 
 def land(model, instance):
     """An instance just put on its host: a claim the host held for it
-    (a destination claim) is now the instance's own allocation."""
+    (a destination claim) is now the instance's own allocation; True when
+    there was one."""
     resources = release(model, instance.host, instance.uuid)
     if resources:
         instance.resources = resources
+        return True
+    return False
+
+
+def _resized_to(instance, envelope):
+    """Whether ``instance`` already has the flavor of ``envelope``."""
+    flavor = (envelope or {}).get('nova_object.data') \
+        if isinstance(envelope, dict) else None
+    if not isinstance(flavor, dict):
+        return False
+    return (instance.vcpus, instance.memory_mb, instance.disk_gb,
+            instance.ephemeral_gb, instance.swap_mb) == (
+        flavor.get('vcpus'), flavor.get('memory_mb'), flavor.get('root_gb'),
+        flavor.get('ephemeral_gb') or 0, flavor.get('swap') or 0)
 
 
 def apply(model, event, before, after, newer):
@@ -189,15 +204,19 @@ def apply(model, event, before, after, newer):
     uuid = event.key[1]
     if kind in OPEN_DEST:
         dest = event.publisher
-        current = after or before
+        current = before or after
         if not newer or dest is None or current is None:
             return
         volume_backed = current.volume_backed
+        if dest == current.host and (
+                kind == LIVE_PRE or
+                _resized_to(current, event.data.get('new_flavor'))):
+            # NOTE: already there (a copy replayed onto a full build that
+            # saw the move end); a resize on its own host changes flavor.
+            return
         if kind == RESIZE_PREP:
             resources = flavor_resources(event.data.get('new_flavor'),
                                          volume_backed)
-        elif dest == current.host:
-            return
         else:
             resources = before.resources if before is not None and \
                 before.resources else flavor_resources(
@@ -209,15 +228,18 @@ def apply(model, event, before, after, newer):
     elif kind in FINISH or kind == REBUILD:
         if after is None:
             return
-        land(model, after)
+        # NOTE: a resize on its own host lands on the claim its prep made;
+        # on its own host without one, the move already ended in the model
+        # (a full build saw it).
+        landed = land(model, after)
         if kind != REBUILD:
             release_everywhere(model, uuid, but=after.host)
-        if before is None or not before.resources or not newer:
+        if before is None or not before.resources or not newer or \
+                (before.host == after.host and not landed):
             return
         if kind == REBUILD:
-            if before.host != after.host:
-                claim(model, before.host, uuid, before.resources)
-        elif before.host != after.host or kind == 'instance.resize_finish.end':
+            claim(model, before.host, uuid, before.resources)
+        else:
             claim(model, before.host, migration_key(uuid), before.resources)
     elif kind in CLOSE_SOURCE:
         if release_everywhere(model, migration_key(uuid)):

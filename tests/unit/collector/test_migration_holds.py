@@ -8,6 +8,7 @@ post or rollback)."""
 import pytest
 
 from decision_engine.collector import events
+from decision_engine.collector import live as live_mod
 from decision_engine.model import elements
 
 A = '178b0921-8f85-4257-88b6-2e743b5a975c'
@@ -243,3 +244,38 @@ def test_flavors_usage_is_unchanged(nova):
     assert usage(model) == {'compute': NOTHING, 'host2': OLD,
                             'host3': NOTHING}
     assert model.held_by == {}
+
+
+def test_events_replayed_onto_a_build_that_saw_the_move_end(nova):
+    """Events received during a full build are replayed onto it: when the
+    build already saw the instance on its destination, neither the
+    destination's claim nor the source's allocation counts twice."""
+    live_model = live_mod.LiveModel()
+    start = _model()
+    start.add_instance(elements.Instance(
+        A, 'some-server', 'active', 'p', 'compute', vcpus=1, memory_mb=512,
+        disk_gb=1, resources=OLD))
+    live_model.finish_build(start)
+    live_model.begin_build()
+    for event_type, publisher, fields in (
+            ('instance.resize_prep.end', 'host2',
+             dict(host='compute', new_flavor=NEW_FLAVOR)),
+            ('instance.resize_finish.end', 'host2',
+             dict(host='host2', state='resized', flavor=NEW_FLAVOR))):
+        assert live_model.apply(events.parse(
+            *nova.instance(event_type, A, **fields),
+            publisher_id='nova-compute:%s' % publisher)) == events.APPLIED
+    assert usage(live_model.snapshot()) == {
+        'compute': OLD, 'host2': NEW, 'host3': NOTHING}
+    built = _model()
+    _built(built, 'host2', NEW, {'compute': {M: OLD}})
+    live_model.finish_build(built)
+    assert usage(live_model.snapshot()) == {
+        'compute': OLD, 'host2': NEW, 'host3': NOTHING}
+    # ... and the confirm drops what the build saw.
+    live_model.apply(events.parse(
+        *nova.instance('instance.resize_confirm.end', A, host='host2',
+                       flavor=NEW_FLAVOR),
+        publisher_id='nova-compute:compute'))
+    assert usage(live_model.snapshot()) == {
+        'compute': NOTHING, 'host2': NEW, 'host3': NOTHING}
