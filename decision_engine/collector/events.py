@@ -442,6 +442,9 @@ def _apply_service(model, versions, event):
         for inst in model.instances_on(hostname):
             model.remove_instance(inst.uuid)
         model.remove_node(node.uuid)
+        if hostname in model.held_by:
+            model.held_by = {h: c for h, c in model.held_by.items()
+                             if h != hostname}
         return APPLIED
     if node is None:
         return (NEEDS_FETCH, 'host', hostname)
