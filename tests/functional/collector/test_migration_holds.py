@@ -143,6 +143,7 @@ def _movable(cloud, exclude=()):
 def test_cold_migration_window_follows_placement(cloud):
     inst = _movable(cloud)
     source = inst.host
+    requests = cloud.engine.listener.fetcher.requests
     dest = cloud.move(inst, 'migrate')
     # Scheduled: the destination claims, the source's allocation is the
     # migration's (the too-low model of D2 put servers on such hosts).
@@ -161,6 +162,8 @@ def test_cold_migration_window_follows_placement(cloud):
     live, placement = cloud.usages(source, dest)
     assert live == placement
     assert cloud.engine.collector.status().notifications.failed == 0
+    # Followed from the events alone: no request to the cloud.
+    assert cloud.engine.listener.fetcher.requests == requests
 
 
 def test_confirm_after_a_full_build_saw_the_migration(cloud):
