@@ -99,12 +99,12 @@ def _set(model, hostname, consumers):
     node = model.get_node_by_hostname(hostname)
     if node is None:
         return
-    held_by = dict(model.held_by)
+    # NOTE: the model's own outer dict (a snapshot copies it); the inner
+    # ones may be shared, so they are replaced, never changed.
     if consumers:
-        held_by[hostname] = consumers
+        model.held_by[hostname] = consumers
     else:
-        held_by.pop(hostname, None)
-    model.held_by = held_by
+        model.held_by.pop(hostname, None)
     total = {}
     for resources in consumers.values():
         for rc, amount in resources.items():
