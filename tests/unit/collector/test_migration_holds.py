@@ -279,3 +279,14 @@ def test_events_replayed_onto_a_build_that_saw_the_move_end(nova):
         publisher_id='nova-compute:compute'))
     assert usage(live_model.snapshot()) == {
         'compute': NOTHING, 'host2': NEW, 'host3': NOTHING}
+
+
+@pytest.mark.parametrize('publisher_id, host', [
+    ('nova-compute:compute-1', 'compute-1'),
+    ('nova-compute:', None),
+    ('nova-api:controller', None),
+    ('nova-compute', None),
+    (None, None),
+])
+def test_the_sending_compute_is_the_publisher_s_host(publisher_id, host):
+    assert events.publisher_host(publisher_id) == host
