@@ -549,6 +549,7 @@ class _Build:
             # NOTE: otherwise the node keeps its shared empty held (one
             # dict, not one per host).
             model.get_node_by_hostname(hostname).held = held
+            model.held_by[hostname] = consumers
 
 
 def _parsed(fn, arg, endpoint, host=None, star=False):

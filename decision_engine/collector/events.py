@@ -34,6 +34,7 @@ import datetime
 import math
 import re
 
+from decision_engine.collector import holds
 from decision_engine.model import elements
 
 # Outcomes of apply().
@@ -70,13 +71,20 @@ STATE_ONLY = frozenset((
     'instance.live_migration_rollback_dest.end',
     'instance.restore.end',
     'instance.reboot.end',
-))
+)) | holds.EXTRA_TYPES
 
 INSTANCE_DELETE = frozenset(('instance.delete.end',))
 SERVICE = frozenset(('service.create', 'service.update', 'service.delete'))
 AGGREGATE = frozenset(('aggregate.create.end', 'aggregate.delete.end',
                        'aggregate.add_host.end',
                        'aggregate.remove_host.end'))
+
+#: seconds: Nova's default ``[DEFAULT] service_down_time``, how old a
+#: service's last heartbeat may be for its API to show it up.
+SERVICE_DOWN_TIME = 60
+
+#: Nova's vm_state of a deleted instance.
+DELETED = 'deleted'
 
 HANDLED = HOST_SETTING | STATE_ONLY | INSTANCE_DELETE | SERVICE | AGGREGATE
 
@@ -107,6 +115,9 @@ class Event:
     #: the ``request_id`` of the context Nova sent the notification in
     #: (``req-...``, as in Nova's logs), when it sent one.
     request_id: str | None = None
+    #: the host of the service that sent it (``nova-compute:<host>``),
+    #: or None.
+    publisher: str | None = None
 
 
 def parse_time(value):
@@ -154,12 +165,23 @@ def request_id(context):
     return None
 
 
-def parse(event_type, payload, metadata, context=None):
+def publisher_host(publisher_id):
+    """The host of ``nova-compute:<host>`` (None for another service or
+    an id of another shape)."""
+    if not isinstance(publisher_id, str):
+        return None
+    service, _, host = publisher_id.partition(':')
+    return host or None if service == 'nova-compute' else None
+
+
+def parse(event_type, payload, metadata, context=None, publisher_id=None):
     """The :class:`Event` of a handled notification, or None for a type
     not handled.
 
     :param context: the context the notification was sent in (a dict:
         oslo.messaging's ``ctxt``), for its ``request_id``.
+    :param publisher_id: the sender (``nova-compute:<host>``), for the
+        host a migration event comes from.
 
     :raises BadEvent: naming what is missing or malformed.
     """
@@ -189,7 +211,8 @@ def parse(event_type, payload, metadata, context=None):
         timestamp = updated
     version = (updated if updated is not None else timestamp, timestamp)
     return Event(event_type, key, version, timestamp, data,
-                 metadata.get('message_id'), request_id(context))
+                 metadata.get('message_id'), request_id(context),
+                 publisher_host(publisher_id))
 
 
 def _optional(data, field, kind, what):
@@ -283,12 +306,14 @@ class Versions:
         self.state = {}         # instance uuid / ('host'|'aggregate', name)
         self.host = {}          # instance uuid -> version of its host
         self.deleted = {}       # instance uuid / aggregate -> version
+        self.holds = {}         # instance uuid -> version (holds.py)
 
     def copy(self):
         other = Versions()
         other.state = dict(self.state)
         other.host = dict(self.host)
         other.deleted = dict(self.deleted)
+        other.holds = dict(self.holds)
         return other
 
     def carried(self, model):
@@ -313,6 +338,8 @@ class Versions:
             deleted = dict(sorted(deleted.items(),
                                   key=lambda item: item[1])[-MAX_DELETED:])
         other.deleted = dict(deleted)
+        other.holds = {k: v for k, v in self.holds.items()
+                       if k in model.instances}
         return other
 
     def newer(self, table, key, version):
@@ -338,36 +365,79 @@ def apply(model, versions, event):
 
 def _apply_instance(model, versions, event):
     uuid = event.key[1]
+    before = model.get_instance(uuid)
+    outcome, after = _instance_change(model, versions, event, before)
+    if isinstance(outcome, tuple) or model.usage_source != 'placement':
+        if after is not None:
+            model.add_instance(after)
+        return APPLIED if outcome == DELETED else outcome
+    # NOTE: with Placement's usage, what moves hold follows the events
+    # (see decision_engine.collector.holds).
+    if outcome == DELETED:
+        holds.deleted(model, uuid)
+        return APPLIED
+    if outcome == STALE and event.event_type in INSTANCE_DELETE:
+        holds.deleted(model, uuid)
+    last = versions.holds.get(uuid)
+    newer = last is None or event.version > last
+    if after is not None:
+        if before is None or after.host != before.host:
+            holds.land(model, after)
+        elif event.event_type != 'instance.resize_finish.end' and (
+                before.resources or event.event_type !=
+                'instance.live_migration_rollback.end'):
+            # NOTE: Placement's amounts stay (those of the last full
+            # build; none while a migration holds the instance's
+            # allocation) until the allocation changes: a new flavor, or
+            # a rollback giving the instance its allocation back.
+            after.resources = before.resources
+    holds.apply(model, event, before, after, newer)
+    if newer and event.event_type in holds.TYPES:
+        versions.holds[uuid] = event.version
+    if after is not None:
+        model.add_instance(after)
+    return outcome
+
+
+def _instance_change(model, versions, event, current):
+    """``(outcome, instance to add or None)``; the outcome is DELETED for
+    an applied deletion (APPLIED to the caller)."""
+    uuid = event.key[1]
     version = event.version
     gone = versions.deleted.get(uuid)
     if gone is not None and version <= gone:
-        return STALE
-    if event.event_type in INSTANCE_DELETE:
-        versions.deleted[uuid] = version
-        if model.get_instance(uuid) is not None:
+        return STALE, None
+    if event.event_type in INSTANCE_DELETE or \
+            event.data.get('state') == DELETED:
+        # NOTE: Nova sends instance.update with state deleted, late
+        # (seconds to minutes after instance.delete.end): a deleted
+        # instance is gone whatever the event; one the model does not
+        # know is not fetched (Nova would answer 404).
+        if gone is None or version > gone:
+            versions.deleted[uuid] = version
+        if current is not None:
             model.remove_instance(uuid)
-            return APPLIED
-        return STALE
+            return DELETED, None
+        return STALE, None
     fields, host = _instance_fields(event.data)
-    current = model.get_instance(uuid)
     sets_host = event.event_type in HOST_SETTING
     newer_state = versions.newer(versions.state, uuid, version)
     newer_host = sets_host and versions.newer(versions.host, uuid, version)
     if current is None:
         if not sets_host:
-            return (NEEDS_FETCH, 'instance', uuid)
+            return (NEEDS_FETCH, 'instance', uuid), None
         if not newer_host:
-            return STALE
+            return STALE, None
         if host is None:
             # Not on a host (shelved offloaded): not in the model.
             versions.host[uuid] = version
-            return STALE
+            return STALE, None
     if not newer_state and not newer_host:
-        return STALE
+        return STALE, None
     new_host = host if newer_host else current.host
     if new_host is not None and \
             model.get_node_by_hostname(new_host) is None:
-        return (NEEDS_FETCH, 'host', new_host)
+        return (NEEDS_FETCH, 'host', new_host), None
     if newer_state or current is None:
         instance = elements.Instance(host=new_host, **fields)
         versions.state[uuid] = version
@@ -379,9 +449,8 @@ def _apply_instance(model, versions, event):
     if new_host is None:
         if current is not None:
             model.remove_instance(uuid)
-        return APPLIED
-    model.add_instance(instance)
-    return APPLIED
+        return APPLIED, None
+    return APPLIED, instance
 
 
 def _apply_service(model, versions, event):
@@ -399,6 +468,9 @@ def _apply_service(model, versions, event):
         for inst in model.instances_on(hostname):
             model.remove_instance(inst.uuid)
         model.remove_node(node.uuid)
+        if hostname in model.held_by:
+            model.held_by = {h: c for h, c in model.held_by.items()
+                             if h != hostname}
         return APPLIED
     if node is None:
         return (NEEDS_FETCH, 'host', hostname)
@@ -407,9 +479,27 @@ def _apply_service(model, versions, event):
     node.disabled_reason = data.get('disabled_reason')
     if data.get('forced_down'):
         node.state = 'down'
+    else:
+        state = _service_state(data, event.timestamp)
+        if state is not None:
+            node.state = state
     versions.state[event.key] = event.version
     model.add_node(node)
     return APPLIED
+
+
+def _service_state(data, now):
+    """``'up'`` or ``'down'`` as Nova's API shows a service that is not
+    forced down: up while its last heartbeat (``last_seen_up``) is at most
+    Nova's ``service_down_time`` old; None when the payload has none."""
+    seen = data.get('last_seen_up')
+    if not seen:
+        return None
+    try:
+        elapsed = now - parse_time(seen)
+    except BadEvent:
+        return None
+    return 'up' if abs(elapsed) <= SERVICE_DOWN_TIME else 'down'
 
 
 def _apply_aggregate(model, versions, event):

@@ -89,7 +89,7 @@ class _Endpoint:
         self._receive = receive
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
-        self._receive(event_type, payload, metadata, ctxt)
+        self._receive(event_type, payload, metadata, ctxt, publisher_id)
 
     warn = error = audit = debug = critical = sample = info
 
@@ -250,9 +250,11 @@ class NotificationListener:
 
     # -- events --------------------------------------------------------------
 
-    def _receive(self, event_type, payload, metadata, context=None):
+    def _receive(self, event_type, payload, metadata, context=None,
+                 publisher_id=None):
         try:
-            event = events_mod.parse(event_type, payload, metadata, context)
+            event = events_mod.parse(event_type, payload, metadata,
+                                     context, publisher_id)
         except events_mod.BadEvent as exc:
             LOG.warning('Malformed %s notification ignored%s: %s',
                         event_type, _request(events_mod.request_id(context)),

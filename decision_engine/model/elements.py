@@ -105,6 +105,11 @@ class ComputeModel:
         self.scope = None
         self.excluded = {}
         self.usage_source = 'flavors'
+        #: ``{hostname: {consumer: {resource class: amount}}}``: what
+        #: makes up each node's ``held`` (placement usage only), for the
+        #: event-fed model to add and drop migration allocations one by
+        #: one. Inner dicts are replaced on change, never changed in place.
+        self.held_by = {}
 
     # -- building ----------------------------------------------------------
 
@@ -307,6 +312,7 @@ class ComputeModel:
         new.scope = self.scope
         new.excluded = dict(self.excluded)
         new.usage_source = self.usage_source
+        new.held_by = dict(self.held_by)
         return new
 
     def snapshot(self):

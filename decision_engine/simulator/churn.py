@@ -10,7 +10,8 @@ only then publishes the notifications, as Nova notifies after it saved.
 The mix (weights in :data:`MIX`): creates, deletes, live migrations (with
 the source's ``live_migration_post.end`` still naming the source, as Nova
 sends it, after the destination's ``post_dest.end``), cold migrations
-(``resize_finish.end`` then ``resize_confirm.end`` on the destination),
+(the destination's ``resize_finish.end`` then the source's
+``resize_confirm.end``),
 power off/on, compute service disable/enable, and aggregate membership
 (aggregates that define no availability zone).
 """
@@ -206,7 +207,7 @@ class Churn:
         inst = self._instance()
         if inst is None or inst.vm_state not in ('active', 'stopped'):
             return None
-        dest = self._other_host(inst.host)
+        source, dest = inst.host, self._other_host(inst.host)
         if dest is None:
             return None
         inst.host = dest
@@ -214,7 +215,8 @@ class Churn:
         finish['nova_object.data']['state'] = 'resized'
         return [
             ('nova-compute:%s' % dest, 'instance.resize_finish.end', finish),
-            ('nova-compute:%s' % dest, 'instance.resize_confirm.end',
+            # Confirmed on the source, which cleans up there.
+            ('nova-compute:%s' % source, 'instance.resize_confirm.end',
              self._payload(inst, moment)),
         ]
 

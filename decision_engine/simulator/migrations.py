@@ -44,6 +44,7 @@ import json
 import random
 import threading
 import time
+import uuid as uuid_mod
 
 from decision_engine.simulator import identity
 from decision_engine.simulator import nova_allocations
@@ -89,6 +90,25 @@ class ComputeWrites:
         for inst in topology.instances:
             if inst.host in self._used:
                 self._add(inst.host, inst, 1)
+        # NOTE: Placement's consumers per provider, as Nova moves them: a
+        # move puts the instance's allocation on the source under the
+        # migration's uuid and claims the destination under the
+        # instance's; confirm (cold) or the end (live) deletes the
+        # migration's, a failure gives it back to the instance.
+        hostname_of = {h.uuid: h.hostname for h in topology.hosts}
+        self._consumers = {h.hostname: {} for h in topology.hosts}
+        for rp, consumers in nova_allocations.provider_allocations(
+                topology).items():
+            self._consumers[hostname_of[rp]] = {
+                c: dict(r) for c, r in consumers.items()}
+        for inst in topology.instances:
+            source = inst.migration_source
+            if source in self._used and inst.migration_uuid in \
+                    self._consumers[source]:
+                used = self._used[source]
+                for name, amount in self._consumers[source][
+                        inst.migration_uuid].items():
+                    used[name] = used.get(name, 0) + amount
         self._generation = {h.hostname: 1 for h in topology.hosts}
 
     def configure(self, duration_s=None, jitter=None, fail_ratio=None,
@@ -193,6 +213,12 @@ class ComputeWrites:
                                 'is migrating (simulator)' % inst.uuid)
             if inst.host in self._used:
                 self._add(inst.host, inst, -1)
+                self._consumers[inst.host].pop(inst.uuid, None)
+            # NOTE: Nova confirms a resize waiting for it before deleting.
+            for record in self._migrations:
+                if record['server'] == inst.uuid and \
+                        record['outcome'] == 'finished':
+                    self._confirmed(inst, record)
             self.compute.forget_server(inst.uuid)
             self.topology.instances.remove(inst)
             if inst.host in self._hosts:
@@ -354,23 +380,33 @@ class ComputeWrites:
         record = next(m for m in reversed(self._migrations)
                       if m['server'] == inst.uuid)
         inst.vm_state = record.pop('_vm_state', 'active')
+        self._confirmed(inst, record)
+        self.compute.server_changed(inst.uuid)
+
+    def _confirmed(self, inst, record):
         self._add(record['source'], inst, -1)
+        self._consumers[record['source']].pop(record['uuid'], None)
         record['outcome'] = 'confirmed'
         record['ended'] = self.clock()
-        self.compute.server_changed(inst.uuid)
         self._usage_changed(record['source'])
 
     def _begin(self, inst, dest, kind):
         record = {'server': inst.uuid, 'source': inst.host,
                   'destination': dest, 'kind': kind,
+                  'uuid': str(uuid_mod.uuid4()),
                   'requested': self.clock(), 'started': None,
                   'ended': None, 'outcome': 'queued', 'fault': None,
                   '_vm_state': inst.vm_state}
         self._migrations.append(record)
         # NOTE: Nova claims resources on the destination before the move
-        # starts (the migration allocation), so a second move towards a
-        # full destination is refused at once.
+        # starts, so a second move towards a full destination is refused
+        # at once; the source's allocation is the migration's meanwhile.
+        source = self._consumers[inst.host]
+        source[record['uuid']] = source.pop(inst.uuid, None) or \
+            self._resources(inst)
         self._add(dest, inst, 1)
+        self._consumers[dest][inst.uuid] = self._resources(inst, dest)
+        self._usage_changed(inst.host)
         self._usage_changed(dest)
         self.compute.task_states[inst.uuid] = \
             'migrating' if kind == 'live' else _COLD_STEPS[0]
@@ -417,6 +453,11 @@ class ComputeWrites:
                                'rolled back to %s' % source)
             inst.vm_state = record.pop('_vm_state')
             self._add(dest, inst, -1)
+            self._consumers[dest].pop(inst.uuid, None)
+            back = self._consumers[source].pop(record['uuid'], None)
+            if back:
+                self._consumers[source][inst.uuid] = back
+            self._usage_changed(source)
             self._usage_changed(dest)
             self.compute.server_changed(inst.uuid)
         elif record['kind'] == 'live':
@@ -424,6 +465,7 @@ class ComputeWrites:
             record.pop('_vm_state')
             inst.host = dest
             self._add(source, inst, -1)
+            self._consumers[source].pop(record['uuid'], None)
             self.compute.server_changed(inst.uuid, old_host=source)
             self._usage_changed(source)
         else:
@@ -439,15 +481,15 @@ class ComputeWrites:
 
     # -- usage -------------------------------------------------------------
 
-    def _resources(self, inst):
-        if self._hosts[inst.host].is_ironic:
+    def _resources(self, inst, hostname=None):
+        if self._hosts[hostname or inst.host].is_ironic:
             return {nova_allocations.IRONIC_CLASS: 1}
         return nova_allocations.flavor_resources(inst.flavor,
                                                  inst.volume_backed)
 
     def _add(self, hostname, inst, sign):
         used = self._used[hostname]
-        for name, amount in self._resources(inst).items():
+        for name, amount in self._resources(inst, hostname).items():
             used[name] = used.get(name, 0) + sign * amount
         hyp = self._hyp[hostname]
         f = inst.flavor
@@ -462,7 +504,14 @@ class ComputeWrites:
         self.compute.host_changed(hostname, usage=self._hyp[hostname])
         self.placement.set_usage(
             host.uuid, {k: v for k, v in self._used[hostname].items() if v},
-            self._generation[hostname])
+            self._generation[hostname], self._consumers[hostname])
+
+    def allocations(self, hostname):
+        """``{consumer: {class: amount}}`` Placement holds on a host
+        now."""
+        self.settle()
+        with self._lock:
+            return {c: dict(r) for c, r in self._consumers[hostname].items()}
 
     def usage(self, hostname):
         """``(vcpus, ram, disk, count)`` counted on a host now (the

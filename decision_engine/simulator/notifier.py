@@ -89,7 +89,7 @@ def service_payload(host, updated):
         'host': host.hostname, 'binary': 'nova-compute', 'topic': 'compute',
         'disabled': host.status == 'disabled',
         'disabled_reason': host.disabled_reason,
-        'forced_down': False, 'version': 66,
+        'forced_down': host.state == 'down', 'version': 66,
         'availability_zone': host.availability_zone,
         'uuid': host.service_uuid, 'last_seen_up': iso(updated),
         'report_count': 1})

@@ -63,13 +63,19 @@ class PlacementService:
         self._all = b'{"resource_providers":[%s]}' % b','.join(
             self._rp_bytes[h.uuid] for h in self._hosts)
 
-    def set_usage(self, host_uuid, usages, generation):
-        """New ``{class: amount}`` usages of a provider (written by
+    def set_usage(self, host_uuid, usages, generation, consumers=None):
+        """New ``{class: amount}`` usages of a provider and, when given,
+        its ``{consumer: {class: amount}}`` allocations (written by
         simulator/migrations.py when allocations move)."""
         if host_uuid in self._usages:
             self._usages[host_uuid] = dumps({
                 'resource_provider_generation': generation,
                 'usages': dict(usages)})
+        if consumers is not None and host_uuid in self._allocations:
+            self._allocations[host_uuid] = dumps({
+                'resource_provider_generation': generation,
+                'allocations': {c: {'resources': dict(r)}
+                                for c, r in consumers.items()}})
 
     def inventories_of(self, host):
         """``{class: inventory}`` of a host's provider, from its record

@@ -21,10 +21,11 @@ pytestmark = pytest.mark.topology(
     hosts=12, instances=150, aggregates=3, azs=2, seed=11)
 
 
-def _conf(url):
+def _conf(url, usage_source='flavors'):
     conf = fresh_conf()
     conf.set_override('transport_url', url, group='notifications')
     conf.set_override('retry_delay', 0.001, group='collector')
+    conf.set_override('usage_source', usage_source, group='collector')
     return conf
 
 
@@ -34,10 +35,11 @@ def _collector(conf, sim, pool, live=None):
                                                       size), live=live)
 
 
+@pytest.mark.parametrize('usage_source', ['flavors', 'placement'])
 def test_event_fed_model_equals_a_fresh_build_after_churn(
-        sim, vhost, monkeypatch):
+        sim, vhost, monkeypatch, usage_source):
     url = 'rabbit://guest:guest@127.0.0.1:5672/%s' % vhost
-    conf = _conf(url)
+    conf = _conf(url, usage_source)
     pool = WorkerPool(8)
     listener = notifications.NotificationListener(conf, pool)
     publisher = notifier_mod.NovaNotifier(url)

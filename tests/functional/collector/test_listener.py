@@ -3,6 +3,7 @@ own) and the simulated cloud: events reach the model, events during a full
 build are kept, a dropped broker connection makes the model rebuild-only
 until a full build heals it, snapshots do not change under an audit."""
 
+import datetime
 import logging
 import threading
 
@@ -245,3 +246,51 @@ def test_unknown_host_is_fetched(engine, publisher, nova):
                                        node.memory_mb, node.aggregates,
                                        node.availability_zone)
     assert (got.status, got.disabled_reason) == ('disabled', 'fetched')
+
+
+def test_late_deleted_update_of_an_unknown_instance_costs_no_request(
+        engine, publisher, nova, sim):
+    """D5: Nova's late instance.update (state deleted) after
+    instance.delete.end: no GET /servers/{id} (answered 404)."""
+    _fed(engine)
+    gone = '5d0f1f7e-6b0a-4d7e-9d43-0a2b9c1f5e77'
+    requests = engine.listener.fetcher.requests
+    publisher.send(nova.instance('instance.update', gone, host=None,
+                                 state='deleted'))
+    waiting.until(lambda: engine.listener.status().stale == 1)
+    assert engine.listener.fetcher.requests == requests
+    assert engine.listener.status().by_type['instance.update'] == {
+        'stale': 1}
+
+
+def test_forced_down_cleared_brings_the_host_back_up(engine, publisher,
+                                                     nova):
+    """D3: PUT /os-services/{id} {"forced_down": false} (service.update
+    with forced_down false, the service reporting): up again at once, not
+    at the next full build."""
+    _fed(engine)
+    node = sorted(engine.listener.snapshot().nodes.values(),
+                  key=lambda n: n.hostname)[0]
+    assert node.state == 'up'
+    builds = engine.collector.status().builds
+
+    def state():
+        return engine.listener.snapshot().get_node_by_hostname(
+            node.hostname).state
+
+    def update(forced_down):
+        # NOTE: the publisher stamps the notification with the real time:
+        # the service's last heartbeat is just before it.
+        triple = nova.service('service.update', node.hostname,
+                              forced_down=forced_down)
+        triple[1]['nova_object.data']['last_seen_up'] = \
+            datetime.datetime.now(datetime.timezone.utc).strftime(
+                '%Y-%m-%dT%H:%M:%SZ')
+        publisher.send(triple)
+
+    update(True)
+    waiting.until(lambda: state() == 'down')
+    update(False)
+    waiting.until(lambda: engine.listener.status().applied == 2)
+    assert state() == 'up'
+    assert engine.collector.status().builds == builds

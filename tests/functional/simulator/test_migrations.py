@@ -135,6 +135,63 @@ def test_cold_migration_waits_for_confirm(sim, conn, clock, topology):
     assert usage(conn, source)[0] == src_before[0] - inst.flavor.vcpus
 
 
+def allocations(conn, host):
+    return {consumer: entry['resources'] for consumer, entry in
+            conn.placement.get('/resource_providers/%s/allocations'
+                               % host.uuid, microversion='1.0').json()[
+                'allocations'].items()}
+
+
+def test_allocations_follow_the_migration_as_nova_moves_them(
+        sim, conn, clock, topology):
+    """Nova's migration-based allocations: while a server moves, its old
+    allocation is the migration's on the source and the destination's is
+    the server's; confirm (cold) or the end (live) deletes the
+    migration's; a failed move gives it back to the server."""
+    inst, source, dest = pick(topology)
+    mine = allocations(conn, source)[inst.uuid]
+    others = {c: r for c, r in allocations(conn, source).items()
+              if c != inst.uuid}
+    conn.compute.post('/servers/%s/action' % inst.uuid,
+                      json={'migrate': {'host': dest.hostname}},
+                      microversion='2.56')
+    during = allocations(conn, source)
+    assert inst.uuid not in during
+    (migration, held), = [(c, r) for c, r in during.items()
+                          if c not in others]
+    assert held == mine
+    assert allocations(conn, dest)[inst.uuid] == mine
+    clock.now += 10        # VERIFY_RESIZE: still both
+    assert allocations(conn, source) == during
+    conn.compute.post('/servers/%s/action' % inst.uuid,
+                      json={'confirmResize': None}, microversion='2.56')
+    assert allocations(conn, source) == others
+    assert allocations(conn, dest)[inst.uuid] == mine
+    # Usages are the sums of the allocations.
+    used = conn.placement.get('/resource_providers/%s/usages' % source.uuid,
+                              microversion='1.9').json()['usages']
+    assert {rc: n for rc, n in used.items() if n} == {
+        rc: n for rc, n in _sums(others).items() if n}
+    # A live migration back (from dest to source) that fails: everything
+    # back to the server on dest.
+    sim.writes.fail_servers = {inst.uuid}
+    before = allocations(conn, source)
+    live(conn, inst.uuid, source.hostname)
+    assert inst.uuid not in allocations(conn, dest)
+    assert allocations(conn, source)[inst.uuid] == mine
+    clock.now += 10
+    assert allocations(conn, dest)[inst.uuid] == mine
+    assert allocations(conn, source) == before
+
+
+def _sums(consumers):
+    total = {}
+    for resources in consumers.values():
+        for rc, amount in resources.items():
+            total[rc] = total.get(rc, 0) + amount
+    return total
+
+
 @pytest.mark.parametrize('case, status, words', [
     ('disabled', 400, 'No valid host'),
     ('unknown', 400, 'could not be found'),

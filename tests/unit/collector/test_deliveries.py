@@ -20,7 +20,8 @@ class _Listener:
     def __init__(self):
         self.received = []
 
-    def _receive(self, event_type, payload, metadata, context=None):
+    def _receive(self, event_type, payload, metadata, context=None,
+                 publisher_id=None):
         self.received.append((event_type, context))
 
 

@@ -146,6 +146,27 @@ def test_stale_and_duplicate_are_dropped(live, nova):
     assert model.get_instance(A) is None
 
 
+def test_late_deleted_update_costs_no_fetch(live, nova):
+    """D5: Nova sends instance.update with state deleted seconds to
+    minutes after instance.delete.end; an instance the model does not know
+    is not fetched (Nova would answer 404)."""
+    model, versions = live
+    _apply(model, versions, nova.instance('instance.create.end', A))
+    _apply(model, versions, nova.instance('instance.delete.end', A,
+                                          state='deleted'))
+    assert _apply(model, versions, nova.instance(
+        'instance.update', A, state='deleted')) == events.STALE
+    # Never in the model (deleted before the last full build).
+    assert _apply(model, versions, nova.instance(
+        'instance.update', B, state='deleted')) == events.STALE
+    assert model.get_instance(A) is None and model.get_instance(B) is None
+    # A deleted update of an instance the model has removes it.
+    _apply(model, versions, nova.instance('instance.create.end', B))
+    assert _apply(model, versions, nova.instance(
+        'instance.update', B, state='deleted')) == events.APPLIED
+    assert model.get_instance(B) is None
+
+
 def test_unknown_instance_or_host_asks_for_a_fetch(live, nova):
     model, versions = live
     assert _apply(model, versions, nova.instance(
@@ -168,6 +189,17 @@ def test_services(live, nova):
                                          forced_down=True))
     node = model.get_node_by_hostname('host2')
     assert (node.status, node.state) == ('enabled', 'down')
+    # D3: forced_down cleared: up again, as Nova's API then shows a
+    # service whose last heartbeat is recent ...
+    _apply(model, versions, nova.service('service.update', 'host2'))
+    assert model.get_node_by_hostname('host2').state == 'up'
+    # ... and down when it has not reported for longer than Nova's
+    # service_down_time.
+    _apply(model, versions, nova.service('service.update', 'host3',
+                                         forced_down=True, last_seen_ago=61))
+    assert _apply(model, versions, nova.service(
+        'service.update', 'host3', last_seen_ago=61)) == events.APPLIED
+    assert model.get_node_by_hostname('host3').state == 'down'
     assert _apply(model, versions, nova.service(
         'service.update', 'host2', binary='nova-scheduler')) == \
         events.IGNORED
