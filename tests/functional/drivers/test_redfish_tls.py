@@ -17,7 +17,7 @@ import pytest
 
 from decision_engine.drivers import base
 from decision_engine.drivers import inventory
-from decision_engine.drivers import keepalive
+from decision_engine.common import http_pool
 from decision_engine.drivers import redfish
 
 SYSTEM = '/redfish/v1/Systems/1'
@@ -124,9 +124,9 @@ def test_default_bundle_refuses_an_unknown_ca_on_both_paths(conf, pool,
     with pytest.raises(base.PowerDriverError) as err:
         driver.get_power_state(node)
     assert 'CERTIFICATE_VERIFY_FAILED' in str(err.value)
-    pool_ = keepalive.KeepAlivePool(1, 1)
+    pool_ = http_pool.HttpPool(1, 1)
     host, port = '127.0.0.1', int(url.rsplit(':', 1)[1])
-    with pytest.raises(keepalive.TransportError) as err:
+    with pytest.raises(http_pool.TransportError) as err:
         pool_.get('https', host, port, SYSTEM, {}, True, 2.0, 2.0)
     assert 'CERTIFICATE_VERIFY_FAILED' in str(err.value)
     # With the node's bundle, or with no check at all, it answers.
@@ -141,10 +141,10 @@ def test_default_bundle_refuses_an_unknown_ca_on_both_paths(conf, pool,
 def test_host_name_is_checked(misnamed_bmc):
     url, cert = misnamed_bmc
     port = int(url.rsplit(':', 1)[1])
-    pool_ = keepalive.KeepAlivePool(1, 1)
+    pool_ = http_pool.HttpPool(1, 1)
     # Its CA is trusted (the bundle), but the certificate names another
     # address: refused.
-    with pytest.raises(keepalive.TransportError) as err:
+    with pytest.raises(http_pool.TransportError) as err:
         pool_.get('https', '127.0.0.1', port, SYSTEM, {}, cert, 2.0, 2.0)
     assert 'mismatch' in str(err.value), str(err.value)
     # With verification off, no name is checked either (as requests).
