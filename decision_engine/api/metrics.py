@@ -187,7 +187,8 @@ class EngineCollector:
                      'of the current whole-cloud model',
                      field('build_seconds'))
         yield _counter('model_build_requests', 'HTTP requests (retries '
-                       'included) sent by the successful model builds',
+                       'included) the services received from the '
+                       'successful model builds',
                        totals.requests if totals else None)
         yield _counter('model_build_errors', 'Failed model builds (any '
                        'scope)', totals.failures if totals else None)

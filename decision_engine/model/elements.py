@@ -68,7 +68,8 @@ class ComputeModel:
     :attr built_at: epoch seconds when the build finished (None if the
         model was not built by the builder)
     :attr build_seconds: wall time of the build
-    :attr requests: HTTP requests the build made (retries included)
+    :attr requests: HTTP requests the build made (retries included),
+        as the services received them
     :attr scope: the :class:`~decision_engine.model.scope.Scope` (or None
         for the whole cloud) the model was built for
     :attr excluded: ``{hypervisor uuid: {'uuid', 'hostname', 'reason',
