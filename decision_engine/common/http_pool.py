@@ -36,6 +36,7 @@ interface, with the engine's rules on top:
 """
 
 import collections
+import http.client
 import json
 import logging
 import os
@@ -260,10 +261,14 @@ class HttpPool:
                 try:
                     pool = self._manager.connection_from_host(
                         host, port, scheme, pool_kwargs=tls)
+                    # NOTE: the body is read here, not in urlopen, so
+                    # that an answer whose head came is known as begun.
                     resp = pool.urlopen(
                         'GET', target, headers=headers, retries=False,
                         redirect=False, timeout=timeout,
-                        preload_content=True, assert_same_host=False)
+                        preload_content=False, release_conn=True,
+                        assert_same_host=False)
+                    body = resp.data
                 except u3_exc.ClosedPoolError as exc:
                     if first:
                         # NOTE: resize() or close() closed that pool
@@ -272,7 +277,8 @@ class HttpPool:
                     raise TransportError(_message(exc, connect_timeout,
                                                   read_timeout, host))
                 except u3_exc.ProtocolError as exc:
-                    if first and local.reused and not local.answered:
+                    if (first and local.reused and not local.answered
+                            and _closed_under_us(exc)):
                         # NOTE: the server closed the kept-open connection
                         # as we sent: it saw nothing, a GET is safe to
                         # send again, on a new connection.
@@ -288,7 +294,7 @@ class HttpPool:
                 except (u3_exc.HTTPError, OSError) as exc:
                     raise TransportError(_message(exc, connect_timeout,
                                                   read_timeout, host))
-                return Response(resp.status, resp.headers, resp.data)
+                return Response(resp.status, resp.headers, body)
         finally:
             _FULL_POOL_FILTER.local.inside = False
             conn = local.conn
@@ -367,8 +373,23 @@ class HttpPool:
         manager.clear()
 
 
+def _closed_under_us(exc):
+    """Whether a request failed because the connection closed before any
+    byte of an answer (not a malformed answer)."""
+    inner = exc.args[1] if len(exc.args) > 1 else exc.__cause__
+    return isinstance(inner, (http.client.RemoteDisconnected,
+                              ConnectionResetError, BrokenPipeError,
+                              ConnectionAbortedError))
+
+
 def _message(exc, connect_timeout, read_timeout, host):
     """One line in requests' words for a failure without an answer."""
+    # NOTE: what a server sent (a bad status line) may hold line breaks.
+    return ' '.join(_words(exc, connect_timeout, read_timeout,
+                           host).split())
+
+
+def _words(exc, connect_timeout, read_timeout, host):
     cause = exc.__cause__ or exc.__context__
     if isinstance(exc, u3_exc.NewConnectionError):
         if cause is not None:
@@ -383,9 +404,13 @@ def _message(exc, connect_timeout, read_timeout, host):
     if isinstance(exc, u3_exc.SSLError):
         return 'SSLError: %s' % (cause if cause is not None else exc)
     if isinstance(exc, u3_exc.ProtocolError):
+        # ('Connection aborted.', error) before an answer, ('Connection
+        # broken: ...', error) while reading one.
+        what = exc.args[0] if exc.args else 'Connection aborted.'
         inner = exc.args[1] if len(exc.args) > 1 else cause
-        if isinstance(inner, BaseException):
+        if what == 'Connection aborted.' and isinstance(inner,
+                                                        BaseException):
             return 'Connection aborted. %s: %s' % (type(inner).__name__,
                                                    inner)
-        return 'Connection aborted. %s' % (exc.args[0] if exc.args else '')
+        return str(what)
     return '%s: %s' % (type(exc).__name__, exc)

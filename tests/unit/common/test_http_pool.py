@@ -98,6 +98,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             # when the server's idle close crosses its request.
             self.close_connection = True
             return
+        if mode == 'truncate':
+            # An answer began: its head promises more than comes.
+            self.close_connection = True
+            self.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n'
+                             b'\r\n{"ok"')
+            return
+        if mode == 'garbage':
+            self.close_connection = True
+            self.wfile.write(b'NOT HTTP\r\n\r\n')
+            return
         if mode == 'hang':
             self.server.release.wait(10)
             self.close_connection = True
@@ -217,6 +227,22 @@ def test_timeout_on_a_reused_connection_is_not_resent(servers):
     with pytest.raises(http_pool.TransportError) as err:
         _get(pool, server, read_timeout=0.2)
     assert str(err.value) == 'Read timed out. (read timeout=0.2)'
+    assert (server.received, pool.resent) == (2, 0)
+
+
+@pytest.mark.parametrize('mode, words', [
+    ('truncate', 'Connection broken: IncompleteRead'),
+    ('garbage', 'Connection aborted. BadStatusLine')])
+def test_answer_that_began_on_a_reused_connection_is_not_resent(
+        servers, mode, words):
+    server = servers()
+    pool = http_pool.HttpPool(4)
+    _get(pool, server)
+    server.mode = mode
+    with pytest.raises(http_pool.TransportError) as err:
+        _get(pool, server)
+    assert str(err.value).startswith(words), str(err.value)
+    assert '\n' not in str(err.value)
     assert (server.received, pool.resent) == (2, 0)
 
 
