@@ -197,10 +197,11 @@ class HttpPool:
             ConnectionCls = HTTPSConnection
 
         self._pool_classes = {'http': Pool, 'https': HTTPSPool}
-        self._lock = threading.Lock()
+        # NOTE: reentrant: a connection closed under it reports its close.
+        self._lock = threading.RLock()
         self._local = threading.local()
         self._live = {}     # connection -> endpoint key, while connected
-        self._busy = set()
+        self._busy = {}     # connection -> thread serving a request on it
         self._endpoints = collections.OrderedDict()   # key -> connections
         self.opened = 0     # connections opened, for tests and benchmarks
         self.resent = 0     # GETs sent again after a stale connection
@@ -262,13 +263,18 @@ class HttpPool:
                     pool = self._manager.connection_from_host(
                         host, port, scheme, pool_kwargs=tls)
                     # NOTE: the body is read here, not in urlopen, so
-                    # that an answer whose head came is known as begun.
+                    # that an answer whose head came is known as begun;
+                    # the connection goes back to its pool once the body
+                    # is read whole (release_conn=False), never before.
                     resp = pool.urlopen(
                         'GET', target, headers=headers, retries=False,
                         redirect=False, timeout=timeout,
-                        preload_content=False, release_conn=True,
+                        preload_content=False, release_conn=False,
                         assert_same_host=False)
-                    body = resp.data
+                    try:
+                        body = resp.data
+                    finally:
+                        resp.release_conn()
                 except u3_exc.ClosedPoolError as exc:
                     if first:
                         # NOTE: resize() or close() closed that pool
@@ -310,14 +316,14 @@ class HttpPool:
         with self._lock:
             self.opened += 1
             self._live[conn] = key
-            self._busy.add(conn)
+            self._busy[conn] = threading.get_ident()
             self._endpoints.setdefault(key, set()).add(conn)
 
     def _sending(self, conn, reused):
         self._local.conn = conn
         self._local.reused = reused
         with self._lock:
-            self._busy.add(conn)
+            self._busy[conn] = threading.get_ident()
 
     def _answered(self):
         self._local.answered = True
@@ -325,7 +331,7 @@ class HttpPool:
     def _closed(self, conn):
         with self._lock:
             key = self._live.pop(conn, None)
-            self._busy.discard(conn)
+            self._busy.pop(conn, None)
             conns = self._endpoints.get(key)
             if conns is not None:
                 conns.discard(conn)
@@ -336,27 +342,33 @@ class HttpPool:
         """After a request: its connection is idle (or closed), and the
         idle connections over ``idle_total`` are closed, those of the
         least recently used endpoints first."""
-        closing = []
         with self._lock:
-            if conn is not None:
-                self._busy.discard(conn)
+            # NOTE: back in its pool since its answer was read, the
+            # connection may already serve another thread's request.
+            if conn is not None and \
+                    self._busy.get(conn) == threading.get_ident():
+                del self._busy[conn]
             if key in self._endpoints:
                 self._endpoints.move_to_end(key)
-            if self.idle_total is not None:
-                excess = len(self._live) - len(self._busy) - self.idle_total
-                for conns in self._endpoints.values():
+            if self.idle_total is None:
+                return
+            excess = len(self._live) - len(self._busy) - self.idle_total
+            closing = []
+            for conns in self._endpoints.values():
+                if excess <= 0:
+                    break
+                for idle in conns:
                     if excess <= 0:
                         break
-                    for idle in conns - self._busy:
-                        if excess <= 0:
-                            break
+                    if idle not in self._busy:
                         closing.append(idle)
                         excess -= 1
-        for idle in closing:
-            # NOTE: the connection stays in its pool, closed: urllib3
-            # sees it is (``is_connection_dropped``) and connects it again
-            # when it is next taken.
-            idle.close()
+            # NOTE: under the lock, so that no thread starts a request on
+            # one meanwhile. It stays in its pool, closed: urllib3 sees it
+            # is (``is_connection_dropped``) and connects it again when it
+            # is next taken.
+            for idle in closing:
+                idle.close()
 
     # -- state -----------------------------------------------------------
 

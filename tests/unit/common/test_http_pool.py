@@ -283,6 +283,21 @@ def test_per_host_bound_closes_extra_connections_quietly(servers, caplog):
                   timeout=10)
 
 
+@pytest.mark.parametrize('idle_total', [None, 1])
+def test_many_threads_share_few_connections(servers, idle_total):
+    # A connection goes back to its pool only once its answer was read
+    # whole, and only idle ones are closed over idle_total: never one
+    # under a thread reading its answer.
+    both = [servers(), servers()]
+    pool = http_pool.HttpPool(2, idle_total)
+    with concurrent.futures.ThreadPoolExecutor(8) as executor:
+        answers = list(executor.map(
+            lambda n: _get(pool, both[n % 2]).json(), range(400)))
+    assert answers == [{'ok': True}] * 400
+    assert both[0].received + both[1].received == 400
+    assert pool.idle_count() <= (idle_total or 4)
+
+
 def test_idle_total_gives_up_the_least_recently_used_first(servers):
     first = servers(barrier=threading.Barrier(2, timeout=10))
     second = servers(barrier=threading.Barrier(2, timeout=10))
