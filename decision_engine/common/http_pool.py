@@ -54,6 +54,8 @@ LOG = logging.getLogger(__name__)
 #: bounds them (a collector talks to two or three services).
 DEFAULT_ENDPOINTS = 16
 _FULL_POOL_MESSAGE = 'Connection pool is full'
+#: urllib3 never retries: errors come back as they are, redirects too.
+_NO_RETRY = urllib3.Retry(total=False, redirect=False)
 
 
 class TransportError(Exception):
@@ -207,6 +209,7 @@ class HttpPool:
         self.resent = 0     # GETs sent again after a stale connection
         self.per_host = self.idle_total = None
         self._manager = None
+        self._pools = {}    # (scheme, host, port, verify, cert) -> pool
         self.resize(per_host, idle_total)
 
     # -- sizing ----------------------------------------------------------
@@ -232,6 +235,7 @@ class HttpPool:
         manager.pool_classes_by_scheme = self._pool_classes
         with self._lock:
             old, self._manager = self._manager, manager
+            self._pools = {}
             self.per_host, self.idle_total = per_host, idle_total
         if old is not None:
             old.clear()
@@ -249,7 +253,8 @@ class HttpPool:
         :raises TransportError: when no HTTP answer came.
         """
         key = (scheme, host, port)
-        tls = tls_settings(verify, cert) if scheme == 'https' else None
+        pool_key = (scheme, host, port, verify,
+                    tuple(cert) if isinstance(cert, list) else cert)
         timeout = urllib3.Timeout(connect=connect_timeout,
                                   read=read_timeout)
         local = self._local
@@ -260,14 +265,13 @@ class HttpPool:
                 local.reused = local.answered = False
                 local.conn = None
                 try:
-                    pool = self._manager.connection_from_host(
-                        host, port, scheme, pool_kwargs=tls)
+                    pool = self._pool(pool_key)
                     # NOTE: the body is read here, not in urlopen, so
                     # that an answer whose head came is known as begun;
                     # the connection goes back to its pool once the body
                     # is read whole (release_conn=False), never before.
                     resp = pool.urlopen(
-                        'GET', target, headers=headers, retries=False,
+                        'GET', target, headers=headers, retries=_NO_RETRY,
                         redirect=False, timeout=timeout,
                         preload_content=False, release_conn=False,
                         assert_same_host=False)
@@ -276,8 +280,12 @@ class HttpPool:
                     finally:
                         resp.release_conn()
                 except u3_exc.ClosedPoolError as exc:
+                    with self._lock:
+                        if self._pools.get(pool_key) is pool:
+                            del self._pools[pool_key]
                     if first:
-                        # NOTE: resize() or close() closed that pool
+                        # NOTE: resize() or close() closed that pool, or
+                        # the manager dropped it for a more recent one,
                         # before it gave a connection: nothing was sent.
                         continue
                     raise TransportError(_message(exc, connect_timeout,
@@ -306,6 +314,22 @@ class HttpPool:
             conn = local.conn
             local.conn = None
             self._done(key, conn)
+
+    def _pool(self, pool_key):
+        """The urllib3 pool of an endpoint and TLS settings, kept here
+        (the manager's look-up costs about a tenth of a request)."""
+        pool = self._pools.get(pool_key)
+        if pool is None:
+            scheme, host, port, verify, cert = pool_key
+            tls = tls_settings(verify, cert) if scheme == 'https' else None
+            with self._lock:
+                manager = self._manager
+            pool = manager.connection_from_host(host, port, scheme,
+                                                pool_kwargs=tls)
+            with self._lock:
+                if self._manager is manager:
+                    self._pools[pool_key] = pool
+        return pool
 
     # -- what the connections tell ------------------------------------------
 
@@ -382,6 +406,7 @@ class HttpPool:
         request)."""
         with self._lock:
             manager = self._manager
+            self._pools = {}
         manager.clear()
 
 
