@@ -187,7 +187,8 @@ class EngineCollector:
                      'of the current whole-cloud model',
                      field('build_seconds'))
         yield _counter('model_build_requests', 'HTTP requests (retries '
-                       'included) sent by the successful model builds',
+                       'included) the services received from the '
+                       'successful model builds',
                        totals.requests if totals else None)
         by_service = core.CounterMetricFamily(
             _name('model_build_service_requests'), 'HTTP requests (retries '

@@ -410,11 +410,14 @@ class ModelCollector:
     def _get_transport(self):
         wanted = self.conf.collector.http_transport
         with self._connect_lock:
+            # NOTE: requests at once: the SDK's connection pools and the
+            # direct transport's keep as many connections per endpoint.
+            connections = max(self.pool.size,
+                              self.conf.collector.build_workers)
             if self._cloud is None:
                 cloud = None
                 try:
-                    cloud = self._factory(
-                        max(self.pool.size, self.conf.collector.build_workers))
+                    cloud = self._factory(connections)
                     # NOTE: the proxies are made on first use; make the
                     # model's two here so that a cloud that cannot be
                     # reached fails once, with this message, not in every
@@ -433,7 +436,7 @@ class ModelCollector:
                 if self._transport is not None:
                     self._transport.close()
                 self._transport = transport_mod.make_transport(
-                    self._cloud, wanted)
+                    self._cloud, wanted, connections)
             return self._transport
 
     # -- state ---------------------------------------------------------------

@@ -58,7 +58,10 @@ class Fetcher:
 
     @property
     def requests(self):
-        """Requests sent so far (retries included)."""
+        """Requests sent so far (retries included): what the services
+        received. A GET the transport sent again at once because the server
+        had closed its kept connection counts once (the server never saw
+        the first)."""
         return self._requests
 
     @property

@@ -71,10 +71,10 @@ opts = [
     cfg.StrOpt(
         'http_transport',
         default='direct', choices=[
-            ('direct', 'persistent http.client connections per worker; '
-                       'token, endpoints and microversions from the '
-                       'openstacksdk connection (about 5 times less CPU '
-                       'per request)'),
+            ('direct', 'kept-open connections (urllib3), as many per '
+                       'endpoint as requests run at once; token, '
+                       'endpoints and microversions from the openstacksdk '
+                       'connection (about a third of the CPU per request)'),
             ('sdk', 'every request through the openstacksdk proxies '
                     '(keystoneauth and requests)')],
         mutable=True,

@@ -24,7 +24,8 @@ The periodic power read (``[redfish] power_read = lean``, the default)
 skips sushy's resource objects once a node is connected: sushy still
 authenticates, finds the system's path and switches power, but the poll is
 one ``GET`` of that path over a kept-open connection
-(:mod:`decision_engine.drivers.keepalive`) taking ``PowerState`` from the
+(:mod:`decision_engine.common.http_pool`, the engine's one persistent-HTTP
+mechanism) taking ``PowerState`` from the
 JSON, with sushy's timeouts, TLS settings, credentials (its session token
 through :meth:`sushy.auth.SessionAuth.get_session_key`, or basic) and its
 error classes (:func:`sushy.exceptions.raise_for_response`). The poll goes
@@ -46,9 +47,9 @@ import sushy
 from sushy import auth as sushy_auth
 from sushy import exceptions as sushy_exc
 
+from decision_engine.common import http_pool
 from decision_engine.drivers import base
 from decision_engine.drivers import driver_info as info_checks
-from decision_engine.drivers import keepalive
 from decision_engine.drivers import power_state
 
 LOG = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class RedfishPowerDriver(base.PowerDriver):
         self._clients_lock = threading.Lock()
         self._plain_http_logged = False
         self._proxy_logged = False
-        self._http = keepalive.KeepAlivePool(
+        self._http = http_pool.HttpPool(
             conf.redfish.lean_connections_per_bmc,
             conf.redfish.lean_idle_connections)
 
@@ -284,15 +285,16 @@ class RedfishPowerDriver(base.PowerDriver):
         """One GET of the system over a kept-open connection (a 5xx is
         retried once, at once, as sushy does); the response."""
         scheme, host, port, path = client.target
-        self._http.per_bmc = self.conf.redfish.lean_connections_per_bmc
-        self._http.total = self.conf.redfish.lean_idle_connections
+        self._http.resize(self.conf.redfish.lean_connections_per_bmc,
+                          self.conf.redfish.lean_idle_connections)
         for attempt in (1, 2):
             try:
                 resp = self._http.get(
                     scheme, host, port, path, client.lean_headers(),
-                    settings.verify, settings.connect_timeout,
-                    settings.read_timeout)
-            except keepalive.TransportError as exc:
+                    verify=settings.verify,
+                    connect_timeout=settings.connect_timeout,
+                    read_timeout=settings.read_timeout)
+            except http_pool.TransportError as exc:
                 raise sushy_exc.ConnectionError(url=client.url, error=exc)
             if resp.status_code < 500:
                 return resp

@@ -68,7 +68,8 @@ class ComputeModel:
     :attr built_at: epoch seconds when the build finished (None if the
         model was not built by the builder)
     :attr build_seconds: wall time of the build
-    :attr requests: HTTP requests the build made (retries included)
+    :attr requests: HTTP requests the build made (retries included),
+        as the services received them
     :attr requests_by_service: the same by service, ``{'compute': n,
         'placement': m}``
     :attr neutron_queries_estimate: the Neutron queries Nova made to

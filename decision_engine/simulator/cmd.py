@@ -162,6 +162,10 @@ def build_parser():
                    type=_non_negative_int, default=1,
                    help='live migrations running at once per source '
                         'compute; more wait queued (default 1, as Nova)')
+    p.add_argument('--idle-timeout', type=_positive_float, default=None,
+                   metavar='SECONDS',
+                   help='close a keep-alive connection idle this long, as '
+                        'gunicorn (2 s) and Apache do (default: never)')
     p.add_argument('--token-ttl-s', type=_positive_float, default=3600.0)
     p.add_argument('--max-limit', type=_non_negative_int, default=1000)
     p.add_argument('--username', default='admin')
@@ -241,6 +245,7 @@ def main(argv=None):
                     project=args.project, max_limit=args.max_limit,
                     noauth=args.noauth, users=dict(args.user),
                     neutron_latency_ms=args.neutron_latency_ms,
+                    idle_timeout=args.idle_timeout,
                     migrations={
                         'duration_s': args.migration_s,
                         'jitter': args.migration_jitter,

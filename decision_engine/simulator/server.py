@@ -80,6 +80,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ''
 
     def setup(self):
+        # NOTE: BaseHTTPRequestHandler's ``timeout`` bounds every read of
+        # the connection: an idle keep-alive connection is closed after
+        # it, as gunicorn (2 s), Apache, uwsgi and haproxy do.
+        self.timeout = self.server.simulator.idle_timeout
         super().setup()
         self.server.track(self.connection, True)
 
@@ -169,6 +173,10 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
             (self._connections.add if add
              else self._connections.discard)(conn)
 
+    def open_connections(self):
+        with self._conn_lock:
+            return len(self._connections)
+
     def close_connections(self):
         with self._conn_lock:
             conns = list(self._connections)
@@ -207,6 +215,9 @@ class Simulator:
         Neutron query real Nova would send for it (see ``neutron``; the
         queries are counted under ``downstream`` in the stats whatever
         the latency)
+    :param idle_timeout: seconds after which an idle keep-alive
+        connection is closed by the server (None: kept until the client
+        closes it)
     :param migrations: settings of the write side (``duration_s``,
         ``jitter``, ``fail_ratio``, ``seed``,
         ``max_concurrent_live_migrations``; see ``migrations``), reachable
@@ -219,7 +230,7 @@ class Simulator:
                  max_limit=compute.MAX_LIMIT, clock=time.monotonic,
                  log_requests=False, preserialize=True, sleep=time.sleep,
                  noauth=False, migrations=None, users=None,
-                 neutron_latency_ms=0.0):
+                 neutron_latency_ms=0.0, idle_timeout=None):
         self.topology = topology if topology is not None \
             else Topology.generate()
         self.host = host
@@ -231,6 +242,7 @@ class Simulator:
         self.log_requests = log_requests
         self.preserialize = preserialize
         self.noauth = noauth
+        self.idle_timeout = idle_timeout
         self._sleep = sleep
         self.latency = faults_mod.LatencyPlan()
         self.set_latency(latency_ms)
@@ -375,6 +387,10 @@ class Simulator:
 
     def reset_stats(self):
         self._stats.reset()
+
+    def open_connections(self):
+        """Client connections open now (kept-alive idle ones included)."""
+        return self._server.open_connections() if self._server else 0
 
     def wait_in_flight(self, n, timeout=10.0):
         """Block until >= n requests are being served (no polling)."""

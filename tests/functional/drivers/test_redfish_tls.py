@@ -7,6 +7,7 @@ import ipaddress
 import json
 import ssl
 import threading
+import warnings
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -15,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 import pytest
 
+from decision_engine.common import http_pool
 from decision_engine.drivers import base
 from decision_engine.drivers import inventory
-from decision_engine.drivers import keepalive
 from decision_engine.drivers import redfish
 
 SYSTEM = '/redfish/v1/Systems/1'
@@ -113,6 +114,26 @@ def test_lean_read_over_tls_with_the_nodes_ca_bundle(conf, pool, tracker,
     assert driver._http.opened == 1
 
 
+def test_unverified_polls_do_not_warn_at_each_poll(conf, pool, tracker,
+                                                   tls_bmc):
+    url, cert = tls_bmc
+    node = inventory.Node('tls', 'redfish', {
+        'address': url, 'system_id': SYSTEM, 'verify_ca': False,
+        'auth_type': 'basic'})
+    driver = redfish.RedfishPowerDriver(conf=conf, pool=pool, nodes=[node],
+                                        tracker=tracker)
+    driver.get_power_state(node)        # connects through sushy
+    with warnings.catch_warnings(record=True) as caught:
+        for _ in range(5):
+            assert driver.get_power_state(node) == 'power off'
+    assert driver._http.opened == 1
+    # urllib3 would warn at each poll; sushy, connecting a node with
+    # verification off, turned that warning off for the process.
+    insecure = [w for w in caught
+                if w.category.__name__ == 'InsecureRequestWarning']
+    assert len(insecure) <= 1, [str(w.message) for w in insecure]
+
+
 def test_default_bundle_refuses_an_unknown_ca_on_both_paths(conf, pool,
                                                             tracker,
                                                             tls_bmc):
@@ -124,9 +145,9 @@ def test_default_bundle_refuses_an_unknown_ca_on_both_paths(conf, pool,
     with pytest.raises(base.PowerDriverError) as err:
         driver.get_power_state(node)
     assert 'CERTIFICATE_VERIFY_FAILED' in str(err.value)
-    pool_ = keepalive.KeepAlivePool(1, 1)
+    pool_ = http_pool.HttpPool(1, 1)
     host, port = '127.0.0.1', int(url.rsplit(':', 1)[1])
-    with pytest.raises(keepalive.TransportError) as err:
+    with pytest.raises(http_pool.TransportError) as err:
         pool_.get('https', host, port, SYSTEM, {}, True, 2.0, 2.0)
     assert 'CERTIFICATE_VERIFY_FAILED' in str(err.value)
     # With the node's bundle, or with no check at all, it answers.
@@ -141,10 +162,10 @@ def test_default_bundle_refuses_an_unknown_ca_on_both_paths(conf, pool,
 def test_host_name_is_checked(misnamed_bmc):
     url, cert = misnamed_bmc
     port = int(url.rsplit(':', 1)[1])
-    pool_ = keepalive.KeepAlivePool(1, 1)
+    pool_ = http_pool.HttpPool(1, 1)
     # Its CA is trusted (the bundle), but the certificate names another
     # address: refused.
-    with pytest.raises(keepalive.TransportError) as err:
+    with pytest.raises(http_pool.TransportError) as err:
         pool_.get('https', '127.0.0.1', port, SYSTEM, {}, cert, 2.0, 2.0)
     assert 'mismatch' in str(err.value), str(err.value)
     # With verification off, no name is checked either (as requests).

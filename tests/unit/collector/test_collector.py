@@ -297,3 +297,18 @@ def test_wrong_credentials_name_the_options_used(tmp_path, sim, made,
     assert message.startswith("cannot connect to the cloud: [cloud] "
                               "cloud_name 'sim': "), message
     assert 'HTTP 401' in message
+
+
+def test_direct_transport_keeps_a_connection_per_concurrent_request(
+        tmp_path, sim, made):
+    # As many kept connections per endpoint as requests may run at once,
+    # the number the SDK's own pools get: none is closed after its
+    # request, none is kept beyond.
+    conf = _conf(tmp_path)
+    conf.set_override('build_workers', 5, group='collector')
+    collector = _collector(conf, sim, made, pool_size=12)
+    assert collector.transport().http.per_host == 12
+    conf.set_override('build_workers', 20, group='collector')
+    collector.stop()
+    collector = _collector(conf, sim, made, pool_size=12)
+    assert collector.transport().http.per_host == 20

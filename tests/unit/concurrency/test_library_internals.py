@@ -1,5 +1,5 @@
-"""The private parts of futurist, eventlet and oslo.messaging the engine
-relies on.
+"""The private parts of futurist, eventlet, oslo.messaging and urllib3 the
+engine relies on.
 
 Each is used on purpose, with a NOTE where it is used (the list is in
 doc/source/contributor/architecture.rst). If a library changes one,
@@ -14,6 +14,7 @@ from futurist import periodics as futurist_periodics
 import pytest
 
 from decision_engine.collector import notifications
+from decision_engine.common import http_pool
 from decision_engine.concurrency import periodics
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine import reports
@@ -100,6 +101,38 @@ def test_rabbit_driver_logs_where_the_listener_watches():
         'oslo.messaging no longer logs "Reconnected to AMQP server": fix '
         'notifications._ConnectionWatch')
     assert 'is unreachable' in source
+
+
+def test_urllib3_logs_a_full_pool_where_the_http_pool_filters_it():
+    # The HTTP pool drops, for its own requests only, urllib3's warning
+    # about a connection closed because its pool keeps enough (the
+    # per-host bound working as documented): its logger and the start of
+    # its message must stay.
+    from urllib3 import connectionpool
+    assert connectionpool.log.name == 'urllib3.connectionpool', (
+        'urllib3 renamed its connection pool logger: fix the logger '
+        'http_pool filters')
+    assert http_pool._FULL_POOL_MESSAGE in inspect.getsource(
+        connectionpool), ('urllib3 words its "Connection pool is full" '
+                          'warning differently: fix '
+                          'http_pool._FULL_POOL_MESSAGE')
+
+
+def test_urllib3_makes_pools_and_connections_from_the_hooked_classes():
+    # The HTTP pool learns of each connect, request, answer and close
+    # through its subclasses of urllib3's connection classes, installed
+    # with PoolManager's pool_classes_by_scheme and the pools'
+    # ConnectionCls; urllib3 must keep creating them from those.
+    from urllib3 import connectionpool
+    from urllib3 import poolmanager
+    assert 'self.pool_classes_by_scheme[' in inspect.getsource(
+        poolmanager.PoolManager), (
+        'urllib3 no longer picks pool classes from pool_classes_by_scheme: '
+        'fix http_pool.HttpPool')
+    assert 'self.ConnectionCls(' in inspect.getsource(
+        connectionpool.HTTPConnectionPool), (
+        'urllib3 no longer makes connections from ConnectionCls: fix '
+        'http_pool.HttpPool')
 
 
 def test_periodic_work_items_carry_their_name():
