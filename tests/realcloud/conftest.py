@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from tests.fixtures import figures
 from tests.fixtures.openstack import client as client_mod
 from tests.fixtures.openstack import controlplane
 
@@ -26,8 +27,13 @@ def testbed():
         return
     started = time.monotonic()
     bed = controlplane.up()
-    print('\nopenstack testbed up in %.0f s, %.0f MB RSS'
-          % (time.monotonic() - started, bed.rss_mb()))
+    times = bed.state['times']
+    figures.record('realcloud/control-plane',
+                   start_s=round(time.monotonic() - started, 1),
+                   rss_mb=round(bed.rss_mb()),
+                   keystone_bootstrapped_s=times['keystone bootstrapped'],
+                   databases_synced_s=times['nova databases synced'],
+                   ready_s=times['ready'])
     try:
         yield bed
     finally:
