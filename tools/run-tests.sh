@@ -4,8 +4,12 @@
 # tox -e py3); the functional layer (tests/functional: real services,
 # daemons, several processes) in FUNCTIONAL_WORKERS parallel pytest-xdist
 # processes (a module's tests in one of them), then its cluster tests
-# (marked cluster) one at a time; the reliability suite (tests/reliability)
-# alone (all three: tox -e functional); and the pool, periodics,
+# (marked cluster) one at a time; the real-cloud layer (tests/realcloud:
+# a real Keystone, Placement and Nova from PyPI in a venv of their own,
+# .testbed/venv, pinned by tools/openstack-testbed/constraints.txt;
+# tox -e realcloud); the reliability suite (tests/reliability)
+# alone (the functional, cluster and reliability steps: tox -e
+# functional); and the pool, periodics,
 # config, driver loading and manager tests again in an eventlet-patched
 # process (EVENTLET_TESTS, the same list as tox -e py3-eventlet). The
 # installs are pinned by upper-constraints.txt.
@@ -57,6 +61,16 @@ echo "== functional layer: the cluster tests, one at a time"
 # serialise them in one worker, but 3.8 sets a node id attribute that
 # pytest 9.2 no longer reads: the groups were silently ignored.)
 "$VENV/bin/python" -m pytest -m "cluster and not soak" tests/functional "$@"
+
+echo "== real-cloud layer (Keystone, Placement and Nova from PyPI)"
+# NOTE: MariaDB at 127.0.0.1:3306 (root, no password) and RabbitMQ hold
+# the control plane's databases and vhost; its venv is created once and
+# reused while it matches its constraints.
+realcloud_start=$SECONDS
+"$VENV/bin/python" -c \
+    'from tests.fixtures.openstack import venv; venv.ensure()'
+"$VENV/bin/python" -m pytest tests/realcloud "$@"
+echo "real-cloud layer: $((SECONDS - realcloud_start)) s with the venv"
 
 echo "== reliability suite (threading backend)"
 # NOTE: alone, one test at a time: its parts assert bounds on what they

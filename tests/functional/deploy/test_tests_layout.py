@@ -2,7 +2,8 @@
 service: tests/unit/conftest.py enforces it) and tests/functional/ (real
 services, daemons, several processes), each mirroring decision_engine/
 package by package (a top-level module such as service.py may have a
-folder too); beside them the reliability suite and the shared fixtures.
+folder too); beside them the reliability suite, the real-cloud layer and
+the shared fixtures.
 A test module imports no other test module or conftest, only the shared
 helpers in tests/fixtures/ (and the ``tests`` package's constants, BACKEND
 and fresh_conf).
@@ -30,6 +31,9 @@ EXCEPTIONS = {
     'reliability': 'the reliability and security suite: faults, load, '
                    'signals and hostile input across every package, each '
                    'part printing a figures line (tests/fixtures/figures.py)',
+    'realcloud': 'the real-cloud layer: the engine end to end against a '
+                 'real Keystone, Placement and Nova (tests/fixtures/'
+                 'openstack/), across every package',
 }
 #: what a module may import from the ``tests`` package itself.
 PACKAGE_NAMES = {'BACKEND', 'fresh_conf', 'fixtures'}

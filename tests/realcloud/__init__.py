@@ -1,0 +1,1 @@
+"""The engine against a real Keystone, Placement and Nova (conftest.py)."""
