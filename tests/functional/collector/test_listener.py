@@ -7,18 +7,14 @@ import datetime
 import logging
 import threading
 
-from oslo_config import cfg
-import oslo_messaging
 import pytest
 
 from decision_engine.api import engine_api
-from decision_engine.cloud import connection
-from decision_engine.collector import collector as collector_mod
-from decision_engine.collector import fetch
 from decision_engine.collector import notifications
-from decision_engine.concurrency.pool import WorkerPool
 from tests import fresh_conf
 from tests.fixtures import rabbit
+from tests.fixtures.listener_engine import Engine
+from tests.fixtures.listener_engine import Publisher
 from tests.fixtures import waiting
 
 
@@ -32,61 +28,6 @@ def _conf(vhost):
                       group='notifications')
     conf.set_override('retry_delay', 0.001, group='collector')
     return conf
-
-
-class Engine:
-    """A collector fed by a listener, wired as the manager does."""
-
-    def __init__(self, conf, sim):
-        self.pool = WorkerPool(8)
-        self.listener = notifications.NotificationListener(conf, self.pool)
-        self.collector = collector_mod.ModelCollector(
-            conf, self.pool,
-            lambda size: connection.from_auth(conf, sim.auth(), size),
-            live=self.listener)
-        self.builds = threading.Semaphore(0)
-
-        def rebuild():
-            self.collector.refresh_model()
-            self.builds.release()
-
-        self.listener.start(self.collector.transport,
-                            fetch.FetchSettings.from_conf(conf.collector),
-                            rebuild)
-
-    def stop(self):
-        self.listener.stop()
-        self.collector.stop()
-        self.pool.shutdown(timeout=30)
-
-
-class Publisher:
-    """Publishes as Nova does: messagingv2 on versioned_notifications."""
-
-    def __init__(self, vhost):
-        conf = cfg.ConfigOpts()
-        conf([], project='nova-test', default_config_files=[])
-        self.transport = oslo_messaging.get_notification_transport(
-            conf, url=rabbit.url(vhost))
-        # Nova's control_exchange (read when the driver is made, so the
-        # transport is made again with it).
-        conf.set_override('control_exchange', 'nova')
-        self.transport.cleanup()
-        self.transport = oslo_messaging.get_notification_transport(
-            conf, url=rabbit.url(vhost))
-        self.notifiers = {}
-
-    def send(self, triple, publisher='nova-compute:compute'):
-        event_type, payload, _ = triple
-        notifier = self.notifiers.get(publisher)
-        if notifier is None:
-            notifier = self.notifiers[publisher] = oslo_messaging.Notifier(
-                self.transport, publisher_id=publisher,
-                driver='messagingv2', topics=['versioned_notifications'])
-        notifier.info({}, event_type, payload)
-
-    def close(self):
-        self.transport.cleanup()
 
 
 @pytest.fixture

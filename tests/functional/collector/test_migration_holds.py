@@ -17,8 +17,8 @@ from decision_engine.simulator import notifier as notifier_mod
 from tests import fresh_conf
 from tests.fixtures import rabbit
 from tests.fixtures import waiting
-from tests.functional.collector.test_listener import Engine
-from tests.functional.collector.test_listener import Publisher
+from tests.fixtures.listener_engine import Engine
+from tests.fixtures.listener_engine import Publisher
 
 
 def _all_movable(topo):
