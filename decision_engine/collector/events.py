@@ -267,7 +267,12 @@ def _instance_fields(data):
         # does not hold (see decision_engine.model.allocation).
         volume_backed=not _optional(data, 'image_uuid', str, 'a string'),
         extra_specs=_str_map(flavor, 'extra_specs',
-                             "the flavor's extra_specs"))
+                             "the flavor's extra_specs"),
+        # NOTE: the instance's zone as Nova records it (that of the host
+        # it was scheduled to): taken as pinned, as the build does
+        # before microversion 2.96.
+        availability_zone=_optional(data, 'availability_zone', str,
+                                    'a string') or None)
     host = data.get('host')
     if host is not None and (not isinstance(host, str) or not host):
         raise BadEvent("payload field 'host' is not a host name")
@@ -440,6 +445,8 @@ def _instance_change(model, versions, event, current):
         return (NEEDS_FETCH, 'host', new_host), None
     if newer_state or current is None:
         instance = elements.Instance(host=new_host, **fields)
+        if current is not None and 'availability_zone' not in event.data:
+            instance.availability_zone = current.availability_zone
         versions.state[uuid] = version
     else:
         instance = current.copy()
