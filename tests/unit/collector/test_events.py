@@ -81,6 +81,20 @@ def test_lock_unlock_and_update_fields(live, nova):
     assert model.get_instance(A).metadata == {'k': 'v'}
 
 
+def test_instance_zone_follows_the_payload(live, nova):
+    model, versions = live
+    _apply(model, versions, nova.instance('instance.create.end', A))
+    # Nova's InstancePayload carries the instance's zone (Nova's sample).
+    assert model.get_instance(A).availability_zone == 'nova'
+    event_type, payload, meta = nova.instance('instance.update', A,
+                                              name='renamed')
+    del payload['nova_object.data']['availability_zone']
+    _apply(model, versions, (event_type, payload, meta))
+    # A payload without the field keeps the zone the model knew.
+    assert model.get_instance(A).name == 'renamed'
+    assert model.get_instance(A).availability_zone == 'nova'
+
+
 def test_moves(live, nova):
     model, versions = live
     _apply(model, versions, nova.instance('instance.create.end', A))
