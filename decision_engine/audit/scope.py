@@ -74,4 +74,6 @@ def resolve(model, scope):
         return inst.uuid not in excluded and projects.project(
             inst.project_id)
 
-    return context_mod.StrategyContext(nodes, instances, movable)
+    return context_mod.StrategyContext(
+        nodes, instances, movable,
+        server_groups=getattr(model, 'server_groups', None))

@@ -3,6 +3,7 @@
 Steps (the seed's)::
 
     1. os-aggregates  ||  os-services (nova-compute: zone, status)
+       ||  os-server-groups?all_projects=True (2.64, limit/offset pages)
     2. os-hypervisors/detail, page after page (limit/marker)
          -> per hypervisor: its Placement inventories      } no barrier:
     3.      -> as soon as a node has its inventories:      } each node is
@@ -82,6 +83,10 @@ from decision_engine.model.errors import ModelBuildError
 LOG = logging.getLogger(__name__)
 
 COMPUTE_MICROVERSION = '2.53'   # uuid hypervisor ids; flavor embedded 2.47
+#: os-server-groups with one ``policy`` and ``rules`` per group
+SERVER_GROUPS_MICROVERSION = '2.64'
+#: groups asked for per page (Nova's default [api] max_limit)
+SERVER_GROUPS_PAGE_SIZE = 1000
 PLACEMENT_MICROVERSION = '1.0'
 USAGE_SOURCES = ('flavors', 'placement')
 SERVERS_LISTINGS = ('per_host', 'all_servers')
@@ -159,6 +164,7 @@ class _Build:
         self.model = elements.ComputeModel()
         self.aggregates = None
         self.services = None
+        self.server_groups = {}
         self.held = []          # hypervisors waiting for step 1 (scope)
         self.nodes = {}         # hostname -> hypervisor uuid (asked for)
         self.excluded = {}      # hypervisor uuid -> model.excluded entry
@@ -229,6 +235,7 @@ class _Build:
         self._add(self._fetch_aggregates, None, self._got_aggregates)
         self._add(self._fetch_services, None, self._got_services)
         self._add(self._fetch_hypervisors, None, self._got_hypervisors)
+        self._add(self._fetch_server_groups, 0, self._got_server_groups)
         if self.settings.servers_listing == 'all_servers':
             self._add(self._fetch_all_servers, None,
                       self._got_all_servers_page)
@@ -267,6 +274,25 @@ class _Build:
                                     {'binary': 'nova-compute'},
                                     microversion=COMPUTE_MICROVERSION)
         return _parsed(parse.compute_services, doc, 'compute /os-services')
+
+    def _fetch_server_groups(self, offset):
+        params = {'all_projects': 'True', 'limit': SERVER_GROUPS_PAGE_SIZE}
+        if offset:
+            params['offset'] = offset
+        doc = self.fetcher.get_json('compute', '/os-server-groups', params,
+                                    microversion=SERVER_GROUPS_MICROVERSION)
+        return offset, _parsed(parse.server_groups, doc,
+                               'compute /os-server-groups')
+
+    def _got_server_groups(self, result):
+        offset, groups = result
+        # NOTE: the listing has no next link: a full page means there
+        # may be more.
+        if len(groups) >= SERVER_GROUPS_PAGE_SIZE:
+            self._add(self._fetch_server_groups, offset + len(groups),
+                      self._got_server_groups)
+        for group in groups:
+            self.server_groups[group.uuid] = group
 
     def _got_aggregates(self, result):
         self.aggregates = result
@@ -504,6 +530,7 @@ class _Build:
         model.excluded = self.excluded
         model.usage_source = self.settings.usage_source
         model.index_groups(self.aggregates)
+        model.set_server_groups(self.server_groups.values())
         model.build_seconds = time.monotonic() - self.started
         model.built_at = time.time()
         model.requests = self.fetcher.requests

@@ -78,6 +78,10 @@ SERVICE = frozenset(('service.create', 'service.update', 'service.delete'))
 AGGREGATE = frozenset(('aggregate.create.end', 'aggregate.delete.end',
                        'aggregate.add_host.end',
                        'aggregate.remove_host.end'))
+#: Nova's ServerGroupNotification (``ServerGroupPayload`` 1.1: ``policy``
+#: and ``rules``; 1.0: ``policies``).
+SERVER_GROUP = frozenset(('server_group.create', 'server_group.delete',
+                          'server_group.add_member'))
 
 #: seconds: Nova's default ``[DEFAULT] service_down_time``, how old a
 #: service's last heartbeat may be for its API to show it up.
@@ -86,7 +90,8 @@ SERVICE_DOWN_TIME = 60
 #: Nova's vm_state of a deleted instance.
 DELETED = 'deleted'
 
-HANDLED = HOST_SETTING | STATE_ONLY | INSTANCE_DELETE | SERVICE | AGGREGATE
+HANDLED = HOST_SETTING | STATE_ONLY | INSTANCE_DELETE | SERVICE | \
+    AGGREGATE | SERVER_GROUP
 
 
 #: the largest flavor size taken (vCPUs, MiB, GiB); Nova's own limit on
@@ -102,7 +107,8 @@ class BadEvent(ValueError):
 class Event:
     event_type: str
     #: what the event is about, the unit of ordering: ``('instance',
-    #: uuid)``, ``('host', hostname)`` or ``('aggregate', name)``.
+    #: uuid)``, ``('host', hostname)``, ``('aggregate', name)`` or
+    #: ``('server_group', uuid)``.
     key: tuple
     #: ``(payload updated_at or timestamp, notification timestamp)``,
     #: epoch seconds: the order of events about one element.
@@ -198,6 +204,9 @@ def parse(event_type, payload, metadata, context=None, publisher_id=None):
     elif event_type in AGGREGATE:
         key = ('aggregate', _str(data, 'name'))
         _aggregate_fields(data)
+    elif event_type in SERVER_GROUP:
+        key = ('server_group', _str(data, 'uuid'))
+        _server_group(data)
     else:
         key = ('instance', _str(data, 'uuid'))
         if event_type not in INSTANCE_DELETE:
@@ -267,11 +276,48 @@ def _instance_fields(data):
         # does not hold (see decision_engine.model.allocation).
         volume_backed=not _optional(data, 'image_uuid', str, 'a string'),
         extra_specs=_str_map(flavor, 'extra_specs',
-                             "the flavor's extra_specs"))
+                             "the flavor's extra_specs"),
+        # NOTE: the instance's zone as Nova records it (that of the host
+        # it was scheduled to): taken as pinned, as the build does
+        # before microversion 2.96.
+        availability_zone=_optional(data, 'availability_zone', str,
+                                    'a string') or None)
     host = data.get('host')
     if host is not None and (not isinstance(host, str) or not host):
         raise BadEvent("payload field 'host' is not a host name")
     return fields, host
+
+
+def _server_group(data):
+    """The :class:`~decision_engine.model.elements.ServerGroup` of a
+    ``ServerGroupPayload``."""
+    policy = data.get('policy')
+    if policy is None:
+        policies = data.get('policies') or []
+        policy = policies[0] if isinstance(policies, list) and \
+            len(policies) == 1 else None
+    if policy not in elements.POLICIES:
+        raise BadEvent('server group payload has no known policy: %r'
+                       % (data.get('policy', data.get('policies')),))
+    members = data.get('members') or []
+    if not isinstance(members, list) or not all(
+            isinstance(m, str) for m in members):
+        raise BadEvent("payload field 'members' is not a list of uuids")
+    rules = data.get('rules') or {}
+    if not isinstance(rules, dict):
+        raise BadEvent("payload field 'rules' is not an object")
+    limit = rules.get('max_server_per_host')
+    if limit is not None:
+        try:
+            if int(limit) < 1:
+                raise ValueError(limit)
+        except (TypeError, ValueError):
+            raise BadEvent('server group rule max_server_per_host %r is not '
+                           'a positive integer' % (limit,))
+    return elements.ServerGroup(
+        _str(data, 'uuid'), _optional(data, 'name', str, 'a string'),
+        policy, rules, members,
+        _optional(data, 'project_id', str, 'a string'))
 
 
 def _service_fields(data):
@@ -325,6 +371,8 @@ class Versions:
         def present(key):
             if isinstance(key, tuple):
                 kind, name = key
+                if kind == 'server_group':
+                    return name in model.server_groups
                 return (model.get_node_by_hostname(name) is not None
                         if kind == 'host' else name in model.aggregates)
             return key in model.instances
@@ -360,6 +408,8 @@ def apply(model, versions, event):
         return _apply_instance(model, versions, event)
     if kind == 'host':
         return _apply_service(model, versions, event)
+    if kind == 'server_group':
+        return _apply_server_group(model, versions, event)
     return _apply_aggregate(model, versions, event)
 
 
@@ -440,6 +490,8 @@ def _instance_change(model, versions, event, current):
         return (NEEDS_FETCH, 'host', new_host), None
     if newer_state or current is None:
         instance = elements.Instance(host=new_host, **fields)
+        if current is not None and 'availability_zone' not in event.data:
+            instance.availability_zone = current.availability_zone
         versions.state[uuid] = version
     else:
         instance = current.copy()
@@ -500,6 +552,24 @@ def _service_state(data, now):
     except BadEvent:
         return None
     return 'up' if abs(elapsed) <= SERVICE_DOWN_TIME else 'down'
+
+
+def _apply_server_group(model, versions, event):
+    """A group created, deleted or given a member: the payload holds the
+    whole group, which replaces the model's."""
+    version = event.version
+    gone = versions.deleted.get(event.key)
+    if gone is not None and version <= gone:
+        return STALE
+    if not versions.newer(versions.state, event.key, version):
+        return STALE
+    versions.state[event.key] = version
+    if event.event_type == 'server_group.delete':
+        versions.deleted[event.key] = version
+        model.remove_server_group(event.key[1])
+    else:
+        model.add_server_group(_server_group(event.data))
+    return APPLIED
 
 
 def _apply_aggregate(model, versions, event):

@@ -18,8 +18,18 @@ NODE_FIELDS = (
 INSTANCE_FIELDS = (
     'uuid', 'name', 'state', 'project_id', 'host', 'vcpus', 'memory_mb',
     'disk_gb', 'ephemeral_gb', 'swap_mb', 'metadata', 'locked', 'created',
-    'volume_backed', 'resources',
+    'volume_backed', 'resources', 'availability_zone',
 )
+
+SERVER_GROUP_FIELDS = ('uuid', 'name', 'policy', 'rules', 'members',
+                       'project_id')
+
+#: Nova's server group policies (microversion 2.64: one per group)
+AFFINITY = 'affinity'
+ANTI_AFFINITY = 'anti-affinity'
+SOFT_AFFINITY = 'soft-affinity'
+SOFT_ANTI_AFFINITY = 'soft-anti-affinity'
+POLICIES = (AFFINITY, ANTI_AFFINITY, SOFT_AFFINITY, SOFT_ANTI_AFFINITY)
 
 #: why a hypervisor is kept out of the model (ComputeModel.excluded)
 NO_RESOURCE_PROVIDER = 'no Placement resource provider'
@@ -137,7 +147,9 @@ class Instance(_Element):
     when the server boots from a volume (the API shows ``image: ""``);
     ``resources`` is ``{resource class: amount}`` allocated on the host
     (derived from the flavor by Nova's rules when not given; read-only,
-    possibly shared between instances).
+    possibly shared between instances). ``availability_zone`` is the zone
+    the instance is pinned to (it never leaves it: Nova's
+    AvailabilityZoneFilter), or None when it may go to any zone.
     """
 
     __slots__ = INSTANCE_FIELDS
@@ -146,7 +158,8 @@ class Instance(_Element):
     def __init__(self, uuid, name, state, project_id, host, vcpus=0,
                  memory_mb=0, disk_gb=0, ephemeral_gb=0, swap_mb=0,
                  metadata=None, locked=False, created=None,
-                 volume_backed=False, resources=None, extra_specs=None):
+                 volume_backed=False, resources=None, extra_specs=None,
+                 availability_zone=None):
         self.uuid = uuid
         self.name = name
         self.state = state
@@ -166,6 +179,7 @@ class Instance(_Element):
                 vcpus, memory_mb, disk_gb, ephemeral_gb, swap_mb,
                 extra_specs, volume_backed)
         self.resources = resources
+        self.availability_zone = availability_zone
 
     @property
     def used_vcpus(self):
@@ -196,4 +210,43 @@ class Instance(_Element):
         data = {f: getattr(self, f) for f in INSTANCE_FIELDS}
         data['metadata'] = dict(self.metadata)
         data['resources'] = dict(self.resources)
+        return data
+
+
+class ServerGroup(_Element):
+    """A Nova server group (microversion 2.64 shape).
+
+    ``policy`` is one of :data:`POLICIES`; ``rules`` is ``{name: value}``
+    (Nova knows ``max_server_per_host``, for ``anti-affinity`` only);
+    ``members`` a tuple of instance uuids (members Nova lists that are not
+    in the model are kept: they are elsewhere, not gone).
+    """
+
+    __slots__ = SERVER_GROUP_FIELDS
+    _fields = SERVER_GROUP_FIELDS
+
+    def __init__(self, uuid, name, policy, rules=None, members=(),
+                 project_id=None):
+        self.uuid = uuid
+        self.name = name
+        self.policy = policy
+        self.rules = dict(rules or {})
+        self.members = tuple(members)
+        self.project_id = project_id
+
+    @property
+    def max_server_per_host(self):
+        """The ``max_server_per_host`` rule as an int, or None."""
+        value = self.rules.get('max_server_per_host')
+        return None if value is None else int(value)
+
+    def copy(self):
+        new = _Element.copy(self)
+        new.rules = dict(self.rules)
+        return new
+
+    def to_dict(self):
+        data = {f: getattr(self, f) for f in SERVER_GROUP_FIELDS}
+        data['rules'] = dict(self.rules)
+        data['members'] = list(self.members)
         return data

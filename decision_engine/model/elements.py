@@ -50,11 +50,14 @@ from decision_engine.model.element_types import Instance
 from decision_engine.model.element_types import IRONIC_HYPERVISOR
 from decision_engine.model.element_types import NO_RESOURCE_PROVIDER
 from decision_engine.model.element_types import NODE_FIELDS
+from decision_engine.model.element_types import POLICIES
+from decision_engine.model.element_types import ServerGroup
 
 #: the elements are defined in element_types and named here too, where
 #: every user of the model finds them.
 __all__ = ['ComputeModel', 'ComputeNode', 'Instance', 'INSTANCE_FIELDS',
-           'IRONIC_HYPERVISOR', 'NO_RESOURCE_PROVIDER', 'NODE_FIELDS']
+           'IRONIC_HYPERVISOR', 'NO_RESOURCE_PROVIDER', 'NODE_FIELDS',
+           'POLICIES', 'ServerGroup']
 
 
 class ComputeModel:
@@ -65,6 +68,9 @@ class ComputeModel:
         model.cow.ShardedMap`)
     :attr aggregates: ``{aggregate name: tuple of hostnames}``
     :attr availability_zones: ``{zone name: tuple of hostnames}``
+    :attr server_groups: ``{group uuid: ServerGroup}`` (Nova's server
+        groups, every project's; elements replaced on change, never
+        changed in place)
     :attr built_at: epoch seconds when the build finished (None if the
         model was not built by the builder)
     :attr build_seconds: wall time of the build
@@ -90,6 +96,7 @@ class ComputeModel:
         self.instances = cow.ShardedMap()
         self.aggregates = {}
         self.availability_zones = {}
+        self.server_groups = {}
         self._by_hostname = {}
         self._on_host = {}
         # Hosts whose member dict this model may change in place; None: all
@@ -265,6 +272,23 @@ class ComputeModel:
         self.availability_zones = {zone: tuple(sorted(hosts))
                                    for zone, hosts in zones.items()}
 
+    def set_server_groups(self, groups):
+        """Replace :attr:`server_groups` by ``groups`` (an iterable of
+        :class:`ServerGroup`)."""
+        self.server_groups = {g.uuid: g for g in groups}
+
+    def add_server_group(self, group):
+        """Add or replace one server group."""
+        self.server_groups = dict(self.server_groups)
+        self.server_groups[group.uuid] = group
+
+    def remove_server_group(self, uuid):
+        """Drop a server group (None if unknown)."""
+        if uuid not in self.server_groups:
+            return None
+        self.server_groups = dict(self.server_groups)
+        return self.server_groups.pop(uuid)
+
     def __eq__(self, other):
         """Same nodes, instances, aggregates and zones (metadata ignored)."""
         if not isinstance(other, ComputeModel):
@@ -273,6 +297,7 @@ class ComputeModel:
                 and self.instances == other.instances
                 and self.aggregates == other.aggregates
                 and self.availability_zones == other.availability_zones
+                and self.server_groups == other.server_groups
                 and self.excluded == other.excluded)
 
     __hash__ = None
@@ -284,6 +309,8 @@ class ComputeModel:
         new = ComputeModel()
         new.aggregates = dict(self.aggregates)
         new.availability_zones = dict(self.availability_zones)
+        new.server_groups = {u: g.copy()
+                             for u, g in self.server_groups.items()}
         nodes = new.nodes
         by_hostname = new._by_hostname
         for uuid, node in self.nodes.items():
@@ -330,6 +357,7 @@ class ComputeModel:
         new._shared = self._shared = True
         new.aggregates = dict(self.aggregates)
         new.availability_zones = dict(self.availability_zones)
+        new.server_groups = dict(self.server_groups)
         return self._with_build_facts(new)
 
     def age(self, now=None):
@@ -356,6 +384,7 @@ class ComputeModel:
             'instances': len(self.instances),
             'aggregates': len(self.aggregates),
             'availability_zones': len(self.availability_zones),
+            'server_groups': len(self.server_groups),
             'nodes_enabled': sum(1 for n in self.nodes.values()
                                  if n.status == 'enabled'),
             'nodes_up': sum(1 for n in self.nodes.values()

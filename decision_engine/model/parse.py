@@ -232,6 +232,16 @@ def servers(doc, hostname, scope, strings):
             inst.locked = bool(s.get('locked', False))
             inst.created = s['created']
             inst.volume_backed = not s.get('image', True)
+            # NOTE: microversion 2.96 shows the zone the instance is pinned
+            # to (null: none); before it, the zone of its host, which is
+            # the zone it was booted into (taken as pinned: never wrong
+            # about what Nova allows, sometimes stricter).
+            if 'pinned_availability_zone' in s:
+                zone = s['pinned_availability_zone']
+            else:
+                zone = s.get('OS-EXT-AZ:availability_zone')
+            inst.availability_zone = None if not zone \
+                else strings.setdefault(zone, zone)
             extra_specs = flavor.get('extra_specs') or {}
         except (KeyError, TypeError, AttributeError) as exc:
             raise BadDocument('a server lacks %s (embedded flavor needs '
@@ -260,3 +270,37 @@ def servers(doc, hostname, scope, strings):
         inst.resources = resources
         result.append(inst)
     return result, next_marker(doc, 'servers', items)
+
+
+def server_groups(doc):
+    """``[ServerGroup]`` of one ``os-server-groups`` page (microversion
+    2.64: one ``policy`` and a ``rules`` object per group)."""
+    result = []
+    for g in _list(doc, 'server_groups'):
+        try:
+            uuid, policy = g['id'], g['policy']
+            rules = g.get('rules') or {}
+            members = g.get('members') or []
+            name = g.get('name')
+            project = g.get('project_id')
+        except (KeyError, TypeError, AttributeError):
+            raise BadDocument('a server group lacks id or policy (needs '
+                              'microversion >= 2.64): %r' % (g,))
+        if policy not in elements.POLICIES:
+            raise BadDocument('server group %s has unknown policy %r'
+                              % (uuid, policy))
+        if not isinstance(rules, dict) or not isinstance(members, list) \
+                or not all(isinstance(m, str) for m in members):
+            raise BadDocument('server group %s has bad rules or members'
+                              % uuid)
+        limit = rules.get('max_server_per_host')
+        if limit is not None:
+            try:
+                if int(limit) < 1:
+                    raise ValueError(limit)
+            except (TypeError, ValueError):
+                raise BadDocument('server group %s has a bad '
+                                  'max_server_per_host %r' % (uuid, limit))
+        result.append(elements.ServerGroup(uuid, name, policy, rules,
+                                           members, project))
+    return result

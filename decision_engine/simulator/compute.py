@@ -30,6 +30,7 @@ Server bodies are serialized once per server and variant (< 2.47,
 bytes.
 """
 
+from decision_engine.simulator import identity
 from decision_engine.simulator import routing
 from decision_engine.simulator.compute_hypervisors import HypervisorsAPI
 from decision_engine.simulator.compute_servers import ServersAPI
@@ -103,6 +104,8 @@ class ComputeService(ServersAPI, HypervisorsAPI):
             Route('GET', r'/v2\.1/os-aggregates',
                   '/compute/v2.1/os-aggregates', self.aggregates,
                   policy='os_compute_api:os-aggregates:index'),
+            Route('GET', r'/v2\.1/os-server-groups',
+                  '/compute/v2.1/os-server-groups', self.server_groups),
             Route('GET', r'/v2\.1/os-availability-zone/detail',
                   '/compute/v2.1/os-availability-zone/detail',
                   self.azs_detail,
@@ -216,6 +219,39 @@ class ComputeService(ServersAPI, HypervisorsAPI):
                  'updated_at': None, 'deleted_at': None, 'deleted': False}
                 for a in self.sim.topology.aggregates]
         return routing.json_response({'aggregates': aggs},
+                                     headers=self.response_headers(version))
+
+    def server_groups(self, req):
+        """``GET /os-server-groups``, as Nova answers it: the token's
+        project's groups, or every project's with ``all_projects`` (any
+        value) for an admin; ``limit``/``offset`` pages with no links;
+        members that are deleted are not shown; from 2.64 one ``policy``
+        and ``rules`` per group, before it ``policies`` and an empty
+        ``metadata``; from 2.13 ``project_id`` and ``user_id``."""
+        version = self.microversion(req)
+        limit = self._limit(req)
+        offset = req.int_arg('offset') or 0
+        groups = self.sim.topology.server_groups
+        if not (req.has_arg('all_projects')
+                and identity.is_admin(req.token)):
+            project = req.token['project_id']
+            groups = [g for g in groups if g.project_id == project]
+        result = []
+        for g in groups[offset:offset + limit]:
+            doc = {'id': g.uuid, 'name': g.name,
+                   'members': [m for m in g.members
+                               if self.server(m) is not None]}
+            if version >= (2, 64):
+                doc['policy'] = g.policy
+                doc['rules'] = dict(g.rules)
+            else:
+                doc['policies'] = [g.policy]
+                doc['metadata'] = {}
+            if version >= (2, 13):
+                doc['project_id'] = g.project_id
+                doc['user_id'] = g.user_id
+            result.append(doc)
+        return routing.json_response({'server_groups': result},
                                      headers=self.response_headers(version))
 
     def _compute_services(self):

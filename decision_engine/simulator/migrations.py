@@ -9,7 +9,10 @@ Routes (under ``/compute/v2.1``), with Nova's request bodies and checks:
   ``{"confirmResize": null}``; 202 with no body. A locked server is 409, a
   server in a task state (a second migration) is 409, a live migration of
   a server not ACTIVE/PAUSED is 409, an unknown, down, disabled or full
-  destination (or the server's own host) is 400.
+  destination (or the server's own host) is 400, and so is one Nova's
+  server-group filters refuse (unless the live migration is forced):
+  anti-affinity with ``max_server_per_host``, affinity (the group's hosts
+  include the moving member's own).
 * ``PUT /os-services/{id}`` (2.53+, ``id`` is the service uuid)
   ``{"status": "enabled"|"disabled", "disabled_reason"}``; 200 with the
   service.
@@ -302,7 +305,7 @@ class ComputeWrites:
                             "vm_state %s" % (action, inst.uuid,
                                              inst.vm_state))
 
-    def _check_destination(self, inst, hostname):
+    def _check_destination(self, inst, hostname, forced=False):
         host = self._hosts.get(hostname)
         if host is None:
             raise HTTPError(400, 'Compute host %s could not be found.'
@@ -326,7 +329,37 @@ class ComputeWrites:
                 raise HTTPError(400, 'No valid host was found. Host %s '
                                 'has not enough %s (%s used + %s > %s).'
                                 % (hostname, name, have, want, limit))
+        if not forced:
+            self._check_group(inst, hostname)
         return host
+
+    def _check_group(self, inst, hostname):
+        """Nova's ServerGroupAntiAffinityFilter and
+        ServerGroupAffinityFilter on the requested host: the group's hosts
+        are those of all its members, the moving one included."""
+        group = self.topology.server_group_of(inst.uuid)
+        if group is None:
+            return
+        hosts = {}
+        for member in group.members:
+            server = self.compute.server(member)
+            if server is not None and server.host is not None:
+                hosts[member] = server.host
+        if group.policy == 'anti-affinity':
+            limit = group.rules.get('max_server_per_host', 1)
+            there = sum(1 for m, h in hosts.items()
+                        if h == hostname and m != inst.uuid)
+            if there >= limit:
+                raise HTTPError(400, 'No valid host was found. Host %s runs '
+                                '%d member(s) of anti-affinity server group '
+                                '%s (ServerGroupAntiAffinityFilter).'
+                                % (hostname, there, group.uuid))
+        elif group.policy == 'affinity':
+            if hostname not in set(hosts.values()):
+                raise HTTPError(400, 'No valid host was found. Host %s runs '
+                                'no member of affinity server group %s '
+                                '(ServerGroupAffinityFilter).'
+                                % (hostname, group.uuid))
 
     # -- moves -------------------------------------------------------------
 
@@ -354,7 +387,8 @@ class ComputeWrites:
         if not args.get('host'):
             raise HTTPError(400, 'the simulator has no scheduler: a '
                             'destination host is required')
-        self._check_destination(inst, args['host'])
+        self._check_destination(inst, args['host'],
+                                forced=bool(args.get('force')))
         self._begin(inst, args['host'], 'live')
 
     def _cold(self, inst, args, version):

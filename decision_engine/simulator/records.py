@@ -141,6 +141,24 @@ class Aggregate:
     availability_zone: str | None = None
 
 
+#: Nova's server group policies (one per group from microversion 2.64)
+SERVER_GROUP_POLICIES = ('affinity', 'anti-affinity', 'soft-affinity',
+                         'soft-anti-affinity')
+
+
+@dataclasses.dataclass
+class ServerGroup:
+    """A Nova server group: a policy, its rules (``max_server_per_host``
+    for anti-affinity only, as Nova allows) and member instance uuids."""
+    uuid: str
+    name: str
+    policy: str
+    project_id: str
+    user_id: str
+    members: list = dataclasses.field(default_factory=list)
+    rules: dict = dataclasses.field(default_factory=dict)
+
+
 def derived_uuid(kind, name):
     """A stable uuid for a record that the document does not give one."""
     return str(uuid_lib.uuid5(_NS, 'decision-engine-sim/%s/%s'

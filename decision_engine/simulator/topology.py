@@ -14,6 +14,8 @@ Structure::
       instances: list[Instance]    # each with its own Flavor copy
       aggregates: list[Aggregate]  # host aggregates; an aggregate with
                                    # availability_zone set defines that AZ
+      server_groups: list[ServerGroup]  # Nova server groups (policy,
+                                   # rules, member instance uuids)
       availability_zones           # property: sorted AZ names used by hosts
 
 Invariants (checked by :meth:`Topology.validate`, which :meth:`from_dict`
@@ -21,7 +23,8 @@ calls): hostnames, host uuids, node uuids, instance uuids and aggregate ids
 are unique; every instance's host (when set) names a host; every aggregate
 host names a host; a host whose ``availability_zone`` is not
 ``DEFAULT_AZ`` is in an aggregate of that zone, and every host of an AZ
-aggregate has that zone.
+aggregate has that zone; server group uuids are unique and their members
+name instances, each in one group at most (as Nova allows).
 """
 
 import dataclasses
@@ -35,6 +38,8 @@ from decision_engine.simulator.topology_document import abort
 from decision_engine.simulator.topology_document import host_from_dict
 from decision_engine.simulator.topology_document import instance_from_dict
 from decision_engine.simulator.topology_document import pick
+from decision_engine.simulator.topology_document import \
+    server_group_from_dict
 
 
 @dataclasses.dataclass
@@ -43,6 +48,7 @@ class Topology:
     hosts: list
     instances: list
     aggregates: list = dataclasses.field(default_factory=list)
+    server_groups: list = dataclasses.field(default_factory=list)
 
     # -- derived views (computed on demand; the lists are the truth) -------
 
@@ -59,6 +65,13 @@ class Topology:
 
     def instances_on(self, hostname):
         return [i for i in self.instances if i.host == hostname]
+
+    def server_group_of(self, uuid):
+        """The server group instance ``uuid`` is a member of, or None."""
+        for g in self.server_groups:
+            if uuid in g.members:
+                return g
+        return None
 
     def host_aggregates(self, hostname):
         """Names of the aggregates a host belongs to, in aggregate order."""
@@ -91,12 +104,16 @@ class Topology:
     # -- (de)serialization -------------------------------------------------
 
     def to_dict(self):
-        return {
+        doc = {
             'version': 1,
             'hosts': [dataclasses.asdict(h) for h in self.hosts],
             'instances': [dataclasses.asdict(i) for i in self.instances],
             'aggregates': [dataclasses.asdict(a) for a in self.aggregates],
         }
+        if self.server_groups:
+            doc['server_groups'] = [dataclasses.asdict(g)
+                                    for g in self.server_groups]
+        return doc
 
     def to_json(self, indent=None):
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
@@ -113,6 +130,7 @@ class Topology:
         hosts = pick(doc, 'hosts', 'topology', list)
         instances = pick(doc, 'instances', 'topology', list, False, list)
         aggregates = pick(doc, 'aggregates', 'topology', list, False, list)
+        groups = pick(doc, 'server_groups', 'topology', list, False, list)
         topo = cls(
             hosts=[host_from_dict(h, 'hosts[%d]' % i, i)
                    for i, h in enumerate(hosts)],
@@ -120,6 +138,8 @@ class Topology:
                        for i, d in enumerate(instances)],
             aggregates=[aggregate_from_dict(a, 'aggregates[%d]' % i, i)
                         for i, a in enumerate(aggregates)],
+            server_groups=[server_group_from_dict(g, 'server_groups[%d]' % i)
+                           for i, g in enumerate(groups)],
         )
         topo.validate()
         return topo
@@ -181,6 +201,18 @@ class Topology:
                 if not inst.migration_uuid:
                     abort('instances[%d].migration_uuid' % i,
                           'is required with migration_source')
+        unique(self.server_groups, 'server_groups', 'uuid')
+        known = {i.uuid for i in self.instances}
+        group_of = {}
+        for i, group in enumerate(self.server_groups):
+            for j, member in enumerate(group.members):
+                where = 'server_groups[%d].members[%d]' % (i, j)
+                if member not in known:
+                    abort(where, 'unknown instance %r' % (member,))
+                if member in group_of:
+                    abort(where, 'instance %r is already in server group '
+                          '%r' % (member, group_of[member]))
+                group_of[member] = group.uuid
         zones_of = {}
         for i, agg in enumerate(self.aggregates):
             for j, hostname in enumerate(agg.hosts):

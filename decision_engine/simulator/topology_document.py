@@ -16,6 +16,8 @@ from decision_engine.simulator.records import derived_uuid
 from decision_engine.simulator.records import Flavor
 from decision_engine.simulator.records import Host
 from decision_engine.simulator.records import HYPERVISOR_TYPES
+from decision_engine.simulator.records import SERVER_GROUP_POLICIES
+from decision_engine.simulator.records import ServerGroup
 from decision_engine.simulator.records import Instance
 from decision_engine.simulator.records import INSTANCE_STATES
 from decision_engine.simulator.records import POWER_STATES
@@ -193,3 +195,33 @@ def aggregate_from_dict(d, where, index):
         availability_zone=pick(d, 'availability_zone', where, str, False,
                                None),
     )
+
+
+def server_group_from_dict(d, where):
+    if not isinstance(d, dict):
+        abort(where, 'expected an object')
+    name = pick(d, 'name', where, str)
+    policy = pick(d, 'policy', where, str, True, None,
+                  _one_of(SERVER_GROUP_POLICIES))
+    members = pick(d, 'members', where, list, False, list)
+    for i, m in enumerate(members):
+        if not isinstance(m, str):
+            abort('%s.members[%d]' % (where, i),
+                  'expected an instance uuid string')
+    rules = pick(d, 'rules', where, dict, False, dict)
+    for key, value in rules.items():
+        if key != 'max_server_per_host':
+            abort('%s.rules' % where, 'unknown rule %r (Nova knows '
+                  'max_server_per_host)' % (key,))
+        if type(value) is not int or value < 1:
+            abort('%s.rules.max_server_per_host' % where,
+                  'expected a positive integer')
+    if rules and policy != 'anti-affinity':
+        abort('%s.rules' % where, 'only anti-affinity supports rules')
+    return ServerGroup(
+        uuid=pick(d, 'uuid', where, str, False,
+                  derived_uuid('server_group', name)),
+        name=name, policy=policy,
+        project_id=pick(d, 'project_id', where, str, False, ''),
+        user_id=pick(d, 'user_id', where, str, False, ''),
+        members=list(members), rules=dict(rules))

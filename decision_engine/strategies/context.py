@@ -24,9 +24,12 @@ class StrategyContext:
         scope still use capacity, so they are all here).
     :param movable: predicate telling whether the audit's scope lets an
         instance be moved (project filter, exclusions).
+    :param server_groups: ``{uuid: group}`` of Nova's server groups
+        (``uuid``, ``name``, ``policy``, ``rules``, ``members``), for the
+        rules of :mod:`decision_engine.strategies.constraints`.
     """
 
-    def __init__(self, nodes, instances, movable=None):
+    def __init__(self, nodes, instances, movable=None, server_groups=None):
         self.nodes = {node.hostname: node for node in nodes}
         self.instances = {}
         self.instances_by_host = {name: [] for name in self.nodes}
@@ -37,6 +40,7 @@ class StrategyContext:
         for listed in self.instances_by_host.values():
             listed.sort(key=lambda i: i.uuid)
         self._scope_allows = movable or (lambda inst: True)
+        self.server_groups = dict(server_groups or {})
         #: :class:`~decision_engine.common.measurements.Measurements` the
         #: audit gathered for a strategy that needs metrics, else None.
         self.metrics = None

@@ -3,9 +3,12 @@
 The host's compute service is disabled first, then each instance migrates
 to the backup host if one is named and it fits, otherwise to the fullest
 enabled, up, powered-on host it fits on (hosts already running instances
-before empty ones). If any instance cannot be moved or placed, there is no
-plan: the strategy fails with a message listing every instance that blocks
-the evacuation and why.
+before empty ones) that Nova's scheduler rules allow (server groups,
+pinned zones: :mod:`~decision_engine.strategies.constraints`). If any
+instance cannot be moved or placed, there is no plan: the strategy fails
+with a message listing every instance that blocks the evacuation and why
+(naming the rule and the hosts it refuses when a rule of Nova's
+scheduler, not room, is what keeps an instance in place).
 """
 
 from decision_engine.strategies import actions
@@ -77,6 +80,14 @@ class HostMaintenance(base.Strategy):
         before = placement.copy()
         moves = packing.evacuate(placement, insts, dests, prefer=prefer)
         if moves is None:
+            blocked = packing.blocked_by_rules(before, insts, dests)
+            if blocked:
+                raise base.StrategyError(
+                    'cannot evacuate %s: %d instance(s) have room elsewhere '
+                    'but Nova\'s scheduler rules refuse every such host: %s'
+                    % (host, len(blocked), '; '.join(
+                        '%s (%s): %s' % (i.uuid, i.name, why)
+                        for i, why in blocked)))
             raise base.StrategyError(_no_room(host, before, insts, dests))
         plan = []
         if context.nodes[host].status == 'enabled':

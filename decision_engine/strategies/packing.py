@@ -6,6 +6,13 @@ It tries first-fit-decreasing onto the fullest destinations first (so few
 hosts get woken up and the big instances get the big holes), and, for small
 problems where that fails, an exhaustive backtracking search, so a feasible
 evacuation of a small host is never missed.
+
+Destinations are those :meth:`Placement.fits` allows: room, and no hard
+rule of Nova's scheduler against the move
+(:mod:`decision_engine.strategies.constraints`). The first-fit pass also
+follows the soft rules (soft-affinity, soft-anti-affinity): a destination
+they advise against is taken only when no other fits.
+:func:`blocked_by_rules` says which instances a hard rule keeps in place.
 """
 
 from decision_engine.strategies import placement as placement_mod
@@ -51,8 +58,9 @@ def evacuate(placement, instances, destinations, prefer=()):
         (d for d in destinations if d not in preferred and has_room(d)),
         key=lambda d: (-placement.load(d), d))
     moves = []
+    soft = placement.constraints.active
     for inst in ordered:
-        dest = next((d for d in dests if placement.fits(inst, d)), None)
+        dest = _first_fit(placement, inst, dests, soft)
         if dest is None:
             break
         moves.append((inst, placement.move(inst, dest), dest))
@@ -63,6 +71,33 @@ def evacuate(placement, instances, destinations, prefer=()):
             and len(dests) <= _SEARCH_MAX_DESTINATIONS:
         return _search(placement, ordered, dests)
     return None
+
+
+def _first_fit(placement, inst, dests, soft):
+    """The first destination that fits, preferring one no soft rule
+    advises against."""
+    fallback = None
+    for d in dests:
+        if placement.fits(inst, d):
+            if not soft or placement.soft_violation(inst, d) is None:
+                return d
+            if fallback is None:
+                fallback = d
+    return fallback
+
+
+def blocked_by_rules(placement, instances, destinations):
+    """``[(inst, explanation)]`` of the instances that have room on some
+    destination but that a hard rule keeps off every one of them (empty
+    when the context has no rule)."""
+    if not placement.constraints.active:
+        return []
+    result = []
+    for inst in instances:
+        why = placement.constraints.explain(inst, destinations, placement)
+        if why is not None:
+            result.append((inst, why))
+    return result
 
 
 def undo(placement, moves):

@@ -9,13 +9,29 @@ Placement holds for the instance (``VCPU``, ``MEMORY_MB``, ``DISK_GB``:
 no root disk for a volume-backed instance, no ``VCPU`` for a dedicated
 one), and what other consumers hold on a node (``held``: migrations)
 counts as used. Dedicated CPUs (``PCPU``) are checked on their own.
+
+The same two methods apply the hard rules of Nova's scheduler
+(:mod:`decision_engine.strategies.constraints`: server groups, pinned
+availability zones) at the placement's current state, so no strategy and
+no verified plan contains a move Nova's scheduler would refuse at its
+step.
 """
+
+from decision_engine.strategies import constraints as constraints_mod
 
 RESOURCES = ('vcpus', 'memory_mb', 'disk_gb')
 
 
 class CapacityError(ValueError):
     """A move would overcommit its destination or is otherwise invalid."""
+
+
+class ConstraintError(CapacityError):
+    """A move would break a hard rule of Nova's scheduler."""
+
+    def __init__(self, violation):
+        super().__init__(str(violation))
+        self.violation = violation
 
 
 def demand(inst):
@@ -57,6 +73,9 @@ class Placement:
                 - held_pcpus
         self.host_of = {}
         self.on_host = {name: set() for name in context.nodes}
+        #: the :class:`~decision_engine.strategies.constraints.Checker` of
+        #: the context's rules
+        self.constraints = constraints_mod.Checker(context)
         for name, insts in context.instances_by_host.items():
             for inst in insts:
                 self._add(inst, name)
@@ -80,10 +99,9 @@ class Placement:
         return tuple(c - u for c, u in zip(self.capacity[host],
                                            self.used[host]))
 
-    def fits(self, inst, host):
-        """Whether ``inst`` can move to ``host`` (within its fill limit)."""
-        if self.host_of.get(inst.uuid) == host:
-            return False
+    def has_room(self, inst, host):
+        """Whether ``host`` has room for ``inst`` (within its fill limit;
+        capacity only, no rule)."""
         used = self.used[host]
         limit = self.limit[host]
         vcpus, memory, disk = demand(inst)
@@ -92,17 +110,47 @@ class Placement:
                 and used[2] + disk <= limit[2]
                 and inst.used_pcpus <= self.pcpus_free[host])
 
+    def fits(self, inst, host):
+        """Whether ``inst`` can move to ``host``: room within its fill
+        limit, and no hard rule of Nova's scheduler against it."""
+        if self.host_of.get(inst.uuid) == host:
+            return False
+        if not self.has_room(inst, host):
+            return False
+        constraints = self.constraints
+        return not constraints.active or \
+            constraints.hard(inst, host, self) is None
+
+    def violation(self, inst, host):
+        """The hard rule refusing the move, or None."""
+        if not self.constraints.active:
+            return None
+        return self.constraints.hard(inst, host, self)
+
+    def soft_violation(self, inst, host):
+        """The soft rule advising against the move, or None."""
+        if not self.constraints.active:
+            return None
+        return self.constraints.soft(inst, host, self)
+
     def move(self, inst, dest):
-        """Move ``inst`` to ``dest``; :raises CapacityError: if invalid."""
+        """Move ``inst`` to ``dest``.
+
+        :raises ConstraintError: if a hard rule refuses it.
+        :raises CapacityError: if it is otherwise invalid.
+        """
         source = self.host_of.get(inst.uuid)
         if source == dest:
             raise CapacityError('instance %s is already on %s'
                                 % (inst.uuid, dest))
-        if not self.fits(inst, dest):
+        if not self.has_room(inst, dest):
             raise CapacityError(
                 'moving instance %s (%s) to %s would overcommit it (free %s)'
                 % (inst.uuid, _fmt(demand(inst)), dest,
                    _fmt(self.free(dest))))
+        violation = self.violation(inst, dest)
+        if violation is not None:
+            raise ConstraintError(violation)
         self._remove(inst)
         self._add(inst, dest)
         return source
@@ -139,6 +187,8 @@ class Placement:
         other.capacity = self.capacity
         other.limit = self.limit
         other.used = {h: list(u) for h, u in self.used.items()}
+        other.pcpus_free = dict(self.pcpus_free)
+        other.constraints = self.constraints
         other.host_of = dict(self.host_of)
         other.on_host = {h: set(s) for h, s in self.on_host.items()}
         return other

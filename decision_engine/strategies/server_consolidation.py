@@ -10,7 +10,11 @@ Plan, per released host: disable its compute service (so Nova schedules
 nothing new there), migrate its instances away, then power it off when its
 power state is managed and ``power_off`` is set. Destinations are only
 hosts that are enabled, up, powered on and already running instances, and
-never a released host, so every step of the plan is valid in order.
+never a released host, so every step of the plan is valid in order, and
+allowed by Nova's scheduler rules at its step (server groups, pinned zones:
+:mod:`~decision_engine.strategies.constraints`). A host that stays only
+because such a rule keeps one of its instances in place is named, with the
+rule, in the plan's message and counted in ``hosts_kept_by_rules``.
 """
 
 import heapq
@@ -32,6 +36,8 @@ class _State:
         self.released = []
         self.moves_of = {}
         self.migrations = 0
+        #: ``{host: 'instance: why'}`` of hosts a hard rule keeps in use
+        self.kept_by_rules = {}
         # NOTE: a host keeps or lacks an unmovable instance for the whole
         # run (hosts only ever receive movable instances), so which hosts
         # may be emptied is decided once.
@@ -96,6 +102,9 @@ class ServerConsolidation(base.Strategy):
         ('utilization_after', 'percent',
          'The same after the plan.'),
         ('hosts_powered_off', 'hosts', 'Released hosts powered off.'),
+        ('hosts_kept_by_rules', 'hosts',
+         'Hosts that stay in use only because a rule of Nova\'s scheduler '
+         '(server group, pinned zone) keeps an instance of theirs.'),
     )
 
     def execute(self, context, params):
@@ -135,9 +144,11 @@ class ServerConsolidation(base.Strategy):
                 'utilization_before': util_before,
                 'utilization_after': placement.utilization(used_after),
                 'hosts_powered_off': powered_off,
+                'hosts_kept_by_rules': len(state.kept_by_rules),
             },
             message=('released %d of %d used host(s) with %d migration(s)'
-                     % (len(released), len(used_before), migrations)))
+                     % (len(released), len(used_before), migrations))
+            + _kept_message(state.kept_by_rules))
 
     @staticmethod
     def _drain(state):
@@ -166,6 +177,13 @@ class ServerConsolidation(base.Strategy):
             moves = packing.evacuate(placement, insts, dests)
             if moves is not None:
                 state.release(host, moves)
+                state.kept_by_rules.pop(host, None)
+            else:
+                blocked = packing.blocked_by_rules(placement, insts, dests)
+                if blocked:
+                    inst, why = blocked[0]
+                    state.kept_by_rules[host] = '%s (%s): %s' % (
+                        inst.uuid, inst.name, why)
 
     @staticmethod
     def _wake_bigger_host(state):
@@ -206,3 +224,18 @@ class ServerConsolidation(base.Strategy):
                 for _, moves in reversed(taken):
                     packing.undo(placement, moves)
         return changed
+
+
+#: hosts named in the message at most (the indicator counts them all)
+_KEPT_SHOWN = 5
+
+
+def _kept_message(kept):
+    if not kept:
+        return ''
+    hosts = sorted(kept)
+    shown = '; '.join('%s: %s' % (h, kept[h]) for h in hosts[:_KEPT_SHOWN])
+    more = len(hosts) - _KEPT_SHOWN
+    return ('; %d host(s) kept in use by Nova scheduler rules: %s%s'
+            % (len(hosts), shown,
+               ' (and %d more)' % more if more > 0 else ''))

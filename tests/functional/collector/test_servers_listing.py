@@ -81,7 +81,7 @@ def test_both_listings_same_model_and_their_cost(engine):
         assert neutron == want[listing]['neutron']
         assert model.neutron_queries_estimate == neutron
         assert model.requests_by_service == _received(stats) == {
-            'compute': 3 + want[listing][SERVERS],
+            'compute': 4 + want[listing][SERVERS],
             'placement': len(hosts)}
         status = collector.status()
         assert status.servers_listing == listing

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from decision_engine.simulator import Simulator
+from decision_engine.simulator.records import ServerGroup
 
 
 def _all_up_but_the_last(topo):
@@ -231,6 +232,42 @@ def test_nova_checks(sim, conn, topology, case, status, words):
     assert response.status_code == status, response.text
     assert words in response.text
     assert server(conn, inst.uuid)['OS-EXT-STS:task_state'] is None
+
+
+def test_server_group_filters_refuse_as_nova_does(sim, conn, clock,
+                                                  topology):
+    inst, source, dest = pick(topology)
+    other = next(i for i in topology.instances
+                 if i.host == dest.hostname and i.uuid != inst.uuid)
+    topology.server_groups.append(ServerGroup(
+        uuid='g-anti', name='anti', policy='anti-affinity', project_id='p',
+        user_id='u', members=[inst.uuid, other.uuid]))
+    response = live(conn, inst.uuid, dest.hostname)
+    assert response.status_code == 400, response.text
+    assert 'anti-affinity server group g-anti' in response.text
+    assert 'ServerGroupAntiAffinityFilter' in response.text
+    # Forced (2.30 to 2.67), Nova's scheduler is not asked.
+    response = live(conn, inst.uuid, dest.hostname, force=True)
+    assert response.status_code == 202, response.text
+    clock.now += 10
+    # Now together: the rule allows two per host.
+    topology.server_groups[-1].rules = {'max_server_per_host': 2}
+    third = next(i for i in topology.instances
+                 if i.host not in (dest.hostname, None)
+                 and i.uuid not in (inst.uuid, other.uuid))
+    topology.server_groups[-1].members.append(third.uuid)
+    response = live(conn, third.uuid, dest.hostname)
+    assert response.status_code == 400 and 'runs 2 member' in response.text
+    # Affinity: a member goes only where a member of its group runs; its
+    # own host counts, so a group holding together cannot be split.
+    topology.server_groups[-1] = ServerGroup(
+        uuid='g-aff', name='aff', policy='affinity', project_id='p',
+        user_id='u', members=[third.uuid])
+    free = next(h for h in topology.hosts[:-1]
+                if h.hostname not in (third.host, dest.hostname))
+    response = live(conn, third.uuid, free.hostname)
+    assert response.status_code == 400, response.text
+    assert 'ServerGroupAffinityFilter' in response.text
 
 
 def test_live_migrations_queue_per_source_compute(sim, conn, clock,

@@ -55,6 +55,7 @@ def test_requests_per_endpoint_match_the_topology(harnesses, sim, topology):
     expected = {
         'GET /compute/v2.1/os-aggregates': 1,
         'GET /compute/v2.1/os-services': 1,
+        'GET /compute/v2.1/os-server-groups': 1,
         'GET /compute/v2.1/os-hypervisors/detail':
             truth.hypervisor_requests(len(hostnames), 10),
         'GET /placement/resource_providers/{uuid}/inventories':

@@ -81,6 +81,52 @@ def test_lock_unlock_and_update_fields(live, nova):
     assert model.get_instance(A).metadata == {'k': 'v'}
 
 
+def test_instance_zone_follows_the_payload(live, nova):
+    model, versions = live
+    _apply(model, versions, nova.instance('instance.create.end', A))
+    # Nova's InstancePayload carries the instance's zone (Nova's sample).
+    assert model.get_instance(A).availability_zone == 'nova'
+    event_type, payload, meta = nova.instance('instance.update', A,
+                                              name='renamed')
+    del payload['nova_object.data']['availability_zone']
+    _apply(model, versions, (event_type, payload, meta))
+    # A payload without the field keeps the zone the model knew.
+    assert model.get_instance(A).name == 'renamed'
+    assert model.get_instance(A).availability_zone == 'nova'
+
+
+def test_server_groups(live, nova):
+    model, versions = live
+    G = '788608ec-ebdc-45c5-bc7f-e5f24ab92c80'
+    assert _apply(model, versions, nova.server_group(
+        'server_group.create', G, rules={'max_server_per_host': '3'})) \
+        == events.APPLIED
+    group = model.server_groups[G]
+    assert (group.policy, group.members, group.max_server_per_host) == (
+        'anti-affinity', (), 3)
+    late = nova.server_group('server_group.add_member', G, members=[A])
+    newest = nova.server_group('server_group.add_member', G,
+                               members=[A, B])
+    assert _apply(model, versions, newest) == events.APPLIED
+    assert _apply(model, versions, late) == events.STALE
+    assert model.server_groups[G].members == (A, B)
+    # A payload 1.0 (policies only) is understood too.
+    assert _apply(model, versions, nova.server_group(
+        'server_group.create', B, policy='affinity', version='1.0')) \
+        == events.APPLIED
+    assert model.server_groups[B].policy == 'affinity'
+    snapshot = model.snapshot()
+    assert _apply(model, versions, nova.server_group(
+        'server_group.delete', G)) == events.APPLIED
+    assert G not in model.server_groups and G in snapshot.server_groups
+    with pytest.raises(events.BadEvent, match='no known policy'):
+        events.parse(*nova.server_group('server_group.create', G,
+                                        policy='often'))
+    with pytest.raises(events.BadEvent, match='max_server_per_host'):
+        events.parse(*nova.server_group('server_group.create', G,
+                                        rules={'max_server_per_host': 'x'}))
+
+
 def test_moves(live, nova):
     model, versions = live
     _apply(model, versions, nova.instance('instance.create.end', A))

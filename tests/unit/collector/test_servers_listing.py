@@ -84,6 +84,7 @@ def test_all_servers_requests_and_neutron_queries(harnesses, sim, topology,
     assert stats['by_endpoint'] == {
         'GET /compute/v2.1/os-aggregates': 1,
         'GET /compute/v2.1/os-services': 1,
+        'GET /compute/v2.1/os-server-groups': 1,
         'GET /compute/v2.1/os-hypervisors/detail':
             truth.hypervisor_requests(hosts, 10),
         'GET /placement/resource_providers/{uuid}/inventories': hosts,
@@ -105,7 +106,7 @@ def test_per_host_requests_and_neutron_queries(harnesses, sim, topology):
     assert stats['by_endpoint'][SERVERS] == truth.servers_requests(
         topology, hostnames, 7)
     assert model.requests_by_service == _by_service(stats) == {
-        'compute': 3 + stats['by_endpoint'][SERVERS],
+        'compute': 4 + stats['by_endpoint'][SERVERS],
         'placement': len(hostnames)}
     # Every non-empty page: one port query (7 < 150) and one security
     # group query.

@@ -93,6 +93,22 @@ def test_minimal_document_gets_defaults():
      'hosts[0].cpu_allocation_ratio'),
     (lambda d: d.pop('hosts'), 'topology.hosts'),
     (lambda d: d.update(version=2), 'version'),
+    (lambda d: d.update(server_groups=[{'name': 'g', 'policy': 'often'}]),
+     'server_groups[0].policy'),
+    (lambda d: d.update(server_groups=[{'name': 'g', 'policy': 'affinity',
+                                        'members': ['nope']}]),
+     'server_groups[0].members[0]'),
+    (lambda d: d.update(server_groups=[
+        {'name': 'g', 'policy': 'affinity', 'members': ['i1']},
+        {'name': 'h', 'policy': 'affinity', 'members': ['i1']}]),
+     'server_groups[1].members[0]'),
+    (lambda d: d.update(server_groups=[
+        {'name': 'g', 'policy': 'affinity',
+         'rules': {'max_server_per_host': 2}}]), 'server_groups[0].rules'),
+    (lambda d: d.update(server_groups=[
+        {'name': 'g', 'policy': 'anti-affinity',
+         'rules': {'max_server_per_host': 0}}]),
+     'server_groups[0].rules.max_server_per_host'),
 ])
 def test_validation_names_the_field(mutate, field):
     doc = _minimal()
@@ -102,6 +118,17 @@ def test_validation_names_the_field(mutate, field):
     message = str(info.value)
     assert message.startswith(field + ':'), message
     assert '\n' not in message
+
+
+def test_server_groups_round_trip():
+    doc = _minimal()
+    doc['server_groups'] = [{'name': 'g', 'policy': 'anti-affinity',
+                             'members': ['i1'],
+                             'rules': {'max_server_per_host': 3}}]
+    topo = Topology.from_dict(doc)
+    assert topo.server_group_of('i1').rules == {'max_server_per_host': 3}
+    again = Topology.from_json(topo.to_json())
+    assert again.server_groups == topo.server_groups
 
 
 def test_bad_json_and_missing_file(tmp_path):

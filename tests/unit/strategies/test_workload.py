@@ -264,3 +264,38 @@ def test_consolidation_respects_allocation_ratio_not_just_measured_use():
     solution, _ = run(vwc.VMWorkloadConsolidation, ctx,
                       consistent(ctx, {'i1': 0.01, 'i2': 0.01}))
     assert solution.actions == []
+
+
+def ruled_cloud(rules):
+    """i2 (on a) is pinned to az1 (a, b); c is in az2; i2, i3 (on b) and
+    i4 (on c) are an anti-affinity group. ``rules=False``: the same cloud
+    with neither."""
+    mod = h.model([h.node('a', availability_zone='az1'),
+                   h.node('b', availability_zone='az1'),
+                   h.node('c', availability_zone='az2')],
+                  [h.instance('i1', 'a'),
+                   h.instance('i2', 'a',
+                              availability_zone='az1' if rules else None),
+                   h.instance('i3', 'b'), h.instance('i4', 'c')])
+    if rules:
+        mod.set_server_groups([h.group('g', 'anti-affinity',
+                                       ['i2', 'i3', 'i4'])])
+    return h.context(mod)
+
+
+@pytest.mark.parametrize('strategy,params,blind,ruled', [
+    # Capacity alone: i2 leaves its zone, or i4 joins i3 on b.
+    (wb.WorkloadBalance, {'threshold': 50.0}, [('i2', 'c')], []),
+    (ws.WorkloadStabilization, {}, [('i2', 'c')], [('i1', 'c')]),
+    (vwc.VMWorkloadConsolidation, {}, [('i4', 'b')], []),
+])
+def test_workload_strategies_keep_nova_scheduler_rules(strategy, params,
+                                                       blind, ruled):
+    load = {'i1': 6.0, 'i2': 1.0, 'i3': 1.0, 'i4': 0.5}
+    for rules, want in ((False, blind), (True, ruled)):
+        ctx = ruled_cloud(rules)
+        solution, _ = run(strategy, ctx, consistent(ctx, load), **params)
+        moves = [(a['input_parameters']['instance_uuid'],
+                  a['input_parameters']['destination_node'])
+                 for a in solution.actions if a['action_type'] == 'migrate']
+        assert moves == want, rules
