@@ -16,6 +16,7 @@ from decision_engine.api.v1 import common
 from decision_engine.api.v1 import microversion
 from decision_engine.api.v1 import scope as scope_mod
 from decision_engine.audit import service as audit_service
+from decision_engine.cloud import watcher_notifications
 from decision_engine.common import states
 from decision_engine.common import timeutils
 from decision_engine.db import api as db_api
@@ -260,4 +261,5 @@ def delete(ctx, ident):
         current = ctx.store.get_audit(audit['uuid'])
         raise common.bad_request("Couldn't delete when state is '%s'."
                                  % current['state'])
+    watcher_notifications.get().audit('delete', audit)
     return common.empty_response()
