@@ -44,7 +44,7 @@ def _list(ctx, detail):
         actions = ctx.store.page_actions(
             limit=page.limit, marker=page.marker, sort_key=page.sort_key,
             sort_dir=page.sort_dir, action_plan_uuid=plan_uuid,
-            audit_uuid=audit_uuid)
+            audit_uuid=audit_uuid, detail=detail)
     except db_api.NotFound as exc:
         raise common.bad_request(str(exc))
     return common.collection(ctx, 'actions', [

@@ -96,7 +96,8 @@ def _list(ctx, detail):
         audits = ctx.store.page_audits(
             limit=page.limit, marker=page.marker, sort_key=page.sort_key,
             sort_dir=page.sort_dir,
-            strategies=_strategy_filter(ctx, ctx.request.GET))
+            strategies=_strategy_filter(ctx, ctx.request.GET),
+            detail=detail)
     except db_api.NotFound as exc:
         raise common.bad_request(str(exc))
     return common.collection(ctx, 'audits', [
