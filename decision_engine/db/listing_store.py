@@ -93,6 +93,14 @@ def _paged(session, model, query, kind, limit, marker, sort_key,
     return session.execute(query) if rows else session.scalars(query)
 
 
+def _dicts(result):
+    """The rows of ``result`` as dicts (zipped with its keys, cheaper than
+    ``dict(row._mapping)`` per row: a page of 1,000 actions 13 -> 11 ms
+    through the whole WSGI stack in process)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row)) for row in result]
+
+
 class ListingStoreMixin:
 
     # -- pages ---------------------------------------------------------
@@ -110,9 +118,9 @@ class ListingStoreMixin:
             if strategies is not None:
                 query = query.where(
                     models.Audit.strategy.in_(list(strategies)))
-            return [dict(row._mapping) for row in _paged(
+            return _dicts(_paged(
                 session, models.Audit, query, 'audits', limit, marker,
-                sort_key, sort_dir, rows=True)]
+                sort_key, sort_dir, rows=True))
 
     def find_audit(self, ident: str) -> Row:
         """An audit by uuid, or by name when no uuid matches."""
@@ -166,9 +174,9 @@ class ListingStoreMixin:
             if strategies is not None:
                 query = query.where(
                     models.ActionPlan.strategy.in_(list(strategies)))
-            return [dict(row._mapping) for row in _paged(
+            return _dicts(_paged(
                 session, models.ActionPlan, query, 'action_plans', limit,
-                marker, sort_key, sort_dir, rows=True)]
+                marker, sort_key, sort_dir, rows=True))
 
     def page_actions(self, limit: int | None = None,
                      marker: str | None = None, sort_key: str = 'id',
@@ -198,9 +206,9 @@ class ListingStoreMixin:
             if audit_uuid:
                 query = query.join(models.ActionPlan.audit).where(
                     models.Audit.uuid == audit_uuid)
-            return [dict(row._mapping) for row in _paged(
+            return _dicts(_paged(
                 session, models.Action, query, 'actions', limit, marker,
-                sort_key, sort_dir, rows=True)]
+                sort_key, sort_dir, rows=True))
 
     @staticmethod
     def _action_row(action):
