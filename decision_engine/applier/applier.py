@@ -225,9 +225,13 @@ class Applier(steps_mod.ActionSteps):
         if plan is not None:
             self._notify_plan(plan_uuid, None, st.RECOMMENDED)
             return plan
+        before = (self.store.get_action_plan(plan_uuid)['state']
+                  if watcher_notifications.get().enabled else None)
         plan = self.store.transition_plan(
             plan_uuid, [st.PENDING, st.ONGOING], state=st.CANCELLING,
             state_reason='cancel requested')
+        if plan is not None:
+            self._notify_plan(plan_uuid, None, before)
         if plan is None:
             current = self.store.get_action_plan(plan_uuid)
             if current['state'] == st.CANCELLING:

@@ -250,8 +250,12 @@ def update(ctx, ident):
         if not isinstance(values['name'], str) or len(values['name']) > 255:
             raise common.bad_request('audit: name must be a string of at '
                                      'most 255 characters')
-        audit = ctx.store.transition(audit['uuid'], states.STATES,
-                                     name=values['name']) or audit
+        renamed = ctx.store.transition(audit['uuid'], states.STATES,
+                                       name=values['name'])
+        if renamed is not None:
+            watcher_notifications.get().audit('update', renamed,
+                                              old_state=audit['state'])
+            audit = renamed
     return common.json_response(view(ctx, audit, True))
 
 

@@ -236,3 +236,38 @@ def test_a_failed_strategy_is_notified(daemon, listening):
                  'AuditStateUpdatePayload')['old_state'] == 'ONGOING'
     assert received.of('audit.planner.start', audit.uuid) == []
     assert received.of('action_plan.create') == []
+
+
+def test_skip_cancel_and_delete_through_the_api_are_notified(
+        daemon, listening):
+    _, received = listening
+    wc = wc_client.Client(endpoint=daemon.url,
+                          os_infra_optim_api_version='1.7')
+    audit = wc.audit.create(goal='server_consolidation', force=True,
+                            parameters={'power_off': False})
+    [(_, body)] = until(lambda: received.of('action_plan.create'),
+                        'the plan, as notified', timeout=120)
+    plan_uuid = body['watcher_object.data']['uuid']
+    action = wc.action.list(action_plan=plan_uuid)[0]
+    wc.action.update(action.uuid, [
+        {'op': 'replace', 'path': '/state', 'value': 'SKIPPED'}])
+    [(_, body)] = until(lambda: received.of('action.update', action.uuid),
+                        'the skip, as notified')
+    data = _data(body, 'ActionUpdatePayload')
+    assert _data(data['state_update'], 'ActionStateUpdatePayload') == {
+        'old_state': 'PENDING', 'state': 'SKIPPED',
+        'status_message': 'skipped by request'}
+
+    wc.action_plan.cancel(plan_uuid)
+    [(_, body)] = until(
+        lambda: received.of('action_plan.update', plan_uuid),
+        'the cancel, as notified')
+    data = _data(body, 'ActionPlanUpdatePayload')
+    assert (_data(data['state_update'], 'ActionPlanStateUpdatePayload')
+            ['old_state'], data['state']) == ('RECOMMENDED', 'CANCELLED')
+    wc.action_plan.delete(plan_uuid)
+    [(_, body)] = until(
+        lambda: received.of('action_plan.delete', plan_uuid),
+        'the delete, as notified')
+    assert _data(_data(body, 'ActionPlanDeletePayload')['audit'],
+                 'TerseAuditPayload')['uuid'] == audit.uuid
