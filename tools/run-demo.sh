@@ -36,8 +36,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 # upper-constraints.txt: the versions the test suite was last green with.
+# [client]: "openstack optimize ..." (python-openstackclient and
+# python-watcherclient) to drive the engine's Watcher API v1 (README).
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    -c upper-constraints.txt -e .
+    -c upper-constraints.txt -e ".[client]"
 
 if [ "$WITH_METRICS" -eq 0 ]; then
     # The demo config names paths relative to the repository root.

@@ -37,6 +37,7 @@ from decision_engine.applier import statistics as statistics_mod
 from decision_engine.applier import steps as steps_mod
 from decision_engine.applier.actions import base as action_base
 from decision_engine.applier.actions import loader as loader_mod
+from decision_engine.cloud import watcher_notifications
 from decision_engine.common import plan_states as st
 from decision_engine.common import timeutils
 from decision_engine.concurrency import dispatcher as dispatcher_mod
@@ -138,6 +139,7 @@ class Applier(steps_mod.ActionSteps):
             or self.owner
         try:
             plan = self.store.start_plan(plan_uuid, owner)
+            self._notify_plan(plan_uuid, None, st.RECOMMENDED)
         except db_api.PlanNotStartable:
             plan = self.store.get_action_plan(plan_uuid)
             if plan['state'] != st.PENDING or plan['owner'] != owner \
@@ -221,10 +223,15 @@ class Applier(steps_mod.ActionSteps):
             plan_uuid, [st.RECOMMENDED], state=st.CANCELLED,
             state_reason='cancelled by request', finished_at=now)
         if plan is not None:
+            self._notify_plan(plan_uuid, None, st.RECOMMENDED)
             return plan
+        before = (self.store.get_action_plan(plan_uuid)['state']
+                  if watcher_notifications.get().enabled else None)
         plan = self.store.transition_plan(
             plan_uuid, [st.PENDING, st.ONGOING], state=st.CANCELLING,
             state_reason='cancel requested')
+        if plan is not None:
+            self._notify_plan(plan_uuid, None, before)
         if plan is None:
             current = self.store.get_action_plan(plan_uuid)
             if current['state'] == st.CANCELLING:
@@ -299,6 +306,7 @@ class Applier(steps_mod.ActionSteps):
                     return
             else:
                 plan = started
+                self._notify_plan(plan['uuid'], 'start', st.PENDING)
         run = run_mod.PlanRun(plan, self.conf.applier.max_migrations_per_host,
                               self._is_migration)
         run.done = threading.Event()
@@ -404,6 +412,10 @@ class Applier(steps_mod.ActionSteps):
             run.unsettled += 1
         kind = run.actions[position]['action_type']
         self._count(kind, state)
+        if state in (st.SUCCEEDED, st.FAILED):
+            self._notify_action(
+                run, position, 'end' if state == st.SUCCEEDED else 'error',
+                st.ONGOING, error=reason)
         if state == st.FAILED:
             LOG.warning('Action %d (%s) of plan %s FAILED: %s', position,
                         kind, run.uuid, reason)
@@ -421,6 +433,49 @@ class Applier(steps_mod.ActionSteps):
                 run.unsettled -= 1
         self._maybe_end(run)
         self._dispatcher.wake()
+
+    # -- Watcher's notifications ------------------------------------------
+
+    def _notify_plan(self, plan_uuid, phase, old_state, error=None):
+        """``action_plan.update`` from ``old_state`` and, with
+        ``phase``, ``action_plan.execution.<phase>``."""
+        notify = watcher_notifications.get()
+        if not notify.enabled:
+            return
+        try:
+            plan = self.store.get_action_plan(plan_uuid)
+            audit = self.store.get_audit(plan['audit_uuid'])
+        except Exception as exc:
+            LOG.warning('Action plan %s: no notification: %s', plan_uuid,
+                        exc)
+            return
+        if phase == 'start':
+            notify.action_plan_execution('start', plan, audit)
+        notify.action_plan('update', plan, audit, old_state=old_state)
+        if phase in ('end', 'error'):
+            notify.action_plan_execution(
+                phase, plan, audit,
+                error=error if phase == 'error' else None)
+
+    def _notify_action(self, run, position, phase, old_state, error=None):
+        """``action.execution.<phase>`` and ``action.update`` from
+        ``old_state``."""
+        notify = watcher_notifications.get()
+        if not notify.enabled:
+            return
+        try:
+            plan = self.store.get_action_plan(run.uuid)
+        except Exception as exc:
+            LOG.warning('Action plan %s: no notification: %s', run.uuid, exc)
+            return
+        action = next(a for a in plan['actions'] if a['position'] == position)
+        if phase == 'start':
+            notify.action_execution('start', action, plan)
+        notify.action('update', action, plan, old_state=old_state)
+        if phase in ('end', 'error'):
+            notify.action_execution(
+                phase, action, plan,
+                error=error if phase == 'error' else None)
 
     def _store_skips(self, run, skipped):
         by_reason = {}
@@ -477,6 +532,10 @@ class Applier(steps_mod.ActionSteps):
             self._stats['last_plan_seconds'] = seconds
         LOG.info('Action plan %s ended %s in %.1f s: %s', run.uuid, state,
                  seconds, reason)
+        self._notify_plan(run.uuid,
+                          'error' if state == st.FAILED else 'end',
+                          st.CANCELLING if state == st.CANCELLED
+                          else st.ONGOING, error=reason)
         self._refresh_model(run.uuid)
         run.done.set()
 

@@ -43,6 +43,7 @@ class ActionSteps:
             # engine took the plan over (it runs the action).
             self._finish(run, position, st.CANCELLED, None, stored=True)
             return
+        self._notify_action(run, position, 'start', st.PENDING)
         self._step_check(run, position)
 
     def _step_check(self, run, position):

@@ -32,6 +32,7 @@ import time
 from decision_engine.audit import schedule
 from decision_engine.audit import scope as scope_mod
 from decision_engine.audit import strategy_call
+from decision_engine.cloud import watcher_notifications
 from decision_engine.common import measurements as metrics_mod
 from decision_engine.common import states
 from decision_engine.common import timeutils
@@ -239,6 +240,9 @@ class AuditRunner:
                      audit_uuid)
             return None
         self.counters['runs'] += 1
+        notify = watcher_notifications.get()
+        notify.audit('update', audit, old_state=states.PENDING)
+        notify.audit_phase('strategy', 'start', audit)
         t0 = time.monotonic()
         LOG.info('Audit %s (%s, strategy %s) started', audit_uuid,
                  audit['audit_type'], audit['strategy'])
@@ -247,13 +251,18 @@ class AuditRunner:
             plan = self._decide(audit)
         except _RunFailed as exc:
             values = self._failed_values(audit, str(exc), exc.final)
+            notify.audit_phase('strategy', 'error', audit, error=str(exc))
         except Exception as exc:
             LOG.exception('Audit %s failed', audit_uuid)
             values = self._failed_values(
                 audit, 'unexpected error: %s: %s'
                 % (type(exc).__name__, exc), final=False)
+            notify.audit_phase('strategy', 'error', audit, error=exc)
         else:
             values = self._done_values(audit, plan)
+            notify.audit_phase('strategy', 'end', audit)
+            if plan is not None:
+                notify.audit_phase('planner', 'start', audit)
         try:
             stored, plan_uuid = self.store.save_run(audit_uuid, values, plan,
                                                     owner=self.host)
@@ -271,6 +280,8 @@ class AuditRunner:
                      'engine) while running; result dropped', audit_uuid)
             return self.store.get_audit(audit_uuid)
         self.durations.append(elapsed)
+        self._notify_saved(notify, audit, stored, plan_uuid,
+                           planned=plan is not None)
         outcome = 'failed' if values.get('state') == states.FAILED or (
             plan is None) else 'succeeded'
         self.counters[outcome] += 1
@@ -280,6 +291,24 @@ class AuditRunner:
         if plan_uuid and stored.get('auto_trigger'):
             self._trigger(audit_uuid, plan_uuid)
         return stored
+
+    def _notify_saved(self, notify, audit, stored, plan_uuid, planned):
+        """The notifications of a stored run: the new plan, the end of
+        planning, the audit's new state."""
+        if not notify.enabled:
+            return
+        if plan_uuid:
+            try:
+                plan = self.store.get_action_plan(plan_uuid)
+            except Exception as exc:
+                notify.audit_phase('planner', 'error', stored, error=exc)
+            else:
+                notify.action_plan('create', plan, stored)
+                notify.audit_phase('planner', 'end', stored)
+        elif planned:
+            notify.audit_phase('planner', 'end', stored)
+        if stored['state'] != audit['state']:
+            notify.audit('update', stored, old_state=audit['state'])
 
     def _trigger(self, audit_uuid, plan_uuid):
         """Start the plan of an ``auto_trigger`` audit; a plan that

@@ -27,6 +27,7 @@ from decision_engine.audit import runner as runner_mod
 from decision_engine.audit import schedule
 from decision_engine.audit import scope as scope_mod
 from decision_engine.audit import strategy_call
+from decision_engine.cloud import watcher_notifications
 from decision_engine.common import schema as schema_mod
 from decision_engine.common import states
 from decision_engine.common import timeutils
@@ -212,6 +213,7 @@ class AuditService:
         if not body.get('force'):
             self._check_running_plans(values['scope'])
         audit = self.store.create_audit(values)
+        watcher_notifications.get().audit('create', audit)
         self.runner.enqueue(audit['uuid'])
         return audit
 
@@ -249,6 +251,7 @@ class AuditService:
         :raises AuditNotCancellable: when it has already ended.
         :raises decision_engine.db.api.NotFound: for an unknown audit.
         """
+        before = self.store.get_audit(audit_uuid)
         audit = self.store.transition(
             audit_uuid, [states.PENDING, states.ONGOING],
             state=states.CANCELLED, state_reason='cancelled by request',
@@ -258,6 +261,8 @@ class AuditService:
             raise AuditNotCancellable(
                 'audit %s has already ended (%s); only PENDING or ONGOING '
                 'audits can be cancelled' % (audit_uuid, current['state']))
+        watcher_notifications.get().audit('update', audit,
+                                          old_state=before['state'])
         return audit
 
     # -- continuous audits -----------------------------------------------

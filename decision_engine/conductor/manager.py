@@ -48,6 +48,7 @@ from decision_engine.applier.actions import base as action_base
 from decision_engine.audit import runner as audit_runner
 from decision_engine.audit import service as audit_service_mod
 from decision_engine.cloud import connection as connection_mod
+from decision_engine.cloud import watcher_notifications
 from decision_engine.collector import collector as collector_mod
 from decision_engine.collector import fetch as fetch_mod
 from decision_engine.collector import notifications as notifications_mod
@@ -153,6 +154,8 @@ class ConductorManager:
     def _build_parts(self):
         conf = self.conf
         self.store = db_api.Store.open_for_engine(conf)
+        # Watcher's notifications ([oslo_messaging_notifications]).
+        watcher_notifications.configure(conf, conf.host)
         self.cluster = self._build_cluster()
         self.cloud = connection_mod.SharedCloud(conf, max(
             self.pool.size, conf.collector.build_workers,
@@ -289,6 +292,7 @@ class ConductorManager:
             self.cloud.close()
         if self.store is not None:
             self.store.dispose()
+        watcher_notifications.reset()
         return abandoned
 
     def _start_periodic_worker(self, callables):

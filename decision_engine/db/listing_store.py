@@ -38,6 +38,13 @@ _ACTION_COLUMNS = ('uuid', 'position', 'action_type', 'input_parameters',
                    'description', 'state', 'state_reason', 'started_at',
                    'finished_at', 'updated_at')
 
+#: the columns of a page without details (Watcher's short lists): no JSON
+#: column but the scope, which the short audit list shows.
+_BRIEF_AUDIT_COLUMNS = ('uuid', 'name', 'audit_type', 'state', 'strategy',
+                        'scope', 'interval', 'cron', 'next_run_at',
+                        'auto_trigger')
+_BRIEF_ACTION_COLUMNS = ('uuid', 'position', 'action_type', 'state')
+
 
 class InvalidSort(ValueError):
     """An unknown sort key or direction; the message names it."""
@@ -64,12 +71,13 @@ def _paged(session, model, query, kind, limit, marker, sort_key,
     column = getattr(model, sort_key)
     descending = sort_dir == 'desc'
     if marker:
-        after = session.scalars(sa.select(model).where(
+        # NOTE: the marker's id and sort value only, not its whole row.
+        after = session.execute(sa.select(model.id, column).where(
             model.uuid == marker)).one_or_none()
         if after is None:
             raise errors.NotFound('marker %s is not a known %s'
                                   % (marker, kind[:-1].replace('_', ' ')))
-        value = getattr(after, sort_key)
+        value = after[1]
         if descending:
             query = query.where(sa.or_(column < value, sa.and_(
                 column == value, model.id < after.id)))
@@ -85,6 +93,14 @@ def _paged(session, model, query, kind, limit, marker, sort_key,
     return session.execute(query) if rows else session.scalars(query)
 
 
+def _dicts(result):
+    """The rows of ``result`` as dicts (zipped with its keys, cheaper than
+    ``dict(row._mapping)`` per row: a page of 1,000 actions 13 -> 11 ms
+    through the whole WSGI stack in process)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row)) for row in result]
+
+
 class ListingStoreMixin:
 
     # -- pages ---------------------------------------------------------
@@ -92,17 +108,19 @@ class ListingStoreMixin:
     def page_audits(self, limit: int | None = None,
                     marker: str | None = None, sort_key: str = 'id',
                     sort_dir: str = 'asc',
-                    strategies: Iterable[str] | None = None) -> list[Row]:
-        """A page of audits; ``strategies``: only audits of these."""
+                    strategies: Iterable[str] | None = None,
+                    detail: bool = True) -> list[Row]:
+        """A page of audits; ``strategies``: only audits of these;
+        without ``detail`` only the columns of Watcher's short list."""
+        fields = row_dicts.AUDIT_FIELDS if detail else _BRIEF_AUDIT_COLUMNS
         with self._wrap(), self._session() as session:
-            query = sa.select(*[getattr(models.Audit, f)
-                                for f in row_dicts.AUDIT_FIELDS])
+            query = sa.select(*[getattr(models.Audit, f) for f in fields])
             if strategies is not None:
                 query = query.where(
                     models.Audit.strategy.in_(list(strategies)))
-            return [dict(row._mapping) for row in _paged(
+            return _dicts(_paged(
                 session, models.Audit, query, 'audits', limit, marker,
-                sort_key, sort_dir, rows=True)]
+                sort_key, sort_dir, rows=True))
 
     def find_audit(self, ident: str) -> Row:
         """An audit by uuid, or by name when no uuid matches."""
@@ -156,35 +174,41 @@ class ListingStoreMixin:
             if strategies is not None:
                 query = query.where(
                     models.ActionPlan.strategy.in_(list(strategies)))
-            return [dict(row._mapping) for row in _paged(
+            return _dicts(_paged(
                 session, models.ActionPlan, query, 'action_plans', limit,
-                marker, sort_key, sort_dir, rows=True)]
+                marker, sort_key, sort_dir, rows=True))
 
     def page_actions(self, limit: int | None = None,
                      marker: str | None = None, sort_key: str = 'id',
                      sort_dir: str = 'asc',
                      action_plan_uuid: str | None = None,
-                     audit_uuid: str | None = None) -> list[Row]:
-        """A page of actions with their plan's uuid and creation time.
+                     audit_uuid: str | None = None,
+                     detail: bool = True) -> list[Row]:
+        """A page of actions with their plan's uuid and (with
+        ``detail``) creation time; without ``detail`` only the columns of
+        Watcher's short list.
 
         NOTE: here and in the other pages, columns, not ORM objects: a
-        page of 1,000 rows is read in a third of the time.
+        page of 1,000 rows is read in a third of the time; and no JSON
+        column a page does not show (decoding them was half of a short
+        page's time).
         """
+        columns = [getattr(models.Action, f) for f in (
+            _ACTION_COLUMNS if detail else _BRIEF_ACTION_COLUMNS)]
+        columns.append(models.ActionPlan.uuid.label('action_plan_uuid'))
+        if detail:
+            columns.append(models.ActionPlan.created_at.label('created_at'))
         with self._wrap(), self._session() as session:
-            query = sa.select(
-                *[getattr(models.Action, f) for f in _ACTION_COLUMNS],
-                models.ActionPlan.uuid.label('action_plan_uuid'),
-                models.ActionPlan.created_at.label('created_at'),
-            ).join(models.Action.action_plan)
+            query = sa.select(*columns).join(models.Action.action_plan)
             if action_plan_uuid:
                 query = query.where(
                     models.ActionPlan.uuid == action_plan_uuid)
             if audit_uuid:
                 query = query.join(models.ActionPlan.audit).where(
                     models.Audit.uuid == audit_uuid)
-            return [dict(row._mapping) for row in _paged(
+            return _dicts(_paged(
                 session, models.Action, query, 'actions', limit, marker,
-                sort_key, sort_dir, rows=True)]
+                sort_key, sort_dir, rows=True))
 
     @staticmethod
     def _action_row(action):

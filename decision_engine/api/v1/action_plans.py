@@ -14,6 +14,7 @@ from decision_engine.api.v1 import catalog
 from decision_engine.api.v1 import common
 from decision_engine.api.v1 import microversion
 from decision_engine.applier import applier as applier_mod
+from decision_engine.cloud import watcher_notifications
 from decision_engine.common import plan_states as st
 from decision_engine.db import api as db_api
 
@@ -160,8 +161,13 @@ def update(ctx, ident):
 def delete(ctx, ident):
     ctx.authorize('action_plan:delete')
     plan = _plan(ctx, ident)
+    notify = watcher_notifications.get()
+    audit = (ctx.store.get_audit(plan['audit_uuid']) if notify.enabled
+             else None)
     if not ctx.store.delete_plan(plan['uuid'], DELETABLE):
         current = ctx.store.get_action_plan(plan['uuid'])
         raise common.bad_request("Couldn't delete when state is '%s'."
                                  % current['state'])
+    if audit is not None:
+        notify.action_plan('delete', plan, audit)
     return common.empty_response()

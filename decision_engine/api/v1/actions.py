@@ -9,6 +9,7 @@ RECOMMENDED or PENDING, and a SKIPPED action's message changed.
 
 from decision_engine.api.v1 import common
 from decision_engine.api.v1 import microversion
+from decision_engine.cloud import watcher_notifications
 from decision_engine.common import plan_states as st
 from decision_engine.db import api as db_api
 
@@ -44,7 +45,7 @@ def _list(ctx, detail):
         actions = ctx.store.page_actions(
             limit=page.limit, marker=page.marker, sort_key=page.sort_key,
             sort_dir=page.sort_dir, action_plan_uuid=plan_uuid,
-            audit_uuid=audit_uuid)
+            audit_uuid=audit_uuid, detail=detail)
     except db_api.NotFound as exc:
         raise common.bad_request(str(exc))
     return common.collection(ctx, 'actions', [
@@ -106,5 +107,7 @@ def update(ctx, ident):
         current = ctx.store.get_action(ident)
         raise common.APIError(409, 'action %s is now %s' % (
             ident, current['state']))
-    return common.json_response(view(ctx, ctx.store.get_action(ident),
-                                     True))
+    updated = ctx.store.get_action(ident)
+    watcher_notifications.get().action('update', updated, plan,
+                                       old_state=action['state'])
+    return common.json_response(view(ctx, updated, True))

@@ -16,6 +16,7 @@ from decision_engine.api.v1 import common
 from decision_engine.api.v1 import microversion
 from decision_engine.api.v1 import scope as scope_mod
 from decision_engine.audit import service as audit_service
+from decision_engine.cloud import watcher_notifications
 from decision_engine.common import states
 from decision_engine.common import timeutils
 from decision_engine.db import api as db_api
@@ -95,7 +96,8 @@ def _list(ctx, detail):
         audits = ctx.store.page_audits(
             limit=page.limit, marker=page.marker, sort_key=page.sort_key,
             sort_dir=page.sort_dir,
-            strategies=_strategy_filter(ctx, ctx.request.GET))
+            strategies=_strategy_filter(ctx, ctx.request.GET),
+            detail=detail)
     except db_api.NotFound as exc:
         raise common.bad_request(str(exc))
     return common.collection(ctx, 'audits', [
@@ -248,8 +250,12 @@ def update(ctx, ident):
         if not isinstance(values['name'], str) or len(values['name']) > 255:
             raise common.bad_request('audit: name must be a string of at '
                                      'most 255 characters')
-        audit = ctx.store.transition(audit['uuid'], states.STATES,
-                                     name=values['name']) or audit
+        renamed = ctx.store.transition(audit['uuid'], states.STATES,
+                                       name=values['name'])
+        if renamed is not None:
+            watcher_notifications.get().audit('update', renamed,
+                                              old_state=audit['state'])
+            audit = renamed
     return common.json_response(view(ctx, audit, True))
 
 
@@ -260,4 +266,5 @@ def delete(ctx, ident):
         current = ctx.store.get_audit(audit['uuid'])
         raise common.bad_request("Couldn't delete when state is '%s'."
                                  % current['state'])
+    watcher_notifications.get().audit('delete', audit)
     return common.empty_response()

@@ -2,39 +2,19 @@
 strategy plugins.
 
 A goal is the ``goal`` of one or more strategies. Goals and strategies
-are not stored: their uuids are derived from their names (uuid5), so
-every engine of a cluster, and every restart, gives the same ones.
+are not stored: their uuids are derived from their names (uuid5, in
+:mod:`decision_engine.strategies.identity`), so every engine of a
+cluster, and every restart, gives the same ones.
 """
 
-import functools
-import uuid as uuid_mod
-
+from decision_engine.strategies import identity
 from decision_engine.strategies import loader
 
-_NAMESPACE = uuid_mod.UUID('0f6c1c86-2f4e-4b43-b8c6-9d3f1f1b7e4a')
-
-#: display names of the goals the engine's strategies have.
-GOAL_NAMES = {
-    'dummy': 'Dummy goal',
-    'server_consolidation': 'Server Consolidation',
-    'saving_energy': 'Saving Energy',
-    'cluster_maintaining': 'Cluster Maintaining',
-    'workload_balancing': 'Workload Balancing',
-}
-
-
-@functools.lru_cache(maxsize=1024)
-def goal_uuid(name):
-    return str(uuid_mod.uuid5(_NAMESPACE, 'goal:' + name))
-
-
-@functools.lru_cache(maxsize=1024)
-def strategy_uuid(name):
-    return str(uuid_mod.uuid5(_NAMESPACE, 'strategy:' + name))
-
-
-def _display(name):
-    return name.replace('_', ' ').capitalize()
+GOAL_NAMES = identity.GOAL_NAMES
+goal_uuid = identity.goal_uuid
+strategy_uuid = identity.strategy_uuid
+_display = identity.display
+_strategy_display = identity.strategy_display
 
 
 def strategies():
@@ -48,13 +28,6 @@ def strategies():
             'goal_uuid': goal_uuid(cls.goal), 'goal_name': cls.goal,
             'parameters_spec': cls.parameters_schema, 'cls': cls})
     return result
-
-
-def _strategy_display(cls, name):
-    first = (cls.description or '').strip().split('\n')[0].strip()
-    if first and len(first) <= 60:
-        return first.rstrip('.')
-    return _display(name) + ' strategy'
 
 
 def goals(of=None):

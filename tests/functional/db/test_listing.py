@@ -101,3 +101,20 @@ def test_templates(store):
     with pytest.raises(db_api.NotFound):
         store.find_template('at1')
     assert [t['name'] for t in store.page_templates()] == ['at2']
+
+
+def test_short_pages_read_only_what_the_short_lists_show(store):
+    audit, plan_uuid = ended_audit(store, 'one')
+    ended_audit(store, 'two')
+    full = store.page_actions(limit=4, sort_key='position')
+    brief = store.page_actions(limit=4, sort_key='position', detail=False)
+    assert [a['uuid'] for a in brief] == [a['uuid'] for a in full]
+    assert set(brief[0]) == {'uuid', 'position', 'action_type', 'state',
+                             'action_plan_uuid'}
+    assert brief[0]['action_plan_uuid'] == full[0]['action_plan_uuid']
+    rest = store.page_actions(marker=brief[-1]['uuid'], sort_key='position',
+                              detail=False)
+    assert len(brief + rest) == 6
+    audits = store.page_audits(sort_key='name', detail=False)
+    assert names(audits) == ['one', 'two']
+    assert 'parameters' not in audits[0] and 'scope' in audits[0]
