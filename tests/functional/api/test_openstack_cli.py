@@ -16,7 +16,8 @@ from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests.fixtures import dbfixtures
 from tests.fixtures.waiting import until
-from tests.functional.api import test_watcher_api
+from tests.fixtures.watcher_daemon import Daemon
+from tests.fixtures.watcher_daemon import TOPOLOGY
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 
@@ -27,12 +28,12 @@ def daemon(tmp_path_factory):
         pytest.fail('python-openstackclient is not installed: pip install '
                     '-c upper-constraints.txt -e ".[client]"')
     tmp = tmp_path_factory.mktemp('openstack-cli')
-    sim = Simulator(Topology.generate(**test_watcher_api.TOPOLOGY),
+    sim = Simulator(Topology.generate(**TOPOLOGY),
                     migrations={'duration_s': 0.05, 'jitter': 0.3})
     sim.start()
     url = 'sqlite:///%s' % (tmp / 'engine.sqlite')
     dbfixtures.open_store(url).dispose()     # db sync
-    daemon = test_watcher_api.Daemon(tmp / 'engine', sim, url)
+    daemon = Daemon(tmp / 'engine', sim, url)
     try:
         daemon.start()
         yield daemon

@@ -14,10 +14,10 @@ from watcherclient.v1 import client as wc_client
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests.fixtures import dbfixtures
-from tests.fixtures import engine_process
+from tests.fixtures.watcher_daemon import Daemon
+from tests.fixtures.watcher_daemon import TOPOLOGY
 from tests.fixtures.waiting import until
 
-TOPOLOGY = dict(hosts=6, instances=24, aggregates=1, azs=1, seed=11)
 SAMPLES_FIELDS = {
     # The fields of Watcher 17.0.0's api-ref samples (show responses).
     'goal': {'uuid', 'name', 'display_name', 'efficacy_specification',
@@ -54,40 +54,6 @@ SAMPLES_FIELDS = {
         'node_vcpus', 'node_vcpu_reserved', 'node_memory_ratio',
         'node_vcpu_ratio', 'node_disk_ratio', 'node_uuid'},
 }
-
-
-class Daemon(engine_process.ApiDaemon):
-    def __init__(self, tmp_path, sim, url):
-        super().__init__(tmp_path)
-        self.config_path.write_text(f"""
-[DEFAULT]
-host = engine-w
-state_path = {tmp_path}
-log_file = {self.log_path}
-enabled_power_drivers = fake
-
-[conductor]
-workers_pool_size = 3
-
-[collector]
-period = 3600
-max_age = 3600
-
-[audit]
-max_model_age = 0
-min_continuous_interval = 1
-
-[applier]
-poll_interval = 0.05
-
-[database]
-connection = {url}
-
-[api]
-port = {self.port}
-max_limit = 5
-
-{engine_process.cloud_options(sim.auth_url)}""")
 
 
 @pytest.fixture(scope='module')
