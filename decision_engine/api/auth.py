@@ -5,7 +5,9 @@
 * ``http_basic``: users and bcrypt hashes from an htpasswd file
   (``htpasswd -nbB user password``), as Ironic's standalone mode does.
 * ``keystone``: keystonemiddleware's ``auth_token`` filter, configured by
-  ``[keystone_authtoken]``.
+  ``[keystone_authtoken]``, then :class:`RoleCheck`: a valid token is not
+  enough, it must carry one of the ``[api] admin_roles`` (until the API
+  has oslo.policy rules, every route is an admin's).
 
 ``GET /`` and ``/healthcheck`` stay public with every strategy, so load
 balancers and version discovery need no credentials.
@@ -145,6 +147,56 @@ class BasicAuth:
         return response(environ, start_response)
 
 
+def _forbidden(message):
+    return webob.Response(status=403, json_body={
+        'error': {'code': 403, 'title': 'Forbidden', 'message': message}})
+
+
+class RoleCheck:
+    """WSGI middleware behind keystonemiddleware's ``auth_token``: only
+    a confirmed token carrying one of ``[api] admin_roles`` reaches the
+    API, any other valid token gets 403.
+
+    It reads the headers ``auth_token`` sets (``X-Identity-Status``,
+    ``X-Roles``, ``X-User-Name``, ``X-Project-Id``...); ``auth_token``
+    removes the ones a client sent before it sets them, so they cannot be
+    forged. ``[api] admin_roles`` is read on each request: a SIGHUP that
+    changes it applies to the next request.
+    """
+
+    def __init__(self, app, conf):
+        self.app = app
+        self.conf = conf
+
+    def __call__(self, environ, start_response):
+        if environ.get('HTTP_X_IDENTITY_STATUS') != 'Confirmed':
+            # NOTE: only with [keystone_authtoken] delay_auth_decision,
+            # where auth_token lets requests with a bad token through.
+            response = webob.Response(status=401, json_body={'error': {
+                'code': 401, 'title': 'Unauthorized',
+                'message': 'a valid Keystone token is required'}})
+            return response(environ, start_response)
+        wanted = {role.lower() for role in self.conf.api.admin_roles}
+        roles = {role.strip().lower()
+                 for role in environ.get('HTTP_X_ROLES', '').split(',')}
+        if wanted & roles:
+            return self.app(environ, start_response)
+        who = environ.get('HTTP_X_USER_NAME') or environ.get(
+            'HTTP_X_USER_ID') or 'unknown user'
+        project = environ.get('HTTP_X_PROJECT_NAME') or environ.get(
+            'HTTP_X_PROJECT_ID')
+        if project:
+            who = '%s in project %s' % (who, project)
+        if not wanted:
+            message = ('[api] admin_roles is empty: no token may use the '
+                       'API')
+        else:
+            message = ('the token of %s has none of the roles the API '
+                       'requires ([api] admin_roles: %s)'
+                       % (who, ', '.join(self.conf.api.admin_roles)))
+        return _forbidden(message)(environ, start_response)
+
+
 class _PublicPaths:
     """Let public paths through, send the rest to the auth filter."""
 
@@ -167,13 +219,24 @@ def wrap(app, conf):
         return BasicAuth(app, load_htpasswd(
             conf.api.http_basic_auth_user_file))
     if strategy == 'keystone':
-        return _PublicPaths(app, _auth_token(app, conf))
+        check_admin_roles(conf)
+        return _PublicPaths(app, _auth_token(RoleCheck(app, conf), conf))
     raise AuthConfigError('unknown [api] auth_strategy %r' % strategy)
 
 
 def _auth_token(app, conf):
     from keystonemiddleware import auth_token
     return auth_token.AuthProtocol(app, {'oslo_config_config': conf})
+
+
+def check_admin_roles(conf):
+    """:raises AuthConfigError: for keystone with no ``[api]
+    admin_roles``: every token would be refused."""
+    if conf.api.auth_strategy == 'keystone' and not conf.api.admin_roles:
+        raise AuthConfigError('[api] admin_roles is empty: with '
+                              'auth_strategy = keystone no token could use '
+                              'the API; name the role(s) that may, e.g. '
+                              'admin')
 
 
 def check_keystone(conf):
@@ -186,6 +249,7 @@ def check_keystone(conf):
     """
     if conf.api.auth_strategy != 'keystone':
         return
+    check_admin_roles(conf)
     try:
         _auth_token(lambda environ, start_response: [], conf)
     except Exception as exc:

@@ -189,6 +189,19 @@ class EngineCollector:
         yield _counter('model_build_requests', 'HTTP requests (retries '
                        'included) sent by the successful model builds',
                        totals.requests if totals else None)
+        by_service = core.CounterMetricFamily(
+            _name('model_build_service_requests'), 'HTTP requests (retries '
+            'included) sent by the successful model builds, by service',
+            labels=['service'])
+        if totals:
+            for service, count in sorted(totals.requests_by_service.items()):
+                by_service.add_metric([service], count)
+        yield by_service
+        yield _counter('model_build_neutron_queries_estimate', 'Neutron '
+                       'queries nova-api made to answer the server listings '
+                       'of the successful model builds (an estimate from '
+                       'the pages listed: not seen by the engine)',
+                       totals.neutron_queries_estimate if totals else None)
         yield _counter('model_build_errors', 'Failed model builds (any '
                        'scope)', totals.failures if totals else None)
         yield _gauge('model_staleness_seconds', 'Age of the current '

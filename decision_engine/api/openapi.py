@@ -15,6 +15,8 @@ def _ok(description, schema=None):
 _ERROR = {'$ref': '#/components/schemas/Error'}
 _ERRORS = {'400': _ok('Invalid request', _ERROR),
            '401': _ok('Authentication required', _ERROR),
+           '403': _ok('A valid Keystone token without any of [api] '
+                      'admin_roles', _ERROR),
            '404': _ok('Unknown id', _ERROR)}
 
 

@@ -254,10 +254,16 @@ def _auth_group(conf, group):
     return 'nova'
 
 
+#: keystoneauth plugins that give no service catalog: ``none`` (no token;
+#: it sends ``notused``) and ``admin_token`` (a fixed token, e.g. ``admin``
+#: for Placement's noauth2, and a fixed ``endpoint``).
+_NO_CATALOG = ('none', 'admin_token')
+
+
 def _auth_source(conf, group):
     auth_type = _opt(conf, group, 'auth_type')
-    if auth_type == 'none':
-        return '[%s] auth_type none' % group
+    if auth_type in _NO_CATALOG:
+        return '[%s] auth_type %s' % (group, auth_type)
     url = _opt(conf, group, 'auth_url')
     user = _opt(conf, group, 'username')
     return '[%s] auth_url %s%s' % (group, url or '(unset)',
@@ -274,6 +280,11 @@ def service_source(conf, service_type):
     override = _opt(conf, group, 'endpoint_override')
     if override:
         return '[%s] endpoint_override %s' % (group, override)
+    auth_group = _auth_group(conf, group)
+    if _opt(conf, auth_group, 'auth_type') == 'admin_token' and \
+            _opt(conf, auth_group, 'endpoint'):
+        return '[%s] endpoint %s' % (auth_group,
+                                     _opt(conf, auth_group, 'endpoint'))
     return '%s (service catalog, %s)' % (
         _auth_source(conf, _auth_group(conf, group)), service_type)
 
@@ -294,12 +305,21 @@ def _check_endpoints(conf, service_types):
     for service_type in service_types:
         group = _GROUP_OF[service_type]
         auth_group = _auth_group(conf, group)
-        if _opt(conf, auth_group, 'auth_type') == 'none' and \
-                not _opt(conf, group, 'endpoint_override'):
-            raise CloudConfigError(
-                '[%s] endpoint_override is required for the %s service: '
-                '[%s] auth_type is none, so there is no service catalog '
-                'to find it in' % (group, service_type, auth_group))
+        auth_type = _opt(conf, auth_group, 'auth_type')
+        if auth_type not in _NO_CATALOG or \
+                _opt(conf, group, 'endpoint_override'):
+            continue
+        if auth_type == 'admin_token':
+            # NOTE: keystoneauth registers a plugin's options when it
+            # loads it, which for this group may not have happened yet.
+            conf.register_opts(ks_loading.get_auth_plugin_conf_options(
+                auth_type), group=auth_group)
+            if _opt(conf, auth_group, 'endpoint'):
+                continue
+        raise CloudConfigError(
+            '[%s] endpoint_override is required for the %s service: '
+            '[%s] auth_type is %s, so there is no service catalog '
+            'to find it in' % (group, service_type, auth_group, auth_type))
 
 
 def _from_conf(conf, pool_maxsize, service_types):

@@ -83,6 +83,8 @@ class EmbeddedSimulator:
     :param hosts, instances, aggregates, azs, seed: generated topology.
     :param topology_file: JSON topology instead of a generated one.
     :param latency_ms: latency added to each request.
+    :param neutron_latency_ms: latency of each Neutron query Nova's server
+        listings would cost (``--neutron-latency-ms``).
     :param extra_args: more command-line flags (e.g. ``--fault ...``).
     :param exporter_port: also serve the load model as Prometheus metrics
         on this port (0: a free one); :attr:`exporter_address` is then
@@ -93,9 +95,11 @@ class EmbeddedSimulator:
     def __init__(self, hosts=50, instances=500, aggregates=3, azs=2, seed=1,
                  topology_file=None, latency_ms=0.0, token_ttl=3600.0,
                  host='127.0.0.1', port=0, start_timeout=60.0,
-                 extra_args=(), exporter_port=None, load_seed=0):
+                 extra_args=(), exporter_port=None, load_seed=0,
+                 neutron_latency_ms=0.0):
         self.args = ['--host', host, '--port', str(port),
                      '--latency-ms', repr(float(latency_ms)),
+                     '--neutron-latency-ms', repr(float(neutron_latency_ms)),
                      '--token-ttl-s', repr(float(token_ttl)), '--quiet']
         if topology_file:
             self.args += ['--topology', topology_file]

@@ -42,6 +42,23 @@ resource provider Placement does not know (its inventories answer 404: a
 compute node still registering) has no capacity to plan with. Both are
 listed in :attr:`ComputeModel.excluded` with the reason.
 
+Instance listing (``[collector] servers_listing``): ``per_host`` is step 3
+above, one listing per host (parallel, but each page costs nova-api its
+Neutron queries, so the cloud pays Neutron at least one query per host per
+build); ``all_servers`` lists ``servers/detail?all_tenants=1`` page after
+page from the start of the build, alongside steps 1 and 2, and groups the
+servers by host here: about ``instances / servers_page_size`` requests and
+few Neutron queries, but one page after the other. A listed server waits
+for its host's node (and is dropped if that node never comes: out of
+scope, excluded, unknown). With ``usage_source = placement`` a host's
+allocations are applied once the whole listing is in.
+
+Cost (``ComputeModel.requests_by_service``,
+``ComputeModel.neutron_queries_estimate``): the requests sent to each
+service, and the Neutron queries nova-api made to answer the server
+listings, estimated from the pages received
+(:mod:`decision_engine.collector.downstream`).
+
 Usage (``[collector] usage_source``): ``flavors`` derives each instance's
 allocation from its embedded flavor by Nova's rules
 (:mod:`decision_engine.model.allocation`), at no extra request;
@@ -57,6 +74,7 @@ import time
 
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.model import elements
+from decision_engine.collector import downstream
 from decision_engine.collector import fetch
 from decision_engine.model import parse
 from decision_engine.model.errors import ModelBuildError
@@ -66,6 +84,7 @@ LOG = logging.getLogger(__name__)
 COMPUTE_MICROVERSION = '2.53'   # uuid hypervisor ids; flavor embedded 2.47
 PLACEMENT_MICROVERSION = '1.0'
 USAGE_SOURCES = ('flavors', 'placement')
+SERVERS_LISTINGS = ('per_host', 'all_servers')
 
 
 class BuildSettings:
@@ -73,11 +92,17 @@ class BuildSettings:
 
     def __init__(self, build_timeout=300, build_workers=64,
                  hypervisors_page_size=1000, servers_page_size=1000,
-                 fetch_settings=None, usage_source='flavors'):
+                 fetch_settings=None, usage_source='flavors',
+                 servers_listing='per_host'):
         if usage_source not in USAGE_SOURCES:
             raise ValueError('usage_source must be one of %s, not %r'
                              % (', '.join(USAGE_SOURCES), usage_source))
+        if servers_listing not in SERVERS_LISTINGS:
+            raise ValueError('servers_listing must be one of %s, not %r'
+                             % (', '.join(SERVERS_LISTINGS),
+                                servers_listing))
         self.usage_source = usage_source
+        self.servers_listing = servers_listing
         self.build_timeout = build_timeout
         self.build_workers = build_workers
         self.hypervisors_page_size = hypervisors_page_size
@@ -90,7 +115,7 @@ class BuildSettings:
         return cls(group.build_timeout, group.build_workers,
                    group.hypervisors_page_size, group.servers_page_size,
                    fetch.FetchSettings.from_conf(group),
-                   group.usage_source)
+                   group.usage_source, group.servers_listing)
 
 
 class ModelBuilder:
@@ -140,6 +165,13 @@ class _Build:
         # hostname -> {consumer: resources}, until the host's servers are in
         self.allocations = {}
         self.listed = set()     # hostnames whose servers are all in
+        # servers_listing = all_servers: True once the last page is in;
+        # hostname -> instances listed before their node was added.
+        self.all_listed = False
+        self.last_page_in = False
+        self.pages_unparsed = 0
+        self.unplaced = {}
+        self.neutron_queries = 0    # estimate, see collector/downstream
         self.strings = {}
         self.error = None       # first failure; aborts the build
 
@@ -147,6 +179,12 @@ class _Build:
 
     def _add(self, fn, arg, then):
         self.queue.append((fn, arg, then))
+
+    def _add_first(self, fn, arg, then):
+        """Queue ahead of everything else: for the listing over all
+        servers, whose pages follow one another (each one waiting behind
+        thousands of per-host requests would stretch the whole chain)."""
+        self.queue.appendleft((fn, arg, then))
 
     def _refill(self):
         """Submit queued work while fewer than ``limit`` run."""
@@ -191,6 +229,9 @@ class _Build:
         self._add(self._fetch_aggregates, None, self._got_aggregates)
         self._add(self._fetch_services, None, self._got_services)
         self._add(self._fetch_hypervisors, None, self._got_hypervisors)
+        if self.settings.servers_listing == 'all_servers':
+            self._add(self._fetch_all_servers, None,
+                      self._got_all_servers_page)
         # NOTE: every request times out by the deadline, so the loop ends
         # by then; the grace only covers a request stuck past its timeout.
         grace = 5.0
@@ -317,9 +358,14 @@ class _Build:
             self._exclude(node, elements.NO_RESOURCE_PROVIDER)
             return
         self.model.add_node(node)
-        # Step 3 for this node, at once.
-        self._add(self._fetch_servers, (node.hostname, None),
-                  self._got_servers)
+        if self.settings.servers_listing == 'all_servers':
+            add = self.model.add_instance
+            for inst in self.unplaced.pop(node.hostname, ()):
+                add(inst)
+        else:
+            # Step 3 for this node, at once.
+            self._add(self._fetch_servers, (node.hostname, None),
+                      self._got_servers)
         if self.settings.usage_source == 'placement':
             self._add(self._fetch_allocations, (node.uuid, node.hostname),
                       self._got_allocations)
@@ -336,7 +382,7 @@ class _Build:
 
     def _got_allocations(self, result):
         hostname, consumers = result
-        if hostname in self.listed:
+        if self.all_listed or hostname in self.listed:
             self._apply_allocations(hostname, consumers)
         else:
             self.allocations[hostname] = consumers
@@ -355,10 +401,12 @@ class _Build:
         instances, next_marker = _parsed(
             parse.servers, (doc, hostname, self.scope, self.strings),
             'compute /servers/detail', host=hostname, star=True)
-        return hostname, instances, next_marker
+        return hostname, instances, next_marker, \
+            downstream.neutron_queries(doc['servers'])
 
     def _got_servers(self, result):
-        hostname, instances, marker = result
+        hostname, instances, marker, neutron_queries = result
+        self.neutron_queries += neutron_queries
         if marker is not None:
             self._add(self._fetch_servers, (hostname, marker),
                       self._got_servers)
@@ -370,6 +418,57 @@ class _Build:
             if consumers is None:
                 self.listed.add(hostname)
             else:
+                self._apply_allocations(hostname, consumers)
+
+    # -- step 3, servers_listing = all_servers ------------------------------
+
+    def _fetch_all_servers(self, marker):
+        params = {'all_tenants': 1, 'limit': self.settings.servers_page_size}
+        if marker is not None:
+            params['marker'] = marker
+        doc = self.fetcher.get_json('compute', '/servers/detail', params,
+                                    microversion=COMPUTE_MICROVERSION)
+        return doc, _parsed(parse.servers_marker, doc,
+                            'compute /servers/detail')
+
+    def _got_all_servers_page(self, result):
+        # NOTE: the next page is asked for before this one is parsed: the
+        # pages follow one another, the parsing need not hold them up.
+        doc, marker = result
+        self.pages_unparsed += 1
+        self._add_first(self._parse_all_servers, doc, self._got_all_servers)
+        if marker is not None:
+            self._add_first(self._fetch_all_servers, marker,
+                            self._got_all_servers_page)
+        else:
+            self.last_page_in = True
+
+    def _parse_all_servers(self, doc):
+        instances, _ = _parsed(
+            parse.servers, (doc, None, self.scope, self.strings),
+            'compute /servers/detail', star=True)
+        return instances, downstream.neutron_queries(doc['servers'])
+
+    def _got_all_servers(self, result):
+        instances, neutron_queries = result
+        self.pages_unparsed -= 1
+        self.neutron_queries += neutron_queries
+        model = self.model
+        add = model.add_instance
+        node_of = model.get_node_by_hostname
+        scope = self.scope
+        unplaced = self.unplaced
+        for inst in instances:
+            if node_of(inst.host) is not None:
+                add(inst)
+            elif scope is None or scope.host_by_name(inst.host):
+                # NOTE: its node may still come (a later hypervisor page,
+                # inventories on the wire, a scope waiting for step 1).
+                unplaced.setdefault(inst.host, []).append(inst)
+        if self.last_page_in and not self.pages_unparsed:
+            self.all_listed = True
+            waiting, self.allocations = self.allocations, {}
+            for hostname, consumers in waiting.items():
                 self._apply_allocations(hostname, consumers)
 
     # -- the end -------------------------------------------------------------
@@ -408,10 +507,21 @@ class _Build:
         model.build_seconds = time.monotonic() - self.started
         model.built_at = time.time()
         model.requests = self.fetcher.requests
+        model.requests_by_service = self.fetcher.requests_by_service
+        model.neutron_queries_estimate = self.neutron_queries
+        model.servers_listing = self.settings.servers_listing
         model.scope = self.scope
-        LOG.info('Compute model built in %.2f s with %d requests: %d nodes, '
-                 '%d instances, %d hypervisors excluded, usage from %s%s',
+        # NOTE: the servers of hosts that never got a node (out of scope,
+        # excluded, unknown to Placement) are not in the model.
+        self.unplaced = {}
+        by_service = model.requests_by_service
+        LOG.info('Compute model built in %.2f s with %d requests (compute '
+                 '%d, placement %d; servers listed %s, costing Nova an '
+                 'estimated %d Neutron queries): %d nodes, %d instances, '
+                 '%d hypervisors excluded, usage from %s%s',
                  model.build_seconds, model.requests,
+                 by_service.get('compute', 0), by_service.get('placement', 0),
+                 model.servers_listing, model.neutron_queries_estimate,
                  len(model.nodes), len(model.instances), len(model.excluded),
                  model.usage_source,
                  ' (scope %r)' % (self.scope,) if self.scope else '')

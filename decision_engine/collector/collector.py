@@ -79,16 +79,31 @@ class ScopeStatus:
     builds: int
     failures: int
     last_failure_at: float | None
+    #: the last build's requests by service (``compute``, ``placement``).
+    requests_by_service: dict | None = dataclasses.field(default=None,
+                                                         kw_only=True)
+    #: the Neutron queries Nova made to answer the last build's server
+    #: listings, estimated from the pages listed.
+    neutron_queries_estimate: int | None = dataclasses.field(
+        default=None, kw_only=True)
+    #: how the last build listed the servers (``[collector]
+    #: servers_listing``).
+    servers_listing: str | None = dataclasses.field(default=None,
+                                                    kw_only=True)
 
 
 @dataclasses.dataclass(frozen=True)
 class BuildTotals:
     """Since start, over every scope: builds, failed builds, and the
-    requests of the successful ones (counters that never go down)."""
+    requests of the successful ones (counters that never go down), also by
+    service, and the Neutron queries (estimated) their server listings
+    cost."""
 
     builds: int
     failures: int
     requests: int
+    requests_by_service: dict = dataclasses.field(default_factory=dict)
+    neutron_queries_estimate: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,7 +202,9 @@ class ModelCollector:
         # NOTE: since start, over every scope (scopes may be dropped), for
         # counters that never go down: builds, failed ones, and the HTTP
         # requests of the successful ones.
-        self._totals = {'builds': 0, 'failures': 0, 'requests': 0}
+        self._totals = {'builds': 0, 'failures': 0, 'requests': 0,
+                        'requests_by_service': collections.Counter(),
+                        'neutron_queries_estimate': 0}
 
     # -- the periodic --------------------------------------------------------
 
@@ -349,6 +366,10 @@ class ModelCollector:
                 state.builds += 1
                 self._totals['builds'] += 1
                 self._totals['requests'] += model.requests or 0
+                self._totals['requests_by_service'].update(
+                    model.requests_by_service)
+                self._totals['neutron_queries_estimate'] += \
+                    model.neutron_queries_estimate or 0
                 del self._in_flight[key]
             future.set_result(model)
         return future
@@ -429,6 +450,8 @@ class ModelCollector:
             states = list(self._states.items())
             building = set(self._in_flight)
             totals = dict(self._totals)
+            totals['requests_by_service'] = dict(
+                totals['requests_by_service'])
         scopes = []
         result = None
         for key, state in states:
@@ -478,6 +501,11 @@ def _describe(state, now, max_age, building):
         age=age, stale=stale, reason=reason, building=building,
         build_seconds=model.build_seconds if model else None,
         requests=model.requests if model else None,
+        requests_by_service=dict(model.requests_by_service) if model
+        else None,
+        neutron_queries_estimate=model.neutron_queries_estimate if model
+        else None,
+        servers_listing=model.servers_listing if model else None,
         nodes=len(model.nodes) if model else None,
         instances=len(model.instances) if model else None,
         builds=state.builds, failures=state.failures,

@@ -1,7 +1,8 @@
 """From one Nova versioned notification to one change of the compute model.
 
 Nova sends each notification as ``event_type``, ``payload`` and the
-oslo.messaging ``metadata`` (``message_id``, ``timestamp``); the payload is
+oslo.messaging ``metadata`` (``message_id``, ``timestamp``), with the
+request context it was sent in (its ``request_id``); the payload is
 an ovo envelope: ``{"nova_object.name": ..., "nova_object.data": {...}}``
 (see Nova's ``doc/notification_samples`` and the versioned notifications
 reference). :func:`parse` turns that into an :class:`Event`;
@@ -31,6 +32,7 @@ an instance.
 import dataclasses
 import datetime
 import math
+import re
 
 from decision_engine.model import elements
 
@@ -102,6 +104,9 @@ class Event:
     #: the payload's ``nova_object.data``.
     data: dict
     message_id: str | None = None
+    #: the ``request_id`` of the context Nova sent the notification in
+    #: (``req-...``, as in Nova's logs), when it sent one.
+    request_id: str | None = None
 
 
 def parse_time(value):
@@ -134,9 +139,27 @@ def _str(data, field):
     return value
 
 
-def parse(event_type, payload, metadata):
+#: what a request id kept from a notification's context may look like
+#: (oslo.context's are ``req-<uuid>``); anything else is not kept, so a
+#: message on the bus cannot put a line break or a page into our log.
+_REQUEST_ID = re.compile(r'[A-Za-z0-9_.:-]{1,128}')
+
+
+def request_id(context):
+    """The ``request_id`` of a notification's context (a dict), or None
+    when it has none or one not shaped like a request id."""
+    value = context.get('request_id') if isinstance(context, dict) else None
+    if isinstance(value, str) and _REQUEST_ID.fullmatch(value):
+        return value
+    return None
+
+
+def parse(event_type, payload, metadata, context=None):
     """The :class:`Event` of a handled notification, or None for a type
     not handled.
+
+    :param context: the context the notification was sent in (a dict:
+        oslo.messaging's ``ctxt``), for its ``request_id``.
 
     :raises BadEvent: naming what is missing or malformed.
     """
@@ -166,7 +189,7 @@ def parse(event_type, payload, metadata):
         timestamp = updated
     version = (updated if updated is not None else timestamp, timestamp)
     return Event(event_type, key, version, timestamp, data,
-                 metadata.get('message_id'))
+                 metadata.get('message_id'), request_id(context))
 
 
 def _optional(data, field, kind, what):

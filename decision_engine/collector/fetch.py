@@ -53,12 +53,19 @@ class Fetcher:
         self.aborted = threading.Event()
         self._count_lock = threading.Lock()
         self._requests = 0
+        self._by_service = {}
         self._rng = rng or random.Random()
 
     @property
     def requests(self):
         """Requests sent so far (retries included)."""
         return self._requests
+
+    @property
+    def requests_by_service(self):
+        """``{service: requests sent so far}`` (retries included)."""
+        with self._count_lock:
+            return dict(self._by_service)
 
     def get_json(self, service, path, params=None, microversion=None,
                  host=None):
@@ -78,6 +85,8 @@ class Fetcher:
                 left = self.deadline - time.monotonic()
                 with self._count_lock:
                     self._requests += 1
+                    self._by_service[service] = \
+                        self._by_service.get(service, 0) + 1
                 try:
                     status, headers, body = self.transport.get(
                         service, path, params, microversion,

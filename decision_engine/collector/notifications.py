@@ -77,6 +77,11 @@ def pool_name(conf):
     return conf.notifications.pool or 'decision-engine-%s' % conf.host
 
 
+def _request(request_id):
+    """`` (request req-...)`` for a log line, or nothing."""
+    return ' (request %s)' % request_id if request_id else ''
+
+
 class _Endpoint:
     """oslo.messaging endpoint: every priority goes the same way."""
 
@@ -84,7 +89,7 @@ class _Endpoint:
         self._receive = receive
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
-        self._receive(event_type, payload, metadata)
+        self._receive(event_type, payload, metadata, ctxt)
 
     warn = error = audit = debug = critical = sample = info
 
@@ -245,17 +250,19 @@ class NotificationListener:
 
     # -- events --------------------------------------------------------------
 
-    def _receive(self, event_type, payload, metadata):
+    def _receive(self, event_type, payload, metadata, context=None):
         try:
-            event = events_mod.parse(event_type, payload, metadata)
+            event = events_mod.parse(event_type, payload, metadata, context)
         except events_mod.BadEvent as exc:
-            LOG.warning('Malformed %s notification ignored: %s',
-                        event_type, exc)
+            LOG.warning('Malformed %s notification ignored%s: %s',
+                        event_type, _request(events_mod.request_id(context)),
+                        exc)
             self.live.count_unhandled(event_type, 'failed')
             return
         except Exception as exc:
-            LOG.warning('Malformed %s notification ignored: %s: %s',
-                        event_type, type(exc).__name__, exc)
+            LOG.warning('Malformed %s notification ignored%s: %s: %s',
+                        event_type, _request(events_mod.request_id(context)),
+                        type(exc).__name__, exc)
             self.live.count_unhandled(event_type, 'failed')
             return
         if event is None:
@@ -276,8 +283,9 @@ class NotificationListener:
             try:
                 outcome = self.live.apply(event, fetched)
             except events_mod.BadEvent as exc:
-                LOG.warning('Malformed %s notification ignored: %s',
-                            event.event_type, exc)
+                LOG.warning('Malformed %s notification ignored%s: %s',
+                            event.event_type, _request(event.request_id),
+                            exc)
                 self.live.count_unhandled(event.event_type, 'failed')
                 return
             if not isinstance(outcome, tuple):
@@ -308,8 +316,8 @@ class NotificationListener:
         self._fetch_failed(event, 'still unknown after fetching it')
 
     def _fetch_failed(self, event, error):
-        LOG.warning('Could not apply %s about %s: %s', event.event_type,
-                    event.key[1], error)
+        LOG.warning('Could not apply %s about %s%s: %s', event.event_type,
+                    event.key[1], _request(event.request_id), error)
         self.live.count_unhandled(event.event_type, 'failed')
         if self.live.gap('a targeted fetch failed'):
             self._ask_rebuild()

@@ -36,6 +36,21 @@ opts = [
                          '(configure [keystone_authtoken]).'),
         ],
         help='How API requests are authenticated. Takes effect on restart.'),
+    cfg.ListOpt(
+        'admin_roles',
+        default=['admin'],
+        item_type=cfg.types.String(max_length=255),
+        mutable=True,
+        help='With ``auth_strategy = keystone``: the Keystone roles that '
+             'may use the API, any one of them is enough (compared '
+             'without regard to case, as oslo.policy does). A valid token '
+             'carrying none of them gets 403; a missing or invalid token '
+             'still gets 401. Every route but ``GET /`` and '
+             '``/healthcheck`` needs one of them, reading included: the '
+             'model and the plans describe the whole cloud, and a plan '
+             'runs with the engine\'s own admin credentials. An empty '
+             'list is refused at start. Read on each request, so a SIGHUP '
+             'applies a change at once.'),
     cfg.StrOpt(
         'http_basic_auth_user_file',
         default='/etc/decision-engine/htpasswd',

@@ -64,9 +64,10 @@ opts = [
     cfg.IntOpt(
         'servers_page_size',
         default=1000, min=1, max=100000, mutable=True,
-        help='Page size of the per-host server listing: large enough that a '
-             'normal host needs a single request. Nova caps pages at its '
-             '[api] max_limit (1000 by default).'),
+        help='Page size of the server listings (per host, or over all '
+             'servers with servers_listing = all_servers): large enough '
+             'that a normal host needs a single request. Nova caps pages '
+             'at its [api] max_limit (1000 by default).'),
     cfg.StrOpt(
         'http_transport',
         default='direct', choices=[
@@ -97,6 +98,27 @@ opts = [
         mutable=True,
         help='Where the model takes the resources each instance uses on '
              'its host. Applies from the next build.'),
+    cfg.StrOpt(
+        'servers_listing',
+        default='per_host', choices=[
+            ('per_host', 'one servers/detail listing per host, sent as '
+                         'soon as the host\'s inventories are in, in '
+                         'parallel (the three steps): about one request '
+                         'per host, and each one makes Nova query Neutron '
+                         'at least once more (ports, security groups), so '
+                         'a build costs Neutron about 2 queries per host'),
+            ('all_servers', 'servers/detail?all_tenants=1 page after page '
+                            '(servers_page_size a page) from the start of '
+                            'the build, grouped by host in the engine: '
+                            'about instances / servers_page_size requests '
+                            'and 8 Neutron queries per 1,000 servers, but '
+                            'the pages follow one another, so at a high '
+                            'latency the build can take longer')],
+        mutable=True,
+        help='How a model build lists the instances. Every servers/detail '
+             'page costs the cloud Neutron queries that nova-api sends '
+             'before answering; per_host pays them once per host, '
+             'all_servers once per page. Applies from the next build.'),
     cfg.IntOpt(
         'max_scopes',
         default=64, min=1, max=10000, mutable=True,

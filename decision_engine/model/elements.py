@@ -69,6 +69,13 @@ class ComputeModel:
         model was not built by the builder)
     :attr build_seconds: wall time of the build
     :attr requests: HTTP requests the build made (retries included)
+    :attr requests_by_service: the same by service, ``{'compute': n,
+        'placement': m}``
+    :attr neutron_queries_estimate: the Neutron queries Nova made to
+        answer the build's server listings, estimated from the pages
+        listed (see ``decision_engine.collector.downstream``)
+    :attr servers_listing: how the build listed the servers
+        (``'per_host'`` or ``'all_servers'``; None if not built)
     :attr scope: the :class:`~decision_engine.model.scope.Scope` (or None
         for the whole cloud) the model was built for
     :attr excluded: ``{hypervisor uuid: {'uuid', 'hostname', 'reason',
@@ -92,6 +99,9 @@ class ComputeModel:
         self.built_at = None
         self.build_seconds = None
         self.requests = 0
+        self.requests_by_service = {}
+        self.neutron_queries_estimate = 0
+        self.servers_listing = None
         self.scope = None
         self.excluded = {}
         self.usage_source = 'flavors'
@@ -291,6 +301,9 @@ class ComputeModel:
         new.built_at = self.built_at
         new.build_seconds = self.build_seconds
         new.requests = self.requests
+        new.requests_by_service = dict(self.requests_by_service)
+        new.neutron_queries_estimate = self.neutron_queries_estimate
+        new.servers_listing = self.servers_listing
         new.scope = self.scope
         new.excluded = dict(self.excluded)
         new.usage_source = self.usage_source
@@ -361,6 +374,9 @@ class ComputeModel:
             'built_at': self.built_at,
             'build_seconds': self.build_seconds,
             'requests': self.requests,
+            'requests_by_service': dict(self.requests_by_service),
+            'neutron_queries_estimate': self.neutron_queries_estimate,
+            'servers_listing': self.servers_listing,
             'scope': self.scope.to_dict() if self.scope is not None
             else None,
         }

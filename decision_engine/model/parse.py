@@ -40,6 +40,12 @@ def next_marker(doc, key, items, id_key='id'):
         raise BadDocument('the last %s has no %r' % (key, id_key))
 
 
+def servers_marker(doc):
+    """The marker of the ``servers/detail`` page after ``doc``, or None
+    (without parsing the servers)."""
+    return next_marker(doc, 'servers', _list(doc, 'servers'))
+
+
 def aggregates(doc):
     """``[(name, (hostnames...))]`` from ``os-aggregates``."""
     result = []
@@ -183,9 +189,10 @@ def servers(doc, hostname, scope, strings):
 
     Only servers whose host is exactly ``hostname`` are kept (a server
     listed for another host is dropped: it belongs to that host's listing),
-    and only those of projects in ``scope``. ``strings`` is a dict used to
-    share equal strings (project ids, states) and equal flavor-derived
-    resource dicts between instances.
+    or, with ``hostname`` None (a listing over all hosts), every server
+    that has a host, and only those of projects in ``scope``. ``strings``
+    is a dict used to share equal strings (project ids, states, hosts) and
+    equal flavor-derived resource dicts between instances.
 
     A server whose ``image`` is empty (``""``) boots from a volume: Nova
     allocates no root disk for it.
@@ -196,8 +203,15 @@ def servers(doc, hostname, scope, strings):
     result = []
     for s in items:
         try:
-            if s['OS-EXT-SRV-ATTR:host'] != hostname:
-                continue
+            host = s['OS-EXT-SRV-ATTR:host']
+            if hostname is not None:
+                if host != hostname:
+                    continue
+                host = hostname     # one string per host, not per server
+            elif host is None:
+                continue            # never scheduled
+            else:
+                host = strings.setdefault(host, host)
             project = s['tenant_id']
             if scope is not None and not scope.project(project):
                 continue
@@ -208,7 +222,7 @@ def servers(doc, hostname, scope, strings):
             state = s['OS-EXT-STS:vm_state']
             inst.state = strings.setdefault(state, state)
             inst.project_id = strings.setdefault(project, project)
-            inst.host = hostname
+            inst.host = host
             inst.vcpus = flavor['vcpus']
             inst.memory_mb = flavor['ram']
             inst.disk_gb = flavor['disk']

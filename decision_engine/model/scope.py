@@ -144,6 +144,7 @@ def select(model, scope):
     new.built_at = model.built_at
     new.build_seconds = model.build_seconds
     new.requests = 0
+    new.servers_listing = model.servers_listing
     new.scope = scope
     new.usage_source = model.usage_source
     new.excluded = {uuid: dict(entry)

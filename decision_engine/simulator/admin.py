@@ -11,6 +11,10 @@ POST     /_sim/faults            append one rule object
 DELETE   /_sim/faults            remove all rules
 GET      /_sim/latency           ``{"default": ms, "<service>": ms}``
 PUT      /_sim/latency           same shape; replaces the table
+GET|PUT  /_sim/neutron           ``{"latency_ms": ms}``: the latency of
+                                 each Neutron query Nova's server
+                                 listings cost (counted in the stats'
+                                 ``downstream``)
 POST     /_sim/tokens/expire     revoke every issued token
 POST     /_sim/stalls/release    let stalled requests continue
 GET      /_sim/topology          the ground truth (``Topology.to_dict``)
@@ -80,6 +84,16 @@ class AdminAPI:
                     return _error(400, 'expected {"default": ms, ...}')
                 sim.set_latency(payload)
                 return routing.json_response(sim.latency.to_dict())
+            if key == ('GET', '/neutron'):
+                return routing.json_response(
+                    {'latency_ms': sim.neutron.latency_ms})
+            if key == ('PUT', '/neutron'):
+                if not isinstance(payload, dict) or \
+                        'latency_ms' not in payload:
+                    return _error(400, 'expected {"latency_ms": ms}')
+                sim.set_neutron_latency(payload['latency_ms'])
+                return routing.json_response(
+                    {'latency_ms': sim.neutron.latency_ms})
             if key == ('POST', '/tokens/expire'):
                 sim.expire_tokens()
                 return routing.json_response({'expired': True})

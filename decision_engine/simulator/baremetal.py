@@ -50,16 +50,25 @@ class BaremetalService:
         return [
             Route('GET', r'', '/baremetal', self.root, auth=False),
             Route('GET', r'/v1', '/baremetal/v1', self.v1, auth=False),
-            Route('GET', r'/v1/nodes', '/baremetal/v1/nodes', self.nodes),
+            Route('GET', r'/v1/nodes', '/baremetal/v1/nodes', self.nodes,
+                  policy='baremetal:node:list'),
             Route('GET', r'/v1/nodes/detail', '/baremetal/v1/nodes/detail',
-                  self.nodes_detail),
+                  self.nodes_detail, policy='baremetal:node:list_all'),
             Route('GET', r'/v1/nodes/(?P<id>[^/]+)',
-                  '/baremetal/v1/nodes/{id}', self.node_show),
+                  '/baremetal/v1/nodes/{id}', self.node_show,
+                  policy='baremetal:node:get'),
             Route('GET', r'/v1/nodes/(?P<id>[^/]+)/states',
-                  '/baremetal/v1/nodes/{id}/states', self.node_states),
+                  '/baremetal/v1/nodes/{id}/states', self.node_states,
+                  policy='baremetal:node:get_states'),
             Route('PUT', r'/v1/nodes/(?P<id>[^/]+)/states/power',
-                  '/baremetal/v1/nodes/{id}/states/power', self.set_power),
+                  '/baremetal/v1/nodes/{id}/states/power', self.set_power,
+                  policy='baremetal:node:set_power_state'),
         ]
+
+    #: simplified: Ironic's node rules also let a project reader see the
+    #: nodes its project owns; the simulator's nodes belong to no project.
+    policy_roles = frozenset(['admin', 'service'])
+    policy_message = '%s is disallowed by policy'
 
     def error(self, status, message):
         # Ironic nests a JSON document in a string.

@@ -110,7 +110,10 @@ class Churn:
             sent = getattr(self, '_' + kind)(_now())
             if sent is None:
                 continue
-            messages.extend(sent)
+            # One request of Nova's API per change: its notifications
+            # share the request id.
+            request_id = 'req-%s' % uuid_mod.uuid4()
+            messages.extend(message + (request_id,) for message in sent)
             self.stats.changes += 1
             self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
         started = time.monotonic()
@@ -118,8 +121,9 @@ class Churn:
         self.stats.reload_seconds += time.monotonic() - started
         self.stats.ticks += 1
         if self.notifier is not None:
-            for publisher, event_type, payload in messages:
-                self.notifier.send(publisher, event_type, payload)
+            for publisher, event_type, payload, request_id in messages:
+                self.notifier.send(publisher, event_type, payload,
+                                   request_id=request_id)
                 self.stats.notifications += 1
 
     def _instance(self):

@@ -21,6 +21,7 @@ import threading
 
 from decision_engine.simulator import churn
 from decision_engine.simulator import faults
+from decision_engine.simulator import identity
 from decision_engine.simulator import notifier
 from decision_engine.simulator.records import TopologyError
 from decision_engine.simulator.server import Simulator
@@ -99,6 +100,20 @@ def _fault(text):
         raise argparse.ArgumentTypeError(str(exc))
 
 
+def _user(text):
+    """``NAME:PASSWORD:ROLE[:PROJECT]`` -> (name, settings)."""
+    parts = text.split(':')
+    if len(parts) not in (3, 4) or not all(parts):
+        raise argparse.ArgumentTypeError(
+            'expected NAME:PASSWORD:ROLE[:PROJECT], got %r' % text)
+    if parts[2] not in identity.IMPLIED_ROLES:
+        raise argparse.ArgumentTypeError(
+            'role must be one of %s, got %r'
+            % (', '.join(sorted(identity.IMPLIED_ROLES)), parts[2]))
+    return parts[0], {'password': parts[1], 'role': parts[2],
+                      'project': parts[3] if len(parts) == 4 else None}
+
+
 def build_parser():
     p = _Parser(prog=PROG, description='Run a simulated OpenStack cloud '
                 '(Keystone, Nova, Placement, Ironic) on one port.')
@@ -125,6 +140,12 @@ def build_parser():
     p.add_argument('--latency-ms', type=_latency, default=(0.0, {}),
                    help='per-request latency: "20" or '
                         '"compute=50,placement=20"')
+    p.add_argument('--neutron-latency-ms', type=_non_negative_float,
+                   default=0.0,
+                   help='latency of each Neutron query real Nova would '
+                        'send for a server listing or show (one per 150 '
+                        'servers of a page, plus the security groups), '
+                        'added to that Nova request')
     p.add_argument('--fault', type=_fault, action='append', default=[],
                    help='fault rule "kind[:key=value,...]", e.g. '
                         '"error:rate=0.1,status=503" (repeatable)')
@@ -146,9 +167,16 @@ def build_parser():
     p.add_argument('--username', default='admin')
     p.add_argument('--password', default='secret')
     p.add_argument('--project', default='admin')
+    p.add_argument('--user', type=_user, action='append', default=[],
+                   metavar='NAME:PASSWORD:ROLE[:PROJECT]',
+                   help='another Keystone user (role admin, manager, '
+                        'member, reader or service; project default: '
+                        '--project), repeatable')
     p.add_argument('--noauth', action='store_true',
-                   help='accept any X-Auth-Token, as Nova and Placement '
-                        'with [api] auth_strategy = noauth2')
+                   help='Placement as with [api] auth_strategy = noauth2 '
+                        '(token "admin" is an admin, any other token has '
+                        'no role) and Ironic as with noauth; Nova keeps '
+                        'requiring Keystone tokens (Nova 34 has no noauth2)')
     p.add_argument('--exporter-port', type=_port, default=None,
                    help='also serve the load model as Prometheus metrics '
                         '(node_exporter and Ceilometer names) on this port '
@@ -211,7 +239,8 @@ def main(argv=None):
                     fault_seed=args.fault_seed,
                     username=args.username, password=args.password,
                     project=args.project, max_limit=args.max_limit,
-                    noauth=args.noauth,
+                    noauth=args.noauth, users=dict(args.user),
+                    neutron_latency_ms=args.neutron_latency_ms,
                     migrations={
                         'duration_s': args.migration_s,
                         'jitter': args.migration_jitter,

@@ -33,7 +33,7 @@ bytes.
 from decision_engine.simulator import routing
 from decision_engine.simulator.compute_hypervisors import HypervisorsAPI
 from decision_engine.simulator.compute_servers import ServersAPI
-from decision_engine.simulator.routing import Route, dumps
+from decision_engine.simulator.routing import HTTPError, Route, dumps
 from decision_engine.simulator.records import DEFAULT_AZ
 
 MIN_VERSION = (2, 1)
@@ -91,22 +91,36 @@ class ComputeService(ServersAPI, HypervisorsAPI):
                   '/compute/v2.1/servers/{id}', self.server_show),
             Route('GET', r'/v2\.1/os-hypervisors/detail',
                   '/compute/v2.1/os-hypervisors/detail',
-                  self.hypervisors_detail),
+                  self.hypervisors_detail,
+                  policy='os_compute_api:os-hypervisors:list-detail'),
             Route('GET', r'/v2\.1/os-hypervisors',
-                  '/compute/v2.1/os-hypervisors', self.hypervisors_index),
+                  '/compute/v2.1/os-hypervisors', self.hypervisors_index,
+                  policy='os_compute_api:os-hypervisors:list'),
             Route('GET', r'/v2\.1/os-hypervisors/(?P<id>[^/]+)',
                   '/compute/v2.1/os-hypervisors/{id}',
-                  self.hypervisor_show),
+                  self.hypervisor_show,
+                  policy='os_compute_api:os-hypervisors:show'),
             Route('GET', r'/v2\.1/os-aggregates',
-                  '/compute/v2.1/os-aggregates', self.aggregates),
+                  '/compute/v2.1/os-aggregates', self.aggregates,
+                  policy='os_compute_api:os-aggregates:index'),
             Route('GET', r'/v2\.1/os-availability-zone/detail',
                   '/compute/v2.1/os-availability-zone/detail',
-                  self.azs_detail),
+                  self.azs_detail,
+                  policy='os_compute_api:os-availability-zone:detail'),
             Route('GET', r'/v2\.1/os-availability-zone',
                   '/compute/v2.1/os-availability-zone', self.azs_index),
             Route('GET', r'/v2\.1/os-services',
-                  '/compute/v2.1/os-services', self.services),
+                  '/compute/v2.1/os-services', self.services,
+                  policy='os_compute_api:os-services:list'),
         ]
+
+    #: Nova's ``context_is_admin`` rule (``role:admin``), the default of
+    #: its admin APIs.
+    policy_roles = frozenset(['admin'])
+    policy_message = "Policy doesn't allow %s to be performed."
+
+    def forbidden(self, rule):
+        return HTTPError(403, self.policy_message % rule)
 
     def error(self, status, message):
         kinds = {400: 'badRequest', 401: 'unauthorized', 403: 'forbidden',

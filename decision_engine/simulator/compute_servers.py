@@ -7,11 +7,17 @@ descending (Nova's default); an unknown ``marker`` is a 400.  From 2.47 the
 flavor is embedded.  Server bodies are serialized once per server and
 variant (< 2.47, >= 2.47) on first use and reused; listings are index
 slices joined as bytes.
+
+Each detailed listing page and each show also costs what real nova-api
+would ask Neutron for those servers (:mod:`.neutron`): counted in the
+stats' ``downstream`` and, with a Neutron latency set, waited out before
+the answer.
 """
 
 import bisect
 import hashlib
 
+from decision_engine.simulator import identity
 from decision_engine.simulator import routing
 from decision_engine.simulator.routing import HTTPError, dumps
 
@@ -140,7 +146,7 @@ class ServersAPI:
             d['pinned_availability_zone'] = None
         return d
 
-    def _filtered(self, req):
+    def _filtered(self, req, listing='detail'):
         """Sorted ranks matching the request's filters."""
         all_tenants = req.arg('all_tenants')
         if all_tenants is not None:
@@ -152,8 +158,14 @@ class ServersAPI:
             else:
                 raise HTTPError(400, "Invalid input for query parameter "
                                 "'all_tenants'. Value: %s." % all_tenants)
-        host = req.arg('host')
-        node = req.arg('node')
+        admin = identity.is_admin(req.token)
+        if all_tenants and not admin:
+            raise self.forbidden('os_compute_api:servers:%s:get_all_tenants'
+                                 % listing)
+        # NOTE: as Nova, which drops the filters a non-admin may not use
+        # (host and node among them) instead of refusing the request.
+        host = req.arg('host') if admin else None
+        node = req.arg('node') if admin else None
         if host is not None and node is not None and host != node:
             return []
         host = host if host is not None else node
@@ -194,6 +206,8 @@ class ServersAPI:
         version = self.microversion(req)
         variant = server_variant(version)
         page, full = self._page(req, self._filtered(req))
+        servers = self._servers
+        self.sim.neutron.charge([servers[r] for r in page])
         base = self._base(req)
         items = [self._server_bytes(r, variant, base) for r in page]
         last = self._servers[page[-1]].uuid if page else None
@@ -203,7 +217,7 @@ class ServersAPI:
 
     def servers_index(self, req):
         version = self.microversion(req)
-        page, full = self._page(req, self._filtered(req))
+        page, full = self._page(req, self._filtered(req, 'index'))
         base = self._base(req)
         items = [dumps({'id': self._servers[r].uuid,
                         'name': self._servers[r].name,
@@ -218,9 +232,14 @@ class ServersAPI:
     def server_show(self, req):
         version = self.microversion(req)
         rank = self._rank.get(req.params['id'])
+        if rank is not None and not (
+                identity.is_admin(req.token) or self._servers[rank]
+                .project_id == req.token['project_id']):
+            rank = None
         if rank is None:
             raise HTTPError(404, 'Instance %s could not be found.'
                             % req.params['id'])
+        self.sim.neutron.charge([self._servers[rank]])
         body = b'{"server":%s}' % self._server_bytes(
             rank, server_variant(version), self._base(req))
         return routing.json_response(body,

@@ -45,6 +45,7 @@ import random
 import threading
 import time
 
+from decision_engine.simulator import identity
 from decision_engine.simulator import nova_allocations
 from decision_engine.simulator import routing
 from decision_engine.simulator.routing import HTTPError, Route
@@ -121,7 +122,8 @@ class ComputeWrites:
             Route('DELETE', r'/v2\.1/servers/(?P<id>(?!detail/?\Z)[^/]+)',
                   '/compute/v2.1/servers/{id}', self.server_delete),
             Route('PUT', r'/v2\.1/os-services/(?P<id>[^/]+)',
-                  '/compute/v2.1/os-services/{id}', self.service_update),
+                  '/compute/v2.1/os-services/{id}', self.service_update,
+                  policy='os_compute_api:os-services:update'),
         ]
 
     # -- what tests read ---------------------------------------------------
@@ -168,7 +170,8 @@ class ComputeWrites:
                 raise HTTPError(400, 'Invalid input for field/attribute '
                                 'action: exactly one action is expected.')
             name, args = next(iter(body.items()))
-            inst = self._server(req.params['id'])
+            inst = self._server(req.params['id'], req.token)
+            self._authorize(req.token, name, args)
             if name == 'os-migrateLive':
                 self._live(inst, args, version)
             elif name == 'migrate':
@@ -184,7 +187,7 @@ class ComputeWrites:
         version = self.compute.microversion(req)
         with self._lock:
             self._record(req, version, None)
-            inst = self._server(req.params['id'])
+            inst = self._server(req.params['id'], req.token)
             if self.compute.task_states.get(inst.uuid) is not None:
                 raise HTTPError(409, 'Cannot delete instance %s while it '
                                 'is migrating (simulator)' % inst.uuid)
@@ -239,11 +242,27 @@ class ComputeWrites:
 
     # -- checks, as Nova's API and scheduler make them ---------------------
 
-    def _server(self, uuid):
+    def _server(self, uuid, scope):
+        """The server, 404 when unknown or, for a non-admin, of another
+        project (Nova looks servers up in the caller's project)."""
         inst = self.compute.server(uuid)
-        if inst is None:
+        if inst is None or not (identity.is_admin(scope)
+                                or inst.project_id == scope['project_id']):
             raise HTTPError(404, 'Instance %s could not be found.' % uuid)
         return inst
+
+    def _authorize(self, scope, action, args):
+        """Nova's default rules of the moves: a project manager may move
+        its own servers, only an admin may name the destination host
+        (which the simulator, having no scheduler, always needs)."""
+        rules = {'os-migrateLive': 'migrate_live', 'migrate': 'migrate'}
+        if action not in rules or identity.is_admin(scope):
+            return
+        rule = 'os_compute_api:os-migrate-server:' + rules[action]
+        if 'manager' not in scope['roles']:
+            raise self.compute.forbidden(rule)
+        if isinstance(args, dict) and args.get('host'):
+            raise self.compute.forbidden(rule + ':host')
 
     def _check_movable(self, inst, action, allowed):
         if inst.locked:

@@ -6,9 +6,10 @@ default) the payloads Nova documents (``doc/notification_samples``): the
 ``nova_object`` envelope of ``InstanceActionPayload`` (with its
 ``FlavorPayload``), ``InstanceUpdatePayload``, ``ServiceStatusPayload`` and
 ``AggregatePayload``, and the ``nova-compute:<host>`` / ``nova-api:<host>``
-publisher ids. Only the fields a consumer reads to follow the cloud's
-state are filled with the simulator's truth; the others have Nova's
-types and plausible values.
+publisher ids, each in a request context with its ``request_id``, as Nova
+sends them (one request id for the notifications of one change). Only the
+fields a consumer reads to follow the cloud's state are filled with the
+simulator's truth; the others have Nova's types and plausible values.
 """
 
 import datetime
@@ -113,8 +114,10 @@ class NovaNotifier:
                  topics=('versioned_notifications',)):
         import oslo_messaging
         from oslo_config import cfg
+        from oslo_context import context as context_mod
 
         self._messaging = oslo_messaging
+        self._context = context_mod
         conf = cfg.ConfigOpts()
         conf([], project='decision-engine-simulator',
              default_config_files=[])
@@ -129,7 +132,15 @@ class NovaNotifier:
         self._lock = threading.Lock()
         self.sent = 0
 
-    def send(self, publisher, event_type, payload):
+    def send(self, publisher, event_type, payload, request_id=None):
+        """Publish one notification.
+
+        :param request_id: the ``request_id`` of its context
+            (``req-<uuid>``); a new one when None.
+        :returns: the request id it was sent with.
+        """
+        context = self._context.RequestContext(request_id=request_id,
+                                               overwrite=False)
         with self._lock:
             notifier = self._notifiers.get(publisher)
             if notifier is None:
@@ -137,8 +148,11 @@ class NovaNotifier:
                     self._messaging.Notifier(
                         self.transport, publisher_id=publisher,
                         driver='messagingv2', topics=self.topics)
-        notifier.info({}, event_type, payload)
+        # NOTE: a context object, not a dict: oslo.messaging's Notifier
+        # sends a dict context as an empty one.
+        notifier.info(context, event_type, payload)
         self.sent += 1
+        return context.request_id
 
     def close(self):
         self.transport.cleanup()

@@ -19,7 +19,8 @@ from decision_engine.simulator.routing import HTTPError, Route, dumps
 
 MIN_VERSION = (1, 0)
 MAX_VERSION = (1, 39)
-_TITLES = {400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found',
+_TITLES = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+           404: 'Not Found',
            406: 'Not Acceptable', 429: 'Too Many Requests',
            500: 'Internal Server Error', 502: 'Bad Gateway',
            503: 'Service Unavailable'}
@@ -79,19 +80,29 @@ class PlacementService:
         return [
             Route('GET', r'', '/placement', self.root, auth=False),
             Route('GET', r'/resource_providers',
-                  '/placement/resource_providers', self.providers),
+                  '/placement/resource_providers', self.providers,
+                  policy='placement:resource_providers:list'),
             Route('GET', r'/resource_providers/(?P<uuid>[^/]+)',
-                  '/placement/resource_providers/{uuid}', self.provider),
+                  '/placement/resource_providers/{uuid}', self.provider,
+                  policy='placement:resource_providers:show'),
             Route('GET', r'/resource_providers/(?P<uuid>[^/]+)/inventories',
                   '/placement/resource_providers/{uuid}/inventories',
-                  self.inventories),
+                  self.inventories,
+                  policy='placement:resource_providers:inventories:list'),
             Route('GET', r'/resource_providers/(?P<uuid>[^/]+)/usages',
                   '/placement/resource_providers/{uuid}/usages',
-                  self.usages),
+                  self.usages,
+                  policy='placement:resource_providers:usages'),
             Route('GET', r'/resource_providers/(?P<uuid>[^/]+)/allocations',
                   '/placement/resource_providers/{uuid}/allocations',
-                  self.allocations),
+                  self.allocations,
+                  policy='placement:resource_providers:allocations:list'),
         ]
+
+    #: Placement's ``admin_or_service_api`` rule, the default of every
+    #: route here.
+    policy_roles = frozenset(['admin', 'service'])
+    policy_message = 'Policy does not allow %s to be performed.'
 
     def error(self, status, message):
         return routing.json_response({'errors': [{

@@ -108,16 +108,22 @@ def json_response(obj, status=200, headers=None):
 class Route:
     """``template`` is the normalized path (used as the stats endpoint);
     ``pattern`` a regex matched against the path after the service
-    prefix, with named groups passed to the handler as ``req.params``."""
+    prefix, with named groups passed to the handler as ``req.params``;
+    ``policy`` names the service's rule of an admin-only route."""
     __slots__ = ('method', 'regex', 'template', 'handler', 'auth',
-                 'endpoint')
+                 'policy', 'endpoint')
 
-    def __init__(self, method, pattern, template, handler, auth=True):
+    def __init__(self, method, pattern, template, handler, auth=True,
+                 policy=None):
         self.method = method
         self.regex = re.compile(pattern + r'/?\Z')
         self.template = template
         self.handler = handler
         self.auth = auth
+        #: the service's policy rule for this route when it is one of the
+        #: service's admin APIs (the token needs one of the service's
+        #: ``policy_roles``, else 403 naming the rule), else None.
+        self.policy = policy
         self.endpoint = '%s %s' % (method, template)
 
 

@@ -35,6 +35,7 @@ from decision_engine.simulator import compute
 from decision_engine.simulator import faults as faults_mod
 from decision_engine.simulator import identity
 from decision_engine.simulator import migrations as writes_mod
+from decision_engine.simulator import neutron as neutron_mod
 from decision_engine.simulator import placement
 from decision_engine.simulator import routing
 from decision_engine.simulator import stats as stats_mod
@@ -193,9 +194,19 @@ class Simulator:
         (tests substitute a barrier to prove the waits overlap)
     :param preserialize: serialize all servers (microversion >= 2.47
         shape) in start(), ~20 us each, so no listing pays for it
-    :param noauth: accept any ``X-Auth-Token`` as Nova and Placement do
-        with ``[api] auth_strategy = noauth2`` (catalog-less set-ups:
-        keystoneauth ``auth_type = none`` plus ``endpoint_override``)
+    :param noauth: the services that still have a no-Keystone mode run
+        in it, answering as the real ones do: Placement as with ``[api]
+        auth_strategy = noauth2`` (the token ``admin`` is an admin, any
+        other token is a user without a role, so 403 on its admin APIs;
+        see :func:`.identity.noauth_scope`), Ironic as with
+        ``auth_strategy = noauth`` (any token, no policy). Nova 34 has no
+        such mode: compute keeps requiring the simulator's Keystone tokens.
+    :param users: more Keystone users, ``{name: {'password', 'role',
+        'project'}}`` (see :meth:`add_user`)
+    :param neutron_latency_ms: added to a server listing or show per
+        Neutron query real Nova would send for it (see ``neutron``; the
+        queries are counted under ``downstream`` in the stats whatever
+        the latency)
     :param migrations: settings of the write side (``duration_s``,
         ``jitter``, ``fail_ratio``, ``seed``,
         ``max_concurrent_live_migrations``; see ``migrations``), reachable
@@ -207,7 +218,8 @@ class Simulator:
                  username='admin', password='secret', project='admin',
                  max_limit=compute.MAX_LIMIT, clock=time.monotonic,
                  log_requests=False, preserialize=True, sleep=time.sleep,
-                 noauth=False, migrations=None):
+                 noauth=False, migrations=None, users=None,
+                 neutron_latency_ms=0.0):
         self.topology = topology if topology is not None \
             else Topology.generate()
         self.host = host
@@ -224,7 +236,12 @@ class Simulator:
         self.set_latency(latency_ms)
         self.faults = faults_mod.FaultPlan(faults, seed=fault_seed)
         self.tokens = identity.TokenStore(token_ttl_s, clock)
+        self.users = identity.Users(username, password, project)
+        for name, user in (users or {}).items():
+            self.add_user(name, **user)
         self._stats = stats_mod.Stats()
+        self.neutron = neutron_mod.NeutronCost(self._stats,
+                                               neutron_latency_ms, sleep)
         self._release = threading.Event()
         self._stopping = threading.Event()
         self.services = [identity.IdentityService(self),
@@ -307,6 +324,11 @@ class Simulator:
         per.update(per_service)
         self.latency.set(default, per)
 
+    def set_neutron_latency(self, latency_ms):
+        """Milliseconds each Neutron query of Nova's server listings adds
+        (:raises ConfigError: below 0 or not a number)."""
+        self.neutron.set_latency(latency_ms)
+
     def set_faults(self, rules=(), seed=None):
         """Replace the fault rules (FaultRule objects or dicts)."""
         self.faults.set(rules, seed)
@@ -329,6 +351,24 @@ class Simulator:
     def expire_tokens(self):
         """Revoke every issued token (clients then get 401)."""
         self.tokens.expire_all()
+
+    def add_user(self, name, password, role='member', project=None):
+        """A Keystone user of the simulator: ``role`` (admin, manager,
+        member, reader or service, with its implied roles) on ``project``
+        (a name; default the admin user's project)."""
+        self.users.add(name, password, role, project)
+
+    def token_for(self, name=None):
+        """A project-scoped token of user ``name`` (default: the admin
+        user), issued without a request (not counted in the stats)."""
+        record = self.users.find(name=name or self.credentials['username'])
+        if record is None:
+            raise KeyError('no simulator user %r' % name)
+        return self.tokens.issue({
+            'user_id': record['id'], 'user_name': record['name'],
+            'project_id': record['project_id'],
+            'project_name': record['project_name'],
+            'roles': record['roles']})
 
     def stats(self, log=False):
         return self._stats.snapshot(log)
@@ -443,6 +483,19 @@ class Simulator:
             if entry is not None:   # reset, or died before answering
                 stats.end(entry, None, time.monotonic(), fault)
 
+    def _scope(self, service, headers):
+        """The scope of the request's token as ``service`` reads it, or
+        None (401)."""
+        token = headers.get('X-Auth-Token')
+        if self.noauth and service.name == 'placement':
+            return identity.noauth_scope(token, headers.get('X-Roles'))
+        if self.noauth and service.name == 'baremetal':
+            scope = identity.noauth_scope(token)
+            if scope is not None:
+                scope['roles'] = identity.IMPLIED_ROLES['admin']
+            return scope
+        return self.tokens.check(token)
+
     def _dispatch(self, handler, service, route, params, miss, method, path,
                   raw_query, body):
         if route is None:
@@ -463,15 +516,17 @@ class Simulator:
         self.writes.settle()
         try:
             if route.auth:
-                token = handler.headers.get('X-Auth-Token')
-                req.token = (identity.noauth_scope(token) if self.noauth
-                             else self.tokens.check(token))
+                req.token = self._scope(service, handler.headers)
                 if req.token is None:
                     resp = service.error(401, 'The request you have made '
                                          'requires authentication.')
                     resp.headers['WWW-Authenticate'] = \
                         'Keystone uri="%s"' % self.auth_url
                     return resp
+                if route.policy is not None and not (
+                        service.policy_roles & set(req.token['roles'])):
+                    return service.error(403, service.policy_message
+                                         % route.policy)
             return route.handler(req)
         except routing.HTTPError as exc:
             resp = service.error(exc.status, exc.message)

@@ -12,8 +12,14 @@ Snapshot (``Stats.snapshot()``, also ``GET /_sim/stats``)::
     {"total": int, "by_endpoint": {endpoint: int}, "by_status": {"200": int},
      "in_flight": int, "peak_in_flight": int, "tokens_issued": int,
      "faults": {"error": int, "reset": int, ...},
+     "downstream": {"neutron": {endpoint: int}},
      "log": [{"method", "endpoint", "path", "query", "status",
               "start", "end"}, ...]}        # only when asked for
+
+``downstream`` counts the requests a real service would have sent another
+one on the engine's behalf (Nova's Neutron queries for server listings, see
+:mod:`.neutron`); they are not in ``total``, which counts what the
+simulator itself received.
 
 ``status`` in the log is None for a reset connection.  The log keeps the
 last ``log_limit`` requests in start order.
@@ -42,6 +48,7 @@ class Stats:
             self._by_status = collections.Counter()
             self._faults = collections.Counter()
             self._tokens = 0
+            self._downstream = {}
             self._log = collections.deque(maxlen=self._log_limit)
             self._in_flight = getattr(self, '_in_flight', 0)
             self._peak = self._in_flight
@@ -72,6 +79,14 @@ class Stats:
                 self._tokens += 1
             self._changed.notify_all()
 
+    def downstream(self, service, queries):
+        """Count ``{endpoint: n}`` queries sent to ``service`` on behalf of
+        a request."""
+        with self._lock:
+            counts = self._downstream.setdefault(service,
+                                                 collections.Counter())
+            counts.update(queries)
+
     def wait_in_flight(self, n, timeout=10.0):
         """Block until at least n requests are in flight; True if reached."""
         with self._lock:
@@ -88,6 +103,8 @@ class Stats:
                 'peak_in_flight': self._peak,
                 'tokens_issued': self._tokens,
                 'faults': dict(self._faults),
+                'downstream': {service: dict(counts) for service, counts
+                               in self._downstream.items()},
             }
             if log:
                 snap['log'] = [dict(zip(_LOG_KEYS, e)) for e in self._log]

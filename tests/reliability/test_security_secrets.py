@@ -17,9 +17,9 @@ is scanned too.
 
 Keystone through keystonemiddleware against a token endpoint on loopback
 (tests/fixtures/keystone_tokens.py): every route but the public ones
-answers 401 to a missing, unknown, expired or revoked token, and nobody
-without a valid token creates or cancels an audit or starts or cancels a
-plan.
+answers 401 to a missing, unknown, expired or revoked token and 403 to a
+valid member or reader token (no admin role), and nobody without a valid
+admin token creates or cancels an audit or starts or cancels a plan.
 """
 
 import signal
@@ -166,19 +166,28 @@ def _auth_matrix(api, tokens):
     bad = {'missing': None, 'unknown': 'tok-' + uuid.uuid4().hex,
            'expired': expired, 'revoked': revoked,
            'revoked-after-use': used_then_revoked}
+    # Valid tokens without the admin role ([api] admin_roles): 403.
+    roles = {'member': tokens.issue('bob', roles=('member', 'reader')),
+             'reader': tokens.issue('carol', roles=('reader',))}
     tried = rejected = 0
+    forbidden = {'tried': 0, 'rejected': 0}
     wrong = []
     for method, path in routes:
         body = {'json': {'strategy': 'dummy'}} if method == 'POST' else {}
-        for kind, token in bad.items():
-            tried += 1
+        for kind, token in list(bad.items()) + list(roles.items()):
+            counts = forbidden if kind in roles else None
+            refusal = 403 if counts else 401
             status = api.call(method, path, token, **body).status_code
-            expected = 200 if (method, path) in PUBLIC else 401
-            if status == expected:
-                rejected += expected == 401
+            expected = 200 if (method, path) in PUBLIC else refusal
+            if counts:
+                counts['tried'] += 1
+                counts['rejected'] += status == expected == 403
             else:
+                tried += 1
+                rejected += status == expected == 401
+            if status != expected:
                 wrong.append((kind, method, path, status))
-    return routes, tried, rejected, wrong, valid
+    return routes, tried, rejected, wrong, valid, forbidden
 
 
 def _valid_calls(api, token, routes):
@@ -223,8 +232,8 @@ def test_no_secret_in_anything_the_daemon_writes(tmp_path):
             engine.notify.wait_for('READY')
             base = engine.wait_log(r'API listening on (http://\S+)')[0]
             api = Exchanges(base)
-            routes, tried, rejected, wrong, valid = _auth_matrix(api,
-                                                                 tokens)
+            routes, tried, rejected, wrong, valid, forbidden = \
+                _auth_matrix(api, tokens)
             statuses = _valid_calls(api, valid, routes)
             engine.signal(signal.SIGUSR2)
             # Each secret was used by a failing connection or a working one.
@@ -256,11 +265,14 @@ def test_no_secret_in_anything_the_daemon_writes(tmp_path):
         sources_scanned=len(sources), leaks=len(leaks))
     figures.record('security/keystone', routes=len(routes),
                    bad_token_cases=tried, rejected_401=rejected,
+                   no_admin_role_cases=forbidden['tried'],
+                   rejected_403=forbidden['rejected'],
                    wrong=len(wrong), valid_token_5xx=len(statuses_5xx))
     assert not leaks, leaks
     assert recorded['sources_scanned'] == 10
     assert not wrong, wrong
     assert rejected == tried - 5 * len(PUBLIC)
+    assert forbidden['rejected'] == forbidden['tried'] - 2 * len(PUBLIC)
     assert not statuses_5xx, statuses
     assert all(status != 401 for status in statuses.values()), statuses
 

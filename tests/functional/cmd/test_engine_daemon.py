@@ -166,6 +166,25 @@ def test_bad_keystone_auth_type_fails_before_the_fork(tmp_path):
         engine.stop()
 
 
+def test_empty_admin_roles_fails_before_the_fork(tmp_path):
+    """With keystone, an empty [api] admin_roles would refuse every
+    token: status 2 and one line, no worker started."""
+    engine = EngineProcess(tmp_path)
+    engine.write_config(extra='[api]\nenabled = true\nport = 0\n'
+                              'auth_strategy = keystone\n'
+                              'admin_roles =\n')
+    engine.config_path.write_text(engine.config_path.read_text().replace(
+        '[api]\nenabled = false\n', ''))
+    try:
+        engine.start()
+        assert engine.proc.wait(GUARD) == 2
+        [line] = engine.output().strip().splitlines()
+        assert line.startswith('decision-engine: error: [api] admin_roles '
+                               'is empty: '), line
+    finally:
+        engine.stop()
+
+
 def test_bad_htpasswd_fails_before_the_fork(tmp_path):
     """The API's htpasswd file is read by the pre-flight: status 2 and one
     line, no worker started."""

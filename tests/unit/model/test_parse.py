@@ -36,6 +36,21 @@ def test_servers_of_other_hosts_and_projects_are_dropped():
     assert [i.uuid for i in got] == ['a']
 
 
+def test_a_listing_over_all_hosts_keeps_each_servers_host():
+    doc = {'servers': [_server('a', 'compute-1'), _server('b', 'compute-10'),
+                       _server('c', None), _server('d', 'compute-1',
+                                                   project='p2')]}
+    strings = {}
+    got, _ = parse.servers(doc, None, None, strings)
+    # Never scheduled (no host): not in the model.
+    assert [(i.uuid, i.host) for i in got] == [
+        ('a', 'compute-1'), ('b', 'compute-10'), ('d', 'compute-1')]
+    assert got[0].host is got[2].host       # one string per host
+    scope = scope_mod.Scope(exclude_projects=['p2'])
+    got, _ = parse.servers(doc, None, scope, strings)
+    assert [i.uuid for i in got] == ['a', 'b']
+
+
 def test_next_marker_follows_next_links_only():
     items = [_server('a', 'h'), _server('b', 'h')]
     assert parse.next_marker({'servers_links': [

@@ -69,13 +69,13 @@ def mismatch(value, shape, where='$'):
 def sim():
     topo = Topology.generate(hosts=12, instances=150, seed=11, azs=2,
                              volume_backed=0.3, providerless=1, ironic=3)
-    server = Simulator(topo, noauth=True, max_limit=100).start()
+    server = Simulator(topo, max_limit=100).start()
     yield server
     server.stop()
 
 
 def _get(sim, service, path, version, **params):
-    headers = {'X-Auth-Token': 'admin:admin',
+    headers = {'X-Auth-Token': sim.token_for(),
                'OpenStack-API-Version': '%s %s' % (service, version)}
     base = {'compute': '/compute/v2.1', 'placement': '/placement'}[service]
     resp = requests.get(sim.url + base + path, params=params,
@@ -142,7 +142,8 @@ def test_a_hypervisor_without_provider_is_not_in_placement(sim):
     host = next(h for h in sim.topology.hosts if not h.resource_provider)
     url = '%s/placement/resource_providers/%s/inventories' % (
         sim.url, host.uuid)
-    resp = requests.get(url, headers={'X-Auth-Token': 'admin'}, timeout=30)
+    resp = requests.get(url, headers={'X-Auth-Token': sim.token_for()},
+                        timeout=30)
     assert resp.status_code == 404
     assert resp.json()['errors'][0]['status'] == 404
     doc = _get(sim, 'compute', '/os-hypervisors/detail', '2.53')

@@ -9,9 +9,12 @@ from decision_engine.simulator import Topology
 class _Recorder:
     def __init__(self):
         self.sent = []
+        self.request_ids = []
 
-    def send(self, publisher, event_type, payload):
+    def send(self, publisher, event_type, payload, request_id=None):
         self.sent.append((publisher, event_type, payload))
+        self.request_ids.append(request_id)
+        return request_id
 
 
 def _run(seed):
@@ -49,3 +52,18 @@ def test_notifications_have_nova_envelopes():
         if event_type.startswith('instance.'):
             assert data['flavor']['nova_object.name'] == 'FlavorPayload'
             assert isinstance(data['uuid'], str) and data['tenant_id']
+
+
+def test_the_notifications_of_one_change_share_a_request_id():
+    _, churn, recorder = _run(5)
+    ids = recorder.request_ids
+    assert all(i.startswith('req-') for i in ids)
+    # A live migration's two events come from one request; another
+    # change has another request id.
+    pairs = [n for n, (_, e, _) in enumerate(recorder.sent)
+             if e == 'instance.live_migration_post_dest.end']
+    assert pairs
+    for n in pairs:
+        assert recorder.sent[n + 1][1] == 'instance.live_migration_post.end'
+        assert ids[n] == ids[n + 1]
+    assert len(set(ids)) == churn.stats.changes
