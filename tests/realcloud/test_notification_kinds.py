@@ -27,7 +27,10 @@ def engine(tmp_path_factory, testbed, cloud):
     made = live.LiveEngine(tmp_path_factory.mktemp('kinds'), testbed)
     made.start()
     yield made
-    assert made.stop() == []
+    try:
+        assert made.stop() == []
+    finally:
+        live.restore_services(cloud)
 
 
 @pytest.fixture(scope='module')
