@@ -55,7 +55,6 @@ def proxied(tmp_path, testbed, cloud, received):
     cloud.delete_all_servers()
 
 
-@pytest.mark.xfail(strict=True, reason='D5, fixed by h3')
 def test_late_deleted_update_costs_no_request(proxied, received, cloud):
     engine, proxy = proxied
     # The override holds: the engine's build went through the proxy.

@@ -110,7 +110,6 @@ def revert(engine, cloud, server):
     assert after['servers'][server]['host'] == SOURCE
 
 
-@pytest.mark.xfail(strict=True, reason='D2, fixed by h3')
 def test_resize_window_and_confirm(resizable, cloud):
     start, server, large = resizable
     engine = start()
@@ -122,7 +121,6 @@ def test_resize_window_and_confirm(resizable, cloud):
     assert engine.builds() == builds
 
 
-@pytest.mark.xfail(strict=True, reason='D2, fixed by h3')
 def test_resize_window_and_revert(resizable, cloud):
     start, server, large = resizable
     engine = start()
@@ -134,7 +132,6 @@ def test_resize_window_and_revert(resizable, cloud):
     assert engine.builds() == builds
 
 
-@pytest.mark.xfail(strict=True, reason='D2, fixed by h3')
 def test_built_in_the_window_then_confirmed(resizable, cloud):
     """A model built in the window (it reads what Placement holds for
     the migration) is right until the confirm; after it, the source's

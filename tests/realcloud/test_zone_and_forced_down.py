@@ -84,7 +84,6 @@ def test_forced_down_takes_the_host_down(engine, cloud):
     assert view['hosts'][HOST]['state'] == 'down'
 
 
-@pytest.mark.xfail(strict=True, reason='D3, fixed by h3')
 def test_forced_down_cleared_brings_the_host_back_up(engine, cloud):
     live.put_service(cloud, HOST, {'forced_down': True})
     live.settled(engine, cloud, '%s down in the model' % HOST)
