@@ -300,20 +300,10 @@ def _server_group(data):
         raise BadEvent('server group payload has no known policy: %r'
                        % (data.get('policy', data.get('policies')),))
     members = data.get('members') or []
-    if not isinstance(members, list) or not all(
-            isinstance(m, str) for m in members):
-        raise BadEvent("payload field 'members' is not a list of uuids")
     rules = data.get('rules') or {}
-    if not isinstance(rules, dict):
-        raise BadEvent("payload field 'rules' is not an object")
-    limit = rules.get('max_server_per_host')
-    if limit is not None:
-        try:
-            if int(limit) < 1:
-                raise ValueError(limit)
-        except (TypeError, ValueError):
-            raise BadEvent('server group rule max_server_per_host %r is not '
-                           'a positive integer' % (limit,))
+    problem = elements.server_group_problem(rules, members)
+    if problem:
+        raise BadEvent('server group payload: %s' % problem)
     return elements.ServerGroup(
         _str(data, 'uuid'), _optional(data, 'name', str, 'a string'),
         policy, rules, members,
@@ -554,16 +544,24 @@ def _service_state(data, now):
     return 'up' if abs(elapsed) <= SERVICE_DOWN_TIME else 'down'
 
 
+def _claim(versions, event):
+    """Whether ``event`` is newer than what changed its element last and
+    than the element's deletion; if so it becomes the element's version."""
+    gone = versions.deleted.get(event.key)
+    if gone is not None and event.version <= gone:
+        return False
+    if not versions.newer(versions.state, event.key, event.version):
+        return False
+    versions.state[event.key] = event.version
+    return True
+
+
 def _apply_server_group(model, versions, event):
     """A group created, deleted or given a member: the payload holds the
     whole group, which replaces the model's."""
     version = event.version
-    gone = versions.deleted.get(event.key)
-    if gone is not None and version <= gone:
+    if not _claim(versions, event):
         return STALE
-    if not versions.newer(versions.state, event.key, version):
-        return STALE
-    versions.state[event.key] = version
     if event.event_type == 'server_group.delete':
         versions.deleted[event.key] = version
         model.remove_server_group(event.key[1])
@@ -575,12 +573,8 @@ def _apply_server_group(model, versions, event):
 def _apply_aggregate(model, versions, event):
     name = event.key[1]
     version = event.version
-    gone = versions.deleted.get(event.key)
-    if gone is not None and version <= gone:
+    if not _claim(versions, event):
         return STALE
-    if not versions.newer(versions.state, event.key, version):
-        return STALE
-    versions.state[event.key] = version
     if event.event_type == 'aggregate.delete.end':
         versions.deleted[event.key] = version
         hosts = ()

@@ -31,6 +31,27 @@ SOFT_AFFINITY = 'soft-affinity'
 SOFT_ANTI_AFFINITY = 'soft-anti-affinity'
 POLICIES = (AFFINITY, ANTI_AFFINITY, SOFT_AFFINITY, SOFT_ANTI_AFFINITY)
 
+
+def server_group_problem(rules, members):
+    """What is wrong with a server group's ``rules`` and ``members`` as
+    Nova gives them (a listing or a notification), or None."""
+    if not isinstance(members, list) or not all(
+            isinstance(m, str) for m in members):
+        return "'members' is not a list of uuids"
+    if not isinstance(rules, dict):
+        return "'rules' is not an object"
+    limit = rules.get('max_server_per_host')
+    if limit is not None:
+        try:
+            positive = int(limit) >= 1
+        except (TypeError, ValueError):
+            positive = False
+        if not positive:
+            return ('rule max_server_per_host %r is not a positive integer'
+                    % (limit,))
+    return None
+
+
 #: why a hypervisor is kept out of the model (ComputeModel.excluded)
 NO_RESOURCE_PROVIDER = 'no Placement resource provider'
 IRONIC_HYPERVISOR = 'ironic hypervisor (a bare metal node)'

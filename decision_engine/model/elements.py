@@ -51,13 +51,14 @@ from decision_engine.model.element_types import IRONIC_HYPERVISOR
 from decision_engine.model.element_types import NO_RESOURCE_PROVIDER
 from decision_engine.model.element_types import NODE_FIELDS
 from decision_engine.model.element_types import POLICIES
+from decision_engine.model.element_types import server_group_problem
 from decision_engine.model.element_types import ServerGroup
 
 #: the elements are defined in element_types and named here too, where
 #: every user of the model finds them.
 __all__ = ['ComputeModel', 'ComputeNode', 'Instance', 'INSTANCE_FIELDS',
            'IRONIC_HYPERVISOR', 'NO_RESOURCE_PROVIDER', 'NODE_FIELDS',
-           'POLICIES', 'ServerGroup']
+           'POLICIES', 'server_group_problem', 'ServerGroup']
 
 
 class ComputeModel:

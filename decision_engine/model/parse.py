@@ -289,18 +289,9 @@ def server_groups(doc):
         if policy not in elements.POLICIES:
             raise BadDocument('server group %s has unknown policy %r'
                               % (uuid, policy))
-        if not isinstance(rules, dict) or not isinstance(members, list) \
-                or not all(isinstance(m, str) for m in members):
-            raise BadDocument('server group %s has bad rules or members'
-                              % uuid)
-        limit = rules.get('max_server_per_host')
-        if limit is not None:
-            try:
-                if int(limit) < 1:
-                    raise ValueError(limit)
-            except (TypeError, ValueError):
-                raise BadDocument('server group %s has a bad '
-                                  'max_server_per_host %r' % (uuid, limit))
+        problem = elements.server_group_problem(rules, members)
+        if problem:
+            raise BadDocument('server group %s: %s' % (uuid, problem))
         result.append(elements.ServerGroup(uuid, name, policy, rules,
                                            members, project))
     return result
