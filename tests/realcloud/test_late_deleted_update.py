@@ -70,8 +70,11 @@ def test_late_deleted_update_costs_no_request(proxied, received, cloud):
     # server yet): not what this test is about.
     booting = proxy.count('GET', path)
     cloud.compute('DELETE', '/servers/%s' % server)
-    until(lambda: server not in engine.model().instances,
-          'the delete in the model', timeout=120, interval=0.2)
+    # NOTE: an update with state deleted may take the server out of the
+    # model before its instance.delete.end arrives: wait for both.
+    until(lambda: server not in engine.model().instances and (
+        'instance.delete.end', server, 'deleted') in received,
+        'the delete in the model', timeout=120, interval=0.2)
     ended = received.index(('instance.delete.end', server, 'deleted'))
     assert engine.manager.listener.wait_idle(timeout=60)
     deleted = proxy.count('GET', path)
