@@ -23,38 +23,12 @@ GUARD = 120
 TOPOLOGY = dict(hosts=10, instances=40, aggregates=2, azs=1, seed=11)
 
 
-class Daemon(engine_process.ApiDaemon):
-    def __init__(self, tmp_path, sim, url):
-        super().__init__(tmp_path)
-        self.config_path.write_text(f"""
-[DEFAULT]
-host = engine-a
-state_path = {tmp_path}
-log_file = {self.log_path}
-debug = true
-enabled_power_drivers = fake
-
-[conductor]
-workers_pool_size = 3
-
-[collector]
-period = 3600
-max_age = 3600
-
-[audit]
-max_model_age = 0
-
-[applier]
-poll_interval = 0.05
-max_parallel_actions = 8
-
-[database]
-connection = {url}
-
-[api]
-port = {self.port}
-
-{engine_process.cloud_options(sim.auth_url)}""")
+def engine_daemon(tmp_path, sim, url):
+    return engine_process.Daemon(
+        tmp_path, host='engine-a', store_url=url, auth_url=sim.auth_url,
+        options=engine_process.merged(engine_process.RUNS_PLANS, {
+            'DEFAULT': {'debug': True},
+            'applier': {'max_parallel_actions': 8}}))
 
 
 @pytest.fixture
@@ -69,7 +43,7 @@ def sim():
 @pytest.fixture
 def daemon(tmp_path, sim, url):
     dbfixtures.open_store(url).dispose()     # db sync
-    daemon = Daemon(tmp_path, sim, url)
+    daemon = engine_daemon(tmp_path, sim, url)
     daemon.start()
     yield daemon
     daemon.stop()
