@@ -619,6 +619,8 @@ def _apply_aggregate(model, versions, event):
         zone = host_zone(model, member_of)
         if member_of == node.aggregates and zone == node.availability_zone:
             continue
+        if zone != node.availability_zone:
+            _instances_follow(model, hostname, zone)
         node = node.copy()
         node.aggregates = member_of
         node.availability_zone = zone
@@ -627,6 +629,17 @@ def _apply_aggregate(model, versions, event):
     if changed:
         rezone(model)
     return APPLIED
+
+
+def _instances_follow(model, hostname, zone):
+    """Nova's API shows an instance in the zone of its host now (before
+    microversion 2.96, as the build reads it), so a host's instances
+    follow it to its new zone."""
+    for inst in model.instances_on(hostname):
+        if inst.availability_zone != zone:
+            inst = inst.copy()
+            inst.availability_zone = zone
+            model.add_instance(inst)
 
 
 def host_zone(model, aggregate_names):

@@ -442,6 +442,8 @@ def test_a_zone_set_changed_or_removed_on_an_aggregate_with_hosts(
     """``aggregate.update_metadata.end`` (Nova's whole aggregate after
     ``set_metadata`` or a ``PUT`` of its zone) moves its hosts."""
     model, versions = live
+    _apply(model, versions, nova.instance('instance.create.end', A,
+                                          host='host3'))
     _apply(model, versions, nova.aggregate(
         'aggregate.add_host.end', 'agg-1', ['compute', 'host3']))
     assert model.get_node_by_hostname('host3').availability_zone == 'nova'
@@ -451,6 +453,8 @@ def test_a_zone_set_changed_or_removed_on_an_aggregate_with_hosts(
     assert model.availability_zones['later'] == ('compute', 'host3')
     assert model.aggregate_zones == {'agg-1': 'later'}
     assert model.get_node_by_hostname('host3').availability_zone == 'later'
+    # As Nova's API shows it (before 2.96): the zone of its host now.
+    assert model.get_instance(A).availability_zone == 'later'
     _apply(model, versions, nova.aggregate(
         'aggregate.update_metadata.end', 'agg-1', ['compute', 'host3'],
         zone='renamed'))
