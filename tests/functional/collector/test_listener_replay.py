@@ -17,6 +17,7 @@ from tests.fixtures import rabbit
 from tests.fixtures.listener_engine import Engine
 from tests.fixtures import waiting
 
+
 def _all_up(topology):
     for host in topology.hosts:
         host.status, host.state, host.disabled_reason = 'enabled', 'up', None
