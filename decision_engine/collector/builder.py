@@ -167,6 +167,7 @@ class _Build:
         self.model = elements.ComputeModel()
         self.aggregates = None
         self.aggregate_zones = {}
+        self.aggregate_uuids = {}
         self.services = None
         self.server_groups = {}
         self.held = []          # hypervisors waiting for step 1 (scope)
@@ -273,7 +274,8 @@ class _Build:
                                     microversion=COMPUTE_MICROVERSION)
         return (_parsed(parse.aggregates, doc, 'compute /os-aggregates'),
                 _parsed(parse.aggregate_zones, doc,
-                        'compute /os-aggregates'))
+                        'compute /os-aggregates'),
+                parse.aggregate_uuids(doc))
 
     def _fetch_services(self, _):
         doc = self.fetcher.get_json('compute', '/os-services',
@@ -301,7 +303,7 @@ class _Build:
             self.server_groups[group.uuid] = group
 
     def _got_aggregates(self, result):
-        self.aggregates, self.aggregate_zones = result
+        self.aggregates, self.aggregate_zones, self.aggregate_uuids = result
         self._release_held()
 
     def _got_services(self, result):
@@ -537,6 +539,7 @@ class _Build:
         model.usage_source = self.settings.usage_source
         model.index_groups(self.aggregates)
         model.aggregate_zones = self.aggregate_zones
+        model.aggregate_uuids = self.aggregate_uuids
         model.default_zone = self.settings.default_zone
         self._check_default_zone(model, members)
         model.set_server_groups(self.server_groups.values())

@@ -595,18 +595,36 @@ def _apply_aggregate(model, versions, event):
     old = set(model.aggregates.get(name, ()))
     known = tuple(h for h in hosts
                   if model.get_node_by_hostname(h) is not None)
-    aggregates = dict(model.aggregates)
+    uuids = dict(model.aggregate_uuids)
+    uuid = event.data.get('uuid')
+    renamed = next((other for other, known_uuid in uuids.items()
+                    if known_uuid == uuid and other != name), None) \
+        if isinstance(uuid, str) else None
     zones = dict(model.aggregate_zones)
     zones.pop(name, None)
+    if renamed is not None:
+        # NOTE: renamed (update_prop): in the old name's place, the order
+        # a full build gives (Nova's, by id).
+        old.update(model.aggregates.get(renamed, ()))
+        aggregates = {name if a == renamed else a: members
+                      for a, members in model.aggregates.items() if a != name}
+        zones.pop(renamed, None)
+        uuids.pop(renamed, None)
+    else:
+        aggregates = dict(model.aggregates)
     if deleted:
         aggregates.pop(name, None)
+        uuids.pop(name, None)
     else:
         aggregates[name] = known
         zone = (event.data.get('metadata') or {}).get('availability_zone')
         if zone:
             zones[name] = zone
+        if isinstance(uuid, str):
+            uuids[name] = uuid
     model.aggregates = aggregates
     model.aggregate_zones = zones
+    model.aggregate_uuids = uuids
     changed = False
     for hostname in sorted(old.union(known)):
         node = model.get_node_by_hostname(hostname)

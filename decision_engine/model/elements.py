@@ -75,6 +75,8 @@ class ComputeModel:
     :attr aggregate_zones: ``{aggregate name: zone}`` of the aggregates
         that define a zone (their ``availability_zone`` metadata), for the
         event-fed model to give a host the zone Nova then shows
+    :attr aggregate_uuids: ``{aggregate name: uuid}`` (an aggregate
+        renamed by an event is found by its uuid)
     :attr default_zone: the zone Nova gives a host in no zone aggregate
         (Nova's ``[DEFAULT] default_availability_zone``)
     :attr server_groups: ``{group uuid: ServerGroup}`` (Nova's server
@@ -106,6 +108,7 @@ class ComputeModel:
         self.aggregates = {}
         self.availability_zones = {}
         self.aggregate_zones = {}
+        self.aggregate_uuids = {}
         self.default_zone = DEFAULT_ZONE
         self.server_groups = {}
         self._by_hostname = {}
@@ -353,6 +356,7 @@ class ComputeModel:
         new.usage_source = self.usage_source
         new.held_by = dict(self.held_by)
         new.aggregate_zones = dict(self.aggregate_zones)
+        new.aggregate_uuids = dict(self.aggregate_uuids)
         new.default_zone = self.default_zone
         return new
 

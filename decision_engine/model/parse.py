@@ -83,6 +83,14 @@ def aggregate_zones(doc):
     return result
 
 
+def aggregate_uuids(doc):
+    """``{aggregate name: uuid}`` from ``os-aggregates`` (microversion
+    2.41 and later; an aggregate without one is left out)."""
+    return {agg['name']: agg['uuid'] for agg in _list(doc, 'aggregates')
+            if isinstance(agg, dict) and isinstance(agg.get('uuid'), str)
+            and isinstance(agg.get('name'), str)}
+
+
 def compute_services(doc):
     """``{host: (zone, status, state, disabled_reason)}`` of the
     ``nova-compute`` services in ``os-services``."""

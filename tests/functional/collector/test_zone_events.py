@@ -107,16 +107,19 @@ def test_zones_follow_aggregate_events_as_a_full_build_reads_them(
     applied += 3
     _caught_up(engine, applied)
     assert zone(second) == 'z-later'
-    # Changed through PUT, then the host leaves: the default zone.
-    api.call('PUT', '/%s' % later,
-             {'aggregate': {'availability_zone': 'z-renamed'}})
+    # Renamed and its zone changed through PUT (update_prop.end, then
+    # update_metadata.end); the first host leaves: the default zone.
+    api.call('PUT', '/%s' % later, {'aggregate': {
+        'name': 'later-renamed', 'availability_zone': 'z-renamed'}})
     api.action(zoned, 'remove_host', {'host': first})
-    applied += 2
+    applied += 3
     _caught_up(engine, applied)
     assert (zone(first), zone(second)) == ('nova', 'z-renamed')
     model = engine.listener.snapshot()
     assert model.availability_zones['z-renamed'] == (second,)
     assert 'z-one' not in model.availability_zones
+    assert model.aggregates['later-renamed'] == (second,)
+    assert 'later-agg' not in model.aggregates
     assert engine.collector.status().builds == builds
     _equals_a_full_build(engine)
     # The zone removed from the aggregate: its host back in the default.

@@ -459,17 +459,27 @@ def test_a_zone_set_changed_or_removed_on_an_aggregate_with_hosts(
         'aggregate.update_metadata.end', 'agg-1', ['compute', 'host3'],
         zone='renamed'))
     assert set(model.availability_zones) == {'nova', 'renamed'}
+    # Renamed (update_prop: the aggregate's uuid, a new name).
+    uuid = model.aggregate_uuids['agg-1']
     _apply(model, versions, nova.aggregate(
-        'aggregate.update_prop.end', 'agg-1', ['compute', 'host3']))
+        'aggregate.update_prop.end', 'agg-one', ['compute', 'host3'],
+        zone='renamed', uuid=uuid))
+    assert model.aggregates == {'agg-one': ('compute', 'host3')}
+    assert model.aggregate_uuids == {'agg-one': uuid}
+    assert model.get_node_by_hostname('host3').aggregates == ('agg-one',)
+    assert model.availability_zones['renamed'] == ('compute', 'host3')
+    _apply(model, versions, nova.aggregate(
+        'aggregate.update_metadata.end', 'agg-one', ['compute', 'host3'],
+        uuid=uuid))
     assert model.aggregate_zones == {}
     assert model.availability_zones == {
         'nova': ('compute', 'host2', 'host3')}
     # An older copy changes nothing.
-    old = nova.aggregate('aggregate.update_metadata.end', 'agg-1',
-                         ['compute', 'host3'], zone='old')
+    old = nova.aggregate('aggregate.update_metadata.end', 'agg-one',
+                         ['compute', 'host3'], zone='old', uuid=uuid)
     _apply(model, versions, nova.aggregate(
-        'aggregate.update_metadata.end', 'agg-1', ['compute', 'host3'],
-        zone='new'))
+        'aggregate.update_metadata.end', 'agg-one', ['compute', 'host3'],
+        zone='new', uuid=uuid))
     assert _apply(model, versions, old) == events.STALE
     assert model.get_node_by_hostname('compute').availability_zone == 'new'
 
