@@ -64,6 +64,33 @@ def aggregates(doc):
     return result
 
 
+def aggregate_zones(doc):
+    """``{aggregate name: zone}`` from ``os-aggregates``: the aggregates
+    whose ``availability_zone`` (metadata) names a zone."""
+    result = {}
+    for agg in _list(doc, 'aggregates'):
+        if not isinstance(agg, dict):
+            raise BadDocument('an aggregate is not an object: %r' % (agg,))
+        zone = agg.get('availability_zone')
+        if zone is None:
+            zone = (agg.get('metadata') or {}).get('availability_zone')
+        if zone is None:
+            continue
+        if not isinstance(zone, str) or not zone:
+            raise BadDocument('aggregate %r has a bad availability_zone'
+                              % (agg.get('name'),))
+        result[agg.get('name')] = zone
+    return result
+
+
+def aggregate_uuids(doc):
+    """``{aggregate name: uuid}`` from ``os-aggregates`` (microversion
+    2.41 and later; an aggregate without one is left out)."""
+    return {agg['name']: agg['uuid'] for agg in _list(doc, 'aggregates')
+            if isinstance(agg, dict) and isinstance(agg.get('uuid'), str)
+            and isinstance(agg.get('name'), str)}
+
+
 def compute_services(doc):
     """``{host: (zone, status, state, disabled_reason)}`` of the
     ``nova-compute`` services in ``os-services``."""

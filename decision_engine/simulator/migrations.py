@@ -18,6 +18,9 @@ Routes (under ``/compute/v2.1``), with Nova's request bodies and checks:
   service.
 * ``DELETE /servers/{id}``: 204 (tests delete servers behind a plan).
 
+Notifications: a service change sends Nova's ``service.update`` (through
+:attr:`ComputeWrites.notify`); moves send none yet.
+
 State progression (on the simulator's clock, settled at every request,
 so no thread runs per migration): a live migration is ``migrating``
 (status MIGRATING) for ``duration_s`` (+/- ``jitter``), then the server is
@@ -50,6 +53,7 @@ import time
 import uuid as uuid_mod
 
 from decision_engine.simulator import identity
+from decision_engine.simulator import notifier as notifier_mod
 from decision_engine.simulator import nova_allocations
 from decision_engine.simulator import routing
 from decision_engine.simulator.routing import HTTPError, Route
@@ -79,6 +83,9 @@ class ComputeWrites:
         self._queued = {}      # source host -> [migration, ...]
         self._running_live = {}   # source host -> count
         self.fail_servers = set()
+        #: ``(publisher, event_type, payload) -> None``: sends one of
+        #: Nova's notifications (the simulator's, when it has a notifier).
+        self.notify = lambda publisher, event_type, payload: None
         self.configure(duration_s=duration_s, jitter=jitter,
                        fail_ratio=fail_ratio, seed=seed,
                        max_concurrent_live_migrations=(
@@ -253,11 +260,18 @@ class ComputeWrites:
             if reason is not None and status != 'disabled':
                 raise HTTPError(400, 'Specifying a disabled reason is not '
                                 'supported when the status is enabled.')
+            before = (host.status, host.disabled_reason, host.state)
             host.status = status
             host.disabled_reason = reason if status == 'disabled' else None
             if 'forced_down' in body:
                 host.state = 'down' if body['forced_down'] else 'up'
             self.compute.host_changed(host.hostname)
+            if (host.status, host.disabled_reason, host.state) != before:
+                # NOTE: as Nova, only a change of disabled,
+                # disabled_reason or forced_down is notified.
+                self.notify('nova-api:controller', 'service.update',
+                            notifier_mod.service_payload(
+                                host, notifier_mod.now()))
             service = {'id': host.service_uuid, 'binary': 'nova-compute',
                        'host': host.hostname, 'status': host.status,
                        'state': host.state,
