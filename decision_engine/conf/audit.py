@@ -43,10 +43,9 @@ opts = [
         help='Server metadata key by which an operator opts an instance '
              'out of optimization: an instance whose metadata sets it to '
              'false, no, off or 0 (any case) is never moved by any '
-             'strategy, and a plan moving it is refused (like Watcher\'s '
-             '"optimize: False"). Set it with e.g. "openstack server set '
-             '--property optimize=false SERVER". Empty: no opt-out. Read '
-             'at the start of each audit.'),
+             'strategy, and a plan moving it is refused. Set it with e.g. '
+             '"openstack server set --property optimize=false SERVER". '
+             'Empty: no opt-out. Read at the start of each audit.'),
 ]
 
 
