@@ -17,10 +17,10 @@ the engine side: the openstacksdk connection, the shared WorkerPool and the
 ``bound_s = cpu_floor_s + latency x (3 + ceil(k x hosts / pool_size))``
 with ``k`` the requests per host: 3 (inventories, servers, the
 provider's traits) for ``[collector] usage_source = flavors``, 4 (and the
-provider's allocations) for ``placement``; ``complete`` compares a digest of the model with one of
-the ground truth, computed in a child process from the same generator
-arguments (so the truth does not count in ``rss_mb``, this process's peak
-RSS).
+provider's allocations) for ``placement``; ``complete`` compares a digest
+of the model with one of the ground truth, computed in a child process
+from the same generator arguments (so the truth does not count in
+``rss_mb``, this process's peak RSS).
 
 Steps 2 and 3 run for each usage source of ``--usage-source`` (both by
 default) with the first listing of ``--servers-listing``, and for each

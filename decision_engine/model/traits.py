@@ -38,9 +38,16 @@ def flavor_traits(extra_specs):
             frozenset(forbidden) if forbidden else NONE)
 
 
+#: the trait Nova's compute manager puts on its provider while the
+#: compute service is disabled (and every scheduling request forbids):
+#: the node's ``status`` already says it, and a service event changes the
+#: status without a word about the trait, so the model leaves it out.
+STATUS_DISABLED = 'COMPUTE_STATUS_DISABLED'
+
+
 def provider_traits(doc):
     """The frozenset of trait names of ``GET /resource_providers/{uuid}/
-    traits``.
+    traits`` (but :data:`STATUS_DISABLED`).
 
     :raises ValueError: when the body has no list of strings ``traits``.
     """
@@ -48,4 +55,4 @@ def provider_traits(doc):
     if not isinstance(traits, list) or not all(
             isinstance(t, str) for t in traits):
         raise ValueError("'traits' is not a list of trait names")
-    return frozenset(traits)
+    return frozenset(t for t in traits if t != STATUS_DISABLED)
