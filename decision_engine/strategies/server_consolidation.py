@@ -262,6 +262,9 @@ def _kept_by_opt_out(state):
                 or node.power_state == 'power off':
             continue
         insts = [context.instances[u] for u in sorted(on_host)]
+        if state.max_migrations is not None and \
+                state.migrations + len(insts) > state.max_migrations:
+            continue        # the budget keeps it, not the opt-out
         held = [i for i in insts if i.uuid in checker.opted_out]
         if not held or any(not context.can_move(i) for i in insts
                            if i.uuid not in checker.opted_out):

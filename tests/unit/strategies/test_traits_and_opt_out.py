@@ -180,6 +180,10 @@ def test_consolidation_never_moves_an_opted_out_instance_and_says_so():
     assert solution.indicators['hosts_kept_by_opt_out'] == 1
     assert "1 host(s) kept in use by the operator's opt-out (metadata " \
         "key optimize) of: a: 1 (vm-1)" in solution.message
+    # With a budget too small for a's two migrations, the budget is what
+    # keeps it, and the plan does not blame the opt-out.
+    solution, _ = consolidate(m, max_migrations=1)
+    assert solution.indicators['hosts_kept_by_opt_out'] == 0
     # Without the opt-out, a is released.
     solution, final = consolidate(m, context_mod.StrategyContext(
         m.nodes.values(), m.instances.values(), opt_out_key=''))
