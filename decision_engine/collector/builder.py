@@ -10,6 +10,7 @@ Steps (the seed's)::
                servers/detail?all_tenants=1&host=<exact>    } chained alone
                (and, with usage_source = placement, at the same time
                the provider's allocations)
+            -> and the provider's traits (Placement 1.6), alongside
 
 Requests for step 1 and the first hypervisor page start together. Each
 finished request chains its follow-ups at once (next page, a node's
@@ -60,6 +61,11 @@ service, and the Neutron queries nova-api made to answer the server
 listings, estimated from the pages received
 (:mod:`decision_engine.collector.downstream`).
 
+Traits: every node's resource provider traits (``GET
+/resource_providers/{uuid}/traits``, one request per host, in parallel
+with its server listing), for the required and forbidden traits of the
+instances' flavors (:mod:`decision_engine.strategies.constraints`).
+
 Usage (``[collector] usage_source``): ``flavors`` derives each instance's
 allocation from its embedded flavor by Nova's rules
 (:mod:`decision_engine.model.allocation`), at no extra request;
@@ -88,6 +94,8 @@ SERVER_GROUPS_MICROVERSION = '2.64'
 #: groups asked for per page (Nova's default [api] max_limit)
 SERVER_GROUPS_PAGE_SIZE = 1000
 PLACEMENT_MICROVERSION = '1.0'
+#: GET /resource_providers/{uuid}/traits exists from 1.6
+TRAITS_MICROVERSION = '1.6'
 USAGE_SOURCES = ('flavors', 'placement')
 SERVERS_LISTINGS = ('per_host', 'all_servers')
 
@@ -403,6 +411,20 @@ class _Build:
         if self.settings.usage_source == 'placement':
             self._add(self._fetch_allocations, (node.uuid, node.hostname),
                       self._got_allocations)
+        self._add(self._fetch_traits, node, self._got_traits)
+
+    def _fetch_traits(self, node):
+        path = '/resource_providers/%s/traits' % node.uuid
+        doc = self.fetcher.get_json('placement', path,
+                                    microversion=TRAITS_MICROVERSION,
+                                    host=node.hostname)
+        return node, _parsed(parse.provider_traits, doc, 'placement ' + path,
+                             host=node.hostname)
+
+    def _got_traits(self, result):
+        node, traits = result
+        # NOTE: the node is this build's own until the model is published.
+        node.traits = traits
 
     def _fetch_allocations(self, arg):
         uuid, hostname = arg

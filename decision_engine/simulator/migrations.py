@@ -12,7 +12,10 @@ Routes (under ``/compute/v2.1``), with Nova's request bodies and checks:
   destination (or the server's own host) is 400, and so is one Nova's
   server-group filters refuse (unless the live migration is forced):
   anti-affinity with ``max_server_per_host``, affinity (the group's hosts
-  include the moving member's own).
+  include the moving member's own), and the traits of the flavor
+  (``trait:NAME=required`` the destination's resource provider must have,
+  ``trait:NAME=forbidden`` it must not have: the Placement query Nova's
+  scheduler makes).
 * ``PUT /os-services/{id}`` (2.53+, ``id`` is the service uuid)
   ``{"status": "enabled"|"disabled", "disabled_reason"}``; 200 with the
   service.
@@ -55,6 +58,7 @@ import uuid as uuid_mod
 from decision_engine.simulator import identity
 from decision_engine.simulator import notifier as notifier_mod
 from decision_engine.simulator import nova_allocations
+from decision_engine.simulator import placement as placement_mod
 from decision_engine.simulator import routing
 from decision_engine.simulator.routing import HTTPError, Route
 
@@ -344,8 +348,27 @@ class ComputeWrites:
                                 'has not enough %s (%s used + %s > %s).'
                                 % (hostname, name, have, want, limit))
         if not forced:
+            self._check_traits(inst, host)
             self._check_group(inst, hostname)
         return host
+
+    def _check_traits(self, inst, host):
+        """The flavor's required and forbidden traits against the
+        destination provider's: Nova puts them in the Placement query of
+        the move, which then returns no candidate for that host."""
+        have = set(placement_mod.provider_traits(host))
+        for key, value in sorted(inst.flavor.extra_specs.items()):
+            if not key.startswith('trait:'):
+                continue
+            trait, value = key[len('trait:'):], str(value).lower()
+            if value == 'required' and trait not in have:
+                raise HTTPError(400, 'No valid host was found. Host %s '
+                                'lacks trait %s that flavor %s requires.'
+                                % (host.hostname, trait, inst.flavor.name))
+            if value == 'forbidden' and trait in have:
+                raise HTTPError(400, 'No valid host was found. Host %s has '
+                                'trait %s that flavor %s forbids.'
+                                % (host.hostname, trait, inst.flavor.name))
 
     def _check_group(self, inst, hostname):
         """Nova's ServerGroupAntiAffinityFilter and

@@ -60,6 +60,8 @@ def test_requests_per_endpoint_match_the_topology(harnesses, sim, topology):
             truth.hypervisor_requests(len(hostnames), 10),
         'GET /placement/resource_providers/{uuid}/inventories':
             len(hostnames),
+        # each provider's traits (required and forbidden traits)
+        'GET /placement/resource_providers/{uuid}/traits': len(hostnames),
         'GET /compute/v2.1/servers/detail':
             truth.servers_requests(topology, hostnames, 7),
     }
