@@ -437,6 +437,8 @@ class ComputeModel:
             'requests_by_service': dict(self.requests_by_service),
             'neutron_queries_estimate': self.neutron_queries_estimate,
             'servers_listing': self.servers_listing,
+            'traits_asked': None if self.traits_asked is None
+            else sorted(self.traits_asked),
             'scope': self.scope.to_dict() if self.scope is not None
             else None,
         }

@@ -222,6 +222,7 @@ def test_traits_are_asked_per_trait_not_per_host(harnesses, listing):
         len(traits_fixture.USED)
     assert not any(k.endswith('/traits') for k in stats)
     assert model.traits_asked == traits_fixture.USED
+    assert model.summary()['traits_asked'] == sorted(traits_fixture.USED)
     ssd = {h.uuid for h in topo.hosts if traits_fixture.SSD in h.traits}
     assert ssd and {n.uuid for n in model.nodes.values()
                     if traits_fixture.SSD in n.traits} == ssd
