@@ -76,7 +76,8 @@ instance event, is unknown to the checker until the next build). A cloud
 whose flavors use no trait costs no request for them. Placement answers
 400 for a trait it does not know (no provider can have it): no provider
 has it. ``COMPUTE_STATUS_DISABLED`` is never asked (the node's status
-says it).
+says it), nor a name no trait can have (lower case, a comma): both stay
+unknown.
 
 Usage (``[collector] usage_source``): ``flavors`` derives each instance's
 allocation from its embedded flavor by Nova's rules
@@ -89,6 +90,7 @@ reservations, PCPU and custom resource classes.
 
 import collections
 import logging
+import re
 import time
 
 from decision_engine.concurrency import pool as pool_mod
@@ -111,6 +113,8 @@ PLACEMENT_MICROVERSION = '1.0'
 TRAITS_MICROVERSION = '1.6'
 #: GET /resource_providers?required=<TRAIT> exists from 1.18
 REQUIRED_TRAITS_MICROVERSION = '1.18'
+#: what Placement accepts as a trait name (os-traits and CUSTOM_*)
+_TRAIT_NAME = re.compile(r'[A-Z0-9_]{1,255}')
 USAGE_SOURCES = ('flavors', 'placement')
 SERVERS_LISTINGS = ('per_host', 'all_servers')
 
@@ -209,6 +213,7 @@ class _Build:
         self.strings = {}
         # trait -> provider uuids that have it (None until answered)
         self.trait_providers = {}
+        self.traits_not_asked = set()
         self.error = None       # first failure; aborts the build
 
     # -- scheduling ----------------------------------------------------------
@@ -443,7 +448,14 @@ class _Build:
             if not required and not forbidden:
                 continue
             for trait in required | forbidden:
-                if trait not in asked and trait != traits_mod.STATUS_DISABLED:
+                if trait not in asked and trait not in self.traits_not_asked:
+                    if trait == traits_mod.STATUS_DISABLED or \
+                            not _TRAIT_NAME.fullmatch(trait):
+                        # NOTE: no provider can have a name Placement
+                        # refuses (lower case, a comma): left unknown, so
+                        # the instance moves nowhere, never asked.
+                        self.traits_not_asked.add(trait)
+                        continue
                     asked[trait] = None
                     self._add(self._fetch_trait, trait, self._got_trait)
 

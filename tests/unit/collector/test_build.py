@@ -3,8 +3,10 @@
 
 import pytest
 
+from decision_engine.audit import scope as audit_scope
 from decision_engine.model import scope as scope_mod
 from decision_engine.simulator import Simulator
+from decision_engine.strategies import placement as placement_mod
 from decision_engine.simulator import Topology
 from tests.fixtures import traits as traits_fixture
 from tests.fixtures import truth
@@ -223,6 +225,17 @@ def test_traits_are_asked_per_trait_not_per_host(harnesses, listing):
     assert not any(k.endswith('/traits') for k in stats)
     assert model.traits_asked == traits_fixture.USED
     assert model.summary()['traits_asked'] == sorted(traits_fixture.USED)
+    # A name no trait can have is never asked: the instance forbidding it
+    # moves nowhere (the trait is unknown).
+    odd = [i for i in model.instances.values()
+           if traits_fixture.BAD in i.forbidden_traits]
+    assert len(odd) == 1
+    ctx = audit_scope.resolve(model, {})
+    assert ctx.traits_asked == traits_fixture.USED
+    moves = placement_mod.Placement(ctx)
+    other = next(n.hostname for n in model.nodes.values()
+                 if n.hostname != odd[0].host)
+    assert 'not known to the model' in str(moves.violation(odd[0], other))
     ssd = {h.uuid for h in topo.hosts if traits_fixture.SSD in h.traits}
     assert ssd and {n.uuid for n in model.nodes.values()
                     if traits_fixture.SSD in n.traits} == ssd
