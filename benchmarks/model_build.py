@@ -14,13 +14,16 @@ the engine side: the openstacksdk connection, the shared WorkerPool and the
    pool-size-1 build at 0 ms plus ``requests x latency``
    (``sequential_method`` says which).
 
-``bound_s = cpu_floor_s + latency x (3 + ceil(k x hosts / pool_size))``
-with ``k`` the requests per host: 3 (inventories, servers, the
-provider's traits) for ``[collector] usage_source = flavors``, 4 (and the
-provider's allocations) for ``placement``; ``complete`` compares a digest
-of the model with one of the ground truth, computed in a child process
-from the same generator arguments (so the truth does not count in
-``rss_mb``, this process's peak RSS).
+``bound_s = cpu_floor_s + latency x (3 + ceil((k x hosts + t) /
+pool_size))`` with ``k`` the requests per host: 2 (inventories, servers)
+for ``[collector] usage_source = flavors``, 3 (and the provider's
+allocations) for ``placement``, and ``t`` the provider listings by trait
+(one per trait some flavor requires or forbids, none in a generated
+cloud; ``--flavor-traits`` gives some hosts traits and some flavors
+traits to require or forbid: ``trait_requests``); ``complete`` compares
+a digest of the model with one of the ground truth, computed in a child
+process from the same generator arguments (so the truth does not count
+in ``rss_mb``, this process's peak RSS).
 
 Steps 2 and 3 run for each usage source of ``--usage-source`` (both by
 default) with the first listing of ``--servers-listing``, and for each
@@ -39,12 +42,12 @@ simulator) and ``neutron_queries_estimate`` (the engine's own figure).
 The bound adds the Neutron time: with ``N`` Neutron queries and Neutron
 latency ``n``,
 
-* ``per_host``: ``cpu_floor_s + latency x (3 + ceil(k x hosts /
+* ``per_host``: ``cpu_floor_s + latency x (3 + ceil((k x hosts + t) /
   pool_size)) + n x ceil(N / pool_size)`` (the host listings run in
   parallel);
-* ``all_servers``: ``cpu_floor_s + max(latency x (3 + ceil((k - 1) x
-  hosts / pool_size)), latency x pages + n x N)``: the pages follow one
-  another, alongside the per-host Placement requests.
+* ``all_servers``: ``cpu_floor_s + max(latency x (3 + ceil(((k - 1) x
+  hosts + t) / pool_size)), latency x pages + n x N)``: the pages follow
+  one another, alongside the per-host and per-trait Placement requests.
 
     python -m benchmarks.model_build --hosts 1000 --instances 20000 \\
         --latency-ms 50 --pool-size 64 --neutron-latency-ms 10
@@ -58,6 +61,7 @@ import math
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 from oslo_config import cfg
@@ -71,6 +75,8 @@ from decision_engine.collector import builder as builder_mod
 from decision_engine.collector import transport as transport_mod
 
 SERVERS = 'GET /compute/v2.1/servers/detail'
+#: the provider listings by trait (``?required=<TRAIT>``)
+TRAITS = 'GET /placement/resource_providers'
 
 
 def digest(model):
@@ -93,18 +99,26 @@ def _truth_digest(args, usage_source):
         [sys.executable, '-m', 'benchmarks.model_build', '--truth-digest',
          '--hosts', str(args.hosts), '--instances', str(args.instances),
          '--aggregates', str(args.aggregates), '--azs', str(args.azs),
-         '--seed', str(args.seed), '--usage-source', usage_source],
+         '--seed', str(args.seed), '--usage-source', usage_source]
+        + (['--flavor-traits'] if args.flavor_traits else []),
         check=True, capture_output=True, text=True)
     return out.stdout.strip().splitlines()[-1]
 
 
-def _print_truth_digest(args):
+def _topology(args):
     from decision_engine.simulator import Topology
-    from tests.fixtures import truth
     topo = Topology.generate(hosts=args.hosts, instances=args.instances,
                              aggregates=args.aggregates, azs=args.azs,
                              seed=args.seed)
-    print(digest(truth.expected_model(topo,
+    if args.flavor_traits:
+        from tests.fixtures import traits
+        traits.give_traits(topo)
+    return topo
+
+
+def _print_truth_digest(args):
+    from tests.fixtures import truth
+    print(digest(truth.expected_model(_topology(args),
                                       usage_source=args.usage_source)))
 
 
@@ -202,18 +216,20 @@ def _by_service(stats):
 def _bound(args, m, source, listing):
     latency = args.latency_ms / 1000.0
     neutron_s = args.neutron_latency_ms / 1000.0
-    # inventories, servers and traits (+ allocations)
-    per_host = 4 if source == 'placement' else 3
+    # inventories and servers (+ allocations), and one provider listing
+    # per trait a flavor uses
+    per_host = 3 if source == 'placement' else 2
+    traits = m['stats']['by_endpoint'].get(TRAITS, 0)
     queries = sum(m['stats'].get('downstream', {}).get('neutron',
                                                        {}).values())
     if listing == 'all_servers':
         pages = m['stats']['by_endpoint'].get(SERVERS, 0)
         return m['floor_wall'] + max(
-            latency * (3 + math.ceil((per_host - 1) * args.hosts
+            latency * (3 + math.ceil(((per_host - 1) * args.hosts + traits)
                                      / args.pool_size)),
             latency * pages + neutron_s * queries)
     return m['floor_wall'] + latency * (
-        3 + math.ceil(per_host * args.hosts / args.pool_size)) + \
+        3 + math.ceil((per_host * args.hosts + traits) / args.pool_size)) + \
         neutron_s * math.ceil(queries / args.pool_size)
 
 
@@ -225,6 +241,7 @@ def _figures(args, m, source, listing, with_truth=True):
         'requests': m['summary'][2],
         'requests_by_service': _by_service(stats),
         'server_listing_requests': stats['by_endpoint'].get(SERVERS, 0),
+        'trait_requests': stats['by_endpoint'].get(TRAITS, 0),
         'neutron_queries': sum(stats.get('downstream', {}).get(
             'neutron', {}).values()),
         'neutron_queries_estimate': m['neutron_estimate'],
@@ -244,9 +261,16 @@ def run(args):
     conf = _conf(args)
     sources = _sources(args)
     listings = _listings(args)
+    topology_file = None
+    if args.flavor_traits:
+        topology_file = tempfile.NamedTemporaryFile(
+            'w', suffix='.json', prefix='model-build-topology-')
+        topology_file.write(_topology(args).to_json())
+        topology_file.flush()
     sim = embedded.EmbeddedSimulator(
         hosts=args.hosts, instances=args.instances,
         aggregates=args.aggregates, azs=args.azs, seed=args.seed,
+        topology_file=topology_file and topology_file.name,
         latency_ms=0).start()
     measured = {}
     by_listing = {}
@@ -283,6 +307,8 @@ def run(args):
         engine.cloud.close()
     finally:
         sim.stop()
+        if topology_file is not None:
+            topology_file.close()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     per_source = {source: _figures(args, m, source, listings[0])
                   for source, m in measured.items()}
@@ -320,6 +346,8 @@ def run(args):
         'instances_per_s': round(summary[1] / wall),
         'rss_mb': round(rss_mb, 1),
         'neutron_queries': per_listing[listings[0]]['neutron_queries'],
+        'flavor_traits': args.flavor_traits,
+        'trait_requests': per_listing[listings[0]]['trait_requests'],
         'complete': all(f['complete'] for f in list(per_source.values())
                         + list(per_listing.values())),
         'by_usage_source': per_source,
@@ -357,6 +385,10 @@ def main(argv=None):
                         'measured builds')
     p.add_argument('--sequential', choices=['measure', 'estimate', 'skip'],
                    default='measure')
+    p.add_argument('--flavor-traits', action='store_true',
+                   help='give some hosts traits and some flavors traits to '
+                        'require or forbid (tests/fixtures/traits.py): the '
+                        'build asks Placement once per trait')
     p.add_argument('--truth-digest', action='store_true',
                    help=argparse.SUPPRESS)
     args = p.parse_args(argv)

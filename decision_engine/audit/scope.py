@@ -79,4 +79,5 @@ def resolve(model, scope, opt_out_key=None):
     return context_mod.StrategyContext(
         nodes, instances, movable,
         server_groups=getattr(model, 'server_groups', None),
-        opt_out_key=opt_out_key)
+        opt_out_key=opt_out_key,
+        traits_asked=getattr(model, 'traits_asked', None))

@@ -10,7 +10,9 @@ Steps (the seed's)::
                servers/detail?all_tenants=1&host=<exact>    } chained alone
                (and, with usage_source = placement, at the same time
                the provider's allocations)
-            -> and the provider's traits (Placement 1.6), alongside
+    + per trait some instance's flavor requires or forbids, as soon as a
+      listed instance first asks for it:
+      resource_providers?required=<TRAIT> (Placement 1.18)
 
 Requests for step 1 and the first hypervisor page start together. Each
 finished request chains its follow-ups at once (next page, a node's
@@ -61,10 +63,21 @@ service, and the Neutron queries nova-api made to answer the server
 listings, estimated from the pages received
 (:mod:`decision_engine.collector.downstream`).
 
-Traits: every node's resource provider traits (``GET
-/resource_providers/{uuid}/traits``, one request per host, in parallel
-with its server listing), for the required and forbidden traits of the
-instances' flavors (:mod:`decision_engine.strategies.constraints`).
+Traits: asked per trait, not per host. Only the traits some instance's
+flavor requires or forbids matter to the constraint checker
+(:mod:`decision_engine.strategies.constraints`), so the first listed
+instance asking for a trait queues one ``GET
+/resource_providers?required=<TRAIT>`` (microversion 1.18; Placement
+does not page that listing): the providers that have it. A node's
+``traits`` are then the asked traits its provider has, and
+``ComputeModel.traits_asked`` says which traits were asked: the model
+knows nothing of the others (a trait first seen after the build, in an
+instance event, is unknown to the checker until the next build). A cloud
+whose flavors use no trait costs no request for them. Placement answers
+400 for a trait it does not know (no provider can have it): no provider
+has it. ``COMPUTE_STATUS_DISABLED`` is never asked (the node's status
+says it), nor a name no trait can have (lower case, a comma): both stay
+unknown.
 
 Usage (``[collector] usage_source``): ``flavors`` derives each instance's
 allocation from its embedded flavor by Nova's rules
@@ -77,6 +90,7 @@ reservations, PCPU and custom resource classes.
 
 import collections
 import logging
+import re
 import time
 
 from decision_engine.concurrency import pool as pool_mod
@@ -84,6 +98,7 @@ from decision_engine.model import elements
 from decision_engine.collector import downstream
 from decision_engine.collector import fetch
 from decision_engine.model import parse
+from decision_engine.model import traits as traits_mod
 from decision_engine.model.errors import ModelBuildError
 
 LOG = logging.getLogger(__name__)
@@ -96,6 +111,10 @@ SERVER_GROUPS_PAGE_SIZE = 1000
 PLACEMENT_MICROVERSION = '1.0'
 #: GET /resource_providers/{uuid}/traits exists from 1.6
 TRAITS_MICROVERSION = '1.6'
+#: GET /resource_providers?required=<TRAIT> exists from 1.18
+REQUIRED_TRAITS_MICROVERSION = '1.18'
+#: what Placement accepts as a trait name (os-traits and CUSTOM_*)
+_TRAIT_NAME = re.compile(r'[A-Z0-9_]{1,255}')
 USAGE_SOURCES = ('flavors', 'placement')
 SERVERS_LISTINGS = ('per_host', 'all_servers')
 
@@ -192,6 +211,9 @@ class _Build:
         self.unplaced = {}
         self.neutron_queries = 0    # estimate, see collector/downstream
         self.strings = {}
+        # trait -> provider uuids that have it (None until answered)
+        self.trait_providers = {}
+        self.traits_not_asked = set()
         self.error = None       # first failure; aborts the build
 
     # -- scheduling ----------------------------------------------------------
@@ -402,8 +424,10 @@ class _Build:
         self.model.add_node(node)
         if self.settings.servers_listing == 'all_servers':
             add = self.model.add_instance
-            for inst in self.unplaced.pop(node.hostname, ()):
+            waiting = self.unplaced.pop(node.hostname, ())
+            for inst in waiting:
                 add(inst)
+            self._ask_traits(waiting)
         else:
             # Step 3 for this node, at once.
             self._add(self._fetch_servers, (node.hostname, None),
@@ -411,20 +435,49 @@ class _Build:
         if self.settings.usage_source == 'placement':
             self._add(self._fetch_allocations, (node.uuid, node.hostname),
                       self._got_allocations)
-        self._add(self._fetch_traits, node, self._got_traits)
 
-    def _fetch_traits(self, node):
-        path = '/resource_providers/%s/traits' % node.uuid
-        doc = self.fetcher.get_json('placement', path,
-                                    microversion=TRAITS_MICROVERSION,
-                                    host=node.hostname)
-        return node, _parsed(parse.provider_traits, doc, 'placement ' + path,
-                             host=node.hostname)
+    # -- traits, per trait ----------------------------------------------------
 
-    def _got_traits(self, result):
-        node, traits = result
-        # NOTE: the node is this build's own until the model is published.
-        node.traits = traits
+    def _ask_traits(self, instances):
+        """Queue one provider listing per trait of ``instances`` not
+        asked yet."""
+        asked = self.trait_providers
+        for inst in instances:
+            required = inst.required_traits
+            forbidden = inst.forbidden_traits
+            if not required and not forbidden:
+                continue
+            for trait in required | forbidden:
+                if trait not in asked and trait not in self.traits_not_asked:
+                    if trait == traits_mod.STATUS_DISABLED or \
+                            not _TRAIT_NAME.fullmatch(trait):
+                        # NOTE: no provider can have a name Placement
+                        # refuses (lower case, a comma): left unknown, so
+                        # the instance moves nowhere, never asked.
+                        self.traits_not_asked.add(trait)
+                        continue
+                    asked[trait] = None
+                    self._add(self._fetch_trait, trait, self._got_trait)
+
+    def _fetch_trait(self, trait):
+        try:
+            doc = self.fetcher.get_json(
+                'placement', '/resource_providers', {'required': trait},
+                microversion=REQUIRED_TRAITS_MICROVERSION)
+        except ModelBuildError as exc:
+            if exc.status == 400:
+                # NOTE: Placement knows no such trait: no provider has it.
+                LOG.info('Placement knows no trait %s (%s): no host has it',
+                         trait, exc)
+                return trait, frozenset()
+            raise
+        return trait, _parsed(parse.provider_uuids, doc,
+                              'placement /resource_providers?required=%s'
+                              % trait)
+
+    def _got_trait(self, result):
+        trait, uuids = result
+        self.trait_providers[trait] = uuids
 
     def _fetch_allocations(self, arg):
         uuid, hostname = arg
@@ -469,6 +522,7 @@ class _Build:
         add = self.model.add_instance
         for inst in instances:
             add(inst)
+        self._ask_traits(instances)
         if marker is None and self.settings.usage_source == 'placement':
             consumers = self.allocations.pop(hostname, None)
             if consumers is None:
@@ -514,13 +568,16 @@ class _Build:
         node_of = model.get_node_by_hostname
         scope = self.scope
         unplaced = self.unplaced
+        placed = []
         for inst in instances:
             if node_of(inst.host) is not None:
                 add(inst)
+                placed.append(inst)
             elif scope is None or scope.host_by_name(inst.host):
                 # NOTE: its node may still come (a later hypervisor page,
                 # inventories on the wire, a scope waiting for step 1).
                 unplaced.setdefault(inst.host, []).append(inst)
+        self._ask_traits(placed)
         if self.last_page_in and not self.pages_unparsed:
             self.all_listed = True
             waiting, self.allocations = self.allocations, {}
@@ -557,6 +614,7 @@ class _Build:
             entry['aggregates'] = list(members.get(entry['hostname'], ()))
             service = self.services.get(entry['hostname'])
             entry['availability_zone'] = service[0] if service else None
+        self._set_traits(model)
         model.excluded = self.excluded
         model.usage_source = self.settings.usage_source
         model.index_groups(self.aggregates)
@@ -587,6 +645,17 @@ class _Build:
                  model.usage_source,
                  ' (scope %r)' % (self.scope,) if self.scope else '')
         return model
+
+    def _set_traits(self, model):
+        """Each node's traits: those asked that its provider has."""
+        asked = self.trait_providers
+        model.traits_asked = frozenset(asked)
+        shared = {}
+        for node in model.nodes.values():
+            have = frozenset(t for t, uuids in asked.items()
+                             if node.uuid in uuids)
+            # NOTE: one frozenset per distinct set, not one per host.
+            node.traits = shared.setdefault(have, have)
 
     def _check_default_zone(self, model, members):
         """Warn when Nova's zone of a host in no zone aggregate is not

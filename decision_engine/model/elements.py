@@ -100,6 +100,11 @@ class ComputeModel:
         'hypervisor_type'}}`` of the hypervisors kept out of the model
     :attr usage_source: ``'flavors'`` or ``'placement'``: where the
         instances' ``resources`` came from
+    :attr traits_asked: the frozenset of traits the build asked Placement
+        about (those the instances' flavors require or forbid): a node's
+        ``traits`` are the asked ones its provider has, and any other
+        trait is unknown. None: the nodes' ``traits`` are their providers'
+        full lists (a model not made by the builder).
     """
 
     def __init__(self):
@@ -132,6 +137,7 @@ class ComputeModel:
         #: event-fed model to add and drop migration allocations one by
         #: one. Inner dicts are replaced on change, never changed in place.
         self.held_by = {}
+        self.traits_asked = None
 
     # -- building ----------------------------------------------------------
 
@@ -358,6 +364,7 @@ class ComputeModel:
         new.aggregate_zones = dict(self.aggregate_zones)
         new.aggregate_uuids = dict(self.aggregate_uuids)
         new.default_zone = self.default_zone
+        new.traits_asked = self.traits_asked
         return new
 
     def snapshot(self):
@@ -430,6 +437,8 @@ class ComputeModel:
             'requests_by_service': dict(self.requests_by_service),
             'neutron_queries_estimate': self.neutron_queries_estimate,
             'servers_listing': self.servers_listing,
+            'traits_asked': None if self.traits_asked is None
+            else sorted(self.traits_asked),
             'scope': self.scope.to_dict() if self.scope is not None
             else None,
         }

@@ -319,6 +319,22 @@ def provider_traits(doc):
         raise BadDocument(str(exc))
 
 
+def provider_uuids(doc):
+    """The frozenset of provider uuids of a ``GET /resource_providers``
+    listing (e.g. ``?required=<TRAIT>``: the providers with that trait)."""
+    providers = doc.get('resource_providers') \
+        if isinstance(doc, dict) else None
+    if not isinstance(providers, list):
+        raise BadDocument("no list 'resource_providers'")
+    uuids = []
+    for rp in providers:
+        uuid = rp.get('uuid') if isinstance(rp, dict) else None
+        if not isinstance(uuid, str):
+            raise BadDocument('a resource provider has no uuid')
+        uuids.append(uuid)
+    return frozenset(uuids)
+
+
 def server_groups(doc):
     """``[ServerGroup]`` of one ``os-server-groups`` page (microversion
     2.64: one ``policy`` and a ``rules`` object per group)."""

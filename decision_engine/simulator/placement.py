@@ -11,7 +11,11 @@ when the host has dedicated CPUs; an Ironic node's provider holds one
 rounded up to GiB, PCPU for dedicated flavors, migration holds on the
 source); usages are their sums.  Each provider's traits (1.6 and later)
 are its host's ``traits``, plus ``COMPUTE_STATUS_DISABLED`` while the
-compute service is disabled, as Nova's compute manager keeps them.
+compute service is disabled, as Nova's compute manager keeps them; the
+provider listing filters by ``required`` traits (1.18: every listed
+trait; 1.22: ``!TRAIT`` forbids one), and answers 400 for a trait
+Placement would not know (a ``CUSTOM_`` trait no provider has ever had;
+standard traits are taken as known, as os-traits defines them).
 Unknown query parameters are a 400, as Placement's strict schemas make
 them.  Bodies are pre-serialized.
 """
@@ -24,6 +28,10 @@ MIN_VERSION = (1, 0)
 MAX_VERSION = (1, 39)
 #: GET /resource_providers/{uuid}/traits exists from this microversion
 TRAITS_VERSION = (1, 6)
+#: the provider listing takes ``required`` from this microversion ...
+REQUIRED_VERSION = (1, 18)
+#: ... and forbidden ``!TRAIT`` in it from this one
+FORBIDDEN_VERSION = (1, 22)
 #: the trait Nova's compute manager sets on its provider while the
 #: compute service is disabled (and its scheduler forbids)
 STATUS_DISABLED_TRAIT = 'COMPUTE_STATUS_DISABLED'
@@ -70,6 +78,9 @@ class PlacementService:
                                 for c, r in consumers.items()}})
         self._all = b'{"resource_providers":[%s]}' % b','.join(
             self._rp_bytes[h.uuid] for h in self._hosts)
+        #: the custom traits Placement knows (created for some provider)
+        self._custom_traits = {t for h in self._hosts for t in h.traits
+                               if t.startswith('CUSTOM_')}
 
     def set_usage(self, host_uuid, usages, generation, consumers=None):
         """New ``{class: amount}`` usages of a provider and, when given,
@@ -178,27 +189,70 @@ class PlacementService:
 
     def providers(self, req):
         headers = self._version(req)
+        version = routing.requested_microversion(
+            req.headers, 'placement', None, MIN_VERSION, MAX_VERSION)
         allowed = {'name', 'uuid', 'member_of'}
+        if version >= REQUIRED_VERSION:
+            allowed.add('required')
         for key, _ in req.query:
             if key not in allowed:
                 raise HTTPError(400, "Invalid query string parameters: "
                                 "'%s' was unexpected" % key)
         name, uuid = req.arg('name'), req.arg('uuid')
         member_of = req.arg('member_of')
-        if name is None and uuid is None and member_of is None:
+        required = req.arg('required')
+        if name is None and uuid is None and member_of is None and \
+                required is None:
             return routing.json_response(self._all, headers=headers)
         wanted = None
         if member_of is not None:
             wanted = set(member_of[3:].split(',')
                          if member_of.startswith('in:') else [member_of])
+        need = avoid = ()
+        if required is not None:
+            need, avoid = self._required(required, version)
         hosts = [h for h in self._hosts
                  if (name is None or h.hostname == name)
                  and (uuid is None or h.uuid == uuid)
                  and (wanted is None
-                      or wanted & self._aggs_of.get(h.hostname, set()))]
+                      or wanted & self._aggs_of.get(h.hostname, set()))
+                 and (required is None
+                      or self._has_traits(h, need, avoid))]
         body = b'{"resource_providers":[%s]}' % b','.join(
             self._rp_bytes[h.uuid] for h in hosts)
         return routing.json_response(body, headers=headers)
+
+    def _required(self, value, version):
+        """``(required, forbidden)`` trait sets of a ``required``
+        parameter, or a 400 as Placement answers."""
+        names = [n.strip() for n in value.split(',')]
+        if not value or not all(names):
+            raise HTTPError(400, "Invalid query string parameters: Expected "
+                            "'required' parameter value of the form: "
+                            "HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: %s" % value)
+        need, avoid = set(), set()
+        for name in names:
+            if name.startswith('!') and version >= FORBIDDEN_VERSION:
+                avoid.add(name[1:])
+            else:
+                need.add(name)
+        unknown = sorted(t for t in need | avoid if not self._known(t))
+        if unknown:
+            raise HTTPError(400, 'Invalid trait(s) in "required" parameter: '
+                            'No such trait(s): %s.' % ', '.join(unknown))
+        return need, avoid
+
+    def _known(self, trait):
+        if trait.startswith('CUSTOM_'):
+            return trait in self._custom_traits
+        # NOTE: a standard trait (os-traits) is known whether or not a
+        # provider has it; a name no trait can have is not.
+        return trait.replace('_', '').isalnum() and trait.isupper()
+
+    @staticmethod
+    def _has_traits(host, need, avoid):
+        have = set(provider_traits(host))
+        return have.issuperset(need) and not (have & avoid)
 
     def _lookup(self, req, table):
         uuid = req.params['uuid']

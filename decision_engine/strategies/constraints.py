@@ -34,7 +34,10 @@ Rules (see :data:`RULES`):
     an instance whose flavor asks for traits (``Instance.required_traits``,
     ``Instance.forbidden_traits``) lands only on a host whose resource
     provider (``ComputeNode.traits``) has every required one and no
-    forbidden one; a host whose traits are not known takes none of them.
+    forbidden one; a host whose traits are not known takes none of them,
+    nor does any host when the trait is one the model did not ask
+    Placement about (``context.traits_asked``: the build asks only for the
+    traits its instances' flavors use).
 ``opt-out`` (the operator's, enforced by the engine alone)
     an instance whose metadata carries the opt-out key with a false value
     (``optimize=false`` by default, see :func:`opted_out`) is never moved:
@@ -147,6 +150,8 @@ class Checker:
         #: the metadata key of the operator's opt-out
         self.opt_out_key = getattr(context, 'opt_out_key',
                                    DEFAULT_OPT_OUT_KEY)
+        #: the traits the nodes' traits answer for (None: all of them)
+        self.traits_asked = getattr(context, 'traits_asked', None)
         self.opted_out = frozenset(
             u for u, i in context.instances.items()
             if opted_out(i, self.opt_out_key))
@@ -186,7 +191,7 @@ class Checker:
         if required or forbidden:
             why = _traits_problem(
                 required or frozenset(), forbidden or frozenset(),
-                getattr(self.nodes[dest], 'traits', None))
+                getattr(self.nodes[dest], 'traits', None), self.traits_asked)
             if why is not None:
                 return Violation(RULES[TRAITS], (
                     'instance %s needs %s: host %s cannot take it, %s'
@@ -297,11 +302,18 @@ class Checker:
                 if m != exclude and m in host_of}
 
 
-def _traits_problem(required, forbidden, host_traits):
+def _traits_problem(required, forbidden, host_traits, asked=None):
     """Why a provider with ``host_traits`` (None: not known) cannot take
-    an instance asking for ``required`` and ``forbidden``, or None."""
+    an instance asking for ``required`` and ``forbidden``, or None.
+    ``asked``: the only traits ``host_traits`` answers for (None: all)."""
     if host_traits is None:
         return 'its resource provider\'s traits are not known'
+    if asked is not None:
+        unknown = (required | forbidden) - asked
+        if unknown:
+            return ('trait(s) %s not known to the model (not asked of '
+                    'Placement at its last build)'
+                    % ', '.join(sorted(unknown)))
     missing = required - host_traits
     if missing:
         return 'it lacks required trait(s) %s' % ', '.join(sorted(missing))

@@ -32,10 +32,13 @@ class StrategyContext:
     :param opt_out_key: the metadata key by which an operator opts an
         instance out of every move (``[audit] opt_out_metadata_key``;
         None: the default key, empty: no opt-out).
+    :param traits_asked: the traits the nodes' ``traits`` answer for (the
+        model's ``traits_asked``: any other trait is unknown); None: the
+        nodes' traits are complete.
     """
 
     def __init__(self, nodes, instances, movable=None, server_groups=None,
-                 opt_out_key=None):
+                 opt_out_key=None, traits_asked=None):
         self.nodes = {node.hostname: node for node in nodes}
         self.instances = {}
         self.instances_by_host = {name: [] for name in self.nodes}
@@ -49,6 +52,7 @@ class StrategyContext:
         self.server_groups = dict(server_groups or {})
         self.opt_out_key = constraints.DEFAULT_OPT_OUT_KEY \
             if opt_out_key is None else opt_out_key
+        self.traits_asked = traits_asked
         #: :class:`~decision_engine.common.measurements.Measurements` the
         #: audit gathered for a strategy that needs metrics, else None.
         self.metrics = None

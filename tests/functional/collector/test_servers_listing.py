@@ -82,8 +82,9 @@ def test_both_listings_same_model_and_their_cost(engine):
         assert model.neutron_queries_estimate == neutron
         assert model.requests_by_service == _received(stats) == {
             'compute': 4 + want[listing][SERVERS],
-            # each provider's inventories and traits
-            'placement': 2 * len(hosts)}
+            # each provider's inventories (no flavor asks for a trait:
+            # no trait request)
+            'placement': len(hosts)}
         status = collector.status()
         assert status.servers_listing == listing
         assert status.neutron_queries_estimate == neutron

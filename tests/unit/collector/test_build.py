@@ -3,9 +3,12 @@
 
 import pytest
 
+from decision_engine.audit import scope as audit_scope
 from decision_engine.model import scope as scope_mod
 from decision_engine.simulator import Simulator
+from decision_engine.strategies import placement as placement_mod
 from decision_engine.simulator import Topology
+from tests.fixtures import traits as traits_fixture
 from tests.fixtures import truth
 
 
@@ -60,8 +63,7 @@ def test_requests_per_endpoint_match_the_topology(harnesses, sim, topology):
             truth.hypervisor_requests(len(hostnames), 10),
         'GET /placement/resource_providers/{uuid}/inventories':
             len(hostnames),
-        # each provider's traits (required and forbidden traits)
-        'GET /placement/resource_providers/{uuid}/traits': len(hostnames),
+        # no flavor of this cloud asks for a trait: no trait request
         'GET /compute/v2.1/servers/detail':
             truth.servers_requests(topology, hostnames, 7),
     }
@@ -202,3 +204,42 @@ def test_the_build_keeps_the_aggregates_zones_and_checks_the_default_zone(
     assert model.default_zone == 'elsewhere'
     assert "[collector] default_availability_zone is 'elsewhere'" in \
         caplog.text
+
+
+@pytest.mark.parametrize('listing', ['per_host', 'all_servers'])
+def test_traits_are_asked_per_trait_not_per_host(harnesses, listing):
+    topo = traits_fixture.give_traits(Topology.generate(
+        hosts=23, instances=300, aggregates=3, azs=2, seed=7))
+    with Simulator(topo) as sim:
+        harness = harnesses(sim, servers_listing=listing)
+        harness.build()     # token and discovery out of the way
+        sim.reset_stats()
+        model = harness.build()
+        stats = sim.stats()['by_endpoint']
+    truth.assert_same(model, truth.expected_model(topo))
+    # One listing of the providers per trait a flavor uses (the one
+    # Placement does not know answered 400, once: no provider has it),
+    # no request per host.
+    assert stats['GET /placement/resource_providers'] == \
+        len(traits_fixture.USED)
+    assert not any(k.endswith('/traits') for k in stats)
+    assert model.traits_asked == traits_fixture.USED
+    assert model.summary()['traits_asked'] == sorted(traits_fixture.USED)
+    # A name no trait can have is never asked: the instance forbidding it
+    # moves nowhere (the trait is unknown).
+    odd = [i for i in model.instances.values()
+           if traits_fixture.BAD in i.forbidden_traits]
+    assert len(odd) == 1
+    ctx = audit_scope.resolve(model, {})
+    assert ctx.traits_asked == traits_fixture.USED
+    moves = placement_mod.Placement(ctx)
+    other = next(n.hostname for n in model.nodes.values()
+                 if n.hostname != odd[0].host)
+    assert 'not known to the model' in str(moves.violation(odd[0], other))
+    ssd = {h.uuid for h in topo.hosts if traits_fixture.SSD in h.traits}
+    assert ssd and {n.uuid for n in model.nodes.values()
+                    if traits_fixture.SSD in n.traits} == ssd
+    # A trait no flavor uses is not known to the model.
+    assert any(traits_fixture.AVX2 in h.traits for h in topo.hosts)
+    assert not any(traits_fixture.AVX2 in n.traits
+                   for n in model.nodes.values())

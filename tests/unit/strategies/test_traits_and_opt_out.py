@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from decision_engine.audit import scope as scope_mod
 from decision_engine.model import traits as traits_mod
 from decision_engine.strategies import actions as act
 from decision_engine.strategies import base
@@ -74,6 +75,30 @@ def test_a_host_lacking_a_required_trait_is_named():
     p = placement_mod.Placement(h.context(m))
     assert 'host b cannot take it, it lacks required trait(s) CUSTOM_SSD' \
         in str(p.violation(m.instances['1'], 'b'))
+
+
+def test_a_trait_the_build_did_not_ask_about_is_unknown():
+    # The build asked Placement about SSD only (the traits its flavors
+    # used): an instance that came later (an event) forbidding GPU may
+    # go nowhere until the next build asks about GPU too.
+    m = h.model([h.node('a', traits=[SSD]), h.node('b', traits=[])],
+                [h.instance('1', 'a', extra_specs=wants([SSD])),
+                 h.instance('2', 'a', extra_specs=wants((), [GPU])),
+                 h.instance('3', 'a')])
+    m.traits_asked = frozenset([SSD])
+    ctx = scope_mod.resolve(m, {})
+    assert ctx.traits_asked == {SSD}
+    p = placement_mod.Placement(ctx)
+    i = m.instances
+    v = p.violation(i['2'], 'b')
+    assert v.hard and v.rule.name == 'traits'
+    assert 'trait(s) CUSTOM_GPU not known to the model' in str(v)
+    assert not p.fits(i['1'], 'b') and p.fits(i['3'], 'b')
+    m.traits_asked = frozenset([SSD, GPU])
+    p = placement_mod.Placement(scope_mod.resolve(m, {}))
+    assert p.fits(i['2'], 'b')
+    # A snapshot (what an audit gets) keeps what the build asked.
+    assert m.snapshot().traits_asked == m.copy().traits_asked == {SSD, GPU}
 
 
 def test_opt_out_by_metadata():
