@@ -180,6 +180,8 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
             cron=values.get('cron'),
             next_run_at=values.get('next_run_at'),
             auto_trigger=bool(values.get('auto_trigger')),
+            start_time=values.get('start_time'),
+            end_time=values.get('end_time'),
             runs=0)
         with self._wrap(), self._session() as session:
             session.add(audit)
@@ -269,9 +271,21 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
                           runs=sa.func.coalesce(models.Audit.runs, 0) + 1)
             if plan_uuid is not None:
                 values['last_action_plan_uuid'] = plan_uuid
+            # NOTE: a CONTINUOUS audit suspended during its run keeps its
+            # plan and stays SUSPENDED (it is resumed by request only).
+            values['state'] = sa.case(
+                (models.Audit.state == states.SUSPENDED, states.SUSPENDED),
+                else_=values['state'])
+            values['next_run_at'] = sa.case(
+                (models.Audit.state == states.SUSPENDED, sa.null()),
+                else_=values.get('next_run_at'))
             query = (sa.update(models.Audit)
                      .where(models.Audit.uuid == audit_uuid,
-                            models.Audit.state == states.ONGOING))
+                            sa.or_(models.Audit.state == states.ONGOING,
+                                   sa.and_(models.Audit.state
+                                           == states.SUSPENDED,
+                                           models.Audit.audit_type
+                                           == states.CONTINUOUS))))
             if owner is not None:
                 query = query.where(models.Audit.owner == owner)
             result = session.execute(query.values(**values))
@@ -333,9 +347,13 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
                      .where(models.Audit.id == audit.id,
                             models.Audit.state == states.PENDING))
             if due_by is not None:
+                # NOTE: an EVENT audit runs only once triggered (its
+                # next_run_at set by the trigger).
                 query = query.where(sa.or_(
-                    models.Audit.audit_type != states.CONTINUOUS,
-                    models.Audit.next_run_at.is_(None),
+                    models.Audit.audit_type.not_in(
+                        [states.CONTINUOUS, states.EVENT]),
+                    sa.and_(models.Audit.audit_type == states.CONTINUOUS,
+                            models.Audit.next_run_at.is_(None)),
                     models.Audit.next_run_at <= due_by))
             result = session.execute(query.values(
                 updated_at=timeutils.utcnow(), state=states.ONGOING,
@@ -352,6 +370,36 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
                 return None
             session.refresh(audit)
             return row_dicts.audit_dict(audit)
+
+    def end_expired(self, now: datetime.datetime) -> list[Row]:
+        """End (SUCCEEDED) the PENDING or SUSPENDED CONTINUOUS audits
+        whose ``end_time`` has passed, compare-and-set.
+
+        :returns: the audits ended, as they were before.
+        """
+        with self._wrap(), self._session() as session:
+            expired = session.scalars(
+                sa.select(models.Audit)
+                .where(models.Audit.audit_type == states.CONTINUOUS,
+                       models.Audit.state.in_([states.PENDING,
+                                               states.SUSPENDED]),
+                       models.Audit.end_time.is_not(None),
+                       models.Audit.end_time <= now)
+                .order_by(models.Audit.id)).all()
+            ended = []
+            for audit in expired:
+                before = row_dicts.audit_dict(audit)
+                result = session.execute(
+                    sa.update(models.Audit)
+                    .where(models.Audit.id == audit.id,
+                           models.Audit.state == before['state'])
+                    .values(state=states.SUCCEEDED, updated_at=now,
+                            finished_at=now, next_run_at=None,
+                            state_reason='end_time %s reached'
+                            % before['end_time'].isoformat()))
+                if result.rowcount == 1:
+                    ended.append(before)
+            return ended
 
     def orphaned_audits(self, live_owners: Iterable[str]) -> list[Row]:
         """ONGOING audits whose owner is not one of ``live_owners`` (an

@@ -66,6 +66,12 @@ class Audit(TimestampMixin, Base):
     # stored (Watcher's auto_trigger).
     auto_trigger: orm.Mapped[bool] = orm.mapped_column(
         sa.Boolean, default=False, server_default=sa.false())
+    # NOTE: revision 0006: a CONTINUOUS audit runs only from start_time and
+    # ends SUCCEEDED once a next run would come after end_time.
+    start_time: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
+    end_time: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
 
     action_plans: orm.Mapped[list['ActionPlan']] = orm.relationship(
         back_populates='audit', cascade='all, delete-orphan',

@@ -15,7 +15,7 @@ _AUDIT_FIELDS = ('uuid', 'name', 'audit_type', 'state', 'state_reason',
                  'next_run_at', 'started_at', 'finished_at', 'runs',
                  'model_age', 'build_seconds', 'strategy_seconds',
                  'last_action_plan_uuid', 'owner', 'auto_trigger',
-                 'created_at', 'updated_at')
+                 'start_time', 'end_time', 'created_at', 'updated_at')
 _PLAN_FIELDS = ('uuid', 'state', 'strategy', 'indicators', 'message',
                 'model_age', 'build_seconds', 'strategy_seconds',
                 'created_at', 'updated_at', 'state_reason', 'owner',

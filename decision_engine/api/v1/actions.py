@@ -1,27 +1,58 @@
 """``/v1/actions``: the actions of the engine's plans.
 
-``parents`` is always empty: the engine orders a plan's actions itself
-(those touching the same host in order, the others in parallel), not by
-a graph stored with the plan. ``created_at`` is its plan's. From 1.5 an
+``parents`` are the actions an action waits for when its plan runs: the
+applier's own graph (:func:`decision_engine.applier.graph.parents_of`:
+on each host the plan's order is kept, actions on other hosts run in
+parallel; with ``[applier] max_migrations_per_host`` above 1, consecutive
+migrations leaving, or arriving on, a host do not wait for each other).
+A plan's actions never change once stored, so each plan's graph is
+computed once and kept (:data:`GRAPHS_KEPT` plans). ``created_at`` is its
+plan's. From 1.5 an
 action may be set SKIPPED (with a ``status_message``) while its plan is
 RECOMMENDED or PENDING, and a SKIPPED action's message changed.
 """
 
+import functools
+
 from decision_engine.api.v1 import common
 from decision_engine.api.v1 import microversion
+from decision_engine.applier import graph
 from decision_engine.cloud import watcher_notifications
 from decision_engine.common import plan_states as st
 from decision_engine.db import api as db_api
 
 SORT_KEYS = ('id', 'uuid', 'state', 'action_type')
+#: the plans whose parents are kept in memory (least recently used out).
+GRAPHS_KEPT = 32
 SKIPPABLE_PLAN_STATES = (st.RECOMMENDED, st.PENDING)
+
+
+@functools.lru_cache(maxsize=GRAPHS_KEPT)
+def _plan_parents(store, plan_uuid, per_host):
+    """``{position: [parent uuids]}`` of a stored plan."""
+    try:
+        actions = store.get_action_plan(plan_uuid)['actions']
+    except db_api.NotFound:
+        return {}
+    order = sorted(actions, key=lambda a: a['position'])
+    uuids = [a['uuid'] for a in order]
+    return {action['position']: [uuids[p] for p in sorted(parents)]
+            for action, parents in zip(order,
+                                       graph.parents_of(order, per_host))}
+
+
+def parents(ctx, action):
+    """The uuids of the actions ``action`` waits for."""
+    per_host = ctx.conf.applier.max_migrations_per_host
+    return list(_plan_parents(ctx.store, action['action_plan_uuid'],
+                              per_host).get(action['position'], ()))
 
 
 def view(ctx, action, detail):
     data = {'uuid': action['uuid'],
             'action_plan_uuid': action['action_plan_uuid'],
             'action_type': action['action_type'], 'state': action['state'],
-            'parents': []}
+            'parents': parents(ctx, action)}
     if detail:
         data.update(description=action['description'],
                     input_parameters=action['input_parameters'],
