@@ -141,7 +141,7 @@ def test_event_audits_take_no_interval(api):
     assert api.store.list_audits() == []
 
 
-# -- start_time and end_time ---------------------------------------------------
+# -- start_time and end_time ------------------------------------------------
 
 def test_window_is_stored_shown_and_delays_the_first_run(api):
     now = timeutils.utcnow()
