@@ -352,7 +352,9 @@ class AuditRunner:
             raise _RunFailed('timed out after %.0f s waiting for the model '
                              '([audit] audit_timeout is %d s)'
                              % (waited, timeout))
-        if self.store.get_audit(audit['uuid'])['state'] != states.ONGOING:
+        # NOTE: a run suspended meanwhile still ends, with its plan.
+        if self.store.get_audit(audit['uuid'])['state'] not in (
+                states.ONGOING, states.SUSPENDED):
             return None
         age = model.age()
         t0 = time.monotonic()

@@ -271,24 +271,26 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
                           runs=sa.func.coalesce(models.Audit.runs, 0) + 1)
             if plan_uuid is not None:
                 values['last_action_plan_uuid'] = plan_uuid
-            # NOTE: a CONTINUOUS audit suspended during its run keeps its
-            # plan and stays SUSPENDED (it is resumed by request only).
-            values['state'] = sa.case(
-                (models.Audit.state == states.SUSPENDED, states.SUSPENDED),
-                else_=values['state'])
-            values['next_run_at'] = sa.case(
-                (models.Audit.state == states.SUSPENDED, sa.null()),
-                else_=values.get('next_run_at'))
             query = (sa.update(models.Audit)
                      .where(models.Audit.uuid == audit_uuid,
-                            sa.or_(models.Audit.state == states.ONGOING,
-                                   sa.and_(models.Audit.state
-                                           == states.SUSPENDED,
-                                           models.Audit.audit_type
-                                           == states.CONTINUOUS))))
+                            models.Audit.state == states.ONGOING))
             if owner is not None:
                 query = query.where(models.Audit.owner == owner)
             result = session.execute(query.values(**values))
+            if result.rowcount != 1:
+                # NOTE: a CONTINUOUS audit suspended during its run keeps
+                # the run (its plan, timings) and stays SUSPENDED, not due.
+                suspended = dict(values, next_run_at=None)
+                suspended.pop('state', None)
+                suspended.pop('state_reason', None)
+                query = (sa.update(models.Audit)
+                         .where(models.Audit.uuid == audit_uuid,
+                                models.Audit.state == states.SUSPENDED,
+                                models.Audit.audit_type
+                                == states.CONTINUOUS))
+                if owner is not None:
+                    query = query.where(models.Audit.owner == owner)
+                result = session.execute(query.values(**suspended))
             if result.rowcount != 1:
                 audit = self._audit(session, audit_uuid)  # or NotFound
                 if reconnect.saved_by(audit, audit_values, plan_uuid, owner):
