@@ -269,7 +269,8 @@ def test_continuous_audit_cancelled_and_refusals(daemon):
             {'op': 'replace', 'path': '/audit_type', 'value': 'ONESHOT'}])
     assert wc.audit.get('audit1').state == 'CANCELLED'
     wc.audit.delete(audit.uuid)
-    for kwargs in ({'goal': 'dummy', 'audit_type': 'EVENT'},
+    for kwargs in ({'goal': 'dummy', 'audit_type': 'EVENT',
+                    'interval': '60'},
                    {'goal': 'dummy', 'audit_type': 'CONTINUOUS'},
                    {'goal': 'nope'},
                    {'strategy': 'dummy', 'goal': 'saving_energy'}):
