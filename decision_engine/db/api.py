@@ -23,6 +23,7 @@ from sqlalchemy import orm
 from decision_engine.common import files
 from decision_engine.common import states
 from decision_engine.common import timeutils
+from decision_engine.db import action_order
 from decision_engine.db import errors
 from decision_engine.db import listing_store
 from decision_engine.db import migration
@@ -314,13 +315,17 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
                     model_age=plan.get('model_age'),
                     build_seconds=plan.get('build_seconds'),
                     strategy_seconds=plan.get('strategy_seconds'))
+                actions = plan.get('actions', [])
+                uuids = [str(uuid_mod.uuid4()) for _ in actions]
                 row.actions = [
-                    models.Action(position=i,
+                    models.Action(position=i, uuid=uuids[i],
                                   action_type=a['action_type'],
                                   input_parameters=a['input_parameters'],
                                   description=a.get('description'),
-                                  state=states.ACTION_PENDING)
-                    for i, a in enumerate(plan.get('actions', []))]
+                                  state=states.ACTION_PENDING,
+                                  parents=' '.join(uuids[p] for p in parents))
+                    for i, (a, parents) in enumerate(zip(
+                        actions, action_order.parents(actions)))]
                 session.add(row)
                 session.flush()
             return row_dicts.audit_dict(audit), plan_uuid

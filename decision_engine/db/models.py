@@ -140,6 +140,10 @@ class Action(Base):
         sa.DateTime)
     updated_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
         sa.DateTime)
+    # NOTE: revision 0006: the uuids of the actions this one waits for,
+    # space-separated (text, not JSON: a page of 1,000 actions decodes no
+    # JSON column it does not show); NULL for actions stored before.
+    parents: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
 
     action_plan: orm.Mapped[ActionPlan] = orm.relationship(
         back_populates='actions')

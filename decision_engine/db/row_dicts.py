@@ -22,7 +22,7 @@ _PLAN_FIELDS = ('uuid', 'state', 'strategy', 'indicators', 'message',
                 'started_at', 'finished_at')
 _ACTION_FIELDS = ('uuid', 'position', 'action_type', 'input_parameters',
                   'description', 'state', 'state_reason', 'started_at',
-                  'finished_at')
+                  'finished_at', 'parents')
 
 #: the columns of an audit and of a plan, for the pages that select them.
 AUDIT_FIELDS = _AUDIT_FIELDS

@@ -1,13 +1,12 @@
 """``/v1/actions``: the actions of the engine's plans.
 
-``parents`` are the actions an action waits for when its plan runs: the
-applier's own graph (:func:`decision_engine.applier.graph.parents_of`:
-on each host the plan's order is kept, actions on other hosts run in
-parallel; with ``[applier] max_migrations_per_host`` above 1, consecutive
-migrations leaving, or arriving on, a host do not wait for each other).
-A plan's actions never change once stored, so each plan's graph is
-computed once and kept (:data:`GRAPHS_KEPT` plans). ``created_at`` is its
-plan's. From 1.5 an
+``parents`` are the actions an action waits for, stored with its plan
+(:mod:`decision_engine.db.action_order`: on each host the plan's order is
+kept, actions on other hosts run in parallel; the applier may further
+overlap consecutive migrations leaving, or arriving on, a host when
+``[applier] max_migrations_per_host`` is above 1). For actions stored
+before revision 0006 they are computed from their plan once and kept
+(:data:`GRAPHS_KEPT` plans). ``created_at`` is its plan's. From 1.5 an
 action may be set SKIPPED (with a ``status_message``) while its plan is
 RECOMMENDED or PENDING, and a SKIPPED action's message changed.
 """
@@ -16,9 +15,9 @@ import functools
 
 from decision_engine.api.v1 import common
 from decision_engine.api.v1 import microversion
-from decision_engine.applier import graph
 from decision_engine.cloud import watcher_notifications
 from decision_engine.common import plan_states as st
+from decision_engine.db import action_order
 from decision_engine.db import api as db_api
 
 SORT_KEYS = ('id', 'uuid', 'state', 'action_type')
@@ -28,24 +27,26 @@ SKIPPABLE_PLAN_STATES = (st.RECOMMENDED, st.PENDING)
 
 
 @functools.lru_cache(maxsize=GRAPHS_KEPT)
-def _plan_parents(store, plan_uuid, per_host):
-    """``{position: [parent uuids]}`` of a stored plan."""
+def _plan_parents(store, plan_uuid):
+    """``{position: [parent uuids]}`` of a plan stored before 0006."""
     try:
         actions = store.get_action_plan(plan_uuid)['actions']
     except db_api.NotFound:
         return {}
     order = sorted(actions, key=lambda a: a['position'])
     uuids = [a['uuid'] for a in order]
-    return {action['position']: [uuids[p] for p in sorted(parents)]
+    return {action['position']: [uuids[p] for p in parents]
             for action, parents in zip(order,
-                                       graph.parents_of(order, per_host))}
+                                       action_order.parents(order))}
 
 
 def parents(ctx, action):
     """The uuids of the actions ``action`` waits for."""
-    per_host = ctx.conf.applier.max_migrations_per_host
-    return list(_plan_parents(ctx.store, action['action_plan_uuid'],
-                              per_host).get(action['position'], ()))
+    stored = action.get('parents')
+    if stored is not None:
+        return stored.split()
+    return list(_plan_parents(ctx.store, action['action_plan_uuid']).get(
+        action['position'], ()))
 
 
 def view(ctx, action, detail):

@@ -3,14 +3,19 @@ global efficacy from the strategy's indicators (Watcher's shape), and
 each action's parents, the actions the applier makes it wait for."""
 
 import json
+import random
 import types
 
 import pytest
+import sqlalchemy as sa
 import webob
 
 from decision_engine.api.v1 import efficacy
 from decision_engine.api.v1 import router
+from decision_engine.applier import graph
 from decision_engine.common import timeutils
+from decision_engine.db import action_order
+from decision_engine.db import models
 from tests.fixtures import fakes
 
 
@@ -62,36 +67,59 @@ def _get(app, path):
     return json.loads(response.text)
 
 
-@pytest.mark.parametrize('per_host, expected', [
-    # Each host's order is kept: the second migration leaves 'a' after
-    # the first did, the disable of 'a' waits for the second (which
-    # waited for the first); the migration between 'c' and 'd' waits for
-    # nothing.
-    (1, [[], [0], [1], []]),
-    # Migrations only leaving 'a' may overlap: the second no longer
-    # waits for the first, and the disable waits for both.
-    (2, [[], [], [0, 1], []]),
-])
-def test_parents_are_the_appliers_graph(sqlite_store, per_host, expected):
-    conf = fakes.make_conf(applier={'max_migrations_per_host': per_host})
-    plan_uuid = _stored_plan(sqlite_store, [
-        ('migrate', {'source_node': 'a', 'destination_node': 'b',
-                     'resource_id': 'i1'}),
-        ('migrate', {'source_node': 'a', 'destination_node': 'e',
-                     'resource_id': 'i2'}),
-        ('change_nova_service_state', {'hostname': 'a',
-                                       'state': 'disabled'}),
-        ('migrate', {'source_node': 'c', 'destination_node': 'd',
-                     'resource_id': 'i3'}),
-    ])
-    app = router.WatcherAPI(types.SimpleNamespace(store=sqlite_store), conf)
+PLAN = [
+    ('migrate', {'source_node': 'a', 'destination_node': 'b',
+                 'resource_id': 'i1'}),
+    ('migrate', {'source_node': 'a', 'destination_node': 'e',
+                 'resource_id': 'i2'}),
+    ('change_nova_service_state', {'hostname': 'a', 'state': 'disabled'}),
+    ('migrate', {'source_node': 'c', 'destination_node': 'd',
+                 'resource_id': 'i3'}),
+]
+# Each host's order is kept: the second migration leaves 'a' after the
+# first did, the disable of 'a' waits for the second (which waited for
+# the first); the migration between 'c' and 'd' waits for nothing.
+EXPECTED = [[], [0], [1], []]
+
+
+@pytest.mark.parametrize('stored_before_0006', [False, True])
+def test_parents_of_stored_actions(sqlite_store, stored_before_0006):
+    plan_uuid = _stored_plan(sqlite_store, PLAN)
+    if stored_before_0006:
+        with sqlite_store.engine.begin() as conn:
+            conn.execute(sa.update(models.Action).values(parents=None))
+    app = router.WatcherAPI(types.SimpleNamespace(store=sqlite_store),
+                            fakes.make_conf())
     listed = _get(app, '/v1/actions?action_plan_uuid=%s' % plan_uuid)
     uuids = [a['uuid'] for a in listed['actions']]
     assert [a['parents'] for a in listed['actions']] == [
-        [uuids[p] for p in parents] for parents in expected]
+        [uuids[p] for p in parents] for parents in EXPECTED]
     shown = _get(app, '/v1/actions/%s' % uuids[2])
-    assert shown['parents'] == [uuids[p] for p in expected[2]]
+    assert shown['parents'] == [uuids[1]]
     plan = _get(app, '/v1/action_plans/%s' % plan_uuid)
     assert plan['global_efficacy'] == [{
         'name': 'released_nodes_ratio', 'unit': '%', 'value': 25.0,
         'description': efficacy.GLOBAL_RULES[0].description}]
+
+
+def test_stored_parents_are_the_appliers_graph_at_one_per_host():
+    """The store's rule (it cannot import the applier) and the applier's
+    graph with max_migrations_per_host = 1, on random plans."""
+    rng = random.Random(24)
+    hosts = ['h%d' % i for i in range(6)]
+    for _ in range(200):
+        actions = []
+        for _ in range(rng.randint(0, 30)):
+            kind = rng.choice(['migrate', 'change_nova_service_state',
+                               'nop'])
+            if kind == 'migrate':
+                src, dst = rng.sample(hosts, 2)
+                params = {'source_node': src, 'destination_node': dst}
+            elif kind == 'nop':
+                params = {'message': 'x'}
+            else:
+                params = {'hostname': rng.choice(hosts)}
+            actions.append({'action_type': kind,
+                            'input_parameters': params})
+        assert action_order.parents(actions) == [
+            sorted(p) for p in graph.parents_of(actions, per_host=1)]

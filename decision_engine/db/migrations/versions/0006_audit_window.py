@@ -1,13 +1,16 @@
 """Watcher's audit time window (API 1.1): ``start_time`` and ``end_time``
-of CONTINUOUS audits.
+of CONTINUOUS audits; the ``parents`` of each action.
 
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-07
 
 ``audits`` gains two nullable columns (naive UTC); the audits already
-stored have no window. EVENT audits and the SUSPENDED state need no
-schema change (the type and state columns are strings).
+stored have no window. ``actions`` gains ``parents`` (the uuids of the
+actions each one waits for, space-separated; NULL for the actions stored
+before, whose parents the API computes when asked). EVENT audits and the
+SUSPENDED state need no schema change (the type and state columns are
+strings).
 """
 
 from alembic import op
@@ -23,3 +26,5 @@ def upgrade():
     with op.batch_alter_table('audits') as batch:
         batch.add_column(sa.Column('start_time', sa.DateTime))
         batch.add_column(sa.Column('end_time', sa.DateTime))
+    with op.batch_alter_table('actions') as batch:
+        batch.add_column(sa.Column('parents', sa.Text))
