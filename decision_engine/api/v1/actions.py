@@ -4,56 +4,32 @@
 (:mod:`decision_engine.db.action_order`: on each host the plan's order is
 kept, actions on other hosts run in parallel; the applier may further
 overlap consecutive migrations leaving, or arriving on, a host when
-``[applier] max_migrations_per_host`` is above 1). For actions stored
-before revision 0006 they are computed from their plan once and kept
-(:data:`GRAPHS_KEPT` plans). ``created_at`` is its plan's. From 1.5 an
-action may be set SKIPPED (with a ``status_message``) while its plan is
-RECOMMENDED or PENDING, and a SKIPPED action's message changed.
+``[applier] max_migrations_per_host`` is above 1). ``created_at`` is its
+plan's. From 1.5 an action may be set SKIPPED (with a ``status_message``)
+while its plan is RECOMMENDED or PENDING, and a SKIPPED action's message
+changed.
 """
-
-import functools
 
 from decision_engine.api.v1 import common
 from decision_engine.api.v1 import microversion
 from decision_engine.cloud import watcher_notifications
 from decision_engine.common import plan_states as st
-from decision_engine.db import action_order
 from decision_engine.db import api as db_api
 
 SORT_KEYS = ('id', 'uuid', 'state', 'action_type')
-#: the plans whose parents are kept in memory (least recently used out).
-GRAPHS_KEPT = 32
 SKIPPABLE_PLAN_STATES = (st.RECOMMENDED, st.PENDING)
 
 
-@functools.lru_cache(maxsize=GRAPHS_KEPT)
-def _plan_parents(store, plan_uuid):
-    """``{position: [parent uuids]}`` of a plan stored before 0006."""
-    try:
-        actions = store.get_action_plan(plan_uuid)['actions']
-    except db_api.NotFound:
-        return {}
-    order = sorted(actions, key=lambda a: a['position'])
-    uuids = [a['uuid'] for a in order]
-    return {action['position']: [uuids[p] for p in parents]
-            for action, parents in zip(order,
-                                       action_order.parents(order))}
-
-
-def parents(ctx, action):
+def parents(action):
     """The uuids of the actions ``action`` waits for."""
-    stored = action.get('parents')
-    if stored is not None:
-        return stored.split()
-    return list(_plan_parents(ctx.store, action['action_plan_uuid']).get(
-        action['position'], ()))
+    return (action.get('parents') or '').split()
 
 
 def view(ctx, action, detail):
     data = {'uuid': action['uuid'],
             'action_plan_uuid': action['action_plan_uuid'],
             'action_type': action['action_type'], 'state': action['state'],
-            'parents': parents(ctx, action)}
+            'parents': parents(action)}
     if detail:
         data.update(description=action['description'],
                     input_parameters=action['input_parameters'],

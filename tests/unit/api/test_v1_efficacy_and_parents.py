@@ -7,7 +7,6 @@ import random
 import types
 
 import pytest
-import sqlalchemy as sa
 import webob
 
 from decision_engine.api.v1 import efficacy
@@ -15,7 +14,6 @@ from decision_engine.api.v1 import router
 from decision_engine.applier import graph
 from decision_engine.common import timeutils
 from decision_engine.db import action_order
-from decision_engine.db import models
 from tests.fixtures import fakes
 
 
@@ -82,12 +80,8 @@ PLAN = [
 EXPECTED = [[], [0], [1], []]
 
 
-@pytest.mark.parametrize('stored_before_0006', [False, True])
-def test_parents_of_stored_actions(sqlite_store, stored_before_0006):
+def test_parents_of_stored_actions(sqlite_store):
     plan_uuid = _stored_plan(sqlite_store, PLAN)
-    if stored_before_0006:
-        with sqlite_store.engine.begin() as conn:
-            conn.execute(sa.update(models.Action).values(parents=None))
     app = router.WatcherAPI(types.SimpleNamespace(store=sqlite_store),
                             fakes.make_conf())
     listed = _get(app, '/v1/actions?action_plan_uuid=%s' % plan_uuid)
