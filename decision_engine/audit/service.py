@@ -345,6 +345,47 @@ class AuditService:
             self.runner.enqueue(audit_uuid)
         return audit
 
+    def set_window(self, audit_uuid: str, start_time: str | None,
+                   end_time: str | None) -> dict[str, Any]:
+        """Change a CONTINUOUS audit's ``start_time`` and ``end_time``
+        (ISO 8601 text or None) while it has not ended. A waiting audit's
+        next run moves to the new start if it is later; one that has not
+        run yet starts at the new start.
+
+        :raises InvalidAudit: for a bad time or window (one line).
+        :raises InvalidTransition: for another type, or an ended audit.
+        """
+        before = self.store.get_audit(audit_uuid)
+        if before['audit_type'] != states.CONTINUOUS:
+            raise InvalidTransition('start_time and end_time are only for '
+                                    'CONTINUOUS audits, not %s'
+                                    % before['audit_type'])
+        live = (states.PENDING, states.ONGOING, states.SUSPENDED)
+        if before['state'] not in live:
+            raise InvalidTransition('the time window of a %s audit cannot '
+                                    'change' % before['state'])
+        now = timeutils.utcnow()
+        try:
+            start, end = (schedule.parse_time(name, value)
+                          if value is not None else None
+                          for name, value in (('start_time', start_time),
+                                              ('end_time', end_time)))
+            schedule.check_window(start, end, now)
+        except schedule.InvalidSchedule as exc:
+            raise InvalidAudit(str(exc))
+        values = {'start_time': start, 'end_time': end}
+        if before['state'] == states.PENDING:
+            if not before['runs']:
+                values['next_run_at'] = schedule.first_run(start, now)
+            elif start is not None and before['next_run_at'] is not None \
+                    and before['next_run_at'] < start:
+                values['next_run_at'] = start
+        audit = self.store.transition(audit_uuid, [before['state']],
+                                      **values)
+        if audit is None:
+            raise self._not_allowed(audit_uuid, before['state'])
+        return audit
+
     def trigger(self, audit_uuid: str) -> dict[str, Any]:
         """Run an EVENT audit once (Watcher's webhook): PENDING or
         SUCCEEDED -> PENDING, due now, and queued. The trigger is stored

@@ -10,8 +10,9 @@ triggers one run (:mod:`.webhooks`). ``start_time`` and ``end_time`` (1.1)
 bound a CONTINUOUS audit's runs; times without an offset are UTC. A PATCH
 of ``/state`` may cancel a PENDING or ONGOING audit, suspend a CONTINUOUS
 one (SUSPENDED) and resume it (to ONGOING, which the engine shows as
-PENDING until the next run starts); any other change is refused with 400
-and changes nothing.
+PENDING until the next run starts); from 1.1 a PATCH may also change a
+CONTINUOUS audit's ``start_time`` and ``end_time`` until it ends. Any
+other change is refused with 400 and changes nothing.
 """
 
 import re
@@ -257,12 +258,30 @@ def update(ctx, ident):
     ctx.authorize('audit:update')
     audit = ctx.store.find_audit(ident)
     values = {'state': audit['state'], 'name': audit['name']}
-    common.apply_patch(values, common.read_body(ctx), {'state', 'name'})
+    allowed = {'state', 'name'}
+    if ctx.at_least(microversion.START_END_TIME):
+        window = {name: audit[name].isoformat() if audit[name] else None
+                  for name in ('start_time', 'end_time')}
+        values.update(window)
+        allowed |= set(window)
+    common.apply_patch(values, common.read_body(ctx), allowed)
     if values['name'] != audit['name'] and (
             not isinstance(values['name'], str)
             or len(values['name']) > 255):
         raise common.bad_request('audit: name must be a string of at '
                                  'most 255 characters')
+    if 'start_time' in values and (values['start_time'],
+                                   values['end_time']) != (
+            window['start_time'], window['end_time']):
+        if values['state'] != audit['state']:
+            raise common.bad_request('audit: change the state and the time '
+                                     'window in two requests')
+        try:
+            audit = ctx.engine.audits.set_window(
+                audit['uuid'], values['start_time'], values['end_time'])
+        except (audit_service.InvalidAudit,
+                audit_service.InvalidTransition) as exc:
+            raise common.bad_request(str(exc))
     if values['state'] != audit['state']:
         audit = _change_state(ctx, audit, values['state'])
     if values['name'] != audit['name']:

@@ -314,3 +314,61 @@ def test_suspend_needs_the_update_rule(sqlite_store, pool, tmp_path):
     status, data = patch_state(api, audit['uuid'], 'SUSPENDED')
     assert status == 403 and 'audit:update' in fault(data)
     assert snapshot(api) == before
+
+
+# -- PATCH of the window ----------------------------------------------------
+
+def patch_window(api, ident, **values):
+    return call(api, 'PATCH', '/v1/audits/%s' % ident, [
+        {'op': 'replace', 'path': '/%s' % k, 'value': v}
+        for k, v in values.items()])
+
+
+def test_window_of_a_waiting_audit_is_changed(api):
+    audit = _waiting_continuous(api)
+    now = timeutils.utcnow()
+    start = now + datetime.timedelta(hours=2)
+    end = now + datetime.timedelta(days=1)
+    status, data = patch_window(api, audit['uuid'], start_time=iso(start),
+                                end_time=iso(end))
+    assert status == 200, data
+    assert data['end_time'].startswith(iso(end))
+    stored = api.store.get_audit(audit['uuid'])
+    # Not run yet: its first run moves to the new start.
+    assert stored['next_run_at'] == start.replace(microsecond=0)
+    assert stored['state'] == 'PENDING'
+    # Removing the start: due now.
+    status, _ = call(api, 'PATCH', '/v1/audits/%s' % audit['uuid'], [
+        {'op': 'remove', 'path': '/start_time'}])
+    assert status == 200
+    assert api.store.get_audit(audit['uuid'])['next_run_at'] <= \
+        timeutils.utcnow()
+
+
+@pytest.mark.parametrize('setup, values, message', [
+    ('CONTINUOUS', {'end_time': '-1h'}, 'must be after start_time'),
+    ('CONTINUOUS', {'end_time': '+1h'}, 'must be after start_time'),
+    ('CONTINUOUS', {'start_time': 'soon'}, 'not an ISO 8601'),
+    ('CONTINUOUS', {'end_time': '+5h', 'state': 'SUSPENDED'},
+     'in two requests'),
+    ('ONESHOT', {'end_time': '+5h'}, 'only for CONTINUOUS audits'),
+    ('CANCELLED', {'end_time': '+5h'},
+     'window of a CANCELLED audit cannot change'),
+])
+def test_bad_window_changes_are_400_and_change_nothing(api, setup, values,
+                                                       message):
+    if setup == 'ONESHOT':
+        audit = create(api)
+    else:
+        audit = _waiting_continuous(api)     # starts in an hour
+        if setup == 'CANCELLED':
+            assert patch_state(api, audit['uuid'], 'CANCELLED')[0] == 200
+    now = timeutils.utcnow()
+    values = {k: iso(now + datetime.timedelta(hours=int(v[:-1])))
+              if k.endswith('_time') and v[0] in '+-' else v
+              for k, v in values.items()}
+    before = [(a, api.store.get_audit(a[0])) for a in snapshot(api)]
+    status, data = patch_window(api, audit['uuid'], **values)
+    assert status == 400, data
+    assert message in fault(data) and '\n' not in fault(data)
+    assert [(a, api.store.get_audit(a[0])) for a in snapshot(api)] == before
