@@ -48,28 +48,11 @@ HEADERS = {'OpenStack-API-Version': 'infra-optim 1.7',
            'Accept': 'application/json'}
 
 
-class Daemon(engine_process.ApiDaemon):
-    def __init__(self, tmp_path, sim, url, page):
-        super().__init__(tmp_path)
-        self.config_path.write_text(f"""
-[DEFAULT]
-host = engine-bench
-state_path = {tmp_path}
-log_file = {self.log_path}
-enabled_power_drivers = fake
-
-[collector]
-period = 3600
-max_age = 3600
-
-[database]
-connection = {url}
-
-[api]
-port = {self.port}
-max_limit = {page}
-
-{engine_process.cloud_options(sim.auth_url)}""")
+def engine(tmp_path, sim, url, page):
+    """The daemon serving pages of ``page`` items (its default pool)."""
+    return engine_process.Daemon(
+        tmp_path, host='engine-bench', store_url=url, auth_url=sim.auth_url,
+        pool_size=None, options={'api': {'max_limit': page}})
 
 
 def seed(url, audits, actions, audits_per_plan, chunk=5000):
@@ -157,7 +140,7 @@ def run_backend(kind, args, sim, tmp):
     with backend_url(kind, tmp) as url:
         plans, seed_s = seed(url, args.audits, args.actions,
                              args.audits_per_plan)
-        daemon = Daemon(tmp_path(tmp, kind), sim, url, args.page)
+        daemon = engine(tmp_path(tmp, kind), sim, url, args.page)
         daemon.start()
         try:
             with requests.Session() as session:

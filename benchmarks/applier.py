@@ -50,6 +50,7 @@ from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from decision_engine.strategies import loader
 from decision_engine.strategies import verify
+from tests.fixtures import applier_harness
 
 BOUND = 1.3
 
@@ -99,21 +100,6 @@ def make_plan(args, conf, pool, sim):
         # NOTE: a prefix of a verified plan is verified too.
         actions = actions[:args.max_actions]
     return model, actions
-
-
-def replay(model, actions):
-    model = model.copy()
-    for action in actions:
-        params = action['input_parameters']
-        if action['action_type'] == 'migrate':
-            model.move_instance(params['instance_uuid'],
-                                params['destination_node'])
-        elif action['action_type'] == 'change_compute_service_state':
-            node = model.get_node_by_hostname(params['hostname'])
-            node.status = params['state']
-            node.disabled_reason = params.get('reason') \
-                if params['state'] == 'disabled' else None
-    return model
 
 
 def store_plan(store, actions):
@@ -218,7 +204,7 @@ def main(argv=None):
         'bound_s': round(bound, 2),
         'ratio_to_bound': round(wall / bound, 3) if bound else None,
         'peak_parallel': stats.peak_parallel,
-        'end_state_matches': after == replay(before, done),
+        'end_state_matches': after == applier_harness.replay(before, done),
         'skipped': len(actions) - len(done),
         'skip_reasons': reasons,
         'watcher_defaults_wall_s': round(watcher_wall, 2)

@@ -15,12 +15,12 @@ the engine side: the openstacksdk connection, the shared WorkerPool and the
    (``sequential_method`` says which).
 
 ``bound_s = cpu_floor_s + latency x (3 + ceil(k x hosts / pool_size))``
-with ``k`` the requests per host: 2 (inventories, servers) for
-``[collector] usage_source = flavors``, 3 (and the provider's allocations)
-for ``placement``; ``complete`` compares a digest of the model with one of
-the ground truth, computed in a child process from the same generator
-arguments (so the truth does not count in ``rss_mb``, this process's peak
-RSS).
+with ``k`` the requests per host: 3 (inventories, servers, the
+provider's traits) for ``[collector] usage_source = flavors``, 4 (and the
+provider's allocations) for ``placement``; ``complete`` compares a digest
+of the model with one of the ground truth, computed in a child process
+from the same generator arguments (so the truth does not count in
+``rss_mb``, this process's peak RSS).
 
 Steps 2 and 3 run for each usage source of ``--usage-source`` (both by
 default) with the first listing of ``--servers-listing``, and for each
@@ -202,7 +202,8 @@ def _by_service(stats):
 def _bound(args, m, source, listing):
     latency = args.latency_ms / 1000.0
     neutron_s = args.neutron_latency_ms / 1000.0
-    per_host = 3 if source == 'placement' else 2
+    # inventories, servers and traits (+ allocations)
+    per_host = 4 if source == 'placement' else 3
     queries = sum(m['stats'].get('downstream', {}).get('neutron',
                                                        {}).values())
     if listing == 'all_servers':

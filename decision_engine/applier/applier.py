@@ -244,6 +244,7 @@ class Applier(steps_mod.ActionSteps):
             dropped = []
             if run is not None:
                 run.cancelling = True
+                run.plan = run_mod.plan_fields(plan)
                 dropped = run.drop_pending(st.CANCELLED)
                 run.unsettled += 1
         # NOTE: every PENDING action of the plan in the store, not just the
@@ -394,10 +395,11 @@ class Applier(steps_mod.ActionSteps):
             if run.state.get(position) in st.ACTION_FINAL \
                     and position not in run.dispatched:
                 return      # already ended (an error after its end)
+        now = timeutils.utcnow()
         if not stored:
             self.store.transition_action(
                 run.uuid, position, [st.ONGOING], state=state,
-                state_reason=reason, finished_at=timeutils.utcnow())
+                state_reason=reason, finished_at=now)
         with self._lock:
             self._release(run, position)
             skipped = run.finish(position, state)
@@ -415,7 +417,8 @@ class Applier(steps_mod.ActionSteps):
         if state in (st.SUCCEEDED, st.FAILED):
             self._notify_action(
                 run, position, 'end' if state == st.SUCCEEDED else 'error',
-                st.ONGOING, error=reason)
+                st.ONGOING, dict(state=state, state_reason=reason,
+                                 finished_at=now), error=reason)
         if state == st.FAILED:
             LOG.warning('Action %d (%s) of plan %s FAILED: %s', position,
                         kind, run.uuid, reason)
@@ -457,18 +460,21 @@ class Applier(steps_mod.ActionSteps):
                 phase, plan, audit,
                 error=error if phase == 'error' else None)
 
-    def _notify_action(self, run, position, phase, old_state, error=None):
+    def _notify_action(self, run, position, phase, old_state, written,
+                       error=None):
         """``action.execution.<phase>`` and ``action.update`` from
-        ``old_state``."""
+        ``old_state``; ``written``: what this engine has just stored of
+        the action (its state, reason, times).
+
+        NOTE: from what the run holds, not read again from the store: a
+        plan is read with all its actions, and a read per action made a
+        plan of N actions read N**2 rows."""
         notify = watcher_notifications.get()
         if not notify.enabled:
             return
-        try:
-            plan = self.store.get_action_plan(run.uuid)
-        except Exception as exc:
-            LOG.warning('Action plan %s: no notification: %s', run.uuid, exc)
-            return
-        action = next(a for a in plan['actions'] if a['position'] == position)
+        with self._lock:
+            plan = run.plan
+        action = dict(run.actions[position], **written)
         if phase == 'start':
             notify.action_execution('start', action, plan)
         notify.action('update', action, plan, old_state=old_state)

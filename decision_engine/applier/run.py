@@ -21,6 +21,11 @@ from decision_engine.common import plan_states as st
 _RELEASING = (st.SUCCEEDED, st.SKIPPED)
 
 
+def plan_fields(plan):
+    """A stored plan without its actions."""
+    return {k: v for k, v in plan.items() if k != 'actions'}
+
+
 class PlanRun:
 
     def __init__(self, plan, per_host, is_migration):
@@ -29,6 +34,9 @@ class PlanRun:
         :param is_migration: ``f(action_type) -> bool``.
         """
         self.uuid = plan['uuid']
+        #: the plan's own fields (not its actions) as this engine last
+        #: wrote them: the plan of the action notifications.
+        self.plan = plan_fields(plan)
         self.actions = {a['position']: a for a in plan['actions']}
         order = [self.actions[p] for p in sorted(self.actions)]
         self.parents = graph.parents_of(order, per_host)

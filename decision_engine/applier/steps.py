@@ -43,7 +43,8 @@ class ActionSteps:
             # engine took the plan over (it runs the action).
             self._finish(run, position, st.CANCELLED, None, stored=True)
             return
-        self._notify_action(run, position, 'start', st.PENDING)
+        self._notify_action(run, position, 'start', st.PENDING,
+                            dict(state=st.ONGOING, started_at=now))
         self._step_check(run, position)
 
     def _step_check(self, run, position):

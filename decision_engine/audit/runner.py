@@ -358,7 +358,8 @@ class AuditRunner:
             return None
         age = model.age()
         t0 = time.monotonic()
-        context = scope_mod.resolve(model, scope)
+        context = scope_mod.resolve(
+            model, scope, self.conf.audit.opt_out_metadata_key)
         required = strategy_cls.required_metrics(params)
         if required:
             context.metrics = self._measure(audit, context, required, params)

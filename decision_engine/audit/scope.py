@@ -57,8 +57,10 @@ def model_scope(scope):
     return model_scope_mod.Scope(**fields) if fields else None
 
 
-def resolve(model, scope):
-    """The :class:`StrategyContext` of ``scope`` on ``model``."""
+def resolve(model, scope, opt_out_key=None):
+    """The :class:`StrategyContext` of ``scope`` on ``model``
+    (``opt_out_key``: ``[audit] opt_out_metadata_key``; None: the
+    default key)."""
     scope = scope or {}
     hosts = model_scope_mod.Scope(**{k: tuple(v) for k, v in scope.items()
                                      if k in HOST_FIELDS})
@@ -76,4 +78,5 @@ def resolve(model, scope):
 
     return context_mod.StrategyContext(
         nodes, instances, movable,
-        server_groups=getattr(model, 'server_groups', None))
+        server_groups=getattr(model, 'server_groups', None),
+        opt_out_key=opt_out_key)

@@ -10,6 +10,7 @@ Steps (the seed's)::
                servers/detail?all_tenants=1&host=<exact>    } chained alone
                (and, with usage_source = placement, at the same time
                the provider's allocations)
+            -> and the provider's traits (Placement 1.6), alongside
 
 Requests for step 1 and the first hypervisor page start together. Each
 finished request chains its follow-ups at once (next page, a node's
@@ -60,6 +61,11 @@ service, and the Neutron queries nova-api made to answer the server
 listings, estimated from the pages received
 (:mod:`decision_engine.collector.downstream`).
 
+Traits: every node's resource provider traits (``GET
+/resource_providers/{uuid}/traits``, one request per host, in parallel
+with its server listing), for the required and forbidden traits of the
+instances' flavors (:mod:`decision_engine.strategies.constraints`).
+
 Usage (``[collector] usage_source``): ``flavors`` derives each instance's
 allocation from its embedded flavor by Nova's rules
 (:mod:`decision_engine.model.allocation`), at no extra request;
@@ -88,6 +94,8 @@ SERVER_GROUPS_MICROVERSION = '2.64'
 #: groups asked for per page (Nova's default [api] max_limit)
 SERVER_GROUPS_PAGE_SIZE = 1000
 PLACEMENT_MICROVERSION = '1.0'
+#: GET /resource_providers/{uuid}/traits exists from 1.6
+TRAITS_MICROVERSION = '1.6'
 USAGE_SOURCES = ('flavors', 'placement')
 SERVERS_LISTINGS = ('per_host', 'all_servers')
 
@@ -98,7 +106,8 @@ class BuildSettings:
     def __init__(self, build_timeout=300, build_workers=64,
                  hypervisors_page_size=1000, servers_page_size=1000,
                  fetch_settings=None, usage_source='flavors',
-                 servers_listing='per_host'):
+                 servers_listing='per_host',
+                 default_zone=elements.DEFAULT_ZONE):
         if usage_source not in USAGE_SOURCES:
             raise ValueError('usage_source must be one of %s, not %r'
                              % (', '.join(USAGE_SOURCES), usage_source))
@@ -108,6 +117,7 @@ class BuildSettings:
                                 servers_listing))
         self.usage_source = usage_source
         self.servers_listing = servers_listing
+        self.default_zone = default_zone
         self.build_timeout = build_timeout
         self.build_workers = build_workers
         self.hypervisors_page_size = hypervisors_page_size
@@ -120,7 +130,8 @@ class BuildSettings:
         return cls(group.build_timeout, group.build_workers,
                    group.hypervisors_page_size, group.servers_page_size,
                    fetch.FetchSettings.from_conf(group),
-                   group.usage_source, group.servers_listing)
+                   group.usage_source, group.servers_listing,
+                   group.default_availability_zone)
 
 
 class ModelBuilder:
@@ -163,6 +174,8 @@ class _Build:
         self.running = {}
         self.model = elements.ComputeModel()
         self.aggregates = None
+        self.aggregate_zones = {}
+        self.aggregate_uuids = {}
         self.services = None
         self.server_groups = {}
         self.held = []          # hypervisors waiting for step 1 (scope)
@@ -267,7 +280,10 @@ class _Build:
     def _fetch_aggregates(self, _):
         doc = self.fetcher.get_json('compute', '/os-aggregates',
                                     microversion=COMPUTE_MICROVERSION)
-        return _parsed(parse.aggregates, doc, 'compute /os-aggregates')
+        return (_parsed(parse.aggregates, doc, 'compute /os-aggregates'),
+                _parsed(parse.aggregate_zones, doc,
+                        'compute /os-aggregates'),
+                parse.aggregate_uuids(doc))
 
     def _fetch_services(self, _):
         doc = self.fetcher.get_json('compute', '/os-services',
@@ -295,7 +311,7 @@ class _Build:
             self.server_groups[group.uuid] = group
 
     def _got_aggregates(self, result):
-        self.aggregates = result
+        self.aggregates, self.aggregate_zones, self.aggregate_uuids = result
         self._release_held()
 
     def _got_services(self, result):
@@ -395,6 +411,20 @@ class _Build:
         if self.settings.usage_source == 'placement':
             self._add(self._fetch_allocations, (node.uuid, node.hostname),
                       self._got_allocations)
+        self._add(self._fetch_traits, node, self._got_traits)
+
+    def _fetch_traits(self, node):
+        path = '/resource_providers/%s/traits' % node.uuid
+        doc = self.fetcher.get_json('placement', path,
+                                    microversion=TRAITS_MICROVERSION,
+                                    host=node.hostname)
+        return node, _parsed(parse.provider_traits, doc, 'placement ' + path,
+                             host=node.hostname)
+
+    def _got_traits(self, result):
+        node, traits = result
+        # NOTE: the node is this build's own until the model is published.
+        node.traits = traits
 
     def _fetch_allocations(self, arg):
         uuid, hostname = arg
@@ -530,6 +560,10 @@ class _Build:
         model.excluded = self.excluded
         model.usage_source = self.settings.usage_source
         model.index_groups(self.aggregates)
+        model.aggregate_zones = self.aggregate_zones
+        model.aggregate_uuids = self.aggregate_uuids
+        model.default_zone = self.settings.default_zone
+        self._check_default_zone(model, members)
         model.set_server_groups(self.server_groups.values())
         model.build_seconds = time.monotonic() - self.started
         model.built_at = time.time()
@@ -553,6 +587,25 @@ class _Build:
                  model.usage_source,
                  ' (scope %r)' % (self.scope,) if self.scope else '')
         return model
+
+    def _check_default_zone(self, model, members):
+        """Warn when Nova's zone of a host in no zone aggregate is not
+        ``[collector] default_availability_zone``: the event-fed model
+        would give such a host the option's zone after an aggregate
+        change, unlike Nova and the next full build."""
+        zoned = self.aggregate_zones
+        for node in model.nodes.values():
+            if node.availability_zone is None or any(
+                    name in zoned for name in members.get(node.hostname, ())):
+                continue
+            if node.availability_zone != model.default_zone:
+                LOG.warning(
+                    'Nova puts host %s, in no zone aggregate, in zone %r, '
+                    'but [collector] default_availability_zone is %r: set '
+                    'it as Nova\'s [DEFAULT] default_availability_zone',
+                    node.hostname, node.availability_zone,
+                    model.default_zone)
+                return
 
     def _apply_allocations(self, hostname, consumers):
         """Each instance of ``hostname`` gets what Placement holds for it

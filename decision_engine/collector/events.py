@@ -75,9 +75,15 @@ STATE_ONLY = frozenset((
 
 INSTANCE_DELETE = frozenset(('instance.delete.end',))
 SERVICE = frozenset(('service.create', 'service.update', 'service.delete'))
+#: Nova's ``AggregatePayload`` events (the whole aggregate after the
+#: change); a zone set, changed or removed on an aggregate comes as
+#: ``update_metadata`` (``PUT /os-aggregates/{id}`` with an
+#: ``availability_zone`` too), a new name as ``update_prop``.
 AGGREGATE = frozenset(('aggregate.create.end', 'aggregate.delete.end',
                        'aggregate.add_host.end',
-                       'aggregate.remove_host.end'))
+                       'aggregate.remove_host.end',
+                       'aggregate.update_metadata.end',
+                       'aggregate.update_prop.end'))
 #: Nova's ServerGroupNotification (``ServerGroupPayload`` 1.1: ``policy``
 #: and ``rules``; 1.0: ``policies``).
 SERVER_GROUP = frozenset(('server_group.create', 'server_group.delete',
@@ -571,11 +577,17 @@ def _apply_server_group(model, versions, event):
 
 
 def _apply_aggregate(model, versions, event):
+    """An aggregate created, deleted, given or losing a host, or its
+    metadata or name changed: Nova's ``AggregatePayload`` holds the whole
+    aggregate (hosts and metadata after the change), which replaces the
+    model's; the zone of every host it touches follows, as Nova computes
+    it (see :func:`host_zone`)."""
     name = event.key[1]
     version = event.version
     if not _claim(versions, event):
         return STALE
-    if event.event_type == 'aggregate.delete.end':
+    deleted = event.event_type == 'aggregate.delete.end'
+    if deleted:
         versions.deleted[event.key] = version
         hosts = ()
     else:
@@ -583,28 +595,78 @@ def _apply_aggregate(model, versions, event):
     old = set(model.aggregates.get(name, ()))
     known = tuple(h for h in hosts
                   if model.get_node_by_hostname(h) is not None)
-    aggregates = dict(model.aggregates)
-    if event.event_type == 'aggregate.delete.end':
+    uuids = dict(model.aggregate_uuids)
+    uuid = event.data.get('uuid')
+    renamed = next((other for other, known_uuid in uuids.items()
+                    if known_uuid == uuid and other != name), None) \
+        if isinstance(uuid, str) else None
+    zones = dict(model.aggregate_zones)
+    zones.pop(name, None)
+    if renamed is not None:
+        # NOTE: renamed (update_prop): in the old name's place, the order
+        # a full build gives (Nova's, by id).
+        old.update(model.aggregates.get(renamed, ()))
+        aggregates = {name if a == renamed else a: members
+                      for a, members in model.aggregates.items() if a != name}
+        zones.pop(renamed, None)
+        uuids.pop(renamed, None)
+    else:
+        aggregates = dict(model.aggregates)
+    if deleted:
         aggregates.pop(name, None)
+        uuids.pop(name, None)
     else:
         aggregates[name] = known
+        zone = (event.data.get('metadata') or {}).get('availability_zone')
+        if zone:
+            zones[name] = zone
+        if isinstance(uuid, str):
+            uuids[name] = uuid
     model.aggregates = aggregates
-    zone = (event.data.get('metadata') or {}).get('availability_zone')
-    for hostname in old.symmetric_difference(known):
+    model.aggregate_zones = zones
+    model.aggregate_uuids = uuids
+    changed = False
+    for hostname in sorted(old.union(known)):
         node = model.get_node_by_hostname(hostname)
         if node is None:
             continue
-        node = node.copy()
         # NOTE: in the order of the aggregates (Nova's, by id), as a full
         # build gives them.
-        node.aggregates = tuple(a for a, members in aggregates.items()
-                                if hostname in members)
-        if zone and hostname in known:
-            node.availability_zone = zone
+        member_of = tuple(a for a, members in aggregates.items()
+                          if hostname in members)
+        zone = host_zone(model, member_of)
+        if member_of == node.aggregates and zone == node.availability_zone:
+            continue
+        if zone != node.availability_zone:
+            _instances_follow(model, hostname, zone)
+        node = node.copy()
+        node.aggregates = member_of
+        node.availability_zone = zone
         model.add_node(node)
-    if zone:
+        changed = True
+    if changed:
         rezone(model)
     return APPLIED
+
+
+def _instances_follow(model, hostname, zone):
+    """Nova's API shows an instance in the zone of its host now (before
+    microversion 2.96, as the build reads it), so a host's instances
+    follow it to its new zone."""
+    for inst in model.instances_on(hostname):
+        if inst.availability_zone != zone:
+            inst = inst.copy()
+            inst.availability_zone = zone
+            model.add_instance(inst)
+
+
+def host_zone(model, aggregate_names):
+    """The zone Nova shows (``os-services``) for a compute host in these
+    aggregates: that of its zone aggregates (Nova lets a host be in two
+    only when they name the same zone), else the cloud's default zone."""
+    zones = {model.aggregate_zones[a] for a in aggregate_names
+             if a in model.aggregate_zones}
+    return ','.join(sorted(zones)) if zones else model.default_zone
 
 
 def rezone(model):

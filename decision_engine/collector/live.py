@@ -68,12 +68,23 @@ class NotificationStatus:
 
 
 class LiveModel:
-    """:param clock: ``() -> epoch seconds`` (for the lag)."""
+    """:param clock: ``() -> epoch seconds`` (for the lag and the start
+        of full builds).
+    :param clock_skew: ``() -> seconds`` Nova's clocks may be behind
+        ``clock`` (see :meth:`finish_build`).
+    """
 
-    def __init__(self, max_lag=lambda: 5.0, clock=time.time):
+    def __init__(self, max_lag=lambda: 5.0, clock=time.time,
+                 clock_skew=lambda: 10.0):
         self._lock = threading.Lock()
         self._max_lag = max_lag
         self._clock = clock
+        self._clock_skew = clock_skew
+        #: when the running full build began (``clock``), or None.
+        self._build_began = None
+        #: events stamped before this (epoch seconds) are reflected in the
+        #: current model's build; None: no such bound known.
+        self._floor = None
         self._model = None
         self._versions = events_mod.Versions()
         self._held = None
@@ -108,6 +119,7 @@ class LiveModel:
 
     def begin_build(self):
         with self._lock:
+            self._build_began = self._clock()
             self._held = []
             self._versions_at_build = self._versions.copy()
             self._build_epoch = self._gap_epoch
@@ -116,12 +128,24 @@ class LiveModel:
         """Take ``model`` (the live model's own copy), replay the held
         events onto it, and swap it in.
 
+        Events stamped more than ``clock_skew`` before the build began
+        are reflected in it: they are not replayed, and from now on such
+        an event is dropped as stale (a listener pool's queue delivers,
+        after a restart, what Nova sent while the engine was away; a
+        service event replayed onto a build that saw the host go down
+        since would bring it back up, and no later event corrects it).
+
         :returns: the held events that need a targeted fetch (to be put
             again through the dispatcher).
         """
         refetch = []
         with self._lock:
             held, self._held = self._held or [], None
+            began, self._build_began = self._build_began, None
+            if began is not None:
+                self._floor = began - max(0.0, self._clock_skew())
+                # NOTE: each was counted when it arrived.
+                held = [e for e in held if not self._reflected(e)]
             # NOTE: what events applied before the build began set stays:
             # the build reflects them, so a late or redelivered copy of one
             # must not roll the new model back. Held events are replayed.
@@ -148,6 +172,7 @@ class LiveModel:
 
     def build_failed(self):
         with self._lock:
+            self._build_began = None
             self._held = None
             self._versions_at_build = None
             self._build_epoch = None
@@ -164,6 +189,9 @@ class LiveModel:
             the first build will have it).
         """
         with self._lock:
+            if self._reflected(event):
+                self._count(event, events_mod.STALE)
+                return events_mod.STALE
             if self._held is not None:
                 self._held.append(event)
             model = self._model
@@ -182,6 +210,11 @@ class LiveModel:
                 self._count(event, outcome)
                 self.changed.notify_all()
             return outcome
+
+    def _reflected(self, event):
+        """Whether the current model's build reflects ``event`` (stamped
+        before the build began, less the clock skew)."""
+        return self._floor is not None and event.timestamp < self._floor
 
     def _count(self, event, outcome):
         self._counts[outcome] += 1

@@ -129,7 +129,9 @@ class NotificationListener:
         self.conf = conf
         self.pool = pool
         group = conf.notifications
-        self.live = live_mod.LiveModel(max_lag=lambda: group.max_lag)
+        self.live = live_mod.LiveModel(
+            max_lag=lambda: group.max_lag,
+            clock_skew=lambda: group.clock_skew)
         self.dispatcher = dispatch.KeyedDispatcher(
             pool, self._handle, workers=group.workers,
             max_pending=group.max_pending)

@@ -9,8 +9,9 @@ deadline of its own.
 * an instance: ``GET /servers/{id}`` (microversion 2.53);
 * a host: ``GET /os-hypervisors/detail?hypervisor_hostname_pattern=`` (a
   substring match, so the answer is filtered on the service host), its
-  Placement inventories, ``GET /os-services?binary=nova-compute&host=``
-  for its zone and status, and ``GET /os-aggregates`` for its aggregates.
+  Placement inventories and traits, ``GET
+  /os-services?binary=nova-compute&host=`` for its zone and status, and
+  ``GET /os-aggregates`` for its aggregates.
 """
 
 import time
@@ -100,12 +101,17 @@ class TargetedFetcher:
         inventories = self._get(fetcher, 'placement', path,
                                 microversion=builder.PLACEMENT_MICROVERSION,
                                 host=hostname)
+        path = '/resource_providers/%s/traits' % hyp[0]
+        traits = self._get(fetcher, 'placement', path,
+                           microversion=builder.TRAITS_MICROVERSION,
+                           host=hostname)
         services = self._get(fetcher, 'compute', '/os-services',
                              {'binary': 'nova-compute', 'host': hostname},
                              host=hostname)
         aggregates = self._get(fetcher, 'compute', '/os-aggregates')
         try:
             node = parse.node(hyp, inventories)
+            node.traits = parse.provider_traits(traits)
             service = parse.compute_services(services).get(hostname)
             names = tuple(name for name, hosts in
                           parse.aggregates(aggregates) if hostname in hosts)

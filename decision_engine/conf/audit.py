@@ -37,6 +37,15 @@ opts = [
              'when the model arrives and when the strategy returns (a '
              'running build or strategy is not interrupted): past it, the '
              'audit ends FAILED with a timeout reason and no plan.'),
+    cfg.StrOpt(
+        'opt_out_metadata_key',
+        default='optimize', max_length=255, mutable=True,
+        help='Server metadata key by which an operator opts an instance '
+             'out of optimization: an instance whose metadata sets it to '
+             'false, no, off or 0 (any case) is never moved by any '
+             'strategy, and a plan moving it is refused. Set it with e.g. '
+             '"openstack server set --property optimize=false SERVER". '
+             'Empty: no opt-out. Read at the start of each audit.'),
 ]
 
 

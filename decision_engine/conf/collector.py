@@ -119,6 +119,16 @@ opts = [
              'page costs the cloud Neutron queries that nova-api sends '
              'before answering; per_host pays them once per host, '
              'all_servers once per page. Applies from the next build.'),
+    cfg.StrOpt(
+        'default_availability_zone',
+        default='nova', regex=r'^[^:]{1,255}$', mutable=True,
+        help='The zone Nova gives a compute host that is in no aggregate '
+             'with an availability_zone: set it as Nova\'s [DEFAULT] '
+             'default_availability_zone. Full builds read every host\'s '
+             'zone from Nova (and warn when it disagrees with this '
+             'option); between builds, the notification-fed model gives '
+             'this zone to a host leaving its last zone aggregate or whose '
+             'aggregate loses its zone. Applies from the next build.'),
     cfg.IntOpt(
         'max_scopes',
         default=64, min=1, max=10000, mutable=True,

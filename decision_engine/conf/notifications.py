@@ -57,6 +57,18 @@ opts = [
              'is handed the event-fed model without a rebuild only while '
              'the listener is connected and the last applied event\'s lag '
              'is within this bound.'),
+    cfg.FloatOpt(
+        'clock_skew',
+        default=10.0, min=0.0, max=3600.0, mutable=True,
+        help='Seconds the clocks of Nova\'s services may be behind this '
+             'engine\'s. An event stamped more than this before the start '
+             'of the full build that made the current model is taken as '
+             'reflected in that build and dropped (counted stale) instead '
+             'of applied over it: the events a durable listener pool kept '
+             'while the engine was down, replayed onto its first build, '
+             'never roll it back. Too small a value drops events the build '
+             'missed when clocks disagree; too large replays old events '
+             'onto a fresh build.'),
 ]
 
 

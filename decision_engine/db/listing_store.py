@@ -47,6 +47,25 @@ _BRIEF_ACTION_COLUMNS = ('uuid', 'position', 'action_type', 'state',
                          'parents')
 
 
+def _delete_in_states(session, model, kind, uuid, from_states):
+    """Delete the row of ``model`` (an audit or a plan, with what it owns)
+    whose uuid is ``uuid``, only if its state is one of ``from_states``.
+
+    :returns: whether it was deleted.
+    :raises NotFound: for an unknown uuid (``kind`` names it).
+    """
+    row = session.scalars(sa.select(model).where(
+        model.uuid == uuid)).one_or_none()
+    if row is None:
+        raise errors.NotFound('%s %s could not be found' % (kind, uuid))
+    if row.state not in set(from_states):
+        return False
+    # NOTE: through the ORM, so the cascade also works on SQLite without
+    # its foreign keys pragma.
+    session.delete(row)
+    return True
+
+
 class InvalidSort(ValueError):
     """An unknown sort key or direction; the message names it."""
 
@@ -145,17 +164,8 @@ class ListingStoreMixin:
         :raises NotFound: for an unknown audit.
         """
         with self._wrap(), self._session() as session:
-            audit = session.scalars(sa.select(models.Audit).where(
-                models.Audit.uuid == audit_uuid)).one_or_none()
-            if audit is None:
-                raise errors.NotFound('Audit %s could not be found'
-                                      % audit_uuid)
-            if audit.state not in set(from_states):
-                return False
-            # NOTE: through the ORM, so the cascade also works on SQLite
-            # without its foreign keys pragma.
-            session.delete(audit)
-            return True
+            return _delete_in_states(session, models.Audit, 'Audit',
+                                     audit_uuid, from_states)
 
     def page_action_plans(self, limit: int | None = None,
                           marker: str | None = None, sort_key: str = 'id',
@@ -319,12 +329,5 @@ class ListingStoreMixin:
         :raises NotFound: for an unknown plan.
         """
         with self._wrap(), self._session() as session:
-            plan = session.scalars(sa.select(models.ActionPlan).where(
-                models.ActionPlan.uuid == plan_uuid)).one_or_none()
-            if plan is None:
-                raise errors.NotFound('Action plan %s could not be found'
-                                      % plan_uuid)
-            if plan.state not in set(from_states):
-                return False
-            session.delete(plan)
-            return True
+            return _delete_in_states(session, models.ActionPlan,
+                                     'Action plan', plan_uuid, from_states)

@@ -5,6 +5,7 @@ semantics of both (snapshots, usage accounting, excluded hosts).
 """
 
 from decision_engine.model import allocation
+from decision_engine.model import traits as traits_mod
 
 NODE_FIELDS = (
     'uuid', 'hostname', 'status', 'state', 'disabled_reason',
@@ -13,12 +14,14 @@ NODE_FIELDS = (
     'disk_gb', 'disk_gb_reserved', 'disk_allocation_ratio',
     'pcpus', 'pcpus_reserved', 'pcpu_allocation_ratio', 'held',
     'aggregates', 'availability_zone', 'power_state', 'power_failure',
+    'traits',
 )
 
 INSTANCE_FIELDS = (
     'uuid', 'name', 'state', 'project_id', 'host', 'vcpus', 'memory_mb',
     'disk_gb', 'ephemeral_gb', 'swap_mb', 'metadata', 'locked', 'created',
-    'volume_backed', 'resources', 'availability_zone',
+    'volume_backed', 'resources', 'availability_zone', 'required_traits',
+    'forbidden_traits',
 )
 
 SERVER_GROUP_FIELDS = ('uuid', 'name', 'policy', 'rules', 'members',
@@ -95,6 +98,8 @@ class ComputeNode(_Element):
     (VCPU, MEMORY_MB, DISK_GB, PCPU): total, reserved and allocation
     ratio. ``held`` is ``{resource class: amount}`` other consumers than
     the node's instances hold on it (migrations; read from Placement).
+    ``traits`` is the frozenset of its resource provider's traits (read
+    from Placement), or None when not known.
     """
 
     __slots__ = NODE_FIELDS
@@ -107,7 +112,7 @@ class ComputeNode(_Element):
                  disk_gb=0, disk_gb_reserved=0, disk_allocation_ratio=1.0,
                  pcpus=0, pcpus_reserved=0, pcpu_allocation_ratio=1.0,
                  held=None, aggregates=(), availability_zone=None,
-                 power_state=None, power_failure=False):
+                 power_state=None, power_failure=False, traits=None):
         self.uuid = uuid
         self.hostname = hostname
         self.status = status
@@ -130,6 +135,7 @@ class ComputeNode(_Element):
         self.availability_zone = availability_zone
         self.power_state = power_state
         self.power_failure = power_failure
+        self.traits = None if traits is None else frozenset(traits)
 
     @property
     def vcpu_capacity(self):
@@ -155,6 +161,8 @@ class ComputeNode(_Element):
         data = {f: getattr(self, f) for f in NODE_FIELDS}
         data['aggregates'] = list(self.aggregates)
         data['held'] = dict(self.held)
+        data['traits'] = None if self.traits is None \
+            else sorted(self.traits)
         return data
 
 
@@ -171,6 +179,10 @@ class Instance(_Element):
     possibly shared between instances). ``availability_zone`` is the zone
     the instance is pinned to (it never leaves it: Nova's
     AvailabilityZoneFilter), or None when it may go to any zone.
+    ``required_traits`` and ``forbidden_traits`` are frozensets of the
+    traits its flavor asks its host's resource provider to have or not to
+    have (``trait:NAME=required|forbidden``; derived from ``extra_specs``
+    when not given, see :mod:`decision_engine.model.traits`).
     """
 
     __slots__ = INSTANCE_FIELDS
@@ -180,7 +192,8 @@ class Instance(_Element):
                  memory_mb=0, disk_gb=0, ephemeral_gb=0, swap_mb=0,
                  metadata=None, locked=False, created=None,
                  volume_backed=False, resources=None, extra_specs=None,
-                 availability_zone=None):
+                 availability_zone=None, required_traits=None,
+                 forbidden_traits=None):
         self.uuid = uuid
         self.name = name
         self.state = state
@@ -201,6 +214,14 @@ class Instance(_Element):
                 extra_specs, volume_backed)
         self.resources = resources
         self.availability_zone = availability_zone
+        if required_traits is None or forbidden_traits is None:
+            required, forbidden = traits_mod.flavor_traits(extra_specs)
+            if required_traits is None:
+                required_traits = required
+            if forbidden_traits is None:
+                forbidden_traits = forbidden
+        self.required_traits = frozenset(required_traits)
+        self.forbidden_traits = frozenset(forbidden_traits)
 
     @property
     def used_vcpus(self):
@@ -231,6 +252,8 @@ class Instance(_Element):
         data = {f: getattr(self, f) for f in INSTANCE_FIELDS}
         data['metadata'] = dict(self.metadata)
         data['resources'] = dict(self.resources)
+        data['required_traits'] = sorted(self.required_traits)
+        data['forbidden_traits'] = sorted(self.forbidden_traits)
         return data
 
 

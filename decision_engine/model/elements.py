@@ -56,6 +56,9 @@ from decision_engine.model.element_types import ServerGroup
 
 #: the elements are defined in element_types and named here too, where
 #: every user of the model finds them.
+#: Nova's default ``[DEFAULT] default_availability_zone``.
+DEFAULT_ZONE = 'nova'
+
 __all__ = ['ComputeModel', 'ComputeNode', 'Instance', 'INSTANCE_FIELDS',
            'IRONIC_HYPERVISOR', 'NO_RESOURCE_PROVIDER', 'NODE_FIELDS',
            'POLICIES', 'server_group_problem', 'ServerGroup']
@@ -69,6 +72,13 @@ class ComputeModel:
         model.cow.ShardedMap`)
     :attr aggregates: ``{aggregate name: tuple of hostnames}``
     :attr availability_zones: ``{zone name: tuple of hostnames}``
+    :attr aggregate_zones: ``{aggregate name: zone}`` of the aggregates
+        that define a zone (their ``availability_zone`` metadata), for the
+        event-fed model to give a host the zone Nova then shows
+    :attr aggregate_uuids: ``{aggregate name: uuid}`` (an aggregate
+        renamed by an event is found by its uuid)
+    :attr default_zone: the zone Nova gives a host in no zone aggregate
+        (Nova's ``[DEFAULT] default_availability_zone``)
     :attr server_groups: ``{group uuid: ServerGroup}`` (Nova's server
         groups, every project's; elements replaced on change, never
         changed in place)
@@ -97,6 +107,9 @@ class ComputeModel:
         self.instances = cow.ShardedMap()
         self.aggregates = {}
         self.availability_zones = {}
+        self.aggregate_zones = {}
+        self.aggregate_uuids = {}
+        self.default_zone = DEFAULT_ZONE
         self.server_groups = {}
         self._by_hostname = {}
         self._on_host = {}
@@ -342,6 +355,9 @@ class ComputeModel:
         new.excluded = dict(self.excluded)
         new.usage_source = self.usage_source
         new.held_by = dict(self.held_by)
+        new.aggregate_zones = dict(self.aggregate_zones)
+        new.aggregate_uuids = dict(self.aggregate_uuids)
+        new.default_zone = self.default_zone
         return new
 
     def snapshot(self):

@@ -9,6 +9,7 @@ import sys
 
 from decision_engine.model import allocation
 from decision_engine.model import elements
+from decision_engine.model import traits as traits_mod
 
 _intern = sys.intern
 
@@ -62,6 +63,33 @@ def aggregates(doc):
                               % (name,))
         result.append((name, hosts))
     return result
+
+
+def aggregate_zones(doc):
+    """``{aggregate name: zone}`` from ``os-aggregates``: the aggregates
+    whose ``availability_zone`` (metadata) names a zone."""
+    result = {}
+    for agg in _list(doc, 'aggregates'):
+        if not isinstance(agg, dict):
+            raise BadDocument('an aggregate is not an object: %r' % (agg,))
+        zone = agg.get('availability_zone')
+        if zone is None:
+            zone = (agg.get('metadata') or {}).get('availability_zone')
+        if zone is None:
+            continue
+        if not isinstance(zone, str) or not zone:
+            raise BadDocument('aggregate %r has a bad availability_zone'
+                              % (agg.get('name'),))
+        result[agg.get('name')] = zone
+    return result
+
+
+def aggregate_uuids(doc):
+    """``{aggregate name: uuid}`` from ``os-aggregates`` (microversion
+    2.41 and later; an aggregate without one is left out)."""
+    return {agg['name']: agg['uuid'] for agg in _list(doc, 'aggregates')
+            if isinstance(agg, dict) and isinstance(agg.get('uuid'), str)
+            and isinstance(agg.get('name'), str)}
 
 
 def compute_services(doc):
@@ -258,18 +286,37 @@ def servers(doc, hostname, scope, strings):
         if not isinstance(extra_specs, dict):
             raise BadDocument('server %s has flavor extra_specs that are '
                               'not an object' % inst.uuid)
+        specs = tuple(sorted((k, str(v)) for k, v in extra_specs.items())) \
+            if extra_specs else ()
         key = (inst.vcpus, inst.memory_mb, inst.disk_gb, inst.ephemeral_gb,
-               inst.swap_mb, inst.volume_backed,
-               tuple(sorted((k, str(v)) for k, v in extra_specs.items()))
-               if extra_specs else ())
+               inst.swap_mb, inst.volume_backed, specs)
         resources = strings.get(key)
         if resources is None:
             resources = strings.setdefault(key, allocation.flavor_resources(
                 inst.vcpus, inst.memory_mb, inst.disk_gb, inst.ephemeral_gb,
                 inst.swap_mb, extra_specs, inst.volume_backed))
         inst.resources = resources
+        if specs:
+            # NOTE: one pair of frozensets per distinct set of extra specs
+            traits_key = ('traits', specs)
+            found = strings.get(traits_key)
+            if found is None:
+                found = strings.setdefault(
+                    traits_key, traits_mod.flavor_traits(extra_specs))
+            inst.required_traits, inst.forbidden_traits = found
+        else:
+            inst.required_traits = inst.forbidden_traits = traits_mod.NONE
         result.append(inst)
     return result, next_marker(doc, 'servers', items)
+
+
+def provider_traits(doc):
+    """The frozenset of traits of a resource provider's
+    ``GET /resource_providers/{uuid}/traits`` (microversion 1.6)."""
+    try:
+        return traits_mod.provider_traits(doc)
+    except ValueError as exc:
+        raise BadDocument(str(exc))
 
 
 def server_groups(doc):

@@ -141,6 +141,9 @@ def select(model, scope):
         if held is not None:
             node.held = held
     new.index_groups(model.aggregates)
+    new.aggregate_zones = dict(model.aggregate_zones)
+    new.aggregate_uuids = dict(model.aggregate_uuids)
+    new.default_zone = model.default_zone
     new.built_at = model.built_at
     new.build_seconds = model.build_seconds
     new.requests = 0

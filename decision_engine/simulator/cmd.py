@@ -332,6 +332,7 @@ def _start_churn(args, sim):
     if args.notifications_url:
         publisher = notifier.NovaNotifier(
             args.notifications_url, exchange=args.notifications_exchange)
+        sim.notifier = publisher
     if args.churn_per_s > 0:
         churner = churn.Churn(sim, publisher, args.churn_per_s,
                               seed=args.churn_seed).start()

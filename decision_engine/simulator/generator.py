@@ -46,7 +46,7 @@ _HOST_SIZES = (
 
 def generate(topology_cls, hosts=10, instances=100, aggregates=2, azs=1,
              seed=0, projects=5, volume_backed=0.08, providerless=0,
-             ironic=0):
+             ironic=0, opted_out=0.0):
     """A deterministic, deliberately awkward topology.
 
     Hostnames are ``compute-1``..``compute-N`` (so ``compute-1`` is a
@@ -66,7 +66,9 @@ def generate(topology_cls, hosts=10, instances=100, aggregates=2, azs=1,
     ``providerless`` more hosts ``compute-new-N`` have no Placement
     resource provider yet, and ``ironic`` bare metal nodes
     ``baremetal-N`` are hypervisors of type ironic, eight per service
-    host ``ironic-compute-N``.
+    host ``ironic-compute-N``; an ``opted_out`` share of the servers have
+    the metadata ``optimize=false`` (an operator's opt-out), the others
+    ``optimize=true`` or no such key.
     """
     if not isinstance(volume_backed, (int, float)) or \
             isinstance(volume_backed, bool) or \
@@ -172,7 +174,12 @@ def generate(topology_cls, hosts=10, instances=100, aggregates=2, azs=1,
             seconds=rng.randrange(0, 365 * 86400))
         meta = {}
         if rng.random() < 0.3:
-            meta['optimize'] = rng.choice(('true', 'false'))
+            # NOTE: the draw stays so a seed gives the topology it always
+            # gave; opting out is chosen by ``opted_out`` (an engine
+            # honours optimize=false: a share drawn here would keep most
+            # hosts from ever being emptied).
+            rng.choice(('true', 'false'))
+            meta['optimize'] = 'true'
         if rng.random() < 0.1:
             meta['watcher-exclude'] = 'true'
         inst_list.append(Instance(
@@ -201,6 +208,11 @@ def generate(topology_cls, hosts=10, instances=100, aggregates=2, azs=1,
             metadata={'tier': rng.choice(('gold', 'silver', 'ssd'))}))
     # NOTE: a random stream of its own, so that these additions leave the
     # rest of a seed's topology as it always was.
+    if opted_out:
+        pick = random.Random('%s/opted-out' % (seed,))
+        for inst in inst_list:
+            if pick.random() < opted_out:
+                inst.metadata = dict(inst.metadata, optimize='false')
     _as_nova_would(random.Random('%s/nova' % (seed,)), host_list, inst_list,
                    volume_backed, providerless, ironic)
     topo = topology_cls(hosts=host_list, instances=inst_list,

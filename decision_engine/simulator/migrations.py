@@ -12,11 +12,17 @@ Routes (under ``/compute/v2.1``), with Nova's request bodies and checks:
   destination (or the server's own host) is 400, and so is one Nova's
   server-group filters refuse (unless the live migration is forced):
   anti-affinity with ``max_server_per_host``, affinity (the group's hosts
-  include the moving member's own).
+  include the moving member's own), and the traits of the flavor
+  (``trait:NAME=required`` the destination's resource provider must have,
+  ``trait:NAME=forbidden`` it must not have: the Placement query Nova's
+  scheduler makes).
 * ``PUT /os-services/{id}`` (2.53+, ``id`` is the service uuid)
   ``{"status": "enabled"|"disabled", "disabled_reason"}``; 200 with the
   service.
 * ``DELETE /servers/{id}``: 204 (tests delete servers behind a plan).
+
+Notifications: a service change sends Nova's ``service.update`` (through
+:attr:`ComputeWrites.notify`); moves send none yet.
 
 State progression (on the simulator's clock, settled at every request,
 so no thread runs per migration): a live migration is ``migrating``
@@ -50,7 +56,9 @@ import time
 import uuid as uuid_mod
 
 from decision_engine.simulator import identity
+from decision_engine.simulator import notifier as notifier_mod
 from decision_engine.simulator import nova_allocations
+from decision_engine.simulator import placement as placement_mod
 from decision_engine.simulator import routing
 from decision_engine.simulator.routing import HTTPError, Route
 
@@ -79,6 +87,9 @@ class ComputeWrites:
         self._queued = {}      # source host -> [migration, ...]
         self._running_live = {}   # source host -> count
         self.fail_servers = set()
+        #: ``(publisher, event_type, payload) -> None``: sends one of
+        #: Nova's notifications (the simulator's, when it has a notifier).
+        self.notify = lambda publisher, event_type, payload: None
         self.configure(duration_s=duration_s, jitter=jitter,
                        fail_ratio=fail_ratio, seed=seed,
                        max_concurrent_live_migrations=(
@@ -253,11 +264,18 @@ class ComputeWrites:
             if reason is not None and status != 'disabled':
                 raise HTTPError(400, 'Specifying a disabled reason is not '
                                 'supported when the status is enabled.')
+            before = (host.status, host.disabled_reason, host.state)
             host.status = status
             host.disabled_reason = reason if status == 'disabled' else None
             if 'forced_down' in body:
                 host.state = 'down' if body['forced_down'] else 'up'
             self.compute.host_changed(host.hostname)
+            if (host.status, host.disabled_reason, host.state) != before:
+                # NOTE: as Nova, only a change of disabled,
+                # disabled_reason or forced_down is notified.
+                self.notify('nova-api:controller', 'service.update',
+                            notifier_mod.service_payload(
+                                host, notifier_mod.now()))
             service = {'id': host.service_uuid, 'binary': 'nova-compute',
                        'host': host.hostname, 'status': host.status,
                        'state': host.state,
@@ -330,8 +348,27 @@ class ComputeWrites:
                                 'has not enough %s (%s used + %s > %s).'
                                 % (hostname, name, have, want, limit))
         if not forced:
+            self._check_traits(inst, host)
             self._check_group(inst, hostname)
         return host
+
+    def _check_traits(self, inst, host):
+        """The flavor's required and forbidden traits against the
+        destination provider's: Nova puts them in the Placement query of
+        the move, which then returns no candidate for that host."""
+        have = set(placement_mod.provider_traits(host))
+        for key, value in sorted(inst.flavor.extra_specs.items()):
+            if not key.startswith('trait:'):
+                continue
+            trait, value = key[len('trait:'):], str(value).lower()
+            if value == 'required' and trait not in have:
+                raise HTTPError(400, 'No valid host was found. Host %s '
+                                'lacks trait %s that flavor %s requires.'
+                                % (host.hostname, trait, inst.flavor.name))
+            if value == 'forbidden' and trait in have:
+                raise HTTPError(400, 'No valid host was found. Host %s has '
+                                'trait %s that flavor %s forbids.'
+                                % (host.hostname, trait, inst.flavor.name))
 
     def _check_group(self, inst, hostname):
         """Nova's ServerGroupAntiAffinityFilter and

@@ -16,7 +16,7 @@ import datetime
 import threading
 
 
-def _now():
+def now():
     return datetime.datetime.now(datetime.timezone.utc)
 
 

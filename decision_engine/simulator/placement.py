@@ -9,8 +9,11 @@ when the host has dedicated CPUs; an Ironic node's provider holds one
 ``CUSTOM_BAREMETAL``.  Allocations are what Nova would have written
 (:mod:`.nova_allocations`: no root disk for volume-backed servers, swap
 rounded up to GiB, PCPU for dedicated flavors, migration holds on the
-source); usages are their sums.  Unknown query parameters are a 400, as
-Placement's strict schemas make them.  Bodies are pre-serialized.
+source); usages are their sums.  Each provider's traits (1.6 and later)
+are its host's ``traits``, plus ``COMPUTE_STATUS_DISABLED`` while the
+compute service is disabled, as Nova's compute manager keeps them.
+Unknown query parameters are a 400, as Placement's strict schemas make
+them.  Bodies are pre-serialized.
 """
 
 from decision_engine.simulator import nova_allocations
@@ -19,6 +22,11 @@ from decision_engine.simulator.routing import HTTPError, Route, dumps
 
 MIN_VERSION = (1, 0)
 MAX_VERSION = (1, 39)
+#: GET /resource_providers/{uuid}/traits exists from this microversion
+TRAITS_VERSION = (1, 6)
+#: the trait Nova's compute manager sets on its provider while the
+#: compute service is disabled (and its scheduler forbids)
+STATUS_DISABLED_TRAIT = 'COMPUTE_STATUS_DISABLED'
 _TITLES = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
            404: 'Not Found',
            406: 'Not Acceptable', 429: 'Too Many Requests',
@@ -99,6 +107,10 @@ class PlacementService:
                   '/placement/resource_providers/{uuid}/usages',
                   self.usages,
                   policy='placement:resource_providers:usages'),
+            Route('GET', r'/resource_providers/(?P<uuid>[^/]+)/traits',
+                  '/placement/resource_providers/{uuid}/traits',
+                  self.traits,
+                  policy='placement:resource_providers:traits:list'),
             Route('GET', r'/resource_providers/(?P<uuid>[^/]+)/allocations',
                   '/placement/resource_providers/{uuid}/allocations',
                   self.allocations,
@@ -211,7 +223,29 @@ class PlacementService:
         return routing.json_response(self._lookup(req, self._usages),
                                      headers=headers)
 
+    def traits(self, req):
+        headers = self._version(req)
+        if routing.requested_microversion(
+                req.headers, 'placement', None, MIN_VERSION,
+                MAX_VERSION) < TRAITS_VERSION:
+            # NOTE: Placement has no such route before 1.6
+            raise HTTPError(404, 'The resource could not be found.')
+        host = self._lookup(req, self._by_uuid)
+        return routing.json_response({
+            'resource_provider_generation': 1,
+            'traits': provider_traits(host)}, headers=headers)
+
     def allocations(self, req):
         headers = self._version(req)
         return routing.json_response(self._lookup(req, self._allocations),
                                      headers=headers)
+
+
+def provider_traits(host):
+    """The sorted traits of a host's resource provider as they are now:
+    those of its record, and ``COMPUTE_STATUS_DISABLED`` while its compute
+    service is disabled (Nova sets and removes it)."""
+    traits = set(host.traits)
+    if host.status == 'disabled':
+        traits.add(STATUS_DISABLED_TRAIT)
+    return sorted(traits)

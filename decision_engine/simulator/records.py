@@ -88,6 +88,10 @@ class Host:
     service_host: str = ''          # nova-compute host; '' = hostname
     # False: a compute node Placement has no resource provider for yet.
     resource_provider: bool = True
+    # Traits an operator or the virt driver set on the host's resource
+    # provider (Placement's GET /resource_providers/{uuid}/traits); Nova
+    # adds COMPUTE_STATUS_DISABLED itself while the service is disabled.
+    traits: list = dataclasses.field(default_factory=list)
 
     @property
     def compute_host(self):

@@ -34,6 +34,7 @@ from decision_engine.simulator import baremetal
 from decision_engine.simulator import compute
 from decision_engine.simulator import faults as faults_mod
 from decision_engine.simulator import identity
+from decision_engine.simulator import aggregate_writes
 from decision_engine.simulator import migrations as writes_mod
 from decision_engine.simulator import neutron as neutron_mod
 from decision_engine.simulator import placement
@@ -263,8 +264,13 @@ class Simulator:
         self.writes = writes_mod.ComputeWrites(
             self.topology, self.services[1], self.services[2],
             **(migrations or {}))
-        self._router = _Router(self.services, extra={
-            '/compute': self.writes.routes()})
+        self.aggregate_writes = aggregate_writes.AggregateWrites(self)
+        #: a :class:`~decision_engine.simulator.notifier.NovaNotifier` (or
+        #: anything with its ``send``): the API's writes then send Nova's
+        #: notifications; None sends none.
+        self.notifier = None
+        self.writes.notify = self._notify
+        self._router = _Router(self.services, extra=self._write_routes())
         self._admin = admin_mod.AdminAPI(self)
         self._server = None
         self._thread = None
@@ -277,7 +283,16 @@ class Simulator:
         services[1] = compute.ComputeService(self, services[1].max_limit)
         services[2] = placement.PlacementService(self)
         self.services = services
-        self._router = _Router(services)
+        self._router = _Router(services, extra=self._write_routes())
+
+    def _write_routes(self):
+        return {'/compute': self.writes.routes()
+                + self.aggregate_writes.routes()}
+
+    def _notify(self, publisher, event_type, payload):
+        notifier = self.notifier
+        if notifier is not None:
+            notifier.send(publisher, event_type, payload)
 
     # -- lifecycle ---------------------------------------------------------
 

@@ -81,7 +81,8 @@ class Topology:
 
     @classmethod
     def generate(cls, hosts=10, instances=100, aggregates=2, azs=1, seed=0,
-                 projects=5, volume_backed=0.08, providerless=0, ironic=0):
+                 projects=5, volume_backed=0.08, providerless=0, ironic=0,
+                 opted_out=0.0):
         """A deterministic, deliberately awkward topology.
 
         Hostnames are ``compute-1``..``compute-N`` (so ``compute-1`` is a
@@ -93,13 +94,15 @@ class Topology:
         same name (azs=0 leaves every host in ``nova``); ``aggregates``
         plain aggregates ``agg-1``.. get random members.  The same
         arguments always give the same topology.  For ``volume_backed``,
-        ``providerless`` and ``ironic`` see :func:`.generator.generate`.
+        ``providerless``, ``ironic`` and ``opted_out`` see
+        :func:`.generator.generate`.
         """
         return generator.generate(cls, hosts=hosts, instances=instances,
                                   aggregates=aggregates, azs=azs, seed=seed,
                                   projects=projects,
                                   volume_backed=volume_backed,
-                                  providerless=providerless, ironic=ironic)
+                                  providerless=providerless, ironic=ironic,
+                                  opted_out=opted_out)
 
     # -- (de)serialization -------------------------------------------------
 

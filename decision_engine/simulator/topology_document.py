@@ -150,7 +150,19 @@ def host_from_dict(d, where, index):
         service_host=pick(d, 'service_host', where, str, False, ''),
         resource_provider=pick(d, 'resource_provider', where, bool, False,
                                True),
+        traits=pick(d, 'traits', where, list, False, list, _trait_names),
     )
+
+
+def _trait_names(v):
+    # Placement's trait names: standard (os-traits) or CUSTOM_*, upper
+    # case letters, digits and underscores.
+    for name in v:
+        if not isinstance(name, str) or not name or not all(
+                c.isupper() or c.isdigit() or c == '_' for c in name):
+            return 'expected a list of trait names (A-Z, 0-9, _), got %r' \
+                % (name,)
+    return None
 
 
 def instance_from_dict(d, where):

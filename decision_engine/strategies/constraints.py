@@ -29,6 +29,17 @@ Rules (see :data:`RULES`):
 ``availability-zone`` (hard, ``AvailabilityZoneFilter``)
     an instance pinned to a zone (``Instance.availability_zone``) never
     lands on a host of another zone, or of an unknown one.
+``traits`` (hard, the Placement query of Nova's scheduler: its
+    ``required`` and forbidden ``!`` traits)
+    an instance whose flavor asks for traits (``Instance.required_traits``,
+    ``Instance.forbidden_traits``) lands only on a host whose resource
+    provider (``ComputeNode.traits``) has every required one and no
+    forbidden one; a host whose traits are not known takes none of them.
+``opt-out`` (the operator's, enforced by the engine alone)
+    an instance whose metadata carries the opt-out key with a false value
+    (``optimize=false`` by default, see :func:`opted_out`) is never moved:
+    :meth:`StrategyContext.can_move` says no, and :meth:`Checker.hard`
+    refuses every destination, so the verifier refuses a plan moving it.
 
 Strategies never call this module themselves for hard rules:
 :meth:`Placement.fits` and :meth:`Placement.move` do, so every strategy
@@ -37,9 +48,10 @@ them. :func:`decision_engine.strategies.packing.evacuate` follows the soft
 ones when it can.
 
 The strategy context gives the server groups (``context.server_groups``:
-objects with ``uuid``, ``name``, ``policy``, ``rules`` and ``members``)
-and every instance's ``availability_zone``; a context without them (hand
-made in a test) has no rule to apply.
+objects with ``uuid``, ``name``, ``policy``, ``rules`` and ``members``),
+every instance's ``availability_zone`` and traits, every node's traits,
+and the opt-out key (``context.opt_out_key``); a context without them
+(hand made in a test) has no rule to apply.
 """
 
 import collections
@@ -52,6 +64,15 @@ AFFINITY = 'affinity'
 SOFT_ANTI_AFFINITY = 'soft-anti-affinity'
 SOFT_AFFINITY = 'soft-affinity'
 AVAILABILITY_ZONE = 'availability-zone'
+TRAITS = 'traits'
+OPT_OUT = 'opt-out'
+#: who enforces the opt-out: no part of Nova
+ENGINE = 'engine only'
+
+#: the metadata key of the opt-out when the configuration names none
+DEFAULT_OPT_OUT_KEY = 'optimize'
+#: values of that key that opt an instance out (case-insensitive)
+OPT_OUT_VALUES = frozenset(['false', 'no', 'off', '0'])
 
 #: A rule: its name, ``HARD`` or ``SOFT``, and what of Nova it mirrors.
 Rule = collections.namedtuple('Rule', 'name kind mirrors')
@@ -66,7 +87,22 @@ RULES = {
                         'ServerGroupSoftAffinityWeigher'),
     AVAILABILITY_ZONE: Rule(AVAILABILITY_ZONE, HARD,
                             'AvailabilityZoneFilter'),
+    TRAITS: Rule(TRAITS, HARD,
+                 "scheduler's Placement query (required and forbidden "
+                 'traits)'),
+    # NOTE: hard for the engine (never broken), though Nova knows nothing
+    # of it: Rule.mirrors says so.
+    OPT_OUT: Rule(OPT_OUT, HARD, 'no Nova filter (%s)' % ENGINE),
 }
+
+
+def opted_out(inst, key=DEFAULT_OPT_OUT_KEY):
+    """Whether the instance's metadata opts it out of every move:
+    ``key`` set to ``false``, ``no``, ``off`` or ``0`` (any case)."""
+    if not key:
+        return False
+    value = (getattr(inst, 'metadata', None) or {}).get(key)
+    return value is not None and str(value).strip().lower() in OPT_OUT_VALUES
 
 
 class Violation(collections.namedtuple('Violation', 'rule reason')):
@@ -108,13 +144,54 @@ class Checker:
                     self.group_of[member] = group
         pinned = any(getattr(i, 'availability_zone', None)
                      for i in context.instances.values())
+        #: the metadata key of the operator's opt-out
+        self.opt_out_key = getattr(context, 'opt_out_key',
+                                   DEFAULT_OPT_OUT_KEY)
+        self.opted_out = frozenset(
+            u for u, i in context.instances.items()
+            if opted_out(i, self.opt_out_key))
+        with_traits = any(getattr(i, 'required_traits', None)
+                          or getattr(i, 'forbidden_traits', None)
+                          for i in context.instances.values())
         #: False when no instance of the context has a rule: the checks
         #: cost nothing then.
-        self.active = bool(self.group_of) or pinned
+        self.active = bool(self.group_of) or pinned or with_traits \
+            or bool(self.opted_out)
+
+    def without_opt_out(self):
+        """A copy of this checker that lets opted-out instances move
+        (a what-if: which hosts the opt-out keeps in use)."""
+        other = object.__new__(Checker)
+        other.__dict__.update(self.__dict__)
+        other.opted_out = frozenset()
+        return other
+
+    def opt_out(self, inst):
+        """The :class:`Violation` of moving an opted-out instance
+        anywhere, or None."""
+        if inst.uuid not in self.opted_out:
+            return None
+        return Violation(RULES[OPT_OUT], (
+            'instance %s (%s) is opted out of optimization by its metadata '
+            '%s=%s' % (inst.uuid, inst.name, self.opt_out_key,
+                       inst.metadata.get(self.opt_out_key))))
 
     def hard(self, inst, dest, placement):
         """The first hard :class:`Violation` of moving ``inst`` to
         ``dest`` at the placement's state, or None."""
+        if inst.uuid in self.opted_out:
+            return self.opt_out(inst)
+        required = getattr(inst, 'required_traits', None)
+        forbidden = getattr(inst, 'forbidden_traits', None)
+        if required or forbidden:
+            why = _traits_problem(
+                required or frozenset(), forbidden or frozenset(),
+                getattr(self.nodes[dest], 'traits', None))
+            if why is not None:
+                return Violation(RULES[TRAITS], (
+                    'instance %s needs %s: host %s cannot take it, %s'
+                    % (inst.uuid, _trait_request(required, forbidden),
+                       dest, why)))
         zone = getattr(inst, 'availability_zone', None)
         if zone:
             host_zone = self.nodes[dest].availability_zone
@@ -193,6 +270,11 @@ class Checker:
     def rules_of(self, inst):
         """The names of the rules that apply to ``inst``."""
         names = []
+        if inst.uuid in self.opted_out:
+            names.append(OPT_OUT)
+        if getattr(inst, 'required_traits', None) or \
+                getattr(inst, 'forbidden_traits', None):
+            names.append(TRAITS)
         if getattr(inst, 'availability_zone', None):
             names.append(AVAILABILITY_ZONE)
         group = self.group_of.get(inst.uuid)
@@ -213,6 +295,28 @@ class Checker:
         host_of = placement.host_of
         return {host_of[m] for m in group.members
                 if m != exclude and m in host_of}
+
+
+def _traits_problem(required, forbidden, host_traits):
+    """Why a provider with ``host_traits`` (None: not known) cannot take
+    an instance asking for ``required`` and ``forbidden``, or None."""
+    if host_traits is None:
+        return 'its resource provider\'s traits are not known'
+    missing = required - host_traits
+    if missing:
+        return 'it lacks required trait(s) %s' % ', '.join(sorted(missing))
+    present = forbidden & host_traits
+    if present:
+        return 'it has forbidden trait(s) %s' % ', '.join(sorted(present))
+    return None
+
+
+def _trait_request(required, forbidden):
+    """``'trait(s) A, !B'``: the traits as Placement's ``required``
+    parameter writes them."""
+    names = sorted(required or ()) + ['!' + t for t in sorted(forbidden
+                                                              or ())]
+    return 'trait(s) %s' % ', '.join(names)
 
 
 def _max_per_host(group):

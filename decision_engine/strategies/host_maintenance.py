@@ -106,13 +106,8 @@ class HostMaintenance(base.Strategy):
 
 
 def _why_not(context, inst):
-    if getattr(inst, 'locked', False):
-        reason = 'locked'
-    elif context_mod.migration_type(inst) is None:
-        reason = 'state %s cannot be migrated' % inst.state
-    else:
-        reason = 'excluded by the audit scope'
-    return '%s (%s): %s' % (inst.uuid, inst.name, reason)
+    return '%s (%s): %s' % (inst.uuid, inst.name,
+                            context.why_not_movable(inst))
 
 
 def _no_room(host, placement, insts, dests):

@@ -15,6 +15,11 @@ allowed by Nova's scheduler rules at its step (server groups, pinned zones:
 :mod:`~decision_engine.strategies.constraints`). A host that stays only
 because such a rule keeps one of its instances in place is named, with the
 rule, in the plan's message and counted in ``hosts_kept_by_rules``.
+
+Instances the operator opted out (metadata ``optimize=false``, see
+:func:`~decision_engine.strategies.constraints.opted_out`) never move, so
+their hosts are never emptied; a host that could have been emptied but for
+them is named in the message and counted in ``hosts_kept_by_opt_out``.
 """
 
 import heapq
@@ -104,7 +109,11 @@ class ServerConsolidation(base.Strategy):
         ('hosts_powered_off', 'hosts', 'Released hosts powered off.'),
         ('hosts_kept_by_rules', 'hosts',
          'Hosts that stay in use only because a rule of Nova\'s scheduler '
-         '(server group, pinned zone) keeps an instance of theirs.'),
+         '(server group, pinned zone, traits) keeps an instance of '
+         'theirs.'),
+        ('hosts_kept_by_opt_out', 'hosts',
+         'Hosts that stay in use only because an instance of theirs is '
+         'opted out of optimization by its metadata.'),
     )
 
     def execute(self, context, params):
@@ -116,6 +125,7 @@ class ServerConsolidation(base.Strategy):
         self._drain(state)
         if self._wake_bigger_host(state):
             self._drain(state)
+        kept_by_opt_out = _kept_by_opt_out(state)
         released = state.released
         moves_of, migrations = state.moves_of, state.migrations
 
@@ -145,10 +155,12 @@ class ServerConsolidation(base.Strategy):
                 'utilization_after': placement.utilization(used_after),
                 'hosts_powered_off': powered_off,
                 'hosts_kept_by_rules': len(state.kept_by_rules),
+                'hosts_kept_by_opt_out': len(kept_by_opt_out),
             },
             message=('released %d of %d used host(s) with %d migration(s)'
                      % (len(released), len(used_before), migrations))
-            + _kept_message(state.kept_by_rules))
+            + _kept_message(state.kept_by_rules)
+            + _opt_out_message(kept_by_opt_out, context.opt_out_key))
 
     @staticmethod
     def _drain(state):
@@ -228,6 +240,56 @@ class ServerConsolidation(base.Strategy):
 
 #: hosts named in the message at most (the indicator counts them all)
 _KEPT_SHOWN = 5
+
+
+def _kept_by_opt_out(state):
+    """``{host: 'instance (name)'}`` of the used hosts the plan keeps
+    only because of opted-out instances: every other instance of theirs
+    may move, and all of them would fit, at the plan's end, on the other
+    hosts in use if the opted-out ones could move too."""
+    context, placement = state.context, state.placement
+    checker = placement.constraints
+    if not checker.opted_out:
+        return {}
+    targets = [h for h in context.nodes if context.is_target(h)
+               and h not in state.moves_of and not placement.is_empty(h)]
+    kept = {}
+    for host in sorted(context.nodes):
+        node = context.nodes[host]
+        on_host = placement.on_host[host]
+        if host in state.drainable or host in state.moves_of \
+                or not on_host or node.state != 'up' \
+                or node.power_state == 'power off':
+            continue
+        insts = [context.instances[u] for u in sorted(on_host)]
+        if state.max_migrations is not None and \
+                state.migrations + len(insts) > state.max_migrations:
+            continue        # the budget keeps it, not the opt-out
+        held = [i for i in insts if i.uuid in checker.opted_out]
+        if not held or any(not context.can_move(i) for i in insts
+                           if i.uuid not in checker.opted_out):
+            continue
+        # NOTE: the same placement and rules, but for the opt-out
+        # (a what-if on a copy: the plan itself is not changed).
+        trial = placement.copy()
+        trial.constraints = checker.without_opt_out()
+        dests = [h for h in targets if h != host]
+        if packing.evacuate(trial, insts, dests) is not None:
+            kept[host] = ', '.join('%s (%s)' % (i.uuid, i.name)
+                                   for i in held)
+    return kept
+
+
+def _opt_out_message(kept, key):
+    if not kept:
+        return ''
+    hosts = sorted(kept)
+    shown = '; '.join('%s: %s' % (h, kept[h]) for h in hosts[:_KEPT_SHOWN])
+    more = len(hosts) - _KEPT_SHOWN
+    return ("; %d host(s) kept in use by the operator's opt-out (metadata "
+            'key %s) of: %s%s'
+            % (len(hosts), key, shown,
+               ' (and %d more)' % more if more > 0 else ''))
 
 
 def _kept_message(kept):

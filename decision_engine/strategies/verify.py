@@ -4,9 +4,11 @@
 the scoped model and raises :class:`InvalidPlan` at the first action that
 would be wrong at that point: moving an instance to the host it is on,
 overcommitting a destination, landing on a disabled, down or powered-off
-host, moving an instance the scope protects, or powering off a host that
-still runs instances. The audit runner checks every plan before storing it,
-and the strategy tests check every plan they get.
+host, moving an instance the scope or the operator's opt-out protects,
+breaking a hard rule of Nova's scheduler (server groups, pinned zones,
+traits: :mod:`decision_engine.strategies.constraints`), or powering off a
+host that still runs instances. The audit runner checks every plan before
+storing it, and the strategy tests check every plan they get.
 """
 
 from decision_engine.strategies import actions as act
@@ -59,8 +61,10 @@ def _apply(context, placement, status, power, action):
                               '(service %s, %s, power %s)'
                               % (dest, status[dest], node.state,
                                  power[dest]))
-        if not context.can_move(inst):
-            raise InvalidPlan('instance %s may not be moved' % inst.uuid)
+        why = context.why_not_movable(inst)
+        if why is not None:
+            raise InvalidPlan('instance %s may not be moved: %s'
+                              % (inst.uuid, why))
         placement.move(inst, dest)
     elif kind == act.CHANGE_SERVICE:
         host = params['hostname']

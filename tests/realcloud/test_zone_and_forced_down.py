@@ -51,8 +51,6 @@ def test_host_joins_an_availability_zone(engine, cloud, aggregates):
     assert engine.model().availability_zones['rc-zone'] == (HOST,)
 
 
-@pytest.mark.xfail(strict=True, reason='the zone a host leaves stays in '
-                   'the event-fed model (found by h8, not fixed yet)')
 def test_host_leaves_an_availability_zone(engine, cloud, aggregates):
     agg = aggregates.new('rc-zone-agg', zone='rc-zone')
     aggregates.action(agg, 'add_host', HOST)
@@ -64,9 +62,6 @@ def test_host_leaves_an_availability_zone(engine, cloud, aggregates):
     assert view['hosts'][HOST]['zone'] == 'nova'
 
 
-@pytest.mark.xfail(strict=True, reason='a zone set on an aggregate that '
-                   'has hosts (aggregate.update_metadata) does not reach '
-                   'the event-fed model (found by h8, not fixed yet)')
 def test_zone_set_on_an_aggregate_with_hosts(engine, cloud, aggregates):
     agg = aggregates.new('rc-zone-later')
     aggregates.action(agg, 'add_host', HOST)

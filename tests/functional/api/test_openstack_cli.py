@@ -14,12 +14,8 @@ import sys
 import pytest
 import requests
 
-from decision_engine.simulator import Simulator
-from decision_engine.simulator import Topology
-from tests.fixtures import dbfixtures
 from tests.fixtures.waiting import until
-from tests.fixtures.watcher_daemon import Daemon
-from tests.fixtures.watcher_daemon import TOPOLOGY
+from tests.fixtures import watcher_daemon
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 
@@ -30,18 +26,8 @@ def daemon(tmp_path_factory):
         pytest.fail('python-openstackclient is not installed: pip install '
                     '-c upper-constraints.txt -e ".[client]"')
     tmp = tmp_path_factory.mktemp('openstack-cli')
-    sim = Simulator(Topology.generate(**TOPOLOGY),
-                    migrations={'duration_s': 0.05, 'jitter': 0.3})
-    sim.start()
-    url = 'sqlite:///%s' % (tmp / 'engine.sqlite')
-    dbfixtures.open_store(url).dispose()     # db sync
-    daemon = Daemon(tmp / 'engine', sim, url)
-    try:
-        daemon.start()
+    with watcher_daemon.running(tmp) as daemon:
         yield daemon
-    finally:
-        daemon.stop()
-        sim.stop()
 
 
 def optimize(daemon, *args):

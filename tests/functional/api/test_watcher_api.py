@@ -12,10 +12,7 @@ import requests
 from watcherclient.common.apiclient import exceptions as wc_exc
 from watcherclient.v1 import client as wc_client
 
-from decision_engine.simulator import Simulator
-from decision_engine.simulator import Topology
-from tests.fixtures import dbfixtures
-from tests.fixtures.watcher_daemon import Daemon
+from tests.fixtures import watcher_daemon
 from tests.fixtures.watcher_daemon import TOPOLOGY
 from tests.fixtures.waiting import until
 
@@ -60,18 +57,8 @@ SAMPLES_FIELDS = {
 @pytest.fixture(scope='module')
 def daemon(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('watcher-api')
-    sim = Simulator(Topology.generate(**TOPOLOGY),
-                    migrations={'duration_s': 0.05, 'jitter': 0.3})
-    sim.start()
-    url = 'sqlite:///%s' % (tmp / 'engine.sqlite')
-    dbfixtures.open_store(url).dispose()     # db sync
-    daemon = Daemon(tmp / 'engine', sim, url)
-    try:
-        daemon.start()
+    with watcher_daemon.running(tmp) as daemon:
         yield daemon
-    finally:
-        daemon.stop()
-        sim.stop()
 
 
 def client(daemon, version=None):

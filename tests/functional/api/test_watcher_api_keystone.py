@@ -19,33 +19,14 @@ from tests.fixtures import keystone_tokens
 PASSWORD = 'ks-secret'
 
 
-class Daemon(engine_process.ApiDaemon):
+class Daemon(engine_process.Daemon):
     def __init__(self, tmp_path, tokens, url, policy_file):
-        super().__init__(tmp_path)
-        self.config_path.write_text(f"""
-[DEFAULT]
-host = engine-k
-state_path = {tmp_path}
-log_file = {self.log_path}
-enabled_power_drivers = fake
-
-[conductor]
-workers_pool_size = 3
-
-[collector]
-enabled = false
-
-[database]
-connection = {url}
-
-[api]
-port = {self.port}
-auth_strategy = keystone
-
-[oslo_policy]
-policy_file = {policy_file}
-
-{keystone_tokens.authtoken_options(tokens, PASSWORD)}""")
+        super().__init__(tmp_path, host='engine-k', store_url=url, options={
+            'collector': {'enabled': False},
+            'api': {'auth_strategy': 'keystone'},
+            'oslo_policy': {'policy_file': policy_file}})
+        with self.config_path.open('a') as config:
+            config.write(keystone_tokens.authtoken_options(tokens, PASSWORD))
 
 
 @pytest.fixture(scope='module')

@@ -36,41 +36,14 @@ ACTION_FIELDS = {'uuid', 'action_type', 'input_parameters', 'state',
                  'status_message', 'created_at', 'updated_at', 'deleted_at'}
 
 
-class Daemon(engine_process.ApiDaemon):
-    def __init__(self, tmp_path, sim, url, transport_url):
-        super().__init__(tmp_path)
-        self.config_path.write_text(f"""
-[DEFAULT]
-host = engine-n
-state_path = {tmp_path}
-log_file = {self.log_path}
-enabled_power_drivers = fake
-
-[conductor]
-workers_pool_size = 3
-
-[collector]
-period = 3600
-max_age = 3600
-
-[audit]
-max_model_age = 0
-
-[applier]
-poll_interval = 0.05
-
-[database]
-connection = {url}
-
-[api]
-port = {self.port}
-
-[oslo_messaging_notifications]
-driver = messagingv2
-transport_url = {transport_url}
-topics = {TOPIC}
-
-{engine_process.cloud_options(sim.auth_url)}""")
+def notifying_daemon(tmp_path, sim, url, transport_url):
+    """The daemon, its notifications sent to ``transport_url``."""
+    return engine_process.Daemon(
+        tmp_path, host='engine-n', store_url=url, auth_url=sim.auth_url,
+        options=engine_process.merged(engine_process.RUNS_PLANS, {
+            'oslo_messaging_notifications': {
+                'driver': 'messagingv2', 'transport_url': transport_url,
+                'topics': TOPIC}}))
 
 
 class Received:
@@ -123,7 +96,7 @@ def daemon(tmp_path, listening):
     sim.start()
     db = 'sqlite:///%s' % (tmp_path / 'engine.sqlite')
     dbfixtures.open_store(db).dispose()
-    engine = Daemon(tmp_path / 'engine', sim, db, url)
+    engine = notifying_daemon(tmp_path / 'engine', sim, db, url)
     try:
         engine.start()
         yield engine

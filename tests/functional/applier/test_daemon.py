@@ -14,6 +14,7 @@ from decision_engine import conf as conf_mod
 from decision_engine.cloud import connection
 from decision_engine.concurrency import pool as pool_mod
 from decision_engine.collector import collector as collector_mod
+from tests.fixtures import applier_harness
 from tests.fixtures import dbfixtures
 from tests.fixtures import engine_process
 from decision_engine.simulator import Simulator
@@ -23,38 +24,12 @@ GUARD = 120
 TOPOLOGY = dict(hosts=10, instances=40, aggregates=2, azs=1, seed=11)
 
 
-class Daemon(engine_process.ApiDaemon):
-    def __init__(self, tmp_path, sim, url):
-        super().__init__(tmp_path)
-        self.config_path.write_text(f"""
-[DEFAULT]
-host = engine-a
-state_path = {tmp_path}
-log_file = {self.log_path}
-debug = true
-enabled_power_drivers = fake
-
-[conductor]
-workers_pool_size = 3
-
-[collector]
-period = 3600
-max_age = 3600
-
-[audit]
-max_model_age = 0
-
-[applier]
-poll_interval = 0.05
-max_parallel_actions = 8
-
-[database]
-connection = {url}
-
-[api]
-port = {self.port}
-
-{engine_process.cloud_options(sim.auth_url)}""")
+def engine_daemon(tmp_path, sim, url):
+    return engine_process.Daemon(
+        tmp_path, host='engine-a', store_url=url, auth_url=sim.auth_url,
+        options=engine_process.merged(engine_process.RUNS_PLANS, {
+            'DEFAULT': {'debug': True},
+            'applier': {'max_parallel_actions': 8}}))
 
 
 @pytest.fixture
@@ -69,7 +44,7 @@ def sim():
 @pytest.fixture
 def daemon(tmp_path, sim, url):
     dbfixtures.open_store(url).dispose()     # db sync
-    daemon = Daemon(tmp_path, sim, url)
+    daemon = engine_daemon(tmp_path, sim, url)
     daemon.start()
     yield daemon
     daemon.stop()
@@ -115,23 +90,6 @@ def build_model(sim):
         pool.shutdown(timeout=30)
 
 
-def replay(model, plan):
-    """The end state the strategy predicted, as the verifier replays
-    it: the model before the plan with each action applied in order."""
-    model = model.copy()
-    for action in plan['actions']:
-        params = action['input_parameters']
-        if action['action_type'] == 'migrate':
-            model.move_instance(params['instance_uuid'],
-                                params['destination_node'])
-        elif action['action_type'] == 'change_compute_service_state':
-            node = model.get_node_by_hostname(params['hostname'])
-            node.status = params['state']
-            node.disabled_reason = params.get('reason') \
-                if params['state'] == 'disabled' else None
-    return model
-
-
 def cloud_hosts(sim):
     sim.writes.settle()
     return {i.uuid: i.host for i in sim.topology.instances}
@@ -160,7 +118,7 @@ def test_audit_plan_start_succeeds_as_predicted(daemon, sim):
         assert action['duration_seconds'] >= 0
     assert cloud_hosts(sim) == expected
     after = build_model(sim)
-    wanted = replay(before, plan)
+    wanted = applier_harness.replay(before, plan['actions'])
     for uuid, instance in wanted.instances.items():
         assert after.instances[uuid] == instance, uuid
     for uuid, node in wanted.nodes.items():

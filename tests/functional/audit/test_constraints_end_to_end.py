@@ -37,36 +37,11 @@ def grouped_topology():
     return topo
 
 
-class Daemon(engine_process.ApiDaemon):
-    def __init__(self, tmp_path, topology_file):
-        super().__init__(tmp_path)
-        self.config_path.write_text(f"""
-[DEFAULT]
-state_path = {tmp_path}
-log_file = {self.log_path}
-enabled_power_drivers = fake
-
-[conductor]
-workers_pool_size = 3
-
-[collector]
-period = 3600
-max_age = 3600
-
-[audit]
-max_model_age = 3600
-
-[api]
-port = {self.port}
-
-[simulator]
-embedded = true
-topology_file = {topology_file}
-""")
-
-    def wait_audit(self, uuid):
-        return self.wait('/v1/audits/%s' % uuid, lambda audit: audit[
-            'state'] in ('SUCCEEDED', 'FAILED', 'CANCELLED'), interval=0.2)
+def engine_daemon(tmp_path, topology_file):
+    """The daemon whose embedded simulator serves ``topology_file``."""
+    return engine_process.Daemon(tmp_path, options={
+        'audit': {'max_model_age': 3600},
+        'simulator': {'embedded': True, 'topology_file': topology_file}})
 
 
 def broken_rules(model, moves):
@@ -110,7 +85,7 @@ def test_consolidation_over_the_simulator_keeps_groups_and_zones(tmp_path):
                                   if a['action_type'] == 'migrate'])
     assert {kind for kind, _, _ in broken} == {'zone', 'anti-affinity'}
 
-    daemon = Daemon(tmp_path, path)
+    daemon = engine_daemon(tmp_path, path)
     daemon.start()
     try:
         response = requests.post(daemon.url + '/v1/audits', json={

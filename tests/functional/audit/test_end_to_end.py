@@ -15,43 +15,12 @@ from tests.fixtures import truth
 TOPOLOGY = dict(hosts=12, instances=60, aggregates=2, azs=2, seed=7)
 
 
-class Daemon(engine_process.ApiDaemon):
+class Daemon(engine_process.Daemon):
     def __init__(self, tmp_path, backend='threading'):
-        super().__init__(tmp_path)
-        self.config_path.write_text(f"""
-[DEFAULT]
-state_path = {tmp_path}
-log_file = {self.log_path}
-debug = true
-enabled_power_drivers = fake
-concurrency_backend = {backend}
-
-[conductor]
-workers_pool_size = 3
-
-[collector]
-period = 3600
-max_age = 3600
-
-[audit]
-max_model_age = 3600
-max_concurrent_audits = 10
-
-[api]
-port = {self.port}
-
-[simulator]
-embedded = true
-hosts = {TOPOLOGY['hosts']}
-instances = {TOPOLOGY['instances']}
-aggregates = {TOPOLOGY['aggregates']}
-azs = {TOPOLOGY['azs']}
-seed = {TOPOLOGY['seed']}
-""")
-
-    def wait_audit(self, uuid):
-        return self.wait('/v1/audits/%s' % uuid, lambda audit: audit[
-            'state'] in ('SUCCEEDED', 'FAILED', 'CANCELLED'), interval=0.2)
+        super().__init__(tmp_path, options={
+            'DEFAULT': {'debug': True, 'concurrency_backend': backend},
+            'audit': {'max_model_age': 3600, 'max_concurrent_audits': 10},
+            'simulator': dict(embedded=True, **TOPOLOGY)})
 
 
 @pytest.fixture(params=['threading', 'eventlet'])

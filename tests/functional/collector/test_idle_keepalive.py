@@ -54,11 +54,11 @@ def test_warm_builds_after_idle_gaps_retry_nothing(monkeypatch):
                 # figure counts exactly what the server answered.
                 assert backoffs == []
                 assert model.requests == served
-                # 3 (services, aggregates, server groups) + pages + 2 x
-                # hosts (truth.servers_requests: one listing per host, one
-                # more for a full last page).
+                # 3 (services, aggregates, server groups) + pages + 3 x
+                # hosts (inventories, traits, and truth.servers_requests:
+                # one listing per host, one more for a full last page).
                 assert served == 3 + truth.hypervisor_requests(
-                    len(topo.hosts), 1000) + len(topo.hosts) + \
+                    len(topo.hosts), 1000) + 2 * len(topo.hosts) + \
                     truth.servers_requests(
                         topo, [h.hostname for h in topo.hosts], 1000)
             # The closed connections were opened again, not kept.

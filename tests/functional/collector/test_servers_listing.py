@@ -82,7 +82,8 @@ def test_both_listings_same_model_and_their_cost(engine):
         assert model.neutron_queries_estimate == neutron
         assert model.requests_by_service == _received(stats) == {
             'compute': 4 + want[listing][SERVERS],
-            'placement': len(hosts)}
+            # each provider's inventories and traits
+            'placement': 2 * len(hosts)}
         status = collector.status()
         assert status.servers_listing == listing
         assert status.neutron_queries_estimate == neutron

@@ -80,6 +80,20 @@ def test_plans_and_actions_pages_and_deletes(store):
     assert not store.delete_audit(
         store.create_audit({'strategy': 'dummy'})['uuid'],
         [states.SUCCEEDED])
+    # A plan in one of the states goes with its actions; unknown ones are
+    # named in the error.
+    store.transition_plan(other_plan, [plan_states.ONGOING],
+                          state=plan_states.SUCCEEDED)
+    assert store.delete_plan(other_plan, [plan_states.SUCCEEDED])
+    assert store.page_actions() == []
+    assert store.find_audit(other['uuid'])['uuid'] == other['uuid']
+    with pytest.raises(db_api.NotFound,
+                       match='^Action plan %s could not be found$'
+                       % other_plan):
+        store.delete_plan(other_plan, [plan_states.SUCCEEDED])
+    with pytest.raises(db_api.NotFound,
+                       match='^Audit %s could not be found$' % audit['uuid']):
+        store.delete_audit(audit['uuid'], [states.SUCCEEDED])
 
 
 def test_templates(store):

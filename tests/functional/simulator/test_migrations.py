@@ -2,6 +2,8 @@
 openstacksdk: Nova's bodies, microversions, checks and state progression,
 with Placement and hypervisor usage following the servers."""
 
+import dataclasses
+
 import pytest
 import requests
 
@@ -268,6 +270,49 @@ def test_server_group_filters_refuse_as_nova_does(sim, conn, clock,
     response = live(conn, third.uuid, free.hostname)
     assert response.status_code == 400, response.text
     assert 'ServerGroupAffinityFilter' in response.text
+
+
+def traits(conn, host, microversion='1.6'):
+    return conn.placement.get('/resource_providers/%s/traits' % host.uuid,
+                              microversion=microversion)
+
+
+def test_traits_as_placement_serves_them_and_the_scheduler_checks(
+        sim, conn, clock, topology):
+    inst, source, dest = pick(topology)
+    dest.traits = ['CUSTOM_GPU']
+    body = traits(conn, dest).json()
+    assert body == {'resource_provider_generation': 1,
+                    'traits': ['CUSTOM_GPU']}
+    # Before 1.6 Placement has no such route; a disabled compute's
+    # provider carries the trait Nova sets on it.
+    assert traits(conn, dest, '1.5').status_code == 404
+    assert traits(conn, topology.hosts[-1]).json()['traits'] == [
+        'COMPUTE_STATUS_DISABLED']
+    # The flavor requires a trait the destination lacks: no valid host.
+    inst.flavor = dataclasses.replace(inst.flavor, extra_specs={
+        'trait:CUSTOM_SSD': 'required'})
+    response = live(conn, inst.uuid, dest.hostname)
+    assert response.status_code == 400, response.text
+    assert 'lacks trait CUSTOM_SSD' in response.text
+    response = conn.compute.post('/servers/%s/action' % inst.uuid,
+                                 json={'migrate': {'host': dest.hostname}},
+                                 microversion='2.56')
+    assert response.status_code == 400, response.text
+    # A forbidden trait it has: refused too.
+    inst.flavor.extra_specs = {'trait:CUSTOM_GPU': 'forbidden'}
+    response = live(conn, inst.uuid, dest.hostname)
+    assert response.status_code == 400 and 'has trait CUSTOM_GPU' in \
+        response.text
+    # Once the destination has the required trait (and not the
+    # forbidden one), the move goes through.
+    dest.traits = ['CUSTOM_SSD']
+    inst.flavor.extra_specs = {'trait:CUSTOM_SSD': 'required',
+                               'trait:CUSTOM_GPU': 'forbidden'}
+    response = live(conn, inst.uuid, dest.hostname)
+    assert response.status_code == 202, response.text
+    clock.now += 10
+    assert server(conn, inst.uuid)['OS-EXT-SRV-ATTR:host'] == dest.hostname
 
 
 def test_live_migrations_queue_per_source_compute(sim, conn, clock,

@@ -60,6 +60,8 @@ def test_requests_per_endpoint_match_the_topology(harnesses, sim, topology):
             truth.hypervisor_requests(len(hostnames), 10),
         'GET /placement/resource_providers/{uuid}/inventories':
             len(hostnames),
+        # each provider's traits (required and forbidden traits)
+        'GET /placement/resource_providers/{uuid}/traits': len(hostnames),
         'GET /compute/v2.1/servers/detail':
             truth.servers_requests(topology, hostnames, 7),
     }
@@ -175,3 +177,28 @@ def test_scope_validation():
         scope_mod.Scope.from_dict({'hosts': ['x']})
     assert scope_mod.Scope.from_dict({'include_hosts': ['a']}) == \
         scope_mod.Scope(include_hosts=('a',))
+
+
+def test_the_build_keeps_the_aggregates_zones_and_checks_the_default_zone(
+        harnesses, sim, topology, caplog):
+    """The event-fed model needs each aggregate's zone and Nova's default
+    zone to give a host the zone Nova shows after an aggregate change; a
+    build whose default zone is not Nova's says so."""
+    # One host in no zone aggregate: Nova's default zone.
+    host = topology.hosts[0]
+    for agg in topology.aggregates:
+        if host.hostname in agg.hosts:
+            agg.hosts.remove(host.hostname)
+    host.availability_zone = 'nova'
+    model = harnesses(sim).build()
+    want = {a.name: a.availability_zone for a in topology.aggregates
+            if a.availability_zone}
+    assert want and model.aggregate_zones == want
+    assert model.default_zone == 'nova'
+    assert model.get_node_by_hostname(host.hostname).availability_zone == \
+        'nova'
+    assert 'default_availability_zone' not in caplog.text
+    model = harnesses(sim, default_zone='elsewhere').build()
+    assert model.default_zone == 'elsewhere'
+    assert "[collector] default_availability_zone is 'elsewhere'" in \
+        caplog.text

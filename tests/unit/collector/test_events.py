@@ -1,6 +1,7 @@
 """Each handled Nova event changes the model as Nova's state changed;
 stale, duplicated and shuffled deliveries give the same model."""
 
+import datetime
 import random
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from decision_engine.collector import events
 from decision_engine.collector import live as live_mod
 from decision_engine.model import elements
+from tests.fixtures import nova_events
 
 A = '178b0921-8f85-4257-88b6-2e743b5a975c'
 B = '2a6b7a1e-43c5-4d3a-9a3e-6e6a3c1f0b11'
@@ -403,3 +405,118 @@ def test_a_redelivered_event_does_not_roll_a_new_full_build_back(nova):
     rebuilt.add_instance(built.get_instance(A).copy())
     live_model.finish_build(rebuilt)
     assert live_model.snapshot().get_instance(A).state == 'paused'
+
+
+def test_a_host_leaving_its_zone_aggregate_goes_back_to_the_default_zone(
+        live, nova):
+    """Nova (os-services) puts a host in no zone aggregate in its
+    ``default_availability_zone``; a host still in another aggregate of
+    the same zone keeps it."""
+    model, versions = live
+    model.default_zone = 'az-default'
+    _apply(model, versions, nova.aggregate(
+        'aggregate.add_host.end', 'agg-z', ['compute', 'host2'], zone='z1'))
+    _apply(model, versions, nova.aggregate(
+        'aggregate.add_host.end', 'agg-z2', ['host2'], zone='z1'))
+    assert model.availability_zones['z1'] == ('compute', 'host2')
+    assert _apply(model, versions, nova.aggregate(
+        'aggregate.remove_host.end', 'agg-z', ['host2'], zone='z1')) == \
+        events.APPLIED
+    assert model.get_node_by_hostname('compute').availability_zone == \
+        'az-default'
+    assert model.get_node_by_hostname('compute').aggregates == ('agg-1',)
+    assert model.availability_zones['z1'] == ('host2',)
+    _apply(model, versions, nova.aggregate(
+        'aggregate.remove_host.end', 'agg-z2', [], zone='z1'))
+    assert model.get_node_by_hostname('host2').availability_zone == 'z1'
+    _apply(model, versions, nova.aggregate(
+        'aggregate.remove_host.end', 'agg-z', [], zone='z1'))
+    assert model.get_node_by_hostname('host2').availability_zone == \
+        'az-default'
+    assert 'z1' not in model.availability_zones
+    assert model.availability_zones['az-default'] == ('compute', 'host2')
+
+
+def test_a_zone_set_changed_or_removed_on_an_aggregate_with_hosts(
+        live, nova):
+    """``aggregate.update_metadata.end`` (Nova's whole aggregate after
+    ``set_metadata`` or a ``PUT`` of its zone) moves its hosts."""
+    model, versions = live
+    _apply(model, versions, nova.instance('instance.create.end', A,
+                                          host='host3'))
+    _apply(model, versions, nova.aggregate(
+        'aggregate.add_host.end', 'agg-1', ['compute', 'host3']))
+    assert model.get_node_by_hostname('host3').availability_zone == 'nova'
+    assert _apply(model, versions, nova.aggregate(
+        'aggregate.update_metadata.end', 'agg-1', ['compute', 'host3'],
+        zone='later')) == events.APPLIED
+    assert model.availability_zones['later'] == ('compute', 'host3')
+    assert model.aggregate_zones == {'agg-1': 'later'}
+    assert model.get_node_by_hostname('host3').availability_zone == 'later'
+    # As Nova's API shows it (before 2.96): the zone of its host now.
+    assert model.get_instance(A).availability_zone == 'later'
+    _apply(model, versions, nova.aggregate(
+        'aggregate.update_metadata.end', 'agg-1', ['compute', 'host3'],
+        zone='renamed'))
+    assert set(model.availability_zones) == {'nova', 'renamed'}
+    # Renamed (update_prop: the aggregate's uuid, a new name).
+    uuid = model.aggregate_uuids['agg-1']
+    _apply(model, versions, nova.aggregate(
+        'aggregate.update_prop.end', 'agg-one', ['compute', 'host3'],
+        zone='renamed', uuid=uuid))
+    assert model.aggregates == {'agg-one': ('compute', 'host3')}
+    assert model.aggregate_uuids == {'agg-one': uuid}
+    assert model.get_node_by_hostname('host3').aggregates == ('agg-one',)
+    assert model.availability_zones['renamed'] == ('compute', 'host3')
+    _apply(model, versions, nova.aggregate(
+        'aggregate.update_metadata.end', 'agg-one', ['compute', 'host3'],
+        uuid=uuid))
+    assert model.aggregate_zones == {}
+    assert model.availability_zones == {
+        'nova': ('compute', 'host2', 'host3')}
+    # An older copy changes nothing.
+    old = nova.aggregate('aggregate.update_metadata.end', 'agg-one',
+                         ['compute', 'host3'], zone='old', uuid=uuid)
+    _apply(model, versions, nova.aggregate(
+        'aggregate.update_metadata.end', 'agg-one', ['compute', 'host3'],
+        zone='new', uuid=uuid))
+    assert _apply(model, versions, old) == events.STALE
+    assert model.get_node_by_hostname('compute').availability_zone == 'new'
+
+
+def test_events_older_than_the_build_are_not_replayed_onto_it(nova):
+    """A listener pool's queue keeps what Nova sent while the engine was
+    away, and delivers it during or after the engine's first build: what
+    was sent before the build began is in the build, and an old service
+    event must not bring back up a host the build saw down (its compute
+    stopped reporting: Nova sends nothing for that)."""
+    now = [1000.0]
+    live_model = live_mod.LiveModel(clock=lambda: now[0],
+                                    clock_skew=lambda: 2.0)
+    enabled = events.parse(*nova.service('service.update', 'host2'))
+    now[0] = enabled.timestamp + 5.0
+    live_model.begin_build()
+    assert live_model.apply(enabled) == events.STALE    # no model yet
+    built = _model()
+    node = built.get_node_by_hostname('host2').copy()
+    node.state = 'down'
+    built.add_node(node)
+    live_model.finish_build(built)
+    assert live_model.snapshot().get_node_by_hostname('host2').state == \
+        'down'
+    # Delivered after the build: still older than it.
+    assert live_model.apply(enabled) == events.STALE
+    assert live_model.snapshot().get_node_by_hostname('host2').state == \
+        'down'
+    # Within the clock skew of the build's start: applied as before.
+    later = nova_events.Nova(start=datetime.datetime.fromtimestamp(
+        now[0] + 60, datetime.timezone.utc).replace(tzinfo=None))
+    recent = events.parse(*later.service('service.update', 'host3',
+                                         disabled=True))
+    now[0] = recent.timestamp + 1.0
+    live_model.begin_build()
+    live_model.apply(recent)
+    live_model.finish_build(_model())
+    assert live_model.snapshot().get_node_by_hostname('host3').status == \
+        'disabled'
+    assert live_model.status().stale == 2

@@ -88,6 +88,7 @@ def test_all_servers_requests_and_neutron_queries(harnesses, sim, topology,
         'GET /compute/v2.1/os-hypervisors/detail':
             truth.hypervisor_requests(hosts, 10),
         'GET /placement/resource_providers/{uuid}/inventories': hosts,
+        'GET /placement/resource_providers/{uuid}/traits': hosts,
         # Nova adds a next link to every full page.
         SERVERS: scheduled // page + 1,
     }
@@ -107,7 +108,7 @@ def test_per_host_requests_and_neutron_queries(harnesses, sim, topology):
         topology, hostnames, 7)
     assert model.requests_by_service == _by_service(stats) == {
         'compute': 4 + stats['by_endpoint'][SERVERS],
-        'placement': len(hostnames)}
+        'placement': 2 * len(hostnames)}   # inventories and traits
     # Every non-empty page: one port query (7 < 150) and one security
     # group query.
     pages_with_servers = sum(

@@ -138,6 +138,17 @@ def test_placement_answers_have_the_reference_shapes(sim, what):
             host.hostname, mismatch(doc, SHAPES[name]))
 
 
+def test_provider_traits_have_the_reference_shape(sim):
+    shape = SHAPES['placement /resource_providers/{uuid}/traits 1.6']
+    for host in sim.topology.hosts:
+        if not host.resource_provider:
+            continue
+        doc = _get(sim, 'placement',
+                   '/resource_providers/%s/traits' % host.uuid, '1.6')
+        assert mismatch(doc, shape) is None, (host.hostname,
+                                              mismatch(doc, shape))
+
+
 def test_a_hypervisor_without_provider_is_not_in_placement(sim):
     host = next(h for h in sim.topology.hosts if not h.resource_provider)
     url = '%s/placement/resource_providers/%s/inventories' % (

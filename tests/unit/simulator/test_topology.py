@@ -33,6 +33,34 @@ def test_generate_is_awkward():
     assert sum(i.flavor.ephemeral > 0 for i in topo.instances) > 0
 
 
+def test_opted_out_share_is_chosen_apart_from_the_rest():
+    shape = dict(hosts=20, instances=400, aggregates=2, azs=2, seed=3)
+    plain = Topology.generate(**shape)
+    assert not any(i.metadata.get('optimize') == 'false'
+                   for i in plain.instances)
+    some = Topology.generate(opted_out=0.2, **shape)
+    out = [i for i in some.instances if i.metadata.get('optimize') == 'false']
+    assert 40 < len(out) < 120
+    # Everything else, hosts and placement included, is the same cloud.
+    for a, b in zip(plain.instances, some.instances):
+        assert (a.uuid, a.host, a.flavor) == (b.uuid, b.host, b.flavor)
+        assert {k: v for k, v in b.metadata.items() if k != 'optimize'} \
+            == {k: v for k, v in a.metadata.items() if k != 'optimize'}
+    assert plain.hosts == some.hosts
+    assert some == Topology.generate(opted_out=0.2, **shape)
+
+
+def test_host_traits_are_read_and_checked():
+    doc = _minimal()
+    doc['hosts'][0]['traits'] = ['CUSTOM_SSD', 'HW_CPU_X86_AVX2']
+    assert Topology.from_dict(doc).hosts[0].traits == [
+        'CUSTOM_SSD', 'HW_CPU_X86_AVX2']
+    doc['hosts'][0]['traits'] = ['custom ssd']
+    with pytest.raises(TopologyError, match=r'hosts\[0\]\.traits: expected '
+                       r'a list of trait names'):
+        Topology.from_dict(doc)
+
+
 def test_no_azs_means_nova():
     topo = Topology.generate(hosts=3, instances=3, aggregates=0, azs=0)
     assert topo.availability_zones == ['nova']

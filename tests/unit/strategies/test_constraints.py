@@ -140,6 +140,9 @@ def test_rules_are_described_with_the_filters_they_mirror():
                                'ServerGroupSoftAntiAffinityWeigher'),
         'soft-affinity': ('soft', 'ServerGroupSoftAffinityWeigher'),
         'availability-zone': ('hard', 'AvailabilityZoneFilter'),
+        'traits': ('hard', "scheduler's Placement query (required and "
+                           'forbidden traits)'),
+        'opt-out': ('hard', 'no Nova filter (engine only)'),
     }
 
 
