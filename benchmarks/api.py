@@ -85,9 +85,13 @@ def seed(url, audits, actions, audits_per_plan, chunk=5000):
             plan_ids = conn.execute(sa.select(models.ActionPlan.id).order_by(
                 models.ActionPlan.id)).scalars().all()
             batch = []
+            uuids = [str(uuid.uuid4()) for _ in range(actions)]
             for i in range(actions):
                 batch.append({
-                    'uuid': str(uuid.uuid4()),
+                    'uuid': uuids[i],
+                    # NOTE: as the store keeps them (revision 0006): here
+                    # each action waits for the one before it in its plan.
+                    'parents': uuids[i - plans] if i >= plans else '',
                     'action_plan_id': plan_ids[i % plans],
                     'position': i // plans, 'action_type': 'migrate',
                     'input_parameters': {

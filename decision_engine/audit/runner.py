@@ -352,7 +352,9 @@ class AuditRunner:
             raise _RunFailed('timed out after %.0f s waiting for the model '
                              '([audit] audit_timeout is %d s)'
                              % (waited, timeout))
-        if self.store.get_audit(audit['uuid'])['state'] != states.ONGOING:
+        # NOTE: a run suspended meanwhile still ends, with its plan.
+        if self.store.get_audit(audit['uuid'])['state'] not in (
+                states.ONGOING, states.SUSPENDED):
             return None
         age = model.age()
         t0 = time.monotonic()
@@ -413,21 +415,32 @@ class AuditRunner:
         now = timeutils.utcnow()
         values = dict(self._timings(plan), finished_at=now)
         if audit['audit_type'] == states.CONTINUOUS:
-            values.update(state=states.PENDING, next_run_at=schedule.next_run(
-                audit['interval'], audit['cron'], now),
-                state_reason='last run succeeded')
+            values.update(self._next_cycle(audit, now, 'last run succeeded'))
         else:
-            values.update(state=states.SUCCEEDED, state_reason=None)
+            # NOTE: an EVENT audit's trigger is used: it waits for the next.
+            values.update(state=states.SUCCEEDED, state_reason=None,
+                          next_run_at=None)
         return values
 
     def _failed_values(self, audit, reason, final):
         now = timeutils.utcnow()
         if audit['audit_type'] == states.CONTINUOUS and not final:
-            return {'state': states.PENDING, 'finished_at': now,
-                    'state_reason': 'last run failed: %s' % reason,
-                    'next_run_at': schedule.next_run(
-                        audit['interval'], audit['cron'], now)}
+            return dict(self._next_cycle(audit, now,
+                                         'last run failed: %s' % reason),
+                        finished_at=now)
         return {'state': states.FAILED, 'finished_at': now,
+                'state_reason': reason, 'next_run_at': None}
+
+    @staticmethod
+    def _next_cycle(audit, now, reason):
+        """A CONTINUOUS audit after a run: PENDING until its next run, or
+        SUCCEEDED when that would be after its ``end_time``."""
+        next_run = schedule.next_run(audit['interval'], audit['cron'], now)
+        if schedule.past_window(audit.get('end_time'), next_run):
+            return {'state': states.SUCCEEDED, 'next_run_at': None,
+                    'state_reason': '%s; end_time %s reached' % (
+                        reason, audit['end_time'].isoformat())}
+        return {'state': states.PENDING, 'next_run_at': next_run,
                 'state_reason': reason}
 
 

@@ -55,3 +55,55 @@ def next_run(interval, cron, after):
     if interval is not None:
         return after + datetime.timedelta(seconds=interval)
     return croniter.croniter(cron, after).get_next(datetime.datetime)
+
+
+def parse_time(name, value):
+    """A ``start_time`` or ``end_time`` as naive UTC.
+
+    :param value: ISO 8601 text (``2026-12-24 18:00:00``, ``...T18:00Z``,
+        ``...+01:00``); without an offset it is taken as UTC (the
+        engine's clock), not as the API host's local time.
+    :raises InvalidSchedule: one line naming the field.
+    """
+    if not isinstance(value, str):
+        raise InvalidSchedule('%s must be an ISO 8601 date and time, not %r'
+                              % (name, value))
+    try:
+        parsed = datetime.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidSchedule('%s %r is not an ISO 8601 date and time '
+                              '(e.g. 2026-12-24T18:00:00Z)' % (name, value))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.timezone.utc).replace(
+            tzinfo=None)
+    return parsed
+
+
+def check_window(start_time, end_time, now):
+    """A CONTINUOUS audit's window: ``end_time`` after ``start_time`` and
+    not already past (naive UTC datetimes, either may be None).
+
+    :raises InvalidSchedule: one line saying what is wrong.
+    """
+    if start_time is not None and end_time is not None and \
+            end_time <= start_time:
+        raise InvalidSchedule('end_time (%s) must be after start_time (%s)'
+                              % (end_time.isoformat(),
+                                 start_time.isoformat()))
+    if end_time is not None and end_time <= now:
+        raise InvalidSchedule('end_time (%s) is already past (now: %s UTC)'
+                              % (end_time.isoformat(),
+                                 now.replace(microsecond=0).isoformat()))
+
+
+def first_run(start_time, now):
+    """When a CONTINUOUS audit (or one resumed) runs first: now, or at its
+    ``start_time`` if that is later."""
+    if start_time is not None and start_time > now:
+        return start_time
+    return now
+
+
+def past_window(end_time, when):
+    """Whether a run at ``when`` would be after the audit's window."""
+    return end_time is not None and when is not None and when > end_time

@@ -55,6 +55,8 @@ CREATE_SCHEMA = {
         'cron': {'type': 'string', 'maxLength': 255},
         'force': {'type': 'boolean'},
         'auto_trigger': {'type': 'boolean'},
+        'start_time': {'type': 'string', 'maxLength': 64},
+        'end_time': {'type': 'string', 'maxLength': 64},
     },
     'required': ['strategy'],
     'additionalProperties': False,
@@ -90,6 +92,17 @@ def _find_nul(value, path=()):
 
 class AuditNotCancellable(ValueError):
     pass
+
+
+class InvalidTransition(ValueError):
+    """A state change the audit's type or state does not allow; the
+    message says why (Watcher answers 400)."""
+
+
+#: Watcher's audit state machine, as far as a request may move an audit
+#: (Watcher's ONGOING between two runs of a CONTINUOUS audit is the
+#: engine's PENDING).
+SUSPENDABLE = (states.PENDING, states.ONGOING)
 
 
 class AuditConflict(ValueError):
@@ -187,21 +200,34 @@ class AuditService:
         params, scope = call.parameters, call.scope
         audit_type = body.get('audit_type', states.ONESHOT)
         interval, cron = body.get('interval'), body.get('cron')
+        now = timeutils.utcnow()
+        window = {}
         if audit_type == states.CONTINUOUS:
             try:
                 schedule.validate(interval, cron,
                                   self.conf.audit.min_continuous_interval)
+                for name in ('start_time', 'end_time'):
+                    window[name] = (
+                        schedule.parse_time(name, body[name])
+                        if body.get(name) is not None else None)
+                schedule.check_window(window['start_time'],
+                                      window['end_time'], now)
             except schedule.InvalidSchedule as exc:
                 raise InvalidAudit(str(exc))
         elif interval is not None or cron is not None:
             raise InvalidAudit('"interval" and "cron" are only for '
                                'CONTINUOUS audits')
-        return {'name': body.get('name'), 'strategy': body['strategy'],
-                'audit_type': audit_type, 'parameters': params,
-                'scope': scope, 'interval': interval, 'cron': cron,
-                'auto_trigger': bool(body.get('auto_trigger')),
-                'next_run_at': timeutils.utcnow()
-                if audit_type == states.CONTINUOUS else None}
+        elif body.get('start_time') is not None or \
+                body.get('end_time') is not None:
+            raise InvalidAudit('"start_time" and "end_time" are only for '
+                               'CONTINUOUS audits, not %s' % audit_type)
+        return dict(window, name=body.get('name'),
+                    strategy=body['strategy'], audit_type=audit_type,
+                    parameters=params, scope=scope, interval=interval,
+                    cron=cron, auto_trigger=bool(body.get('auto_trigger')),
+                    next_run_at=schedule.first_run(
+                        window['start_time'], now)
+                    if audit_type == states.CONTINUOUS else None)
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
         """Validate, store and queue an audit; :returns: the audit.
@@ -214,7 +240,12 @@ class AuditService:
             self._check_running_plans(values['scope'])
         audit = self.store.create_audit(values)
         watcher_notifications.get().audit('create', audit)
-        self.runner.enqueue(audit['uuid'])
+        # NOTE: an EVENT audit waits for its trigger; a CONTINUOUS one
+        # that starts later is queued by the periodic task when due.
+        if audit['audit_type'] == states.ONESHOT or (
+                audit['audit_type'] == states.CONTINUOUS
+                and audit['next_run_at'] <= timeutils.utcnow()):
+            self.runner.enqueue(audit['uuid'])
         return audit
 
     def _check_running_plans(self, scope):
@@ -265,16 +296,163 @@ class AuditService:
                                           old_state=before['state'])
         return audit
 
-    # -- continuous audits -----------------------------------------------
+    def suspend(self, audit_uuid: str) -> dict[str, Any]:
+        """SUSPENDED: a CONTINUOUS audit, waiting (PENDING) or running
+        (ONGOING: the run ends and keeps its plan), runs no more cycles
+        until resumed.
+
+        :raises InvalidTransition: for another type or state.
+        :raises decision_engine.db.api.NotFound: for an unknown audit.
+        """
+        before = self.store.get_audit(audit_uuid)
+        self._check_continuous(before, states.SUSPENDED)
+        audit = self.store.transition(
+            audit_uuid, SUSPENDABLE, state=states.SUSPENDED,
+            state_reason='suspended by request', next_run_at=None)
+        if audit is None:
+            raise self._not_allowed(audit_uuid, states.SUSPENDED)
+        watcher_notifications.get().audit('update', audit,
+                                          old_state=before['state'])
+        return audit
+
+    def resume(self, audit_uuid: str) -> dict[str, Any]:
+        """SUSPENDED -> PENDING (Watcher's ONGOING), due at once (or at
+        its ``start_time``); one past its ``end_time`` ends SUCCEEDED.
+
+        :raises InvalidTransition: unless the audit is SUSPENDED.
+        """
+        before = self.store.get_audit(audit_uuid)
+        self._check_continuous(before, states.ONGOING)
+        now = timeutils.utcnow()
+        if schedule.past_window(before['end_time'], now):
+            values = {'state': states.SUCCEEDED, 'finished_at': now,
+                      'next_run_at': None,
+                      'state_reason': 'end_time %s reached while suspended'
+                                      % before['end_time'].isoformat()}
+        else:
+            values = {'state': states.PENDING,
+                      'state_reason': 'resumed by request',
+                      'next_run_at': schedule.first_run(
+                          before['start_time'], now)}
+        audit = self.store.transition(audit_uuid, [states.SUSPENDED],
+                                      **values)
+        if audit is None:
+            raise self._not_allowed(audit_uuid, states.ONGOING)
+        watcher_notifications.get().audit('update', audit,
+                                          old_state=before['state'])
+        if audit['state'] == states.PENDING and \
+                audit['next_run_at'] <= now and self.owns(audit):
+            self.runner.enqueue(audit_uuid)
+        return audit
+
+    def set_window(self, audit_uuid: str, start_time: str | None,
+                   end_time: str | None) -> dict[str, Any]:
+        """Change a CONTINUOUS audit's ``start_time`` and ``end_time``
+        (ISO 8601 text or None) while it has not ended. A waiting audit's
+        next run moves to the new start if it is later; one that has not
+        run yet starts at the new start.
+
+        :raises InvalidAudit: for a bad time or window (one line).
+        :raises InvalidTransition: for another type, or an ended audit.
+        """
+        before = self.store.get_audit(audit_uuid)
+        if before['audit_type'] != states.CONTINUOUS:
+            raise InvalidTransition('start_time and end_time are only for '
+                                    'CONTINUOUS audits, not %s'
+                                    % before['audit_type'])
+        live = (states.PENDING, states.ONGOING, states.SUSPENDED)
+        if before['state'] not in live:
+            raise InvalidTransition('the time window of a %s audit cannot '
+                                    'change' % before['state'])
+        now = timeutils.utcnow()
+        try:
+            start, end = (schedule.parse_time(name, value)
+                          if value is not None else None
+                          for name, value in (('start_time', start_time),
+                                              ('end_time', end_time)))
+            schedule.check_window(start, end, now)
+        except schedule.InvalidSchedule as exc:
+            raise InvalidAudit(str(exc))
+        values = {'start_time': start, 'end_time': end}
+        if before['state'] == states.PENDING:
+            if not before['runs']:
+                values['next_run_at'] = schedule.first_run(start, now)
+            elif start is not None and before['next_run_at'] is not None \
+                    and before['next_run_at'] < start:
+                values['next_run_at'] = start
+        audit = self.store.transition(audit_uuid, [before['state']],
+                                      **values)
+        if audit is None:
+            raise self._not_allowed(audit_uuid, before['state'])
+        return audit
+
+    def trigger(self, audit_uuid: str) -> dict[str, Any]:
+        """Run an EVENT audit once (Watcher's webhook): PENDING or
+        SUCCEEDED -> PENDING, due now, and queued. The trigger is stored
+        (``next_run_at``), so an engine restarting before the run still
+        runs it.
+
+        :raises InvalidTransition: for another type, or while the audit
+            runs or after it failed or was cancelled.
+        """
+        before = self.store.get_audit(audit_uuid)
+        if before['audit_type'] != states.EVENT:
+            raise InvalidTransition(
+                'Audit type %s could not be triggered by a webhook: only '
+                'EVENT audits can' % before['audit_type'])
+        allowed = (states.PENDING, states.SUCCEEDED)
+        audit = self.store.transition(
+            audit_uuid, allowed, state=states.PENDING,
+            next_run_at=timeutils.utcnow(),
+            state_reason='triggered by a webhook')
+        if audit is None:
+            current = self.store.get_audit(audit_uuid)
+            raise InvalidTransition(
+                'Audit %s is %s: an EVENT audit can be triggered only when '
+                '%s' % (audit_uuid, current['state'],
+                        ' or '.join(allowed)))
+        if before['state'] != audit['state']:
+            watcher_notifications.get().audit('update', audit,
+                                              old_state=before['state'])
+        if self.owns(audit):
+            self.runner.enqueue(audit_uuid)
+        return audit
+
+    def _check_continuous(self, audit, wanted):
+        if audit['audit_type'] != states.CONTINUOUS:
+            raise InvalidTransition(
+                'State transition not allowed: (%s -> %s): only CONTINUOUS '
+                'audits can be suspended and resumed, not %s'
+                % (audit['state'], wanted, audit['audit_type']))
+
+    def _not_allowed(self, audit_uuid, wanted):
+        current = self.store.get_audit(audit_uuid)
+        return InvalidTransition('State transition not allowed: (%s -> %s)'
+                                 % (current['state'], wanted))
+
+    # -- continuous and EVENT audits ---------------------------------------
 
     @periodics.periodic(
         spacing=lambda self: self.conf.audit.continuous_check_interval)
     def run_due_continuous_audits(self) -> int:
-        """Queue the CONTINUOUS audits whose next run time has come."""
+        """End the CONTINUOUS audits past their ``end_time``, and queue
+        the ones whose next run time has come and the triggered EVENT
+        audits."""
         now = timeutils.utcnow()
+        notify = watcher_notifications.get()
+        for before in self.store.end_expired(now):
+            LOG.info('Audit %s reached its end_time (%s): SUCCEEDED',
+                     before['uuid'], before['end_time'].isoformat())
+            if notify.enabled:
+                notify.audit('update', self.store.get_audit(before['uuid']),
+                             old_state=before['state'])
         due = [a for a in self.store.list_audits(
             state=states.PENDING, audit_type=states.CONTINUOUS)
             if (a['next_run_at'] is None or a['next_run_at'] <= now)
+            and self.owns(a)]
+        due += [a for a in self.store.list_audits(
+            state=states.PENDING, audit_type=states.EVENT)
+            if a['next_run_at'] is not None and a['next_run_at'] <= now
             and self.owns(a)]
         queued = sum(1 for a in due if self.runner.enqueue(a['uuid']))
         if queued:

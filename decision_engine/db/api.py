@@ -23,6 +23,7 @@ from sqlalchemy import orm
 from decision_engine.common import files
 from decision_engine.common import states
 from decision_engine.common import timeutils
+from decision_engine.db import action_order
 from decision_engine.db import errors
 from decision_engine.db import listing_store
 from decision_engine.db import migration
@@ -180,6 +181,8 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
             cron=values.get('cron'),
             next_run_at=values.get('next_run_at'),
             auto_trigger=bool(values.get('auto_trigger')),
+            start_time=values.get('start_time'),
+            end_time=values.get('end_time'),
             runs=0)
         with self._wrap(), self._session() as session:
             session.add(audit)
@@ -276,6 +279,20 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
                 query = query.where(models.Audit.owner == owner)
             result = session.execute(query.values(**values))
             if result.rowcount != 1:
+                # NOTE: a CONTINUOUS audit suspended during its run keeps
+                # the run (its plan, timings) and stays SUSPENDED, not due.
+                suspended = dict(values, next_run_at=None)
+                suspended.pop('state', None)
+                suspended.pop('state_reason', None)
+                query = (sa.update(models.Audit)
+                         .where(models.Audit.uuid == audit_uuid,
+                                models.Audit.state == states.SUSPENDED,
+                                models.Audit.audit_type
+                                == states.CONTINUOUS))
+                if owner is not None:
+                    query = query.where(models.Audit.owner == owner)
+                result = session.execute(query.values(**suspended))
+            if result.rowcount != 1:
                 audit = self._audit(session, audit_uuid)  # or NotFound
                 if reconnect.saved_by(audit, audit_values, plan_uuid, owner):
                     # This very run, made again after its COMMIT was
@@ -298,13 +315,17 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
                     model_age=plan.get('model_age'),
                     build_seconds=plan.get('build_seconds'),
                     strategy_seconds=plan.get('strategy_seconds'))
+                actions = plan.get('actions', [])
+                uuids = [str(uuid_mod.uuid4()) for _ in actions]
                 row.actions = [
-                    models.Action(position=i,
+                    models.Action(position=i, uuid=uuids[i],
                                   action_type=a['action_type'],
                                   input_parameters=a['input_parameters'],
                                   description=a.get('description'),
-                                  state=states.ACTION_PENDING)
-                    for i, a in enumerate(plan.get('actions', []))]
+                                  state=states.ACTION_PENDING,
+                                  parents=' '.join(uuids[p] for p in parents))
+                    for i, (a, parents) in enumerate(zip(
+                        actions, action_order.parents(actions)))]
                 session.add(row)
                 session.flush()
             return row_dicts.audit_dict(audit), plan_uuid
@@ -333,9 +354,13 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
                      .where(models.Audit.id == audit.id,
                             models.Audit.state == states.PENDING))
             if due_by is not None:
+                # NOTE: an EVENT audit runs only once triggered (its
+                # next_run_at set by the trigger).
                 query = query.where(sa.or_(
-                    models.Audit.audit_type != states.CONTINUOUS,
-                    models.Audit.next_run_at.is_(None),
+                    models.Audit.audit_type.not_in(
+                        [states.CONTINUOUS, states.EVENT]),
+                    sa.and_(models.Audit.audit_type == states.CONTINUOUS,
+                            models.Audit.next_run_at.is_(None)),
                     models.Audit.next_run_at <= due_by))
             result = session.execute(query.values(
                 updated_at=timeutils.utcnow(), state=states.ONGOING,
@@ -352,6 +377,36 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
                 return None
             session.refresh(audit)
             return row_dicts.audit_dict(audit)
+
+    def end_expired(self, now: datetime.datetime) -> list[Row]:
+        """End (SUCCEEDED) the PENDING or SUSPENDED CONTINUOUS audits
+        whose ``end_time`` has passed, compare-and-set.
+
+        :returns: the audits ended, as they were before.
+        """
+        with self._wrap(), self._session() as session:
+            expired = session.scalars(
+                sa.select(models.Audit)
+                .where(models.Audit.audit_type == states.CONTINUOUS,
+                       models.Audit.state.in_([states.PENDING,
+                                               states.SUSPENDED]),
+                       models.Audit.end_time.is_not(None),
+                       models.Audit.end_time <= now)
+                .order_by(models.Audit.id)).all()
+            ended = []
+            for audit in expired:
+                before = row_dicts.audit_dict(audit)
+                result = session.execute(
+                    sa.update(models.Audit)
+                    .where(models.Audit.id == audit.id,
+                           models.Audit.state == before['state'])
+                    .values(state=states.SUCCEEDED, updated_at=now,
+                            finished_at=now, next_run_at=None,
+                            state_reason='end_time %s reached'
+                            % before['end_time'].isoformat()))
+                if result.rowcount == 1:
+                    ended.append(before)
+            return ended
 
     def orphaned_audits(self, live_owners: Iterable[str]) -> list[Row]:
         """ONGOING audits whose owner is not one of ``live_owners`` (an

@@ -36,14 +36,15 @@ SORT_KEYS = {
 
 _ACTION_COLUMNS = ('uuid', 'position', 'action_type', 'input_parameters',
                    'description', 'state', 'state_reason', 'started_at',
-                   'finished_at', 'updated_at')
+                   'finished_at', 'updated_at', 'parents')
 
 #: the columns of a page without details (Watcher's short lists): no JSON
 #: column but the scope, which the short audit list shows.
 _BRIEF_AUDIT_COLUMNS = ('uuid', 'name', 'audit_type', 'state', 'strategy',
                         'scope', 'interval', 'cron', 'next_run_at',
                         'auto_trigger')
-_BRIEF_ACTION_COLUMNS = ('uuid', 'position', 'action_type', 'state')
+_BRIEF_ACTION_COLUMNS = ('uuid', 'position', 'action_type', 'state',
+                         'parents')
 
 
 def _delete_in_states(session, model, kind, uuid, from_states):

@@ -66,6 +66,12 @@ class Audit(TimestampMixin, Base):
     # stored (Watcher's auto_trigger).
     auto_trigger: orm.Mapped[bool] = orm.mapped_column(
         sa.Boolean, default=False, server_default=sa.false())
+    # NOTE: revision 0006: a CONTINUOUS audit runs only from start_time and
+    # ends SUCCEEDED once a next run would come after end_time.
+    start_time: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
+    end_time: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
 
     action_plans: orm.Mapped[list['ActionPlan']] = orm.relationship(
         back_populates='audit', cascade='all, delete-orphan',
@@ -134,6 +140,10 @@ class Action(Base):
         sa.DateTime)
     updated_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
         sa.DateTime)
+    # NOTE: revision 0006: the uuids of the actions this one waits for,
+    # space-separated (text, not JSON: a page of 1,000 actions decodes no
+    # JSON column it does not show); NULL for actions stored before.
+    parents: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
 
     action_plan: orm.Mapped[ActionPlan] = orm.relationship(
         back_populates='actions')

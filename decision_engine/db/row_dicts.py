@@ -15,14 +15,14 @@ _AUDIT_FIELDS = ('uuid', 'name', 'audit_type', 'state', 'state_reason',
                  'next_run_at', 'started_at', 'finished_at', 'runs',
                  'model_age', 'build_seconds', 'strategy_seconds',
                  'last_action_plan_uuid', 'owner', 'auto_trigger',
-                 'created_at', 'updated_at')
+                 'start_time', 'end_time', 'created_at', 'updated_at')
 _PLAN_FIELDS = ('uuid', 'state', 'strategy', 'indicators', 'message',
                 'model_age', 'build_seconds', 'strategy_seconds',
                 'created_at', 'updated_at', 'state_reason', 'owner',
                 'started_at', 'finished_at')
 _ACTION_FIELDS = ('uuid', 'position', 'action_type', 'input_parameters',
                   'description', 'state', 'state_reason', 'started_at',
-                  'finished_at')
+                  'finished_at', 'parents')
 
 #: the columns of an audit and of a plan, for the pages that select them.
 AUDIT_FIELDS = _AUDIT_FIELDS

@@ -12,6 +12,7 @@ RECOMMENDED.
 from decision_engine.api import engine_api as engine_api_mod
 from decision_engine.api.v1 import catalog
 from decision_engine.api.v1 import common
+from decision_engine.api.v1 import efficacy
 from decision_engine.api.v1 import microversion
 from decision_engine.applier import applier as applier_mod
 from decision_engine.cloud import watcher_notifications
@@ -30,19 +31,11 @@ DELETABLE = (st.SUCCEEDED, st.RECOMMENDED, st.FAILED, st.SUPERSEDED,
 def efficacy_indicators(ctx, plan):
     """Watcher's ``efficacy_indicators``: each indicator the strategy
     computed, with its description and unit."""
-    described = {}
     try:
         cls = ctx.catalog.find_strategy(plan['strategy'])['cls']
-        described = {name: (unit, description)
-                     for name, unit, description in cls.indicators}
     except LookupError:
-        pass
-    result = []
-    for name, value in sorted((plan.get('indicators') or {}).items()):
-        unit, description = described.get(name, (None, ''))
-        result.append({'name': name, 'description': description,
-                       'unit': unit or None, 'value': value})
-    return result
+        cls = None
+    return efficacy.indicators_of(cls, plan.get('indicators'))
 
 
 def view(ctx, plan, detail):
@@ -51,7 +44,8 @@ def view(ctx, plan, detail):
         'strategy_uuid': catalog.strategy_uuid(plan['strategy']),
         'strategy_name': plan['strategy'], 'state': plan['state'],
         'efficacy_indicators': efficacy_indicators(ctx, plan),
-        'global_efficacy': [], 'updated_at': plan['updated_at'],
+        'global_efficacy': efficacy.global_efficacy(plan.get('indicators')),
+        'updated_at': plan['updated_at'],
     }
     if detail:
         data.update(hostname=plan['owner'], created_at=plan['created_at'],

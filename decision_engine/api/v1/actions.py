@@ -1,10 +1,13 @@
 """``/v1/actions``: the actions of the engine's plans.
 
-``parents`` is always empty: the engine orders a plan's actions itself
-(those touching the same host in order, the others in parallel), not by
-a graph stored with the plan. ``created_at`` is its plan's. From 1.5 an
-action may be set SKIPPED (with a ``status_message``) while its plan is
-RECOMMENDED or PENDING, and a SKIPPED action's message changed.
+``parents`` are the actions an action waits for, stored with its plan
+(:mod:`decision_engine.db.action_order`: on each host the plan's order is
+kept, actions on other hosts run in parallel; the applier may further
+overlap consecutive migrations leaving, or arriving on, a host when
+``[applier] max_migrations_per_host`` is above 1). ``created_at`` is its
+plan's. From 1.5 an action may be set SKIPPED (with a ``status_message``)
+while its plan is RECOMMENDED or PENDING, and a SKIPPED action's message
+changed.
 """
 
 from decision_engine.api.v1 import common
@@ -17,11 +20,16 @@ SORT_KEYS = ('id', 'uuid', 'state', 'action_type')
 SKIPPABLE_PLAN_STATES = (st.RECOMMENDED, st.PENDING)
 
 
+def parents(action):
+    """The uuids of the actions ``action`` waits for."""
+    return (action.get('parents') or '').split()
+
+
 def view(ctx, action, detail):
     data = {'uuid': action['uuid'],
             'action_plan_uuid': action['action_plan_uuid'],
             'action_type': action['action_type'], 'state': action['state'],
-            'parents': []}
+            'parents': parents(action)}
     if detail:
         data.update(description=action['description'],
                     input_parameters=action['input_parameters'],

@@ -5,8 +5,14 @@ same runner, listed by the engine's own routes too). Its goal is its
 strategy's goal; ``status_message`` is its state reason, ``hostname`` the
 engine that ran it last.
 
-Not yet: EVENT audits, ``start_time`` and ``end_time`` (each refused with
-400 naming it), SUSPENDED.
+An EVENT audit waits PENDING until ``POST /v1/webhooks/{audit}`` (1.4)
+triggers one run (:mod:`.webhooks`). ``start_time`` and ``end_time`` (1.1)
+bound a CONTINUOUS audit's runs; times without an offset are UTC. A PATCH
+of ``/state`` may cancel a PENDING or ONGOING audit, suspend a CONTINUOUS
+one (SUSPENDED) and resume it (to ONGOING, which the engine shows as
+PENDING until the next run starts); from 1.1 a PATCH may also change a
+CONTINUOUS audit's ``start_time`` and ``end_time`` until it ends. Any
+other change is refused with 400 and changes nothing.
 """
 
 import re
@@ -28,8 +34,10 @@ SORT_KEYS = ('id', 'uuid', 'name', 'audit_type', 'state', 'created_at')
 CREATE_FIELDS = {'audit_template_uuid', 'goal', 'strategy', 'name',
                  'parameters', 'audit_type', 'interval', 'scope',
                  'auto_trigger', 'hostname'}
-#: Watcher's: an audit is deleted only once it has ended.
-DELETABLE = (states.SUCCEEDED, states.FAILED, states.CANCELLED)
+#: Watcher's: an audit is deleted only once it has ended, or while
+#: SUSPENDED.
+DELETABLE = (states.SUCCEEDED, states.FAILED, states.CANCELLED,
+             states.SUSPENDED)
 AUDIT_TYPES = ('ONESHOT', 'CONTINUOUS', 'EVENT')
 
 
@@ -68,7 +76,8 @@ def view(ctx, audit, detail):
                     created_at=audit['created_at'],
                     updated_at=audit['updated_at'], deleted_at=None)
         if ctx.at_least(microversion.START_END_TIME):
-            data.update(start_time=None, end_time=None)
+            data.update(start_time=audit.get('start_time'),
+                        end_time=audit.get('end_time'))
         if ctx.at_least(microversion.FORCE):
             data['force'] = False
         if ctx.at_least(microversion.SKIPPED_ACTION):
@@ -144,13 +153,6 @@ def engine_body(ctx, body):
     if audit_type not in AUDIT_TYPES:
         raise common.bad_request('audit: audit_type must be one of %s, not '
                                  '%r' % (', '.join(AUDIT_TYPES), audit_type))
-    for name in ('start_time', 'end_time'):
-        if body.get(name) is not None:
-            raise common.bad_request('audit: %s is not supported yet by '
-                                     'this engine' % name)
-    if audit_type == 'EVENT':
-        raise common.bad_request('audit: EVENT audits are not supported yet '
-                                 'by this engine')
     if body.get('auto_trigger') not in (None, True, False):
         raise common.bad_request('audit: auto_trigger must be true or false')
     template = None
@@ -207,6 +209,9 @@ def engine_body(ctx, body):
     elif interval not in (None, ''):
         raise common.bad_request('audit: interval is only for CONTINUOUS '
                                  'audits')
+    for name in ('start_time', 'end_time'):
+        if body.get(name) is not None:
+            result[name] = body[name]
     if body.get('force'):
         result['force'] = True
     if body.get('auto_trigger'):
@@ -228,28 +233,58 @@ def create(ctx):
     return response
 
 
+def _change_state(ctx, audit, wanted):
+    """Watcher's transitions a request may ask for; :returns: the audit
+    after the change. :raises common.APIError: 400, nothing changed."""
+    service = ctx.engine.audits
+    try:
+        if wanted == states.CANCELLED:
+            return service.cancel(audit['uuid'])
+        if wanted == states.SUSPENDED:
+            return service.suspend(audit['uuid'])
+        if wanted == states.ONGOING and audit['state'] == states.SUSPENDED:
+            return service.resume(audit['uuid'])
+    except audit_service.InvalidTransition as exc:
+        raise common.bad_request(str(exc))
+    except audit_service.AuditNotCancellable:
+        pass
+    raise common.bad_request("State transition not allowed: (%s -> %s)"
+                             % (audit['state'], wanted))
+
+
 def update(ctx, ident):
-    """A PATCH of ``/state`` to CANCELLED (of a PENDING or ONGOING audit)
-    or of ``/name``."""
+    """A PATCH of ``/state`` (see the module docstring) or of ``/name``;
+    both are checked before either is applied."""
     ctx.authorize('audit:update')
     audit = ctx.store.find_audit(ident)
     values = {'state': audit['state'], 'name': audit['name']}
-    common.apply_patch(values, common.read_body(ctx), {'state', 'name'})
-    if values['state'] != audit['state']:
-        if values['state'] != states.CANCELLED:
-            raise common.bad_request(
-                "State transition not allowed: (%s -> %s)"
-                % (audit['state'], values['state']))
+    allowed = {'state', 'name'}
+    if ctx.at_least(microversion.START_END_TIME):
+        window = {name: audit[name].isoformat() if audit[name] else None
+                  for name in ('start_time', 'end_time')}
+        values.update(window)
+        allowed |= set(window)
+    common.apply_patch(values, common.read_body(ctx), allowed)
+    if values['name'] != audit['name'] and (
+            not isinstance(values['name'], str)
+            or len(values['name']) > 255):
+        raise common.bad_request('audit: name must be a string of at '
+                                 'most 255 characters')
+    if 'start_time' in values and (values['start_time'],
+                                   values['end_time']) != (
+            window['start_time'], window['end_time']):
+        if values['state'] != audit['state']:
+            raise common.bad_request('audit: change the state and the time '
+                                     'window in two requests')
         try:
-            audit = ctx.engine.audits.cancel(audit['uuid'])
-        except audit_service.AuditNotCancellable:
-            raise common.bad_request(
-                "State transition not allowed: (%s -> %s)"
-                % (audit['state'], values['state']))
+            audit = ctx.engine.audits.set_window(
+                audit['uuid'], values['start_time'], values['end_time'])
+        except (audit_service.InvalidAudit,
+                audit_service.InvalidTransition) as exc:
+            raise common.bad_request(str(exc))
+    if values['state'] != audit['state']:
+        audit = _change_state(ctx, audit, values['state'])
     if values['name'] != audit['name']:
-        if not isinstance(values['name'], str) or len(values['name']) > 255:
-            raise common.bad_request('audit: name must be a string of at '
-                                     'most 255 characters')
         renamed = ctx.store.transition(audit['uuid'], states.STATES,
                                        name=values['name'])
         if renamed is not None:

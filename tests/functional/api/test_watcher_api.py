@@ -4,6 +4,7 @@ over HTTP): every command family the engine's Watcher API v1 serves, with
 the version the client sends by default (1.latest = 1.5) and with 1.7.
 """
 
+import datetime
 import json
 
 import pytest
@@ -256,7 +257,8 @@ def test_continuous_audit_cancelled_and_refusals(daemon):
             {'op': 'replace', 'path': '/audit_type', 'value': 'ONESHOT'}])
     assert wc.audit.get('audit1').state == 'CANCELLED'
     wc.audit.delete(audit.uuid)
-    for kwargs in ({'goal': 'dummy', 'audit_type': 'EVENT'},
+    for kwargs in ({'goal': 'dummy', 'audit_type': 'EVENT',
+                    'interval': '60'},
                    {'goal': 'dummy', 'audit_type': 'CONTINUOUS'},
                    {'goal': 'nope'},
                    {'strategy': 'dummy', 'goal': 'saving_energy'}):
@@ -323,3 +325,28 @@ def test_errors_are_watchers_and_the_old_routes_still_answer(daemon):
         'OpenStack-API-Version': 'infra-optim 1.8'}, timeout=30)
     assert refused.status_code == 406
     assert refused.headers['OpenStack-API-Maximum-Version'] == '1.7'
+
+
+def test_window_of_a_continuous_audit_through_the_client(daemon):
+    wc = client(daemon, '1.7')
+    now = datetime.datetime.now(datetime.timezone.utc).replace(
+        microsecond=0, tzinfo=None)
+    start = (now + datetime.timedelta(hours=1)).isoformat()
+    audit = wc.audit.create(goal='dummy', audit_type='CONTINUOUS',
+                            interval='60', start_time=start)
+    assert audit.start_time.startswith(start)
+    end = (now + datetime.timedelta(hours=5)).isoformat()
+    changed = wc.audit.update(audit.uuid, [
+        {'op': 'replace', 'path': '/end_time', 'value': end}])
+    assert changed.end_time.startswith(end)
+    with pytest.raises(wc_exc.BadRequest):
+        wc.audit.update(audit.uuid, [
+            {'op': 'replace', 'path': '/end_time', 'value': start}])
+    assert wc.audit.get(audit.uuid).end_time.startswith(end)
+    suspended = wc.audit.update(audit.uuid, [
+        {'op': 'replace', 'path': '/state', 'value': 'SUSPENDED'}])
+    assert suspended.state == 'SUSPENDED'
+    wc.audit.delete(audit.uuid)
+    # Before 1.1 the window is neither shown nor accepted.
+    old = client(daemon, '1.0').audit.create(goal='dummy')
+    assert 'start_time' not in plain(old)

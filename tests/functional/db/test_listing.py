@@ -124,7 +124,7 @@ def test_short_pages_read_only_what_the_short_lists_show(store):
     brief = store.page_actions(limit=4, sort_key='position', detail=False)
     assert [a['uuid'] for a in brief] == [a['uuid'] for a in full]
     assert set(brief[0]) == {'uuid', 'position', 'action_type', 'state',
-                             'action_plan_uuid'}
+                             'parents', 'action_plan_uuid'}
     assert brief[0]['action_plan_uuid'] == full[0]['action_plan_uuid']
     rest = store.page_actions(marker=brief[-1]['uuid'], sort_key='position',
                               detail=False)

@@ -124,7 +124,7 @@ def test_migration_upgrades_a_database_at_the_previous_head(url):
 
         store.upgrade()
         store.check_schema()
-        assert migration.current(store.engine) == migration.head() == '0005'
+        assert migration.current(store.engine) == migration.head() == '0006'
         with store.engine.connect() as conn:
             diff = autogenerate.compare_metadata(
                 alembic_migration.MigrationContext.configure(conn),
