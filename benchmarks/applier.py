@@ -38,7 +38,7 @@ from oslo_config import cfg
 from benchmarks import _report
 from decision_engine import conf as conf_mod
 from decision_engine.applier import applier as applier_mod
-from decision_engine.applier import graph
+from decision_engine.common import action_graph
 from decision_engine.applier.actions import base
 from decision_engine.audit import scope as scope_mod
 from decision_engine.cloud import connection
@@ -190,8 +190,8 @@ def main(argv=None):
             reasons[key] = reasons.get(key, 0) + 1
     durations = [args.migration_s if a['action_type'] == 'migrate' else 0.0
                  for a in actions]
-    parents = graph.parents_of(actions, 1)
-    chain = graph.critical_path(parents, durations)
+    parents = action_graph.parents_of(actions, 1)
+    chain = action_graph.critical_path(parents, durations)
     bound = max(chain, sum(durations) / args.max_parallel)
     result = {
         'hosts': args.hosts, 'instances': args.instances,

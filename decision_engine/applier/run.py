@@ -9,7 +9,7 @@ lock around every call and writes each change to the store.
 import heapq
 import time
 
-from decision_engine.applier import graph
+from decision_engine.common import action_graph
 from decision_engine.common import action_hosts
 from decision_engine.common import plan_states as st
 
@@ -39,8 +39,8 @@ class PlanRun:
         self.plan = plan_fields(plan)
         self.actions = {a['position']: a for a in plan['actions']}
         order = [self.actions[p] for p in sorted(self.actions)]
-        self.parents = graph.parents_of(order, per_host)
-        self.children = graph.children_of(self.parents)
+        self.parents = action_graph.parents_of(order, per_host)
+        self.children = action_graph.children_of(self.parents)
         self.state = {p: a['state'] for p, a in self.actions.items()}
         self.migration_hosts = {
             p: sorted(action_hosts.hosts_of(a['input_parameters']))

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import orm
 
+from decision_engine.common import action_graph
 from decision_engine.common import files
 from decision_engine.common import states
 from decision_engine.common import timeutils
-from decision_engine.db import action_order
 from decision_engine.db import errors
 from decision_engine.db import listing_store
 from decision_engine.db import migration
@@ -323,9 +323,10 @@ class Store(plan_store.PlanStoreMixin, power_store.PowerFailureStoreMixin,
                                   input_parameters=a['input_parameters'],
                                   description=a.get('description'),
                                   state=states.ACTION_PENDING,
-                                  parents=' '.join(uuids[p] for p in parents))
+                                  parents=' '.join(
+                                      uuids[p] for p in sorted(parents)))
                     for i, (a, parents) in enumerate(zip(
-                        actions, action_order.parents(actions)))]
+                        actions, action_graph.parents_of(actions)))]
                 session.add(row)
                 session.flush()
             return row_dicts.audit_dict(audit), plan_uuid

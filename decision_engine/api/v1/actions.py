@@ -1,7 +1,8 @@
 """``/v1/actions``: the actions of the engine's plans.
 
 ``parents`` are the actions an action waits for, stored with its plan
-(:mod:`decision_engine.db.action_order`: on each host the plan's order is
+(:mod:`decision_engine.common.action_graph` at one action per host:
+on each host the plan's order is
 kept, actions on other hosts run in parallel; the applier may further
 overlap consecutive migrations leaving, or arriving on, a host when
 ``[applier] max_migrations_per_host`` is above 1). ``created_at`` is its

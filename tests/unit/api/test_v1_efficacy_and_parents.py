@@ -3,7 +3,6 @@ global efficacy from the strategy's indicators (Watcher's shape), and
 each action's parents, the actions the applier makes it wait for."""
 
 import json
-import random
 import types
 
 import pytest
@@ -11,9 +10,7 @@ import webob
 
 from decision_engine.api.v1 import efficacy
 from decision_engine.api.v1 import router
-from decision_engine.applier import graph
 from decision_engine.common import timeutils
-from decision_engine.db import action_order
 from tests.fixtures import fakes
 
 
@@ -94,26 +91,3 @@ def test_parents_of_stored_actions(sqlite_store):
     assert plan['global_efficacy'] == [{
         'name': 'released_nodes_ratio', 'unit': '%', 'value': 25.0,
         'description': efficacy.GLOBAL_RULES[0].description}]
-
-
-def test_stored_parents_are_the_appliers_graph_at_one_per_host():
-    """The store's rule (it cannot import the applier) and the applier's
-    graph with max_migrations_per_host = 1, on random plans."""
-    rng = random.Random(24)
-    hosts = ['h%d' % i for i in range(6)]
-    for _ in range(200):
-        actions = []
-        for _ in range(rng.randint(0, 30)):
-            kind = rng.choice(['migrate', 'change_nova_service_state',
-                               'nop'])
-            if kind == 'migrate':
-                src, dst = rng.sample(hosts, 2)
-                params = {'source_node': src, 'destination_node': dst}
-            elif kind == 'nop':
-                params = {'message': 'x'}
-            else:
-                params = {'hostname': rng.choice(hosts)}
-            actions.append({'action_type': kind,
-                            'input_parameters': params})
-        assert action_order.parents(actions) == [
-            sorted(p) for p in graph.parents_of(actions, per_host=1)]

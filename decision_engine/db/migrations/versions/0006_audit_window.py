@@ -9,7 +9,7 @@ Create Date: 2026-12-07
 stored have no window. ``actions`` gains ``parents`` (the uuids of the
 actions each one waits for, space-separated), filled in here for the
 actions already stored, plan by plan, by the rule the store applies to
-new plans (:mod:`decision_engine.db.action_order`). EVENT audits and the
+new plans (:mod:`decision_engine.common.action_graph`). EVENT audits and the
 SUSPENDED state need no schema change (the type and state columns are
 strings).
 """
@@ -19,7 +19,7 @@ import json
 from alembic import op
 import sqlalchemy as sa
 
-from decision_engine.db import action_order
+from decision_engine.common import action_graph
 
 revision = '0006'
 down_revision = '0005'
@@ -41,14 +41,15 @@ def upgrade():
     for row in rows:
         plans.setdefault(row.action_plan_id, []).append(row)
     for actions in plans.values():
-        parents = action_order.parents([
+        parents = action_graph.parents_of([
             {'input_parameters': _json(a.input_parameters)}
             for a in actions])
         for action, mine in zip(actions, parents):
             conn.execute(
                 sa.text('UPDATE actions SET parents = :parents '
                         'WHERE id = :id'),
-                {'parents': ' '.join(actions[p].uuid for p in mine),
+                {'parents': ' '.join(actions[p].uuid
+                                     for p in sorted(mine)),
                  'id': action.id})
 
 

@@ -1,4 +1,6 @@
-"""The dependency graph of a plan.
+"""The dependency graph of a plan: which earlier actions each action
+waits for. The applier runs a plan by it; the store keeps its
+``per_host = 1`` form as the actions' ``parents`` (Watcher's field).
 
 The strategy verified its plan as a sequence: every intermediate state is
 valid in that order (:mod:`decision_engine.strategies.verify`). Two
@@ -33,7 +35,7 @@ def parents_of(actions, per_host=1):
     parents = []
     for position, action in enumerate(actions):
         mine = set()
-        commuting = action['action_type'] == MIGRATE and per_host > 1
+        commuting = action.get('action_type') == MIGRATE and per_host > 1
         for host, role in action_hosts.roles_of(
                 action['input_parameters']):
             role = role if commuting else None

@@ -1,6 +1,6 @@
 """The dependency graph of a plan (pure functions)."""
 
-from decision_engine.applier import graph
+from decision_engine.common import action_graph
 
 
 def mig(source, dest):
@@ -30,7 +30,7 @@ def ancestors(parents, position):
 def test_every_earlier_action_on_a_shared_host_is_an_ancestor():
     plan = [mig('a', 'b'), mig('c', 'd'), mig('b', 'c'), NOP,
             host('a'), mig('e', 'f'), mig('d', 'a')]
-    parents = graph.parents_of(plan)
+    parents = action_graph.parents_of(plan)
     assert parents == [set(), set(), {0, 1}, set(), {0}, set(), {1, 4}]
     hosts = [set(a['input_parameters'].values()) & set('abcdef')
              for a in plan]
@@ -45,9 +45,9 @@ def test_every_earlier_action_on_a_shared_host_is_an_ancestor():
 def test_runs_of_departures_commute_above_one_per_host():
     plan = [mig('a', 'b'), mig('a', 'c'), mig('a', 'd'), host('a',
             'change_node_power_state'), mig('e', 'b')]
-    strict = graph.parents_of(plan, per_host=1)
+    strict = action_graph.parents_of(plan, per_host=1)
     assert strict == [set(), {0}, {1}, {2}, {0}]
-    loose = graph.parents_of(plan, per_host=3)
+    loose = action_graph.parents_of(plan, per_host=3)
     # The three departures from a overlap; the power-off waits for all.
     assert loose[:4] == [set(), set(), set(), {0, 1, 2}]
     # Two arrivals on b commute too.
@@ -56,5 +56,5 @@ def test_runs_of_departures_commute_above_one_per_host():
 
 def test_critical_path():
     parents = [set(), {0}, set(), {1, 2}]
-    assert graph.critical_path(parents, [1, 2, 5, 1]) == 6
-    assert graph.critical_path([], []) == 0
+    assert action_graph.critical_path(parents, [1, 2, 5, 1]) == 6
+    assert action_graph.critical_path([], []) == 0
