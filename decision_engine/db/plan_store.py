@@ -21,6 +21,7 @@ from decision_engine.common import timeutils
 from decision_engine.db import errors
 from decision_engine.db import models
 from decision_engine.db import row_dicts
+from decision_engine.db import store_core
 
 # NOTE: an arbitrary constant: the PostgreSQL advisory lock key that
 # serializes plan starts, so two overlapping plans started at once on two
@@ -38,7 +39,7 @@ class PlanNotStartable(RuntimeError):
     """The plan is not in a state it can be started from."""
 
 
-class PlanStoreMixin:
+class PlanStoreMixin(store_core.StoreCore):
 
     def _plan(self, session, plan_uuid):
         plan = session.scalars(
@@ -125,7 +126,8 @@ class PlanStoreMixin:
             session.refresh(plan)
             return row_dicts.plan_dict(plan)
 
-    def transition_actions(self, plan_uuid: str, positions: Sequence[int],
+    def transition_actions(self, plan_uuid: str,
+                           positions: Sequence[int] | None,
                            from_states: Iterable[str],
                            owner: str | None = None,
                            **values: Any) -> list[int]:
@@ -137,11 +139,11 @@ class PlanStoreMixin:
         :returns: the positions updated.
         """
         with self._wrap(), self._session() as session:
-            plan_id = sa.select(models.ActionPlan.id).where(
+            plan = sa.select(models.ActionPlan.id).where(
                 models.ActionPlan.uuid == plan_uuid)
             if owner is not None:
-                plan_id = plan_id.where(models.ActionPlan.owner == owner)
-            plan_id = plan_id.scalar_subquery()
+                plan = plan.where(models.ActionPlan.owner == owner)
+            plan_id = plan.scalar_subquery()
             query = (sa.update(models.Action)
                      .where(models.Action.action_plan_id == plan_id,
                             models.Action.state.in_(list(from_states)))
