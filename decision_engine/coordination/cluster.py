@@ -350,12 +350,19 @@ class Cluster(LeaderChores):
 
     def _beat_loop(self):
         interval = self.conf.coordination.heartbeat_interval
+        failed = 0
         while not self._stopping.wait(interval):
             with self._session_lock:
                 started = time.monotonic()
                 try:
                     if self._coordinator is None:
                         continue
+                    # NOTE: a refused connection fails this beat at once;
+                    # through tooz's and redis-py's retries it took about
+                    # a minute, holding the session lock all along.
+                    _check_reachable(
+                        self.conf.coordination.backend_url,
+                        self.conf.coordination.membership_timeout)
                     self._coordinator.heartbeat()
                     if self._leader_lock is not None and \
                             self._leader_lock.acquired:
@@ -373,8 +380,16 @@ class Cluster(LeaderChores):
                     self._beat_ok = started
                 except Exception as exc:
                     self.heartbeat_failures += 1
-                    LOG.warning('Coordination heartbeat failed: %s: %s',
-                                type(exc).__name__, exc)
+                    failed += 1
+                    # NOTE: the first failure of a run of them, then one a
+                    # minute or so: an outage would log every beat.
+                    if failed == 1 or failed % max(
+                            1, round(60 / interval)) == 0:
+                        LOG.warning('Coordination heartbeat failed (%d in a '
+                                    'row): %s: %s', failed,
+                                    type(exc).__name__, exc)
+                else:
+                    failed = 0
 
     def _lease_held(self):
         """Whether the last heartbeat the service took is recent enough

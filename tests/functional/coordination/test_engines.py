@@ -352,8 +352,9 @@ def test_engines_rejoin_after_the_backend_restarts(kind, tmp_path,
             engine.notify.wait_for('READY')
         coordination.wait_members(engines, hosts)
         server.stop()
-        # The outage: every engine noticed it (a failed heartbeat; tooz's
-        # Redis driver retries a call 15 times first, about 30 s) ...
+        # The outage: every engine noticed it (a failed heartbeat: the
+        # engine checks the address first, tooz would retry for a minute)
+        # ...
         deadline = time.monotonic() + 3 * GUARD
         while not all(e.status()['cluster']['heartbeat_failures']
                       for e in engines):
