@@ -10,7 +10,7 @@ ONGOING in the store before the cloud is asked anything.
 from __future__ import annotations
 
 import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, cast
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -29,6 +29,11 @@ from decision_engine.db import store_core
 _START_LOCK = 0x4445_4150
 
 Row = row_dicts.Row
+
+
+def _rowcount(result: Any) -> int:
+    """The rows an UPDATE matched (its result is a CursorResult)."""
+    return cast(sa.CursorResult, result).rowcount
 
 
 class PlanConflict(RuntimeError):
@@ -64,7 +69,7 @@ class PlanStoreMixin(store_core.StoreCore):
         if not owner:
             raise ValueError('a plan must be started by a named engine')
         with self._wrap(), self._session() as session:
-            if session.bind.dialect.name == 'postgresql':
+            if session.get_bind().dialect.name == 'postgresql':
                 session.execute(sa.select(
                     sa.func.pg_advisory_xact_lock(_START_LOCK)))
             # NOTE: the UPDATE first (see Store.save_run): on SQLite it
@@ -78,7 +83,7 @@ class PlanStoreMixin(store_core.StoreCore):
                 .values(state=plan_states.PENDING, owner=owner,
                         state_reason=None, updated_at=now))
             plan = self._plan(session, plan_uuid)
-            if result.rowcount != 1:
+            if _rowcount(result) != 1:
                 raise PlanNotStartable(
                     'action plan %s is %s; only a RECOMMENDED plan can be '
                     'started' % (plan_uuid, plan.state))
@@ -121,7 +126,7 @@ class PlanStoreMixin(store_core.StoreCore):
                        models.ActionPlan.state.in_(list(from_states)))
                 .values(updated_at=timeutils.utcnow(), **values))
             plan = self._plan(session, plan_uuid)
-            if result.rowcount != 1:
+            if _rowcount(result) != 1:
                 return None
             session.refresh(plan)
             return row_dicts.plan_dict(plan)
@@ -201,7 +206,7 @@ class PlanStoreMixin(store_core.StoreCore):
                        models.ActionPlan.owner == owned_by,
                        models.ActionPlan.state.in_(list(from_states)))
                 .values(updated_at=timeutils.utcnow(), **values))
-            if result.rowcount != 1:
+            if _rowcount(result) != 1:
                 return None
             plan = self._plan(session, plan_uuid)
             session.refresh(plan)
