@@ -148,6 +148,18 @@ class PlanStoreMixin(store_core.StoreCore):
                 models.ActionPlan.uuid == plan_uuid)
             if owner is not None:
                 plan = plan.where(models.ActionPlan.owner == owner)
+                # NOTE: the plan's row locked (shared) before its actions
+                # change: a claim by another engine (claim_plan) waits
+                # for this transaction and then reads the actions as they
+                # are, or this one waits for the claim and then finds
+                # another owner. With the owner only in the UPDATE's
+                # subquery, PostgreSQL (read committed) let an action
+                # start commit after a claim had read it PENDING: the
+                # claimer's own start was refused and it ended the plan
+                # CANCELLED. (SQLite has one writer at a time.)
+                if session.execute(plan.with_for_update(read=True)
+                                   ).first() is None:
+                    return []
             plan_id = plan.scalar_subquery()
             query = (sa.update(models.Action)
                      .where(models.Action.action_plan_id == plan_id,
