@@ -29,7 +29,7 @@ import logging
 import socket
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 import urllib.parse
 
 from oslo_config import cfg
@@ -193,7 +193,9 @@ class Cluster(LeaderChores):
         self._chores = []
         self._members: dict[str, dict | None] = {}
         self._lock = threading.Lock()
-        self._coordinator = None
+        # NOTE: Any: tooz's CoordinationDriver, whose answers mix bytes
+        # and str (member ids); None between sessions.
+        self._coordinator: Any = None
         self._leader_lock = None
         self._elections = True
         self._won = False
