@@ -218,7 +218,13 @@ class EngineAPI:
         return result
 
     def status(self) -> Any:
-        """The engine's typed status (the manager's ``EngineStatus``)."""
+        """The engine's typed status (the manager's ``EngineStatus``).
+
+        :raises RuntimeError: this API was built without ``status``.
+        """
+        if self._status is None:
+            raise RuntimeError('this engine API was built without a status '
+                               'source (status=None)')
         return self._status()
 
     def status_document(self) -> dict[str, Any]:

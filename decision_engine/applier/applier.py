@@ -85,22 +85,22 @@ class Applier(steps_mod.ActionSteps):
         #: here (the cluster ring's owner of its uuid; None: this one).
         self.placement = placement
         self._lock = threading.RLock()
-        self._runs = {}
-        self._launching = set()
+        self._runs: dict[str, Any] = {}
+        self._launching: set[str] = set()
         #: ``{plan uuid: Event}`` of the plans out of ``_runs`` whose end
         #: is not stored yet (see :meth:`wait`).
-        self._done = {}
+        self._done: dict[str, threading.Event] = {}
         self._ongoing = 0
-        self._migrations_on = {}
+        self._migrations_on: dict[str, int] = {}
         self._running = False
         #: set by stop(): ends the waits between tries of a plan's end.
         self._stopped = threading.Event()
         self._dispatcher = dispatcher_mod.Dispatcher(
             pool, self._pump, name='applier-dispatcher')
-        self._stats = {'plans_started': 0, 'plans_resumed': 0,
-                       'plans_ended': {}, 'actions_ended': {},
-                       'last_plan_seconds': None, 'peak_parallel': 0,
-                       'peak_migrations': 0, 'model_refresh': None}
+        self._stats: dict[str, Any] = {
+            'plans_started': 0, 'plans_resumed': 0, 'plans_ended': {},
+            'actions_ended': {}, 'last_plan_seconds': None,
+            'peak_parallel': 0, 'peak_migrations': 0, 'model_refresh': None}
 
     # -- life cycle ---------------------------------------------------------
 

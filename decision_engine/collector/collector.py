@@ -30,7 +30,7 @@ import dataclasses
 import logging
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from oslo_config import cfg
 
@@ -124,8 +124,8 @@ class DisabledCollector:
     a collector, never None. A model asked for is a clear error; there is
     no status, no current model and no event feed."""
 
-    enabled = False
-    live = None
+    enabled: bool = False
+    live: notifications_mod.NotificationListener | None = None
 
     def get_model(self, max_age: float | None = None,
                   scope: scope_mod.Scope | None = None
@@ -187,24 +187,31 @@ class ModelCollector:
         # NOTE: a factory handed in (the manager's SharedCloud) belongs to
         # whoever handed it; only one made here is closed by stop().
         self._owns_factory = connection_factory is None
-        self._factory = connection_factory or \
-            connection_mod.CloudConnector(conf)
+        self._connector: connection_mod.CloudConnector | None = None
+        self._factory: Callable[[int], object]
+        if connection_factory is None:
+            self._connector = connection_mod.CloudConnector(conf)
+            self._factory = self._connector
+        else:
+            self._factory = connection_factory
         self._lock = threading.Lock()
         self._connect_lock = threading.Lock()
         # NOTE: least recently used first, so that the scopes kept stay
         # within [collector] max_scopes (audits may ask for any number of
         # distinct scopes over the engine's life).
-        self._states = collections.OrderedDict()
-        self._in_flight = {}
+        self._states: collections.OrderedDict[tuple, _ScopeState] = \
+            collections.OrderedDict()
+        self._in_flight: dict[tuple, concurrent.futures.Future] = {}
         self._cloud = None
         self._transport = None
         self._stopped = False
         # NOTE: since start, over every scope (scopes may be dropped), for
         # counters that never go down: builds, failed ones, and the HTTP
         # requests of the successful ones.
-        self._totals = {'builds': 0, 'failures': 0, 'requests': 0,
-                        'requests_by_service': collections.Counter(),
-                        'neutron_queries_estimate': 0}
+        self._totals: dict[str, Any] = {
+            'builds': 0, 'failures': 0, 'requests': 0,
+            'requests_by_service': collections.Counter(),
+            'neutron_queries_estimate': 0}
 
     # -- the periodic --------------------------------------------------------
 
@@ -482,8 +489,8 @@ class ModelCollector:
             if self._owns_factory and self._cloud is not None:
                 self._cloud.close()
             self._transport = self._cloud = None
-        if self._owns_factory:
-            self._factory.close()
+        if self._connector is not None:
+            self._connector.close()
 
 
 def _describe(state, now, max_age, building):

@@ -16,7 +16,7 @@ class DocumentError(ValueError):
 
 # NOTE: libyaml's parser when PyYAML has it: four times faster on a large
 # inventory than the pure-Python one.
-_BASE = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+_BASE: type = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
 
 class _StrictLoader(_BASE):

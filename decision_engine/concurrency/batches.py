@@ -19,6 +19,15 @@ from decision_engine.concurrency.errors import PoolTimeout
 class BatchHelpers:
     """``wait_all``, ``for_each_completed`` and ``fan_out`` of the pool."""
 
+    #: ``max_workers`` of :meth:`fan_out` when none is given.
+    default_fan_out: int
+
+    def _submit_or_run(self, fn: Callable[[Any], Any],
+                       item: Any) -> cf.Future:
+        """``fn(item)`` on a worker, or in the caller when none is free
+        (the pool defines it)."""
+        raise NotImplementedError
+
     def wait_all(self, futures: Iterable[cf.Future],
                  timeout: float | None = None) -> list[Any]:
         """Wait for every future, within one overall deadline.
@@ -36,8 +45,9 @@ class BatchHelpers:
             # A task failed early, or the deadline passed.
             completions_mod.cancel_all(pending)
             for fut in done:
-                if not fut.cancelled() and fut.exception() is not None:
-                    raise fut.exception()
+                error = None if fut.cancelled() else fut.exception()
+                if error is not None:
+                    raise error
             raise PoolTimeout(timeout, len(done), len(pending))
         # All ended: result() re-raises the first failure, in given order.
         return [fut.result() for fut in futures]
@@ -107,8 +117,8 @@ class BatchHelpers:
         limit = max(1, max_workers or self.default_fan_out)
         deadline = completions_mod.Deadline(timeout)
         completions = completions_mod.Completions()
-        results = {}
-        running = {}
+        results: dict[int, Any] = {}
+        running: dict[cf.Future, int] = {}
         source = enumerate(items)
         failure = None
         exhausted = False

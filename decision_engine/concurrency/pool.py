@@ -133,6 +133,8 @@ class WorkerPool(batches.BatchHelpers):
         self.backend = backend
         self.reserved = reserved
         self.default_fan_out = default_fan_out
+        executor_class: type[futurist.ThreadPoolExecutor] | type[
+            futurist.GreenThreadPoolExecutor]
         if backend == 'eventlet':
             executor_class = futurist.GreenThreadPoolExecutor
         elif backend == 'threading':
@@ -157,7 +159,7 @@ class WorkerPool(batches.BatchHelpers):
         self._freed = threading.Condition(self._lock)
         self._local = lanes.WorkerLocal()
         self._outstanding = 0
-        self._running = {}
+        self._running: dict[int, Any] = {}
         self._ids = itertools.count()
         self._shutdown = False
         self._submitted = self._rejected = self._caller_ran = 0

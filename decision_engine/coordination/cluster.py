@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import socket
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
+import urllib.parse
 
 from oslo_config import cfg
 import tooz
@@ -77,9 +79,35 @@ def _text(value):
     return value.decode('utf-8') if isinstance(value, bytes) else value
 
 
+def _check_reachable(backend_url: str, timeout: float) -> None:
+    """Raise OSError at once when nothing listens at the service's
+    address (a URL with a host and port; any other is left to tooz).
+
+    NOTE: tooz 9's Redis driver retries a refused connection 15 times and
+    redis-py 8 retries each of those 10 times with a backoff: about a
+    minute before an engine started against a stopped Redis says so, or a
+    watch that tries to join again holds its pool worker.
+    """
+    parsed = urllib.parse.urlsplit(backend_url)
+    try:
+        host, port = parsed.hostname, parsed.port
+    except ValueError:
+        return
+    if not host or not port:
+        return
+    socket.create_connection((host, port), timeout=timeout).close()
+
+
 class LeaderChores:
     """The cluster-wide chores, run every ``leader_chore_interval`` seconds
     by the engine that leads (an engine alone leads itself)."""
+
+    conf: cfg.ConfigOpts
+    ring: ring_mod.Ring | ring_mod.SoleRing
+    _chores: list[Callable[[], object]]
+
+    def is_leader(self) -> bool:
+        raise NotImplementedError
 
     def add_leader_chore(self, chore: Callable[[], object]) -> None:
         """Run ``chore()`` every ``leader_chore_interval`` seconds on the
@@ -159,18 +187,20 @@ class Cluster(LeaderChores):
         self.leader = None
         self.ring_changes = 0
         self.last_change = None
-        self.takeovers = {}
+        self.takeovers: dict[str, int] = {}
         self.heartbeat_failures = 0
-        self._listeners = []
+        self._listeners: list[Listener] = []
         self._chores = []
-        self._members = {}
+        self._members: dict[str, dict | None] = {}
         self._lock = threading.Lock()
-        self._coordinator = None
+        # NOTE: Any: tooz's CoordinationDriver, whose answers mix bytes
+        # and str (member ids); None between sessions.
+        self._coordinator: Any = None
         self._leader_lock = None
         self._elections = True
         self._won = False
         self._stopping = threading.Event()
-        self._heart = None
+        self._heart: threading.Thread | None = None
         #: until when (monotonic) the ring keeps the members it had before
         #: this engine had to join again; see watch().
         self._rejoin_grace = 0.0
@@ -213,11 +243,19 @@ class Cluster(LeaderChores):
         """A new tooz session: connect, create the group if it is missing,
         join it and stand for leader."""
         options = self.conf.coordination
+        _check_reachable(options.backend_url,
+                         options.membership_timeout)
+        # NOTE: executor='synchronous': every tooz call runs in the thread
+        # that makes it (each caller waits for its answer at once anyway).
+        # tooz's default, a one-thread futurist pool, costs a thread per
+        # session and holds stop() for up to a second (its idle worker
+        # polls its queue once a second).
         coordinator = tooz_coordination.get_coordinator(
             options.backend_url, self.member.encode(),
             timeout=options.membership_timeout,
             membership_timeout=options.membership_timeout,
-            lock_timeout=options.membership_timeout)
+            lock_timeout=options.membership_timeout,
+            executor='synchronous')
         coordinator.start(start_heart=False)
         self._coordinator = coordinator
         self._create_group()
@@ -314,12 +352,19 @@ class Cluster(LeaderChores):
 
     def _beat_loop(self):
         interval = self.conf.coordination.heartbeat_interval
+        failed = 0
         while not self._stopping.wait(interval):
             with self._session_lock:
                 started = time.monotonic()
                 try:
                     if self._coordinator is None:
                         continue
+                    # NOTE: a refused connection fails this beat at once;
+                    # through tooz's and redis-py's retries it took about
+                    # a minute, holding the session lock all along.
+                    _check_reachable(
+                        self.conf.coordination.backend_url,
+                        self.conf.coordination.membership_timeout)
                     self._coordinator.heartbeat()
                     if self._leader_lock is not None and \
                             self._leader_lock.acquired:
@@ -337,8 +382,16 @@ class Cluster(LeaderChores):
                     self._beat_ok = started
                 except Exception as exc:
                     self.heartbeat_failures += 1
-                    LOG.warning('Coordination heartbeat failed: %s: %s',
-                                type(exc).__name__, exc)
+                    failed += 1
+                    # NOTE: the first failure of a run of them, then one a
+                    # minute or so: an outage would log every beat.
+                    if failed == 1 or failed % max(
+                            1, round(60 / interval)) == 0:
+                        LOG.warning('Coordination heartbeat failed (%d in a '
+                                    'row): %s: %s', failed,
+                                    type(exc).__name__, exc)
+                else:
+                    failed = 0
 
     def _lease_held(self):
         """Whether the last heartbeat the service took is recent enough

@@ -11,6 +11,7 @@ under ``decision_engine.datasources`` in ``setup.cfg``.
 """
 
 import dataclasses
+from typing import ClassVar
 
 
 class DatasourceError(Exception):
@@ -57,9 +58,9 @@ class Datasource:
     :param conf: the engine's configuration (``[datasource]``).
     """
 
-    name = None
+    name: ClassVar[str | None] = None
     #: the metric keys (:mod:`decision_engine.common.measurements`) served.
-    metrics = ()
+    metrics: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, conf):
         self.conf = conf

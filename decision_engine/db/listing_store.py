@@ -21,6 +21,7 @@ from decision_engine.db import errors
 from decision_engine.db import models
 from decision_engine.db import reconnect
 from decision_engine.db import row_dicts
+from decision_engine.db import store_core
 
 Row = row_dicts.Row
 
@@ -121,7 +122,7 @@ def _dicts(result):
     return [dict(zip(keys, row)) for row in result]
 
 
-class ListingStoreMixin:
+class ListingStoreMixin(store_core.StoreCore):
 
     # -- pages ---------------------------------------------------------
 

@@ -10,7 +10,7 @@ ONGOING in the store before the cloud is asked anything.
 from __future__ import annotations
 
 import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, cast
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -21,6 +21,7 @@ from decision_engine.common import timeutils
 from decision_engine.db import errors
 from decision_engine.db import models
 from decision_engine.db import row_dicts
+from decision_engine.db import store_core
 
 # NOTE: an arbitrary constant: the PostgreSQL advisory lock key that
 # serializes plan starts, so two overlapping plans started at once on two
@@ -28,6 +29,11 @@ from decision_engine.db import row_dicts
 _START_LOCK = 0x4445_4150
 
 Row = row_dicts.Row
+
+
+def _rowcount(result: Any) -> int:
+    """The rows an UPDATE matched (its result is a CursorResult)."""
+    return cast(sa.CursorResult, result).rowcount
 
 
 class PlanConflict(RuntimeError):
@@ -38,7 +44,7 @@ class PlanNotStartable(RuntimeError):
     """The plan is not in a state it can be started from."""
 
 
-class PlanStoreMixin:
+class PlanStoreMixin(store_core.StoreCore):
 
     def _plan(self, session, plan_uuid):
         plan = session.scalars(
@@ -63,7 +69,7 @@ class PlanStoreMixin:
         if not owner:
             raise ValueError('a plan must be started by a named engine')
         with self._wrap(), self._session() as session:
-            if session.bind.dialect.name == 'postgresql':
+            if session.get_bind().dialect.name == 'postgresql':
                 session.execute(sa.select(
                     sa.func.pg_advisory_xact_lock(_START_LOCK)))
             # NOTE: the UPDATE first (see Store.save_run): on SQLite it
@@ -77,7 +83,7 @@ class PlanStoreMixin:
                 .values(state=plan_states.PENDING, owner=owner,
                         state_reason=None, updated_at=now))
             plan = self._plan(session, plan_uuid)
-            if result.rowcount != 1:
+            if _rowcount(result) != 1:
                 raise PlanNotStartable(
                     'action plan %s is %s; only a RECOMMENDED plan can be '
                     'started' % (plan_uuid, plan.state))
@@ -120,12 +126,13 @@ class PlanStoreMixin:
                        models.ActionPlan.state.in_(list(from_states)))
                 .values(updated_at=timeutils.utcnow(), **values))
             plan = self._plan(session, plan_uuid)
-            if result.rowcount != 1:
+            if _rowcount(result) != 1:
                 return None
             session.refresh(plan)
             return row_dicts.plan_dict(plan)
 
-    def transition_actions(self, plan_uuid: str, positions: Sequence[int],
+    def transition_actions(self, plan_uuid: str,
+                           positions: Sequence[int] | None,
                            from_states: Iterable[str],
                            owner: str | None = None,
                            **values: Any) -> list[int]:
@@ -137,11 +144,23 @@ class PlanStoreMixin:
         :returns: the positions updated.
         """
         with self._wrap(), self._session() as session:
-            plan_id = sa.select(models.ActionPlan.id).where(
+            plan = sa.select(models.ActionPlan.id).where(
                 models.ActionPlan.uuid == plan_uuid)
             if owner is not None:
-                plan_id = plan_id.where(models.ActionPlan.owner == owner)
-            plan_id = plan_id.scalar_subquery()
+                plan = plan.where(models.ActionPlan.owner == owner)
+                # NOTE: the plan's row locked (shared) before its actions
+                # change: a claim by another engine (claim_plan) waits
+                # for this transaction and then reads the actions as they
+                # are, or this one waits for the claim and then finds
+                # another owner. With the owner only in the UPDATE's
+                # subquery, PostgreSQL (read committed) let an action
+                # start commit after a claim had read it PENDING: the
+                # claimer's own start was refused and it ended the plan
+                # CANCELLED. (SQLite has one writer at a time.)
+                if session.execute(plan.with_for_update(read=True)
+                                   ).first() is None:
+                    return []
+            plan_id = plan.scalar_subquery()
             query = (sa.update(models.Action)
                      .where(models.Action.action_plan_id == plan_id,
                             models.Action.state.in_(list(from_states)))
@@ -199,7 +218,7 @@ class PlanStoreMixin:
                        models.ActionPlan.owner == owned_by,
                        models.ActionPlan.state.in_(list(from_states)))
                 .values(updated_at=timeutils.utcnow(), **values))
-            if result.rowcount != 1:
+            if _rowcount(result) != 1:
                 return None
             plan = self._plan(session, plan_uuid)
             session.refresh(plan)

@@ -12,12 +12,13 @@ import sqlalchemy as sa
 
 from decision_engine.common import timeutils
 from decision_engine.db import models
+from decision_engine.db import store_core
 
 # NOTE: below PostgreSQL's and SQLite's limits on bound parameters.
 _CHUNK = 500
 
 
-class PowerFailureStoreMixin:
+class PowerFailureStoreMixin(store_core.StoreCore):
 
     def load_power_failures(self, hostnames):
         """``{hostname: {'failures', 'power_failure', 'last_error'}}`` of

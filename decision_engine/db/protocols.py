@@ -67,7 +67,8 @@ class PlanStore(Protocol):
     def transition_plan(self, plan_uuid: str, from_states: Iterable[str],
                         **values: Any) -> Row | None: ...
 
-    def transition_actions(self, plan_uuid: str, positions: Sequence[int],
+    def transition_actions(self, plan_uuid: str,
+                           positions: Sequence[int] | None,
                            from_states: Iterable[str],
                            owner: str | None = None,
                            **values: Any) -> list[int]: ...

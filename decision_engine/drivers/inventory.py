@@ -45,7 +45,7 @@ class Node:
             (self.hostname, self.driver, self.driver_info)
             == (other.hostname, other.driver, other.driver_info))
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable: unhashable
 
 
 def load(path):

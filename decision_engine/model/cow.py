@@ -103,7 +103,7 @@ class ShardedMap(collections.abc.MutableMapping):
             return dict(self.items()) == dict(other.items())
         return NotImplemented
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable: unhashable
 
     def __repr__(self):
         return 'ShardedMap(%d items)' % self._len

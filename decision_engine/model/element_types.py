@@ -59,12 +59,12 @@ def server_group_problem(rules, members):
 NO_RESOURCE_PROVIDER = 'no Placement resource provider'
 IRONIC_HYPERVISOR = 'ironic hypervisor (a bare metal node)'
 
-_NO_RESOURCES = {}
+_NO_RESOURCES: dict[str, int] = {}
 
 
 class _Element:
     __slots__ = ()
-    _fields = ()
+    _fields: tuple[str, ...] = ()
 
     def _values(self):
         return tuple(getattr(self, f) for f in self._fields)
@@ -74,7 +74,7 @@ class _Element:
             return NotImplemented
         return self._values() == other._values()
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable: unhashable
 
     def __repr__(self):
         return '%s(%s)' % (type(self).__name__, ', '.join(

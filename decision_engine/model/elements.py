@@ -320,7 +320,7 @@ class ComputeModel:
                 and self.server_groups == other.server_groups
                 and self.excluded == other.excluded)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable: unhashable
 
     # -- snapshots -----------------------------------------------------------
 

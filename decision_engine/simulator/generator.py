@@ -8,6 +8,7 @@ import dataclasses
 import datetime
 import itertools
 import random
+from typing import Any
 import uuid as uuid_lib
 
 from decision_engine.simulator.records import ADMIN_PROJECT_ID
@@ -25,7 +26,7 @@ def _rng_uuid(rng):
     return str(uuid_lib.UUID(int=rng.getrandbits(128), version=4))
 
 
-_FLAVORS = (
+_FLAVORS: tuple[tuple[Any, ...], ...] = (
     # name, vcpus, ram, disk, ephemeral, swap, extra_specs, weight
     ('m1.tiny', 1, 512, 1, 0, 0, {}, 3),
     ('m1.small', 1, 2048, 20, 0, 0, {}, 6),

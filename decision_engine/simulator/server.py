@@ -43,7 +43,7 @@ from decision_engine.simulator import stats as stats_mod
 from decision_engine.simulator.topology import Topology
 
 LOG = logging.getLogger(__name__)
-_REASONS = {s.value: s.phrase for s in http.server.HTTPStatus}
+_REASONS = {s.value: s.phrase for s in http.HTTPStatus}
 
 
 class _Router:

@@ -14,6 +14,7 @@ the pool: it only decides.
 """
 
 import copy
+from typing import Any, ClassVar
 
 from decision_engine.common import schema
 
@@ -42,13 +43,14 @@ class Solution:
 class Strategy:
     """Base class of every strategy."""
 
-    name = None
-    goal = None
-    description = ''
-    parameters_schema = {'type': 'object', 'properties': {},
-                         'additionalProperties': False}
+    #: the plugin's name (its entry point), set by each strategy.
+    name: ClassVar[str | None] = None
+    goal: ClassVar[str | None] = None
+    description: ClassVar[str] = ''
+    parameters_schema: ClassVar[dict[str, Any]] = {
+        'type': 'object', 'properties': {}, 'additionalProperties': False}
     # (name, unit, description) of each efficacy indicator.
-    indicators = ()
+    indicators: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
     @classmethod
     def validate_parameters(cls, params):

@@ -24,6 +24,7 @@ says what the cloud shows: ``DONE`` (the post-condition holds), ``RERUN``
 """
 
 import threading
+from typing import Any, ClassVar
 
 from decision_engine.common import schema as schema_mod
 
@@ -101,7 +102,7 @@ class Action:
     """Base class; see the module docstring."""
 
     #: JSON schema of ``input_parameters``.
-    schema = {'type': 'object'}
+    schema: ClassVar[dict[str, Any]] = {'type': 'object'}
     #: whether the action moves a server (``[applier]
     #: max_migrations_per_host`` counts it).
     is_migration = False

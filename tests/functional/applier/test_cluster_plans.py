@@ -13,6 +13,7 @@ from decision_engine.coordination import cluster as cluster_mod
 from tests import fresh_conf
 from tests.fixtures import applier_harness
 from tests.fixtures import coordination
+from tests.fixtures import waiting
 
 
 # NOTE: the tests that start several engines as a cluster run one after
@@ -103,6 +104,10 @@ def test_plans_run_on_their_owner_and_move_when_it_leaves(
             'duration': 1.5}}] * 2
         local = plan_owned_by(store, ring, 'engine-a', sleeps)
         a.start_plan(local)
+        # NOTE: cut off once the first sleep is ONGOING in the store (a
+        # stop of the member used to take a second, which hid that wait).
+        waiting.until(lambda: store.get_action_plan(local)['actions'][0][
+            'state'] == 'ONGOING', 'the first sleep ONGOING', GUARD)
         members['engine-a'].stop()
         settle([members['engine-b']], {'engine-b'})
         assert claims_b.claim() == ([local], [])

@@ -34,6 +34,7 @@ from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests.fixtures import bmc_farm
 from tests.fixtures import coordination
+from tests.fixtures import engine_process
 
 
 # NOTE: the tests that start several engines as a cluster run one after
@@ -117,8 +118,7 @@ def cluster(tmp_path, backend, store_url, farm, sim):
         return engines
 
     yield start
-    for engine in started:
-        engine.stop()
+    engine_process.stop_all(started)
 
 
 def polled_since(engine, since):
@@ -317,8 +317,7 @@ def test_continuous_slots_run_once_across_the_cluster(cluster, store_url):
     while min(audits(store_url)[u].runs - runs[u] for u in uuids) < 3:
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    for engine in survivors:
-        engine.stop()
+    engine_process.stop_all(survivors)
     rows = audits(store_url)
     starts = {u: [] for u in uuids}
     for engine in engines:
@@ -353,8 +352,9 @@ def test_engines_rejoin_after_the_backend_restarts(kind, tmp_path,
             engine.notify.wait_for('READY')
         coordination.wait_members(engines, hosts)
         server.stop()
-        # The outage: every engine noticed it (a failed heartbeat; tooz's
-        # Redis driver retries a call 15 times first, about 30 s) ...
+        # The outage: every engine noticed it (a failed heartbeat: the
+        # engine checks the address first, tooz would retry for a minute)
+        # ...
         deadline = time.monotonic() + 3 * GUARD
         while not all(e.status()['cluster']['heartbeat_failures']
                       for e in engines):
@@ -380,6 +380,5 @@ def test_engines_rejoin_after_the_backend_restarts(kind, tmp_path,
         for node in NODES:
             assert sum(node in p for p in polled) == 1, (node, polled)
     finally:
-        for engine in engines:
-            engine.stop()
+        engine_process.stop_all(engines)
         server.stop()

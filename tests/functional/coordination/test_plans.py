@@ -34,6 +34,7 @@ from tooz import hashring
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
 from tests.fixtures import coordination
+from tests.fixtures import engine_process
 from tests.fixtures import loaded_engine
 
 
@@ -121,8 +122,7 @@ def cluster(tmp_path, backend, store_url, sim):
         return engines
 
     yield start
-    for engine in started:
-        engine.stop()
+    engine_process.stop_all(started)
 
 
 @pytest.fixture

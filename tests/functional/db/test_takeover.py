@@ -3,10 +3,15 @@ its next-run time, an orphaned audit is requeued once, a run is saved only
 by its owner."""
 
 import datetime
+import threading
+
+import sqlalchemy as sa
 
 from decision_engine.common import states
 from decision_engine.common import timeutils
 from tests.fixtures import applier_harness
+from tests.fixtures import dbfixtures
+from tests.fixtures import waiting
 
 
 def test_a_continuous_slot_is_taken_only_while_due(stores):
@@ -99,3 +104,42 @@ def test_old_recommended_plans_expire(stores):
     assert 'expired' in a.get_action_plan(old)['state_reason']
     assert a.get_action_plan(new)['state'] == states.RECOMMENDED
     assert a.get_action_plan(started)['state'] == 'PENDING'
+
+
+def test_an_action_start_racing_a_claim_is_refused_or_seen(tmp_path):
+    """A cut-off engine starts an action while a survivor's claim of the
+    plan is in flight (PostgreSQL, read committed): the start waits for
+    the claim and is then refused, so the claimer reads the action as it
+    is (PENDING) and runs it itself. Without the plan's row locked, the
+    start went through under the claim's feet."""
+    with dbfixtures.database_url('postgresql', tmp_path) as url:
+        store = dbfixtures.open_store(url)
+        claimer = sa.create_engine(url)
+        try:
+            plan_uuid = _plan(store)
+            store.start_plan(plan_uuid, 'engine-dead')
+            with claimer.connect() as conn:
+                claim = conn.begin()
+                conn.execute(sa.text(
+                    "UPDATE action_plans SET owner = 'engine-b' "
+                    "WHERE uuid = :u"), {'u': plan_uuid})
+                started = []
+                start = threading.Thread(target=lambda: started.append(
+                    store.transition_action(plan_uuid, 0, ['PENDING'],
+                                            owner='engine-dead',
+                                            state='ONGOING')))
+                start.start()
+                # The start waits on the claim's row lock.
+                waiting.until(lambda: conn.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE "
+                    "pg_backend_pid() = ANY(pg_blocking_pids(pid))")
+                ).scalar() > 0 or not start.is_alive(),
+                    'the start blocked by the claim, or done')
+                claim.commit()
+                start.join(30)
+            assert started == [False]
+            assert store.get_action_plan(plan_uuid)['actions'][0][
+                'state'] == 'PENDING'
+        finally:
+            claimer.dispose()
+            store.dispose()
