@@ -14,7 +14,7 @@ FORBIDDEN = 'forbidden'
 _PREFIX = 'trait:'
 
 #: the traits of an instance whose flavor asks for none (one shared value)
-NONE = frozenset()
+NONE: frozenset[str] = frozenset()
 
 
 def flavor_traits(extra_specs):
