@@ -56,6 +56,10 @@ DEFAULT_ENDPOINTS = 16
 _FULL_POOL_MESSAGE = 'Connection pool is full'
 #: urllib3 never retries: errors come back as they are, redirects too.
 _NO_RETRY = urllib3.Retry(total=False, redirect=False)
+#: Timeouts a pool builds at most, one per (connect, read) pair a caller
+#: used: a caller has one or two (the transport's request timeout, a
+#: BMC's connect and read timeouts).
+_TIMEOUTS_KEPT = 64
 
 
 class TransportError(Exception):
@@ -210,6 +214,7 @@ class HttpPool:
         self.per_host = self.idle_total = None
         self._manager = None
         self._pools = {}    # (scheme, host, port, verify, cert) -> pool
+        self._timeouts = {}     # (connect, read) -> urllib3.Timeout
         self.resize(per_host, idle_total)
 
     # -- sizing ----------------------------------------------------------
@@ -255,8 +260,7 @@ class HttpPool:
         key = (scheme, host, port)
         pool_key = (scheme, host, port, verify,
                     tuple(cert) if isinstance(cert, list) else cert)
-        timeout = urllib3.Timeout(connect=connect_timeout,
-                                  read=read_timeout)
+        timeout = self._timeout(connect_timeout, read_timeout)
         local = self._local
         local.key = key
         _FULL_POOL_FILTER.local.inside = True
@@ -314,6 +318,17 @@ class HttpPool:
             conn = local.conn
             local.conn = None
             self._done(key, conn)
+
+    def _timeout(self, connect, read):
+        """One urllib3 Timeout per (connect, read) pair, built once
+        (urllib3 copies the one it is given for each request)."""
+        key = (connect, read)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = urllib3.Timeout(connect=connect, read=read)
+            if len(self._timeouts) < _TIMEOUTS_KEPT:
+                self._timeouts[key] = timeout
+        return timeout
 
     def _pool(self, pool_key):
         """The urllib3 pool of an endpoint and TLS settings, kept here

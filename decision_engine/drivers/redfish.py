@@ -107,7 +107,7 @@ class _Client:
     """
 
     __slots__ = ('key', 'root', 'system', 'lock', 'auth', 'url', 'target',
-                 'basic')
+                 'basic', '_headers')
 
     def __init__(self, key):
         self.key = key
@@ -118,19 +118,27 @@ class _Client:
         self.url = None
         self.target = None
         self.basic = None
+        self._headers = (None, None, None)
 
     def lean_headers(self):
-        """Request headers with the credentials sushy would send now."""
-        headers = dict(_LEAN_HEADERS)
+        """Request headers with the credentials sushy would send now
+        (built once per token; the dict is shared, callers only read
+        it)."""
         token = None
         if isinstance(self.auth, sushy_auth.SessionAuth):
             # NOTE: public sushy API; None when "auto" fell back to basic
             # or the session is being re-established.
             token = self.auth.get_session_key()
+        kept_token, kept_basic, headers = self._headers
+        if headers is not None and kept_token == token \
+                and kept_basic == self.basic:
+            return headers
+        headers = dict(_LEAN_HEADERS)
         if token:
             headers['X-Auth-Token'] = token
         elif self.basic:
             headers['Authorization'] = self.basic
+        self._headers = (token, self.basic, headers)
         return headers
 
     def uses_session(self):
