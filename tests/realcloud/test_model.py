@@ -4,7 +4,8 @@ Everything is read through the daemon's API, as an operator reads it:
 ``GET /v1/model`` gives the whole cloud's totals (as the model counts
 them, with the usage source's used amounts), Watcher's ``GET
 /v1/data_model`` (microversion 1.6) each host's capacities, service
-status and state, and its servers with their amounts.
+status and state, and its servers with their amounts, names, projects,
+vm_states and locks.
 
 The engine finds Nova and Placement through Keystone's catalog (password
 auth, no endpoint override) and serves its API behind Keystone tokens.
@@ -19,6 +20,7 @@ import collections
 import pytest
 
 from tests.fixtures import figures
+from tests.fixtures import realcloud_live as live
 from tests.fixtures.openstack import engine as engine_mod
 
 #: (vcpus, ram MB, disk GB) of the flavors booted, one per host per round.
@@ -39,6 +41,11 @@ def servers(cloud):
     ids = cloud.boot_rounds([{host: flavors[name]
                               for host, name in round_.items()}
                              for round_ in ROUNDS], prefix='model')
+    # One server stopped and one locked: the model must show their
+    # vm_state and lock as Nova does.
+    live.server_action(cloud, ids[0], {'os-stop': None})
+    live.server_action(cloud, ids[1], {'lock': None})
+    live.idle(cloud, ids[0], 'SHUTOFF')
     yield ids
     cloud.delete_all_servers()
 
@@ -54,6 +61,11 @@ def test_model_equals_nova_and_placement(tmp_path, testbed, cloud, servers,
     assert len({(h['vcpu_capacity'], h['memory_mb_capacity'])
                 for h in hosts.values()}) == 4
     expected = cloud.totals()
+    nova_servers = {s['id']: {
+        'name': s['name'], 'state': s['OS-EXT-STS:vm_state'],
+        'project': s['tenant_id'], 'locked': s['locked'],
+        'host': s['OS-EXT-SRV-ATTR:host']} for s in cloud.compute(
+            'GET', '/servers/detail?all_tenants=1')['servers']}
 
     engine = engine_mod.RealEngine(tmp_path, testbed,
                                    usage_source=usage_source)
@@ -86,7 +98,16 @@ def test_model_equals_nova_and_placement(tmp_path, testbed, cloud, servers,
     # Each host, through Watcher's data model: its capacities from the
     # inventories Placement has, its servers and their flavors' amounts
     # (what Placement holds for them: no migration is in progress).
-    assert per_host(data_model['context']) == hosts
+    rows = data_model['context']
+    assert per_host(rows) == hosts
+    # Each server as Nova shows it.
+    assert {row['server_uuid']: {
+        'name': row['server_name'], 'state': row['server_state'],
+        'project': row['server_project_id'], 'locked': row['server_locked'],
+        'host': row['node_hostname']} for row in rows
+        if 'server_uuid' in row} == nova_servers
+    assert (nova_servers[servers[0]]['state'],
+            nova_servers[servers[1]]['locked']) == ('stopped', True)
 
 
 def per_host(rows):
