@@ -1,7 +1,11 @@
 """The engine's model of a real cloud equals what Nova and Placement say.
 
-The daemon's ``GET /v1/model`` gives the whole cloud's totals; the same
-collector built in the test process is compared host by host.
+Everything is read through the daemon's API, as an operator reads it:
+``GET /v1/model`` gives the whole cloud's totals (as the model counts
+them, with the usage source's used amounts), Watcher's ``GET
+/v1/data_model`` (microversion 1.6) each host's capacities, service
+status and state, and its servers with their amounts, names, projects,
+vm_states and locks.
 
 The engine finds Nova and Placement through Keystone's catalog (password
 auth, no endpoint override) and serves its API behind Keystone tokens.
@@ -11,13 +15,12 @@ all differ; the model's capacities, used amounts, instances and host
 states must equal Nova's and Placement's, with both usage sources.
 """
 
+import collections
+
 import pytest
 
-from decision_engine.cloud import connection
-from decision_engine.collector import collector as collector_mod
-from decision_engine.concurrency.pool import WorkerPool
-from tests.fixtures import collector_config
 from tests.fixtures import figures
+from tests.fixtures import realcloud_live as live
 from tests.fixtures.openstack import engine as engine_mod
 
 #: (vcpus, ram MB, disk GB) of the flavors booted, one per host per round.
@@ -38,6 +41,11 @@ def servers(cloud):
     ids = cloud.boot_rounds([{host: flavors[name]
                               for host, name in round_.items()}
                              for round_ in ROUNDS], prefix='model')
+    # One server stopped and one locked: the model must show their
+    # vm_state and lock as Nova does.
+    live.server_action(cloud, ids[0], {'os-stop': None})
+    live.server_action(cloud, ids[1], {'lock': None})
+    live.idle(cloud, ids[0], 'SHUTOFF')
     yield ids
     cloud.delete_all_servers()
 
@@ -53,6 +61,11 @@ def test_model_equals_nova_and_placement(tmp_path, testbed, cloud, servers,
     assert len({(h['vcpu_capacity'], h['memory_mb_capacity'])
                 for h in hosts.values()}) == 4
     expected = cloud.totals()
+    nova_servers = {s['id']: {
+        'name': s['name'], 'state': s['OS-EXT-STS:vm_state'],
+        'project': s['tenant_id'], 'locked': s['locked'],
+        'host': s['OS-EXT-SRV-ATTR:host']} for s in cloud.compute(
+            'GET', '/servers/detail?all_tenants=1')['servers']}
 
     engine = engine_mod.RealEngine(tmp_path, testbed,
                                    usage_source=usage_source)
@@ -64,6 +77,7 @@ def test_model_equals_nova_and_placement(tmp_path, testbed, cloud, servers,
         neutron = cloud.standin_counts().get(
             'neutron v2.0/ports', 0) - neutron
         model = engine.get('/v1/model')
+        data_model = engine.get('/v1/data_model', version='1.6')
     finally:
         engine.stop()
     # NOTE: what the build cost the cloud downstream: nova-api asks
@@ -81,46 +95,45 @@ def test_model_equals_nova_and_placement(tmp_path, testbed, cloud, servers,
     # progress): both sources see the same used amounts.
     assert summary['vcpus_used'] == sum(
         FLAVORS[name][0] for round_ in ROUNDS for name in round_.values())
+    # Each host, through Watcher's data model: its capacities from the
+    # inventories Placement has, its servers and their flavors' amounts
+    # (what Placement holds for them: no migration is in progress).
+    rows = data_model['context']
+    assert per_host(rows) == hosts
+    # Each server as Nova shows it.
+    assert {row['server_uuid']: {
+        'name': row['server_name'], 'state': row['server_state'],
+        'project': row['server_project_id'], 'locked': row['server_locked'],
+        'host': row['node_hostname']} for row in rows
+        if 'server_uuid' in row} == nova_servers
+    assert (nova_servers[servers[0]]['state'],
+            nova_servers[servers[1]]['locked']) == ('stopped', True)
 
 
-def per_host(model):
-    """hostname -> the model's view, keyed as Cloud.hosts() keys Nova's
-    and Placement's."""
+def per_host(rows):
+    """hostname -> the data model's view of it, keyed as Cloud.hosts()
+    keys Nova's and Placement's."""
     result = {}
-    for node in model.nodes.values():
-        used = model.used(node.hostname)
-        result[node.hostname] = {
-            'servers': sorted(i.uuid for i in
-                              model.instances_on(node.hostname)),
-            'status': node.status, 'state': node.state,
-            'vcpu_capacity': node.vcpu_capacity,
-            'memory_mb_capacity': node.memory_mb_capacity,
-            'disk_gb_capacity': node.disk_gb_capacity,
-            'vcpu_used': used[0], 'memory_mb_used': used[1],
-            'disk_gb_used': used[2]}
+    servers = collections.defaultdict(list)
+    for row in rows:
+        name = row['node_hostname']
+        host = result.setdefault(name, {
+            'status': row['node_status'], 'state': row['node_state'],
+            'vcpu_used': 0, 'memory_mb_used': 0, 'disk_gb_used': 0})
+        for field, total, reserved, ratio in (
+                ('vcpu', 'node_vcpus', 'node_vcpu_reserved',
+                 'node_vcpu_ratio'),
+                ('memory_mb', 'node_memory', 'node_memory_mb_reserved',
+                 'node_memory_ratio'),
+                ('disk_gb', 'node_disk', 'node_disk_gb_reserved',
+                 'node_disk_ratio')):
+            host[field + '_capacity'] = (
+                float(row[total]) - float(row[reserved])) * float(row[ratio])
+        if 'server_uuid' in row:
+            servers[name].append(row['server_uuid'])
+            host['vcpu_used'] += int(row['server_vcpus'])
+            host['memory_mb_used'] += int(row['server_memory'])
+            host['disk_gb_used'] += int(row['server_disk'])
+    for name, host in result.items():
+        host['servers'] = sorted(servers[name])
     return result
-
-
-@pytest.mark.parametrize('usage_source', ['flavors', 'placement'])
-def test_each_host_equals_nova_and_placement(tmp_path, testbed, cloud,
-                                             servers, made, usage_source):
-    """The engine's collector (catalog discovery, password auth) in the
-    test process: each host's capacities, used amounts, servers and
-    service state as Nova and Placement give them."""
-    auth = ''.join('%s = %s\n' % item for item in sorted(
-        testbed.credentials('admin').items()))
-    conf = collector_config.make(tmp_path, '\n'.join([
-        '[nova]', 'auth_type = password',
-        'region_name = %s' % testbed.state['region'], auth,
-        '[placement]', 'region_name = %s' % testbed.state['region'],
-        '[collector]', 'usage_source = %s' % usage_source, '']))
-    pool = WorkerPool(8)
-    made.append(lambda: pool.shutdown(timeout=30))
-    shared = connection.SharedCloud(conf, 8, connection.CloudConnector(conf))
-    made.append(shared.close)
-    collector = collector_mod.ModelCollector(conf, pool, shared)
-    made.append(collector.stop)
-    model = collector.get_model()
-    assert model.usage_source == usage_source
-    assert not model.excluded
-    assert per_host(model) == cloud.hosts()

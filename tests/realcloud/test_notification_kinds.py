@@ -9,16 +9,16 @@ each change, once Nova is done with it, the model must equal what the
 APIs show: per host its servers, service status and state, zone,
 capacities and Placement's used amounts; per server its host, vm_state
 and lock; the aggregates and their hosts. Service disable/enable,
-stop/start, pause/unpause, lock/unlock and aggregate changes
-(availability zones and forced_down, whose events leave the model wrong
-before their fixes, are in test_zone_and_forced_down.py, an engine per
-test).
+stop/start, pause/unpause, lock/unlock, an operator's live migration and
+cold migration + confirm (outside any plan of the engine's) and
+aggregate changes (availability zones and forced_down, whose events left
+the model wrong before their fixes, are in test_zone_and_forced_down.py,
+an engine per test).
 """
 
 import pytest
 
 from tests.fixtures import realcloud_live as live
-from tests.fixtures.waiting import until
 
 
 @pytest.fixture(scope='module')
@@ -53,19 +53,15 @@ def no_build(engine):
         'event-fed', 0, 0), status
 
 
-def action(cloud, server, body):
-    cloud.compute('POST', '/servers/%s/action' % server, json=body)
-
-
-def idle(cloud, server, status):
-    """Wait for Nova to be done with ``server``: ``status`` and no task
-    state."""
-    def done():
-        body = cloud.server(server)
-        return body['status'] == status and body[
-            'OS-EXT-STS:task_state'] is None
-    until(done, 'server %s %s with no task' % (server, status),
-          timeout=120, interval=0.5)
+def change(engine, cloud, server, body, status, what):
+    """Make a change of ``server`` through Nova's API (``POST
+    /servers/{id}/action`` with ``body``), wait until Nova is done with
+    it (``status``, no task state; None: no wait) and until the model
+    shows what the cloud then shows; the cloud's view."""
+    live.server_action(cloud, server, body)
+    if status:
+        live.idle(cloud, server, status)
+    return live.settled(engine, cloud, what)
 
 
 def test_boots_are_in_the_model(engine, cloud, servers, no_build):
@@ -85,38 +81,84 @@ def test_service_disable_and_enable(engine, cloud, servers, no_build):
     assert view['hosts']['compute-3']['status'] == 'enabled'
 
 
-def test_stop_and_start(engine, cloud, servers, no_build):
-    server = servers[0]
-    action(cloud, server, {'os-stop': None})
-    idle(cloud, server, 'SHUTOFF')
-    view = live.settled(engine, cloud, 'the stop in the model')
-    assert view['servers'][server]['state'] == 'stopped'
-    action(cloud, server, {'os-start': None})
-    idle(cloud, server, 'ACTIVE')
-    view = live.settled(engine, cloud, 'the start in the model')
-    assert view['servers'][server]['state'] == 'active'
-
-
-def test_pause_and_unpause(engine, cloud, servers, no_build):
-    server = servers[1]
-    action(cloud, server, {'pause': None})
-    idle(cloud, server, 'PAUSED')
-    view = live.settled(engine, cloud, 'the pause in the model')
-    assert view['servers'][server]['state'] == 'paused'
-    action(cloud, server, {'unpause': None})
-    idle(cloud, server, 'ACTIVE')
-    view = live.settled(engine, cloud, 'the unpause in the model')
-    assert view['servers'][server]['state'] == 'active'
+@pytest.mark.parametrize('index, first, then', [
+    (0, ('os-stop', 'SHUTOFF', 'stopped'), ('os-start', 'ACTIVE', 'active')),
+    (1, ('pause', 'PAUSED', 'paused'), ('unpause', 'ACTIVE', 'active')),
+], ids=['stop-and-start', 'pause-and-unpause'])
+def test_power_changes(engine, cloud, servers, no_build, index, first,
+                       then):
+    server = servers[index]
+    for verb, status, state in (first, then):
+        view = change(engine, cloud, server, {verb: None}, status,
+                      'the %s in the model' % verb)
+        assert view['servers'][server]['state'] == state
 
 
 def test_lock_and_unlock(engine, cloud, servers, no_build):
     server = servers[0]
-    action(cloud, server, {'lock': None})
-    view = live.settled(engine, cloud, 'the lock in the model')
-    assert view['servers'][server]['locked'] is True
-    action(cloud, server, {'unlock': None})
-    view = live.settled(engine, cloud, 'the unlock in the model')
-    assert view['servers'][server]['locked'] is False
+    for verb, locked in (('lock', True), ('unlock', False)):
+        view = change(engine, cloud, server, {verb: None}, None,
+                      'the %s in the model' % verb)
+        assert view['servers'][server]['locked'] is locked
+
+
+def other_host(cloud, server):
+    """The server's host, and a host it is not on (compute-4 unless it is
+    there)."""
+    source = cloud.server(server)['OS-EXT-SRV-ATTR:host']
+    return source, 'compute-4' if source != 'compute-4' else 'compute-3'
+
+
+def test_operators_live_migration(engine, cloud, servers, no_build):
+    """An operator's live migration (no plan of the engine's): the model
+    follows the server to its new host, Placement's amounts with it."""
+    server = servers[0]
+    source, dest = other_host(cloud, server)
+    before = live.settled(engine, cloud, 'the server on its source')
+    live.server_action(cloud, server, {'os-migrateLive': {
+        'host': dest, 'block_migration': 'auto'}})
+    migration = live.migration_of(cloud, server, 'live-migration',
+                                  'completed')
+    assert (migration['source_compute'], migration['dest_compute']) == (
+        source, dest)
+    live.idle(cloud, server, 'ACTIVE')
+    view = live.settled(engine, cloud, 'the live migration in the model')
+    assert view['servers'][server]['host'] == dest
+    assert server in view['hosts'][dest]['servers']
+    assert server not in view['hosts'][source]['servers']
+    assert view['hosts'][dest]['memory_mb_used'] == \
+        before['hosts'][dest]['memory_mb_used'] + 512
+
+
+def test_operators_cold_migration_and_confirm(engine, cloud, servers,
+                                              no_build):
+    """An operator's cold migration: in the window (VERIFY_RESIZE) the
+    server is on the destination and Placement holds its amounts on the
+    source for the migration; the confirm gives them back. The model
+    shows both, as Placement does."""
+    server = servers[1]
+    source, dest = other_host(cloud, server)
+    before = live.settled(engine, cloud, 'the server on its source')
+    live.server_action(cloud, server, {'migrate': {'host': dest}})
+    live.idle(cloud, server, 'VERIFY_RESIZE')
+    migration = live.migration_of(cloud, server, 'migration', 'finished')
+    assert (migration['source_compute'], migration['dest_compute']) == (
+        source, dest)
+    window = live.settled(engine, cloud, 'the migration window in the model')
+    # The set-up is what the test means: both hosts hold the server's
+    # amounts in Placement.
+    assert window['servers'][server]['host'] == dest
+    assert window['hosts'][source]['memory_mb_used'] == \
+        before['hosts'][source]['memory_mb_used']
+    assert window['hosts'][dest]['memory_mb_used'] == \
+        before['hosts'][dest]['memory_mb_used'] + 512
+    live.server_action(cloud, server, {'confirmResize': None})
+    live.idle(cloud, server, 'ACTIVE')
+    live.migration_of(cloud, server, 'migration', 'confirmed')
+    view = live.settled(engine, cloud, 'the confirmed migration in the model')
+    assert view['servers'][server]['host'] == dest
+    assert view['hosts'][source]['memory_mb_used'] == \
+        before['hosts'][source]['memory_mb_used'] - 512
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ confirm (too high).
 import pytest
 
 from tests.fixtures import realcloud_live as live
-from tests.fixtures.waiting import until
 
 SOURCE = 'compute-1'
 
@@ -42,27 +41,11 @@ def resizable(tmp_path, testbed, cloud):
     cloud.delete_all_servers()
 
 
-def idle(cloud, server, status):
-    def done():
-        body = cloud.server(server)
-        assert body['status'] != 'ERROR', body.get('fault')
-        return body if body['status'] == status and body[
-            'OS-EXT-STS:task_state'] is None else None
-    return until(done, 'server %s %s with no task' % (server, status),
-                 timeout=180, interval=0.5)
-
-
 def migration_of(cloud, server, status):
     """Wait for the server's resize to reach ``status`` in Nova
     (``finished`` in the window, ``confirmed``, ``reverted``: Placement's
     allocations follow the migration's status)."""
-    def reached():
-        found = [m for m in cloud.compute(
-            'GET', '/os-migrations?instance_uuid=%s' % server)['migrations']
-            if m['migration_type'] == 'resize']
-        return found[0] if found and found[0]['status'] == status else None
-    return until(reached, 'the resize of %s %s' % (server, status),
-                 timeout=180, interval=0.5)
+    return live.migration_of(cloud, server, 'resize', status)
 
 
 def resize(cloud, server, flavor):
@@ -70,7 +53,7 @@ def resize(cloud, server, flavor):
     (VERIFY_RESIZE); the migration."""
     cloud.compute('POST', '/servers/%s/action' % server,
                   json={'resize': {'flavorRef': flavor['id']}})
-    idle(cloud, server, 'VERIFY_RESIZE')
+    live.idle(cloud, server, 'VERIFY_RESIZE')
     migration = migration_of(cloud, server, 'finished')
     assert migration['source_compute'] == SOURCE
     assert migration['dest_compute'] != SOURCE
@@ -94,7 +77,7 @@ def check_window(engine, cloud, server, flavor, migration, before):
 def confirm(engine, cloud, server, migration):
     cloud.compute('POST', '/servers/%s/action' % server,
                   json={'confirmResize': None})
-    idle(cloud, server, 'ACTIVE')
+    live.idle(cloud, server, 'ACTIVE')
     migration_of(cloud, server, 'confirmed')
     after = live.settled(engine, cloud, 'the confirm in the model')
     assert after['hosts'][SOURCE]['servers'] == []
@@ -104,7 +87,7 @@ def confirm(engine, cloud, server, migration):
 def revert(engine, cloud, server):
     cloud.compute('POST', '/servers/%s/action' % server,
                   json={'revertResize': None})
-    idle(cloud, server, 'ACTIVE')
+    live.idle(cloud, server, 'ACTIVE')
     migration_of(cloud, server, 'reverted')
     after = live.settled(engine, cloud, 'the revert in the model')
     assert after['servers'][server]['host'] == SOURCE
