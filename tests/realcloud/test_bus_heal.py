@@ -82,8 +82,8 @@ def test_a_bus_connection_closed_under_load_heals(
         until(lambda: engine.status().applied >= 6, 'events flowing',
               timeout=60, interval=0.1)
         gaps, builds = engine.status().gaps, engine.builds()
-        closed = rabbit.close_process_connections(testbed.state['vhost'],
-                                                  os.getpid())
+        closed = rabbit.close_connections(testbed.state['vhost'],
+                                          pid=os.getpid())
         assert closed >= 1
         until(lambda: engine.status().gaps > gaps, 'the gap seen',
               timeout=60, interval=0.1)
