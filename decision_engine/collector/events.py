@@ -17,7 +17,9 @@ so applying one is an upsert, and a duplicate or an older event is simply
 not applied: each element keeps the *version* of the event that last set
 it, ``(payload updated_at, notification timestamp)``, and an event whose
 version is not newer is dropped as stale. Whatever order the same events
-arrive in, the newest wins.
+arrive in, the newest wins. Nova's payload times are whole seconds: a
+payload without ``updated_at`` is versioned by its timestamp cut to the
+second (see :func:`_whole_second`), on the same scale.
 
 The host of an instance is versioned apart from its other fields, and only
 the events that put an instance on a host set it (create, the end of a
@@ -224,10 +226,27 @@ def parse(event_type, payload, metadata, context=None, publisher_id=None):
                        'updated_at')
     if timestamp is None:
         timestamp = updated
-    version = (updated if updated is not None else timestamp, timestamp)
+    version = (updated if updated is not None else _whole_second(timestamp),
+               timestamp)
     return Event(event_type, key, version, timestamp, data,
                  metadata.get('message_id'), request_id(context),
                  publisher_host(publisher_id))
+
+
+def _whole_second(moment):
+    """``moment`` (epoch seconds) truncated to the whole second.
+
+    Nova sends a payload's times to the second (oslo.versionedobjects
+    writes ``%Y-%m-%dT%H:%M:%SZ``), the notification's timestamp to the
+    microsecond. A payload without ``updated_at`` (the ``instance.update``
+    nova-conductor sends for a server just created: it was never saved)
+    is versioned by its timestamp cut to the second, so that its version
+    is on the payloads' scale: kept to the microsecond, it was newer than
+    the events the compute sent in the same second (their ``updated_at``
+    cut to the second), and a boot finished within that second stayed
+    ``building`` in the model.
+    """
+    return float(math.floor(moment)) if math.isfinite(moment) else moment
 
 
 def _optional(data, field, kind, what):
