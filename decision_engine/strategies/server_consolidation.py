@@ -283,21 +283,21 @@ def _kept_by_opt_out(state):
 def _opt_out_message(kept, key):
     if not kept:
         return ''
-    hosts = sorted(kept)
-    shown = '; '.join('%s: %s' % (h, kept[h]) for h in hosts[:_KEPT_SHOWN])
-    more = len(hosts) - _KEPT_SHOWN
     return ("; %d host(s) kept in use by the operator's opt-out (metadata "
-            'key %s) of: %s%s'
-            % (len(hosts), key, shown,
-               ' (and %d more)' % more if more > 0 else ''))
+            'key %s) of: %s' % (len(kept), key, _listed(kept)))
 
 
 def _kept_message(kept):
     if not kept:
         return ''
+    return ('; %d host(s) kept in use by Nova scheduler rules: %s'
+            % (len(kept), _listed(kept)))
+
+
+def _listed(kept):
+    """``host: why; ...`` for the first hosts of ``kept``, in name
+    order, and how many more there are."""
     hosts = sorted(kept)
     shown = '; '.join('%s: %s' % (h, kept[h]) for h in hosts[:_KEPT_SHOWN])
     more = len(hosts) - _KEPT_SHOWN
-    return ('; %d host(s) kept in use by Nova scheduler rules: %s%s'
-            % (len(hosts), shown,
-               ' (and %d more)' % more if more > 0 else ''))
+    return shown + (' (and %d more)' % more if more > 0 else '')
