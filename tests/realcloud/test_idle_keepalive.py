@@ -25,8 +25,8 @@ import requests
 
 from decision_engine.cloud import connection
 from decision_engine.collector import collector as collector_mod
-from decision_engine.common import retry_policy
 from decision_engine.concurrency.pool import WorkerPool
+from tests.fixtures import backoffs as backoffs_mod
 from tests.fixtures import collector_config
 from tests.fixtures import figures
 from tests.fixtures import waiting
@@ -73,15 +73,7 @@ def _served(testbed, offsets, marker):
 
 def test_warm_build_after_idle_close_retries_nothing(
         tmp_path, testbed, made, monkeypatch):
-    backoffs = []
-    delay = retry_policy.Policy.delay
-
-    def counted(self, attempt, retry_after=None):
-        backoffs.append(attempt)
-        return delay(self, attempt, retry_after)
-
-    # Every back-off of the build's retry policy goes through delay().
-    monkeypatch.setattr(retry_policy.Policy, 'delay', counted)
+    backoffs = backoffs_mod.counted(monkeypatch)
     auth = ''.join('%s = %s\n' % item for item in sorted(
         testbed.credentials('admin').items()))
     conf = collector_config.make(tmp_path, '\n'.join([

@@ -7,9 +7,9 @@ build's request figure is what the server received (issue 23, D7).
 The simulator serves over real HTTP on loopback and closes a connection
 idle for ``IDLE`` seconds, as those servers do."""
 
-from decision_engine.common import retry_policy
 from decision_engine.simulator import Simulator
 from decision_engine.simulator import Topology
+from tests.fixtures import backoffs as backoffs_mod
 from tests.fixtures import truth
 from tests.fixtures import waiting
 
@@ -24,15 +24,7 @@ def _model_requests(stats):
 
 
 def test_warm_builds_after_idle_gaps_retry_nothing(monkeypatch):
-    backoffs = []
-    delay = retry_policy.Policy.delay
-
-    def counted(self, attempt, retry_after=None):
-        backoffs.append(attempt)
-        return delay(self, attempt, retry_after)
-
-    # Every back-off of the build's retry policy goes through delay().
-    monkeypatch.setattr(retry_policy.Policy, 'delay', counted)
+    backoffs = backoffs_mod.counted(monkeypatch)
     topo = Topology.generate(hosts=6, instances=60, seed=3)
     truth_model = truth.expected_model(topo)
     with Simulator(topo, idle_timeout=IDLE) as sim:
